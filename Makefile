@@ -1,0 +1,36 @@
+# Two commands for a fresh clone: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-install
+PORT ?= 8000
+
+.PHONY: run test install check lint typecheck migrations-check messages clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) messages
+
+# Compiled message catalogues are build output, not source: made from locale/*.po here.
+messages: $(STAMP)
+	@$(BIN)/python -m locker.i18n_compile
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py locker_keys
+	PORT=$(PORT) bin/run-local
+
+test: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+typecheck: install
+	$(BIN)/mypy locker config
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,300 @@
+"""The evidence chain format, version 1 (docs/chain-format.md): canonical bytes, hashes,
+and verification of a sequence of line objects and of a signed checkpoint.
+
+Pure: no database, no storage, no settings. An auditor can read this file alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+VERSION = 1
+GENESIS_PREV = "0" * 64
+MAX_SAFE_INTEGER = 2**53 - 1
+ENTRY_MEMBERS = frozenset(
+    {"v", "case", "seq", "prev", "kind", "recorded_at", "occurred_at", "author", "body", "evidence"}
+)
+EVIDENCE_MEMBERS = frozenset({"sha256", "size", "media_type", "name"})
+CHECKPOINT_MEMBERS = frozenset({"v", "case", "length", "head", "signed_at"})
+
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_KIND_RE = re.compile(r"^[a-z][a-z_]*$")
+_SNAKE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class FormatError(ValueError):
+    """A value that the chain format does not allow; the message says which and why."""
+
+
+def format_timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise FormatError("timestamp must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    if not isinstance(text, str) or not _TIMESTAMP_RE.match(text):
+        raise FormatError(f"timestamp {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise FormatError(f"timestamp {text!r} is not a real date and time") from exc
+
+
+def check_json_value(value: Any, path: str = "$") -> None:
+    """Refuse what the canonical form cannot carry: floats, big integers, lone surrogates,
+    non-string keys. Raises FormatError naming the offending path."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise FormatError(f"{path}: integer {value} is beyond 2^53")
+        return
+    if isinstance(value, float):
+        raise FormatError(
+            f"{path}: floating-point numbers are not allowed; use integers "
+            "(minor units of money, whole seconds)"
+        )
+    if isinstance(value, str):
+        _check_string(value, path)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_value(item, f"{path}[{index}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError(f"{path}: member names must be strings")
+            _check_string(key, f"{path} member name")
+            check_json_value(item, f"{path}.{key}")
+        return
+    raise FormatError(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def _check_string(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FormatError(f"{path}: string is not valid Unicode (lone surrogate)") from exc
+
+
+def is_snake_case(name: str) -> bool:
+    return bool(_SNAKE_RE.match(name))
+
+
+def canonical_bytes(value: Mapping[str, Any]) -> bytes:
+    """RFC 8785 bytes for values that pass check_json_value with ASCII member names."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    return sha256_hex(canonical_bytes(entry))
+
+
+def check_entry_shape(entry: Any) -> None:
+    """Every rule of spec section 1 that one entry can be checked against on its own."""
+    if not isinstance(entry, Mapping):
+        raise FormatError("entry is not a JSON object")
+    members = set(entry)
+    if members != ENTRY_MEMBERS:
+        missing = sorted(ENTRY_MEMBERS - members)
+        extra = sorted(members - ENTRY_MEMBERS)
+        raise FormatError(f"entry members wrong: missing {missing}, unexpected {extra}")
+    check_json_value(entry)
+    if entry["v"] != VERSION or isinstance(entry["v"], bool):
+        raise FormatError(f"v must be {VERSION}")
+    if not isinstance(entry["case"], str) or not _UUID_RE.match(entry["case"]):
+        raise FormatError("case must be a lowercase UUID")
+    seq = entry["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise FormatError("seq must be a positive integer")
+    if not isinstance(entry["prev"], str) or not _HASH_RE.match(entry["prev"]):
+        raise FormatError("prev must be 64 lowercase hex characters")
+    if not isinstance(entry["kind"], str) or not _KIND_RE.match(entry["kind"]):
+        raise FormatError("kind must be a lowercase ASCII word")
+    parse_timestamp(entry["recorded_at"])
+    if entry["occurred_at"] is not None:
+        parse_timestamp(entry["occurred_at"])
+    if not isinstance(entry["author"], str) or not entry["author"]:
+        raise FormatError("author must be a non-empty string")
+    if not isinstance(entry["body"], Mapping):
+        raise FormatError("body must be a JSON object")
+    for name in entry["body"]:
+        if not _SNAKE_RE.match(name):
+            raise FormatError(f"body member {name!r} is not ASCII snake_case")
+    if not isinstance(entry["evidence"], list):
+        raise FormatError("evidence must be an array")
+    for index, item in enumerate(entry["evidence"]):
+        check_evidence_item(item, f"evidence[{index}]")
+
+
+def check_evidence_item(item: Any, path: str = "evidence") -> None:
+    if not isinstance(item, Mapping) or set(item) != EVIDENCE_MEMBERS:
+        raise FormatError(f"{path} must have exactly sha256, size, media_type, name")
+    if not isinstance(item["sha256"], str) or not _HASH_RE.match(item["sha256"]):
+        raise FormatError(f"{path}.sha256 must be 64 lowercase hex characters")
+    size = item["size"]
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise FormatError(f"{path}.size must be a non-negative integer")
+    if not isinstance(item["media_type"], str) or not isinstance(item["name"], str):
+        raise FormatError(f"{path}.media_type and name must be strings")
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Outcome of verifying a chain: ok, or the first bad seq and why."""
+
+    ok: bool
+    length: int
+    head: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    seq: int
+    prev: str
+    hash: str
+    recorded_at: datetime | None
+
+
+def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
+    """The chain link a line object stands for, and its entry if it is a full line.
+    Raises FormatError when the line is malformed or its hash does not match its entry."""
+    if not isinstance(line, Mapping):
+        raise FormatError("line is not a JSON object")
+    if set(line) == {"entry", "hash"}:
+        entry = line["entry"]
+        check_entry_shape(entry)
+        actual = entry_hash(entry)
+        if line["hash"] != actual:
+            raise FormatError(
+                f"hash {line['hash']!r} does not match the entry (it hashes to {actual})"
+            )
+        return Link(
+            entry["seq"], entry["prev"], actual, parse_timestamp(entry["recorded_at"])
+        ), entry
+    if set(line) == {"omitted"}:
+        stub = line["omitted"]
+        if not isinstance(stub, Mapping) or set(stub) != {"seq", "prev", "hash"}:
+            raise FormatError("omitted line must have exactly seq, prev, hash")
+        seq = stub["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            raise FormatError("omitted seq must be a positive integer")
+        for name in ("prev", "hash"):
+            if not isinstance(stub[name], str) or not _HASH_RE.match(stub[name]):
+                raise FormatError(f"omitted {name} must be 64 lowercase hex characters")
+        return Link(seq, stub["prev"], stub["hash"], None), None
+    raise FormatError("line must be {entry, hash} or {omitted}")
+
+
+def verify_lines(lines: Iterable[Any], case_id: str | None = None) -> ChainReport:
+    """Check the chain rules (spec section 3) across line objects in order."""
+    expected_seq = 1
+    prev_hash = GENESIS_PREV
+    last_recorded: datetime | None = None
+    for line in lines:
+        try:
+            link, entry = link_of_line(line)
+        except FormatError as exc:
+            return ChainReport(False, expected_seq - 1, prev_hash, expected_seq, str(exc))
+        problem = None
+        if link.seq != expected_seq:
+            problem = f"seq is {link.seq}, expected {expected_seq}"
+        elif link.prev != prev_hash:
+            problem = "prev does not equal the hash of the previous entry"
+        elif entry is not None and case_id is not None and entry["case"] != case_id:
+            problem = f"entry belongs to case {entry['case']}, not {case_id}"
+        elif link.recorded_at is not None and last_recorded and link.recorded_at < last_recorded:
+            problem = "recorded_at is earlier than the previous entry's"
+        if problem:
+            return ChainReport(False, expected_seq - 1, prev_hash, expected_seq, problem)
+        if entry is not None and case_id is None:
+            case_id = entry["case"]
+        if link.recorded_at is not None:
+            last_recorded = link.recorded_at
+        prev_hash = link.hash
+        expected_seq += 1
+    return ChainReport(True, expected_seq - 1, prev_hash)
+
+
+def checkpoint_body(case_id: str, length: int, head: str, signed_at: datetime) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "case": str(uuid.UUID(case_id)),
+        "length": length,
+        "head": head,
+        "signed_at": format_timestamp(signed_at),
+    }
+
+
+def verify_checkpoint(document: Any) -> x509.Certificate:
+    """Check a signed checkpoint's shape and its signature against its own certificate.
+    Returns the certificate so the caller can decide whether it trusts the signer."""
+    if not isinstance(document, Mapping) or set(document) != {
+        "checkpoint",
+        "signature",
+        "certificate",
+    }:
+        raise FormatError(
+            "checkpoint document must have exactly checkpoint, signature, certificate"
+        )
+    body = document["checkpoint"]
+    if not isinstance(body, Mapping) or set(body) != CHECKPOINT_MEMBERS:
+        raise FormatError("checkpoint must have exactly v, case, length, head, signed_at")
+    check_json_value(body)
+    if body["v"] != VERSION or not isinstance(body["length"], int) or body["length"] < 0:
+        raise FormatError("checkpoint v or length is wrong")
+    if not isinstance(body["head"], str) or not _HASH_RE.match(body["head"]):
+        raise FormatError("checkpoint head must be 64 lowercase hex characters")
+    if not isinstance(body["case"], str) or not _UUID_RE.match(body["case"]):
+        raise FormatError("checkpoint case must be a lowercase UUID")
+    parse_timestamp(body["signed_at"])
+    try:
+        certificate = x509.load_pem_x509_certificate(str(document["certificate"]).encode())
+        signature = base64.b64decode(str(document["signature"]), validate=True)
+    except ValueError as exc:
+        raise FormatError(f"checkpoint certificate or signature cannot be read: {exc}") from exc
+    public_key = certificate.public_key()
+    data = canonical_bytes(body)
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            if not isinstance(public_key.curve, ec.SECP256R1):
+                raise FormatError("checkpoint key must be on P-256")
+            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(public_key, rsa.RSAPublicKey):
+            if public_key.key_size < 3072:
+                raise FormatError("checkpoint RSA key is shorter than 3072 bits")
+            try:
+                public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            except InvalidSignature:
+                pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+                public_key.verify(signature, data, pss, hashes.SHA256())
+        else:
+            raise FormatError("checkpoint key type is not ECDSA P-256 or RSA")
+    except InvalidSignature as exc:
+        raise FormatError("checkpoint signature does not verify") from exc
+    return certificate

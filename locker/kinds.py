@@ -1,0 +1,135 @@
+"""The kinds of record and the members their bodies may carry. Unknown members are refused;
+every value must be JSON the chain can hash (no floats)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+
+from . import chain
+
+ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=20000)]
+PhoneNumber = Annotated[
+    str, StringConstraints(max_length=40, strip_whitespace=True, pattern=r"^[0-9+()*#\- ]*$")
+]
+
+
+class Tag(StrEnum):
+    THREAT = "threat"
+    INSULT = "insult"
+    IMPERSONATION = "impersonation"
+    FAKE_LEGAL_DOCUMENT = "fake_legal_document"
+    THIRD_PARTY_CONTACT = "third_party_contact"
+    CONTACT_LIST_BLAST = "contact_list_blast"
+    NIGHT_TIME = "night_time"
+    EXCESSIVE_FREQUENCY = "excessive_frequency"
+    PUBLIC_SHAMING = "public_shaming"
+    WORKPLACE_CONTACT = "workplace_contact"
+    OTHER = "other"
+
+
+Tags = Annotated[list[Tag], Field(default_factory=list, max_length=len(Tag))]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class CallBody(Body):
+    direction: Literal["incoming", "outgoing", "missed"] = "incoming"
+    number: PhoneNumber = ""
+    duration_s: Annotated[StrictInt, Field(ge=0, le=86400)] | None = None
+    caller_claims: ShortText = ""
+    summary: LongText = ""
+    tags: Tags
+
+
+class MessageBody(Body):
+    channel: Literal["sms", "wechat", "qq", "app", "email", "other"]
+    sender: ShortText = ""
+    text: LongText = ""
+    tags: Tags
+
+
+class ContactReportBody(Body):
+    contact_name: ShortText
+    relation: ShortText = ""
+    channel: Literal["call", "sms", "wechat", "qq", "app", "email", "in_person", "other"] = "call"
+    summary: LongText = ""
+    tags: Tags
+
+
+class NoteBody(Body):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+
+
+class CorrectionBody(Body):
+    corrects_seq: Annotated[StrictInt, Field(ge=1)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseUpdateBody(Body):
+    changes: dict[str, Any]
+    previous: dict[str, Any] = Field(default_factory=dict)
+
+
+BODY_MODELS: dict[str, type[Body]] = {
+    "call": CallBody,
+    "message": MessageBody,
+    "contact_report": ContactReportBody,
+    "note": NoteBody,
+    "correction": CorrectionBody,
+    "case_update": CaseUpdateBody,
+}
+# case_update entries are written by the case-facts service, never appended directly.
+APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction")
+
+
+class BodyError(ValueError):
+    pass
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        if item["type"] == "extra_forbidden":
+            parts.append(f"body.{where}: unknown member")
+        else:
+            parts.append(f"body.{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def clean_body(kind: str, body: Any) -> dict[str, Any]:
+    """Validate a body for its kind; return the body to store (defaults filled in)."""
+    model = BODY_MODELS.get(kind)
+    if model is None:
+        raise BodyError(f"unknown kind {kind!r}; expected one of {', '.join(BODY_MODELS)}")
+    if not isinstance(body, dict):
+        raise BodyError("body must be a JSON object")
+    try:
+        chain.check_json_value(body, "body")
+    except chain.FormatError as exc:
+        raise BodyError(str(exc)) from exc
+    try:
+        cleaned = model.model_validate(body)
+    except ValidationError as exc:
+        raise BodyError(_describe(exc)) from exc
+    result = cleaned.model_dump(mode="json", exclude_none=True)
+    _check_nested_names(result, "body")
+    return result
+
+
+def _check_nested_names(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if not chain.is_snake_case(name):
+                raise BodyError(f"{path}: member name {name!r} is not ASCII snake_case")
+            _check_nested_names(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_nested_names(item, path)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from locker import signing
+
+REQUIRE_SERVICES = os.environ.get("LOCKER_REQUIRE_SERVICES") == "1"
+
+
+def needs(condition: bool, reason: str) -> pytest.MarkDecorator:
+    """Skip where a prerequisite is missing, except in CI, where a missing one is a failure."""
+    if REQUIRE_SERVICES and not condition:
+        return pytest.mark.xfail(reason=f"CI must have it: {reason}", strict=True, run=False)
+    return pytest.mark.skipif(not condition, reason=reason)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    media = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = media
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media)},
+        },
+        "evidence": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media)},
+        },
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _instance_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from django.conf import settings
+
+    keys = tmp_path_factory.mktemp("keys")
+    settings.LOCKER_KEY_DIR = keys
+    signing.load_signer.cache_clear()
+    signing.ensure_keys()
+    return keys
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")

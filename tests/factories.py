@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+
+from locker import services
+from locker.models import Case, Entry
+
+User = get_user_model()
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+        if create:
+            obj.save()
+
+
+def make_case(owner: Any = None, **facts: Any) -> Case:
+    owner = owner or UserFactory()
+    facts.setdefault("title", "网贷催收骚扰")
+    facts.setdefault("lender", "闪电借款")
+    return services.create_case(owner=owner, author=f"user:{owner.pk}", **facts)
+
+
+def add_entry(
+    case: Case, kind: str = "note", body: dict[str, Any] | None = None, **kw: Any
+) -> Entry:
+    body = body if body is not None else {"text": "催收员又打电话了"}
+    return services.append_entry(
+        case=case, author=f"user:{case.owner_id}", kind=kind, body=body, **kw
+    ).entry
