@@ -73,9 +73,12 @@ def test_concurrent_appends_form_one_contiguous_valid_chain() -> None:
 def test_trigger_refuses_update_and_delete(sql: str) -> None:
     entry = add_entry(make_case())
     params = [json.dumps({"text": "forged"}), entry.pk] if sql.startswith("UPDATE") else [entry.pk]
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
     entry.refresh_from_db()
     assert entry.body == {"text": "催收员又打电话了"}
     assert chain.entry_hash(entry.as_entry()) == entry.hash
