@@ -232,3 +232,26 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Dossiers (issue 4): the worker's lease on a row, how long a queued row may wait before the
+# sweep enqueues it again, how often the sweep runs, and the task's time limits (seconds).
+LOCKER_DOSSIER_LEASE_S = int(os.environ.get("LOCKER_DOSSIER_LEASE_S", "120"))
+LOCKER_DOSSIER_REQUEUE_S = int(os.environ.get("LOCKER_DOSSIER_REQUEUE_S", "60"))
+LOCKER_DOSSIER_SWEEP_S = float(os.environ.get("LOCKER_DOSSIER_SWEEP_S", "30"))
+LOCKER_DOSSIER_MAX_ATTEMPTS = int(os.environ.get("LOCKER_DOSSIER_MAX_ATTEMPTS", "4"))
+LOCKER_DOSSIER_SOFT_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_SOFT_LIMIT_S", "600"))
+LOCKER_DOSSIER_HARD_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_HARD_LIMIT_S", "660"))
+# Where the QR code on the verification page points (the public /verify page).
+LOCKER_PUBLIC_URL = os.environ.get("LOCKER_PUBLIC_URL", "").rstrip("/")
+# A TrueType-outline CJK font file to use instead of the one installed with the project.
+LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
+# Short broker connection timeouts: a request must not hang when the broker is down.
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 2)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-dossiers": {
+        "task": "locker.tasks.sweep_dossiers",
+        "schedule": LOCKER_DOSSIER_SWEEP_S,
+        "options": {"expires": LOCKER_DOSSIER_SWEEP_S},
+    },
+}

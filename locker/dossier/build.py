@@ -1,0 +1,170 @@
+"""The pipeline the worker runs for one claimed dossier: gather the chain, sign a checkpoint
+for its head, prepare the images, lay out, embed and sign, store under the final name only
+once the file is complete, then mark the row ready. Progress goes to the row as it goes
+(which also renews the worker's lease)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+import zoneinfo
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.utils import timezone, translation
+
+from .. import signing
+from ..bundle import bundle_lines, entries_jsonl, head_of
+from ..models import Dossier
+from ..services import issue_checkpoint
+from ..storage import evidence_storage
+from . import services
+from .data import DossierData, build_rows, include_filter, summarise
+from .images import audio_durations, prepare_images
+from .render import render_pdf
+from .sign import sign_dossier
+
+log = logging.getLogger(__name__)
+
+# Progress milestones (percent).
+GATHERED, IMAGES_DONE, RENDERED, SIGNED = 5, 45, 85, 95
+PROGRESS_INTERVAL_S = 1.0
+
+
+def dossier_file_name(dossier: Dossier) -> str:
+    return f"dossiers/{dossier.case_id}/{dossier.id}.pdf"
+
+
+class Progress:
+    """Writes progress to the row at most once a second (and at each milestone)."""
+
+    def __init__(self, claim: services.Claim) -> None:
+        self.claim = claim
+        self.last_write = 0.0
+        self.value = 0
+
+    def __call__(self, percent: float, state: str | None = None, force: bool = False) -> None:
+        value = int(percent)
+        now = time.monotonic()
+        if not force and state is None and now - self.last_write < PROGRESS_INTERVAL_S:
+            return
+        self.value = max(self.value, value)
+        services.report_progress(claim=self.claim, progress=self.value, state=state)
+        self.last_write = now
+
+    def span(self, start: int, end: int) -> Callable[[float], None]:
+        return lambda fraction: self(start + (end - start) * min(1.0, max(0.0, fraction)))
+
+
+def gather(dossier: Dossier) -> DossierData:
+    """The dossier's data, with a freshly signed checkpoint for the chain's head."""
+    case = dossier.case
+    lines = bundle_lines(case, include=include_filter(dossier))
+    length, head = head_of(lines)
+    checkpoint = issue_checkpoint(case=case, length=length, head=head)
+    zone = zoneinfo.ZoneInfo(dossier.time_zone)
+    rows = build_rows(lines, zone)
+    exhibits: dict[str, Any] = {}
+    for row in rows:
+        for exhibit in row.exhibits:
+            exhibits.setdefault(exhibit.sha256, exhibit)
+    signer = signing.load_signer()
+    user = dossier.requested_by
+    return DossierData(
+        dossier=dossier,
+        case_facts=case.facts(),
+        rows=rows,
+        lines=lines,
+        length=length,
+        head=head,
+        omitted=sum(1 for line in lines if "omitted" in line),
+        conduct=summarise(rows),
+        exhibits=sorted(exhibits.values(), key=lambda e: e.number),
+        zone=zone,
+        checkpoint=checkpoint,
+        signer_fingerprint=signing.fingerprint(signer.certificate),
+        signer_subject=signer.certificate.subject.rfc4514_string(),
+        generated_at=timezone.now().astimezone(zone),
+        requested_by=user.get_full_name() or user.get_username(),
+    )
+
+
+def render_and_sign(
+    data: DossierData, scratch: Path, progress: Callable[..., None] | None = None
+) -> tuple[Path, int]:
+    """Render and sign into `scratch`; returns the signed file and its page count."""
+    report = progress or (lambda *args, **kwargs: None)
+    dossier = data.dossier
+    with translation.override(dossier.language):
+        images = prepare_images(
+            dossier.case_id, data.exhibits, scratch,
+            progress=lambda f: report(GATHERED + (IMAGES_DONE - GATHERED) * f),
+        )
+        durations = audio_durations(dossier.case_id, data.exhibits)
+        unsigned = scratch / "unsigned.pdf"
+        with unsigned.open("wb") as out:
+            pages = render_pdf(
+                data, out, images=images, audio_durations=durations,
+                progress=lambda f: report(IMAGES_DONE + (RENDERED - IMAGES_DONE) * f),
+            )
+        report(RENDERED, state=Dossier.State.SIGNING)
+        signed = scratch / "signed.pdf"
+        with unsigned.open("rb") as source, signed.open("wb") as out:
+            sign_dossier(
+                source,
+                out,
+                entries=entries_jsonl(data.lines),
+                checkpoint=data.checkpoint,
+                reason=f"Evidence Locker dossier {dossier.id} of case {dossier.case_id}",
+            )
+    return signed, pages
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def build_dossier(claim: services.Claim) -> None:
+    """Make the claimed dossier. Raises LeaseLost if another worker took it over."""
+    progress = Progress(claim)
+    dossier = Dossier.objects.select_related("case", "requested_by").get(pk=claim.dossier_id)
+    progress(1, force=True)
+    data = gather(dossier)
+    progress(GATHERED, force=True)
+    # Scratch space is private to this attempt: a killed worker leaves nothing under the
+    # final name, only a temporary directory the OS cleans.
+    with tempfile.TemporaryDirectory(prefix="dossier-") as scratch_dir:
+        signed, pages = render_and_sign(data, Path(scratch_dir), progress)
+        progress(SIGNED, force=True)
+        sha256, size = _sha256(signed)
+        storage = evidence_storage()
+        name = dossier_file_name(dossier)
+        if storage.exists(name):
+            # Left by an attempt that died between storing and finishing; the name is this
+            # dossier's alone and we hold its lease, so the leftover is ours to replace.
+            storage.delete(name)
+        with signed.open("rb") as handle:
+            stored = storage.save(name, File(handle, name="dossier.pdf"))
+    if not services.finish_dossier(
+        claim=claim,
+        file_name=stored,
+        sha256=sha256,
+        size=size,
+        pages=pages,
+        chain_length=data.length,
+        chain_head=data.head,
+    ):
+        # Our file is referenced by nothing: another worker owns the row now.
+        storage.delete(stored)
+        raise services.LeaseLost(f"dossier {dossier.id}: lease lost before finishing")
+    log.info("dossier %s ready: %d pages, %d bytes", dossier.id, pages, size)

@@ -1,0 +1,193 @@
+"""Verification of a dossier PDF (spec section 6), for `verify_bundle`, the /verify page
+and POST /api/verify: the one signature is a certification by this instance's CA that
+covers the whole file (no revision after it), the embedded entries.jsonl and
+checkpoint.json verify by the same chain rules as a bundle, the head stated on the
+verification page is the checkpoint's, and this instance signed that head.
+
+The file is untrusted input and pyHanko can raise on malformed signatures: any exception
+makes the result "not verified"."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import IO, Any
+
+from cryptography import x509
+from django.utils.translation import gettext as _
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from .. import signing
+from ..bundle import BundleReport, parse_json, parse_jsonl, verify_lines_and_checkpoint
+from .render import MACHINE_LINE_PREFIX
+from .sign import CHECKPOINT_NAME, ENTRIES_NAME, asn1_certificate
+
+log = logging.getLogger(__name__)
+
+MAX_PDF_BYTES = 512 * 1024 * 1024
+MAX_EMBEDDED_BYTES = 256 * 1024 * 1024
+_MACHINE_LINE = re.compile(
+    re.escape(MACHINE_LINE_PREFIX).encode()
+    + rb" case=([0-9a-f-]{36}) length=(\d+) head=([0-9a-f]{64})"
+)
+
+
+class DossierInvalid(Exception):
+    pass
+
+
+def _read(source: str | Path | IO[bytes]) -> bytes:
+    if isinstance(source, str | Path):
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_PDF_BYTES + 1)
+    else:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        data = source.read(MAX_PDF_BYTES + 1)
+    if len(data) > MAX_PDF_BYTES:
+        raise DossierInvalid(_("the file is too large to verify here"))
+    if not data.startswith(b"%PDF-"):
+        raise DossierInvalid(_("the file is not a PDF"))
+    return data
+
+
+def _deref(value: Any) -> Any:
+    return value.get_object() if isinstance(value, generic.IndirectObject) else value
+
+
+def _embedded_files(reader: PdfFileReader) -> dict[str, bytes]:
+    names = _deref(reader.root.get("/Names"))
+    tree = _deref(names.get("/EmbeddedFiles")) if names is not None else None
+    array = _deref(tree.get("/Names")) if tree is not None else None
+    if array is None:
+        return {}
+    files: dict[str, bytes] = {}
+    for index in range(0, len(array) - 1, 2):
+        name = str(_deref(array[index]))
+        stream = _deref(_deref(_deref(array[index + 1])["/EF"])["/F"])
+        data = stream.data
+        if len(data) > MAX_EMBEDDED_BYTES:
+            raise DossierInvalid(_("an embedded file is too large"))
+        if name in files:
+            raise DossierInvalid(_("the PDF embeds %(name)s twice") % {"name": name})
+        files[name] = data
+    return files
+
+
+def _pages(node: Any, depth: int = 0) -> Iterator[Any]:
+    if depth > 32:
+        raise DossierInvalid(_("the page tree is too deep"))
+    node = _deref(node)
+    if node.get("/Type") == "/Pages" or "/Kids" in node:
+        for kid in node["/Kids"]:
+            yield from _pages(kid, depth + 1)
+    else:
+        yield node
+
+
+def _page_text(page: Any) -> bytes:
+    contents = page.get("/Contents")
+    if contents is None:
+        return b""
+    contents = _deref(contents)
+    parts = contents if isinstance(contents, generic.ArrayObject) else [contents]
+    return b"".join(_deref(part).data for part in parts)
+
+
+def stated_heads(reader: PdfFileReader) -> list[tuple[str, int, str]]:
+    """(case, length, head) as printed in the verification page's machine-readable line."""
+    found = []
+    for page in _pages(reader.root["/Pages"]):
+        for match in _MACHINE_LINE.finditer(_page_text(page)):
+            found.append((match[1].decode(), int(match[2]), match[3].decode()))
+    return found
+
+
+def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
+    signatures = reader.embedded_signatures
+    if not signatures:
+        raise DossierInvalid(_("the PDF has no signature"))
+    if len(signatures) != 1:
+        raise DossierInvalid(_("the PDF has more than one signature"))
+    signature = signatures[0]
+    ca = asn1_certificate(signing.load_signer().ca_certificate)
+    context = ValidationContext(
+        trust_roots=[ca], allow_fetching=False, revocation_mode="soft-fail"
+    )
+    status = validate_pdf_signature(signature, context)
+    if not status.intact:
+        raise DossierInvalid(_("the file was changed after it was signed"))
+    if not status.valid:
+        raise DossierInvalid(_("the signature does not verify"))
+    signer = x509.load_der_x509_certificate(status.signing_cert.dump())
+    if not status.trusted or not signing.is_trusted(signer):
+        raise DossierInvalid(_("the PDF was not signed by this instance"))
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        raise DossierInvalid(
+            _("something was added to the file after it was signed (a later revision)")
+        )
+    if signature.docmdp_level != MDPPerm.NO_CHANGES:
+        raise DossierInvalid(_("the signature is not a certification that allows no changes"))
+    timestamp = status.timestamp_validity
+    if timestamp is not None and not (timestamp.intact and timestamp.valid):
+        raise DossierInvalid(_("the signature's time-stamp does not verify"))
+    signed_at = status.signer_reported_dt
+    report.notes.append(
+        "signature   PAdES certification (no changes allowed), whole file covered, signer "
+        f"SHA-256 {signing.fingerprint(signer)}"
+        + (f", signing time {signed_at.isoformat()}" if signed_at else "")
+        + (", time-stamped" if timestamp is not None else "")
+    )
+
+
+def verify_dossier_pdf(source: str | Path | IO[bytes], *, receipt: Any = None) -> BundleReport:
+    """The verdict on a dossier PDF: ok only when every check of section 6 passes."""
+    try:
+        return _verify(source, receipt)
+    except DossierInvalid as exc:
+        return BundleReport(ok=False, problem=str(exc))
+    except Exception as exc:  # noqa: BLE001 - malformed input must never pass
+        log.info("dossier PDF rejected: %s: %s", exc.__class__.__name__, exc)
+        return BundleReport(
+            ok=False,
+            problem=_("the PDF or its signature cannot be read (%(error)s)")
+            % {"error": exc.__class__.__name__},
+        )
+
+
+def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
+    data = _read(source)
+    reader = PdfFileReader(BytesIO(data), strict=False)
+    signature_report = BundleReport(ok=True)
+    _check_signature(reader, signature_report)
+    files = _embedded_files(reader)
+    for required in (ENTRIES_NAME, CHECKPOINT_NAME):
+        if required not in files:
+            raise DossierInvalid(_("the PDF does not embed %(name)s") % {"name": required})
+    lines = parse_jsonl(files[ENTRIES_NAME])
+    checkpoint = parse_json(files[CHECKPOINT_NAME], CHECKPOINT_NAME)
+    report = verify_lines_and_checkpoint(lines, checkpoint, None, receipt=receipt)
+    report.notes[:0] = signature_report.notes
+    if not report.ok:
+        return report
+    body = checkpoint["checkpoint"]
+    stated = stated_heads(reader)
+    if not stated:
+        return report.fail(_("the verification page does not state the chain head"))
+    if any(item != (body["case"], body["length"], body["head"]) for item in stated):
+        return report.fail(
+            _("the head stated on the verification page differs from the embedded chain")
+        )
+    if not report.checkpoint_trusted:
+        return report.fail(_("the embedded checkpoint was not signed by this instance"))
+    if not report.head_known:
+        return report.fail(_("this instance has no record of signing this chain head"))
+    return report

@@ -1,0 +1,129 @@
+"""Celery tasks. Each takes a row id and treats the database row as the truth: the broker
+only carries hints that a row needs work (see locker/dossier/services.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from .dossier import services as dossier_services
+
+log = logging.getLogger(__name__)
+
+
+class TransientError(RuntimeError):
+    """A failure worth retrying as is (a time-stamp authority or storage briefly away)."""
+
+
+# Errors that say "try again later", never "this dossier cannot be made".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    DatabaseOperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+MAX_RETRIES = 3
+
+
+def retry_delay(retries: int) -> int:
+    """Seconds before retry number `retries` + 1: 10, 30, 90 …, capped at 10 minutes."""
+    return int(min(600, 10 * 3**retries))
+
+
+@shared_task(
+    bind=True,
+    name="locker.tasks.render_dossier",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
+    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
+    ignore_result=True,
+)
+def render_dossier(self: Any, dossier_id: str) -> str:
+    from .dossier.build import build_dossier
+
+    claim = dossier_services.claim_dossier(dossier_id=dossier_id)
+    if claim is None:
+        # Finished already, or another worker holds a live lease: a duplicate delivery.
+        return "not claimed"
+    try:
+        build_dossier(claim)
+    except dossier_services.LeaseLost:
+        log.warning("dossier %s: lease lost, another worker took over", dossier_id)
+        return "lease lost"
+    except SoftTimeLimitExceeded:
+        dossier_services.fail_dossier(
+            dossier_id=dossier_id,
+            claim=claim,
+            error="making the dossier took too long; try a shorter date range",
+        )
+        return "failed"
+    except TRANSIENT_ERRORS as exc:
+        reason = f"{exc.__class__.__name__}: {exc}"[:300]
+        if self.request.retries >= self.max_retries:
+            dossier_services.fail_dossier(
+                dossier_id=dossier_id,
+                claim=claim,
+                error=f"the dossier could not be made after {self.request.retries + 1} "
+                f"tries ({reason})",
+            )
+            return "failed"
+        dossier_services.release_dossier(claim=claim, error=f"will retry: {reason}")
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    except Exception:
+        # A bug or unreadable data: retrying would fail the same way. The details go to the
+        # log, not to the user (they can hold paths or internals).
+        log.exception("dossier %s failed", dossier_id)
+        dossier_services.fail_dossier(
+            dossier_id=dossier_id,
+            claim=claim,
+            error="the dossier could not be made because of an internal error; it has been "
+            "logged",
+        )
+        return "failed"
+    return "ready"
+
+
+def enqueue_dossier(dossier_id: Any) -> bool:
+    """Send the render task; False (and the row stays queued for the sweep) when the broker
+    cannot be reached. Fails fast instead of retrying: a user is waiting on the request."""
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=2)
+            render_dossier.apply_async(args=[str(dossier_id)], connection=connection, retry=False)
+    except (BrokerOperationalError, OSError) as exc:
+        log.warning("dossier %s stays queued: broker unavailable (%s)", dossier_id, exc)
+        return False
+    return True
+
+
+@shared_task(name="locker.tasks.sweep_dossiers", ignore_result=True)
+def sweep_dossiers() -> int:
+    """Enqueue again the rows that waited too long or whose worker vanished."""
+    ids = dossier_services.sweep_dossiers()
+    for dossier_id in ids:
+        enqueue_dossier(dossier_id)
+    if ids:
+        log.info("sweep re-enqueued %d dossier(s)", len(ids))
+    return len(ids)
+
+
+@worker_ready.connect
+def _sweep_at_start(**kwargs: Any) -> None:
+    # A worker that starts after a crash picks up what the crashed one left behind.
+    try:
+        sweep_dossiers()
+    except Exception:
+        log.exception("dossier sweep at worker start failed")
