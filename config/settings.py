@@ -248,6 +248,11 @@ LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
 # Short broker connection timeouts: a request must not hang when the broker is down.
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 2)
+else:
+    # kombu's filesystem transport otherwise creates ./control in the working directory.
+    _control_dir = DATA_DIR / "broker" / "control"
+    _control_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("control_folder", str(_control_dir))
 CELERY_BEAT_SCHEDULE = {
     "sweep-dossiers": {
         "task": "locker.tasks.sweep_dossiers",
@@ -255,3 +260,6 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": LOCKER_DOSSIER_SWEEP_S},
     },
 }
+# The public /verify page and POST /api/verify: largest upload, and requests per client.
+LOCKER_VERIFY_MAX_BYTES = int(os.environ.get("LOCKER_VERIFY_MAX_BYTES", str(300 * 1024 * 1024)))
+LOCKER_VERIFY_RATE = os.environ.get("LOCKER_VERIFY_RATE", "20/m")

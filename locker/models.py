@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import chain
@@ -257,3 +258,8 @@ class Dossier(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.READY, self.State.FAILED)
+
+    @property
+    def error_display(self) -> str:
+        """The stored error (an English message id) in the reader's language."""
+        return gettext(self.error) if self.error else ""

@@ -12,6 +12,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from .dossier import services as dossier_services
@@ -65,20 +66,25 @@ def render_dossier(self: Any, dossier_id: str) -> str:
         dossier_services.fail_dossier(
             dossier_id=dossier_id,
             claim=claim,
-            error="making the dossier took too long; try a shorter date range",
+            error=gettext_noop("making the dossier took too long; try a shorter date range"),
         )
         return "failed"
     except TRANSIENT_ERRORS as exc:
-        reason = f"{exc.__class__.__name__}: {exc}"[:300]
         if self.request.retries >= self.max_retries:
+            log.warning(
+                "dossier %s failed after %d tries: %r", dossier_id, self.request.retries + 1, exc
+            )
             dossier_services.fail_dossier(
                 dossier_id=dossier_id,
                 claim=claim,
-                error=f"the dossier could not be made after {self.request.retries + 1} "
-                f"tries ({reason})",
+                error=gettext_noop(
+                    "the dossier could not be made: a service it needs was unavailable; "
+                    "try again later"
+                ),
             )
             return "failed"
-        dossier_services.release_dossier(claim=claim, error=f"will retry: {reason}")
+        log.info("dossier %s: retrying after %r", dossier_id, exc)
+        dossier_services.release_dossier(claim=claim, error="")
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
     except Exception:
         # A bug or unreadable data: retrying would fail the same way. The details go to the
@@ -87,8 +93,9 @@ def render_dossier(self: Any, dossier_id: str) -> str:
         dossier_services.fail_dossier(
             dossier_id=dossier_id,
             claim=claim,
-            error="the dossier could not be made because of an internal error; it has been "
-            "logged",
+            error=gettext_noop(
+                "the dossier could not be made because of an internal error; it has been logged"
+            ),
         )
         return "failed"
     return "ready"

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from ..kinds import BODY_MODELS
 from ..models import Case, Dossier
@@ -234,7 +235,7 @@ def sweep_dossiers() -> list[Any]:
         if attempts >= settings.LOCKER_DOSSIER_MAX_ATTEMPTS:
             if fail_dossier(
                 dossier_id=pk,
-                error=f"the worker stopped {attempts} times while making this dossier",
+                error=gettext_noop("the worker stopped repeatedly while making this dossier"),
             ):
                 log.warning("dossier %s failed after %s attempts", pk, attempts)
             continue

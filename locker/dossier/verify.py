@@ -191,3 +191,35 @@ def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
     if not report.head_known:
         return report.fail(_("this instance has no record of signing this chain head"))
     return report
+
+
+def read_receipt(upload: IO[bytes] | None) -> Any:
+    """A receipt (signed checkpoint JSON) the user uploaded, or None. Raises InputError."""
+    from ..services import InputError
+
+    if upload is None:
+        return None
+    data = upload.read(1024 * 1024 + 1)
+    if len(data) > 1024 * 1024:
+        raise InputError(_("the receipt is too large"))
+    try:
+        return parse_json(data, "receipt")
+    except Exception as exc:
+        raise InputError(_("the receipt is not a JSON file")) from exc
+
+
+def verify_upload(upload: IO[bytes], receipt_upload: IO[bytes] | None) -> tuple[str, BundleReport]:
+    """("dossier" or "bundle", report) for an uploaded file, decided by its first bytes."""
+    from ..bundle import verify_bundle_zip
+
+    receipt = read_receipt(receipt_upload)
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if head == b"%PDF-":
+        return "dossier", verify_dossier_pdf(upload, receipt=receipt)
+    if head.startswith(b"PK"):
+        return "bundle", verify_bundle_zip(upload, receipt=receipt)
+    return "unknown", BundleReport(
+        ok=False, problem=_("this is neither a dossier PDF nor an export bundle (ZIP)")
+    )

@@ -1,0 +1,165 @@
+"""Benchmark (not a test): render and sign a dossier of 1,000 entries with 100 phone
+screenshots (1080x2400 noisy PNGs), and print wall time and peak memory.
+
+    .venv/bin/python bench/dossier.py [--entries 1000] [--screenshots 100] [--template court]
+
+Everything lives in a temporary data dir (its own SQLite database, keys and media), so the
+run touches nothing of yours. The case is built first (not timed); then a fresh process
+runs the worker's pipeline (claim, gather, images, layout, embed, sign, store) and reports
+its wall time and its peak resident memory (ru_maxrss, which includes Django itself).
+Target on the 2-core reference machine: <= 12 s and <= 300 MB."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _django(data_dir: str) -> None:
+    os.environ["LOCKER_DATA_DIR"] = data_dir
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def screenshot(rng: random.Random) -> bytes:
+    """A phone-screenshot-like PNG: bands of colour, text-like bars and sensor-like noise,
+    about 1.3 MB like the real ones that made this benchmark necessary."""
+    from PIL import Image, ImageDraw
+
+    width, height = 1080, 2400
+    base = Image.new("RGB", (width, height), (245, 245, 245))
+    draw = ImageDraw.Draw(base)
+    draw.rectangle((0, 0, width, 160), fill=(rng.randrange(256), 120, 200))
+    y = 220
+    while y < height - 200:
+        bubble = rng.randrange(300, 900)
+        x = 40 if rng.random() < 0.5 else width - 40 - bubble
+        draw.rounded_rectangle((x, y, x + bubble, y + 140), 24, fill=(149, 236, 105))
+        for line in range(3):
+            draw.rectangle((x + 24, y + 24 + line * 36, x + bubble - 40, y + 44 + line * 36),
+                           fill=(40, 40, 40))
+        y += 180
+    noise = Image.effect_noise((width, height), 24).convert("RGB")
+    mixed = Image.blend(base, noise, 0.12)
+    out = io.BytesIO()
+    mixed.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def build_case(entries: int, screenshots: int, template: str) -> str:
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from locker import services
+    from locker.dossier import services as dossier_services
+    from locker.models import Dossier
+    from tests.factories import UserFactory
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(4)
+    user = UserFactory()
+    case = services.create_case(
+        owner=user, author=f"user:{user.pk}", title="网贷催收骚扰（基准测试）",
+        lender="闪电借款", lending_app="闪电借", borrower_name="张三",
+        principal_minor=500000, received_minor=350000, demanded_minor=900000,
+    )
+    images = [screenshot(rng) for _ in range(min(screenshots, 10))]
+    print(f"screenshot PNG size ~{sum(map(len, images)) // len(images) // 1024} KB")
+    start = datetime.now(UTC) - timedelta(days=60)
+    every = max(1, (entries - 1) // max(1, screenshots))
+    tags = ["threat", "insult", "night_time", "contact_list_blast", "third_party_contact",
+            "excessive_frequency", "fake_legal_document"]
+    for number in range(entries - 1):
+        when = start + timedelta(minutes=number * 80 + rng.randrange(60))
+        uploads = []
+        if number % every == 0 and number // every < screenshots:
+            # Distinct bytes per screenshot: content-addressed storage would dedupe copies.
+            data = images[(number // every) % len(images)] + number.to_bytes(4, "big")
+            uploads = [services.Upload(f"Screenshot_{number}.png", io.BytesIO(data))]
+        kind = ("call", "message", "contact_report", "note")[number % 4]
+        body = {
+            "call": {"number": f"170{rng.randrange(10**8):08d}", "direction": "incoming",
+                     "caller_claims": "自称法务部", "summary": "威胁上门、爆通讯录",
+                     "tags": rng.sample(tags, 2), "duration_s": rng.randrange(200)},
+            "message": {"channel": "sms", "sender": f"10690{rng.randrange(10**6):06d}",
+                        "text": "你已逾期，再不还款将通知你的家人和单位。" * 3,
+                        "tags": rng.sample(tags, 2)},
+            "contact_report": {"contact_name": f"联系人{number}", "relation": "同事",
+                               "summary": "被催收员打电话辱骂", "tags": ["contact_list_blast"]},
+            "note": {"text": "今天又接到很多电话，很害怕。"},
+        }[kind]
+        with transaction.atomic():
+            services.append_entry(case=case, author=f"user:{user.pk}", kind=kind, body=body,
+                                  occurred_at=when, uploads=uploads)
+    with transaction.atomic():
+        dossier = dossier_services.request_dossier(
+            case=case, user=user, template=template, language="zh-hans",
+            verify_url="http://127.0.0.1:8000/verify",
+        )
+    # The benchmark runs the pipeline itself; the row must not be taken by a worker.
+    Dossier.objects.filter(pk=dossier.pk).update(enqueued_at=datetime.now(UTC))
+    return str(dossier.pk)
+
+
+def render(dossier_id: str) -> None:
+    from locker.dossier import services as dossier_services
+    from locker.dossier.build import build_dossier
+    from locker.models import Dossier
+
+    started = time.perf_counter()
+    claim = dossier_services.claim_dossier(dossier_id=dossier_id)
+    assert claim is not None
+    build_dossier(claim)
+    wall = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    dossier = Dossier.objects.get(pk=dossier_id)
+    print(f"state {dossier.state}; {dossier.pages} pages; {dossier.size / 1e6:.1f} MB PDF; "
+          f"chain length {dossier.chain_length}")
+    print(f"render+sign wall time: {wall:.2f} s   (target <= 12 s)")
+    print(f"peak memory (ru_maxrss, whole process): {peak_mb:.0f} MB   (target <= 300 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--screenshots", type=int, default=100)
+    parser.add_argument("--template", default="cn_regulator")
+    parser.add_argument("--render", nargs=2, metavar=("DATA_DIR", "DOSSIER_ID"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help="keep the data dir")
+    args = parser.parse_args()
+    if args.render:
+        _django(args.render[0])
+        render(args.render[1])
+        return
+    data_dir = tempfile.mkdtemp(prefix="locker-bench-")
+    _django(data_dir)
+    setup = time.perf_counter()
+    dossier_id = build_case(args.entries, args.screenshots, args.template)
+    print(f"case built in {time.perf_counter() - setup:.1f} s (not timed); data dir {data_dir}")
+    subprocess.run(
+        [sys.executable, __file__, "--render", data_dir, dossier_id], check=True, cwd=ROOT
+    )
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

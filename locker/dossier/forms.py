@@ -1,0 +1,69 @@
+"""The browser's dossier request form and the public verify form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Dossier
+from .templates import KIND_LABELS
+
+
+class DossierForm(forms.Form):
+    template = forms.ChoiceField(
+        label=_("Where the dossier goes"),
+        choices=Dossier.Template.choices,
+        widget=forms.RadioSelect,
+        initial=Dossier.Template.CN_REGULATOR,
+    )
+    language = forms.ChoiceField(
+        label=_("Language of the dossier"),
+        choices=Dossier.Language.choices,
+        widget=forms.RadioSelect,
+    )
+    date_from = forms.DateField(
+        label=_("From (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    kinds = forms.MultipleChoiceField(
+        label=_("Only these kinds of record (optional; all when none is ticked)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = [(k, label()) for k, label in KIND_LABELS.items()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return data
+
+
+class VerifyForm(forms.Form):
+    file = forms.FileField(
+        label=_("Dossier PDF or export bundle (ZIP)"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".pdf,.zip,application/pdf,application/zip"}
+        ),
+    )
+    receipt = forms.FileField(
+        label=_("Receipt (optional, a .json file you kept)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.LOCKER_VERIFY_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large to verify here."))
+        return upload
