@@ -54,10 +54,10 @@ def screenshot(rng: random.Random) -> bytes:
             draw.rectangle((x + 24, y + 24 + line * 36, x + bubble - 40, y + 44 + line * 36),
                            fill=(40, 40, 40))
         y += 180
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    mixed = Image.blend(base, noise, 0.12)
+    noise = Image.effect_noise((width, height), 16).convert("RGB")
+    mixed = Image.blend(base, noise, 0.06)
     out = io.BytesIO()
-    mixed.save(out, "PNG", compress_level=1)
+    mixed.save(out, "PNG")
     return out.getvalue()
 
 

@@ -96,7 +96,7 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
     case = get_case_or_404(request, case_id, need="read", action="export", detail="dossier")
     dossier = dossier_services.request_dossier(
         case=case,
-        user=request.auth,
+        user=request.auth,  # type: ignore[attr-defined]
         template=payload.template,
         language=payload.language,
         date_from=payload.from_,

@@ -109,7 +109,9 @@ def enqueue_dossier(dossier_id: Any) -> bool:
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0, timeout=2)
-            render_dossier.apply_async(args=[str(dossier_id)], connection=connection, retry=False)
+            render_dossier.apply_async(  # type: ignore[call-arg]
+                args=(str(dossier_id),), connection=connection, retry=False
+            )
     except (BrokerOperationalError, OSError) as exc:
         log.warning("dossier %s stays queued: broker unavailable (%s)", dossier_id, exc)
         return False

@@ -306,3 +306,17 @@ def test_include_filter_keeps_corrections_of_shown_entries() -> None:
     include = include_filter(dossier)
     shown = [e.seq for e in case.entries.order_by("seq") if include(e)]
     assert shown == [5, 6]
+
+
+def test_verify_bundle_command_accepts_a_dossier_and_rejects_a_changed_one(
+    tmp_path: Path,
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    _dossier, data = make_dossier(small_case(), "us_cfpb", "zh-hans")
+    out = io.StringIO()
+    call_command("verify_bundle", write(tmp_path, data), stdout=out)
+    assert "VERIFIED" in out.getvalue() and "PAdES certification" in out.getvalue()
+    changed = data.replace(b"/Creator", b"/Creatos", 1)
+    with pytest.raises(CommandError, match="NOT VERIFIED"):
+        call_command("verify_bundle", write(tmp_path, changed, "changed.pdf"), stdout=io.StringIO())

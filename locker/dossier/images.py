@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps
 
@@ -76,7 +77,7 @@ def _prepare(exhibit: Exhibit, storage_name: str | None, scratch: Path) -> Prepa
 
 
 def prepare_images(
-    case_id: object,
+    case_id: Any,
     exhibits: Iterable[Exhibit],
     scratch: Path,
     progress: Callable[[float], None] | None = None,
@@ -103,7 +104,7 @@ def prepare_images(
     return prepared
 
 
-def audio_durations(case_id: object, exhibits: Iterable[Exhibit]) -> dict[str, int | None]:
+def audio_durations(case_id: Any, exhibits: Iterable[Exhibit]) -> dict[str, int | None]:
     """Whole seconds per audio exhibit, or None where the format does not tell (AMR,
     damaged files)."""
     import mutagen

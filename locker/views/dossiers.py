@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
@@ -84,7 +85,7 @@ def status(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> JsonRespons
 
 @login_required
 @require_GET
-def download(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> HttpResponse:
+def download(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
     dossier = _dossier(request, case_id, dossier_id, "download")
     if dossier.state != Dossier.State.READY:
         return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
