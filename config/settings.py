@@ -213,6 +213,13 @@ if env_bool("SECURE_COOKIES", default=not DEBUG and bool(os.environ.get("DATABAS
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# Access-log IPs: X-Forwarded-For is believed only behind our own proxy, and then only the
+# entry our proxies appended (LOCKER_PROXY_COUNT hops from the right), never the client's own.
+LOCKER_BEHIND_PROXY = env_bool("BEHIND_PROXY")
+LOCKER_PROXY_COUNT = max(1, int(os.environ.get("LOCKER_PROXY_COUNT", "1")))
+# Public address used in invitation emails; when empty, the address of the inviting request.
+LOCKER_BASE_URL = os.environ.get("LOCKER_BASE_URL", "").rstrip("/")
+LOCKER_INVITATION_DAYS = int(os.environ.get("LOCKER_INVITATION_DAYS", "14"))
 
 LOGGING = {
     "version": 1,
