@@ -12,9 +12,8 @@ from . import chain
 
 ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=20000)]
-PhoneNumber = Annotated[
-    str, StringConstraints(max_length=40, strip_whitespace=True, pattern=r"^[0-9+()*#\- ]*$")
-]
+# Free text: caller ID shows masked or non-numeric numbers ("95***", "未知号码").
+PhoneNumber = Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)]
 
 
 class Tag(StrEnum):

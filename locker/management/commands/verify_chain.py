@@ -1,0 +1,37 @@
+import uuid
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from locker.models import Case
+from locker.verification import verify_case
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute every entry hash and re-hash every evidence file from storage. "
+        "Exits 0 when every case verifies, 1 otherwise."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--case", help="only this case (UUID)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        cases = Case.objects.order_by("created_at")
+        if options["case"]:
+            try:
+                cases = cases.filter(pk=uuid.UUID(options["case"]))
+            except ValueError as exc:
+                raise CommandError(f"not a case id: {options['case']}") from exc
+            if not cases.exists():
+                raise CommandError(f"no case {options['case']}")
+        failures = 0
+        for case in cases.iterator():
+            report = verify_case(case)
+            if report.ok:
+                self.stdout.write(f"ok   {case.id} length {report.length} head {report.head}")
+            else:
+                failures += 1
+                self.stdout.write(f"FAIL {case.id} seq {report.first_bad_seq}: {report.problem}")
+        if failures:
+            raise CommandError(f"{failures} case(s) failed verification", returncode=1)
