@@ -391,3 +391,8 @@ def export(request: HttpRequest, case_id: str) -> StreamingHttpResponse:
 
 
 api.add_router("", cases)
+
+# Sharing routes (locker/api_sharing.py) inherit the bearer auth above.
+from .api_sharing import router as sharing_router  # noqa: E402
+
+api.add_router("", sharing_router)
