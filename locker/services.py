@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -157,7 +157,7 @@ def append_entry(
         recorded_at = timezone.now()
         if head is not None and recorded_at < head.recorded_at:
             recorded_at = head.recorded_at  # the clock stepped back; keep the chain monotone
-        document = {
+        document: dict[str, Any] = {
             "v": chain.VERSION,
             "case": str(locked.id),
             "seq": head.seq + 1 if head else 1,
@@ -248,7 +248,7 @@ def _json_fact(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def create_case(*, owner: AbstractBaseUser, author: str, title: str, **facts: Any) -> Case:
+def create_case(*, owner: User, author: str, title: str, **facts: Any) -> Case:
     """A new case; its initial facts are the chain's first entry (kind case_update)."""
     clean = _clean_facts({"title": title, **facts})
     with transaction.atomic():
@@ -295,7 +295,7 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def issue_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; the raw value is returned once and only its hash is kept."""
     raw = "elk_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
