@@ -224,6 +224,8 @@ def _fact_value(name: str, value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise InputError(f"{name} must be a string")
+    if "\x00" in value:
+        raise InputError(f"{name} must not contain the NUL character (U+0000)")
     value = value.strip()
     if name == "currency":
         value = value.upper()
