@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -177,7 +177,7 @@ def append_entry(
         recorded_at = timezone.now()
         if head is not None and recorded_at < head.recorded_at:
             recorded_at = head.recorded_at  # the clock stepped back; keep the chain monotone
-        document = {
+        document: dict[str, Any] = {
             "v": chain.VERSION,
             "case": str(locked.id),
             "seq": head.seq + 1 if head else 1,
@@ -244,6 +244,8 @@ def _fact_value(name: str, value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise InputError(f"{name} must be a string")
+    if "\x00" in value:
+        raise InputError(f"{name} must not contain the NUL character (U+0000)")
     value = value.strip()
     if name == "currency":
         value = value.upper()
@@ -268,7 +270,7 @@ def _json_fact(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def create_case(*, owner: AbstractBaseUser, author: str, title: str, **facts: Any) -> Case:
+def create_case(*, owner: User, author: str, title: str, **facts: Any) -> Case:
     """A new case; its initial facts are the chain's first entry (kind case_update)."""
     clean = _clean_facts({"title": title, **facts})
     with transaction.atomic():
@@ -315,7 +317,7 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def issue_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; the raw value is returned once and only its hash is kept."""
     raw = "elk_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -412,7 +414,7 @@ def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tup
 
 
 def share_case(
-    *, case: Case, by: AbstractBaseUser, grantee: str, role: str, site_url: str
+    *, case: Case, by: User, grantee: str, role: str, site_url: str
 ) -> ShareResult:
     """Share a case (by its owner) with a username or an email address, as viewer or reviewer.
     The share gives access once accepted. An address without an account gets an invitation
@@ -479,7 +481,7 @@ def share_case(
     )
 
 
-def accept_share(*, share: Share, user: AbstractBaseUser) -> Share:
+def accept_share(*, share: Share, user: User) -> Share:
     """The grantee named on a share accepts it; from now on they can open the case."""
     with transaction.atomic():
         locked = Share.objects.select_for_update().get(pk=share.pk)
@@ -493,7 +495,7 @@ def accept_share(*, share: Share, user: AbstractBaseUser) -> Share:
     return locked
 
 
-def accept_invitation(*, token: str, user: AbstractBaseUser) -> Share:
+def accept_invitation(*, token: str, user: User) -> Share:
     """Whoever holds an emailed invitation's token (signed in, typically just signed up)
     becomes the share's grantee. A token works once, before it expires, while the share is
     open."""
@@ -526,7 +528,7 @@ def accept_invitation(*, token: str, user: AbstractBaseUser) -> Share:
     return share
 
 
-def end_share(*, share: Share, by: AbstractBaseUser) -> Share:
+def end_share(*, share: Share, by: User) -> Share:
     """The case's owner or the grantee ends a share. Access stops on the next request."""
     with transaction.atomic():
         locked = Share.objects.select_for_update().select_related("case").get(pk=share.pk)
@@ -546,7 +548,7 @@ MAX_ANNOTATION_CHARS = 10000
 
 
 def add_annotation(
-    *, case: Case, author: AbstractBaseUser, text: str, entry_seq: int | None = None
+    *, case: Case, author: User, text: str, entry_seq: int | None = None
 ) -> Annotation:
     """A reviewer's private note on a case, optionally about one entry. Never in the chain."""
 
@@ -567,7 +569,7 @@ def add_annotation(
 def record_access(
     *,
     case: Case,
-    user: AbstractBaseUser,
+    user: User,
     action: str,
     detail: str = "",
     via: str = "web",
@@ -588,7 +590,7 @@ def record_access(
 
 
 def upsert_profile(
-    *, user: AbstractBaseUser, name: str, organisation: str = "", jurisdiction: str = ""
+    *, user: User, name: str, organisation: str = "", jurisdiction: str = ""
 ) -> ProfessionalProfile:
     """Create or change the user's professional profile."""
     values = {"name": name, "organisation": organisation, "jurisdiction": jurisdiction}
@@ -606,7 +608,7 @@ def upsert_profile(
     return profile
 
 
-def mark_visited(*, user: AbstractBaseUser, case: Case) -> CaseVisit:
+def mark_visited(*, user: User, case: Case) -> CaseVisit:
     """Remember that the user just looked at the case (for "unread since last visit")."""
     visit, _ = CaseVisit.objects.update_or_create(
         user=user, case=case, defaults={"last_visited": timezone.now()}

@@ -173,6 +173,7 @@ def test_create_list_get_case(as_owner, as_stranger) -> None:
         {"title": "x", "principal_minor": 1.5},
         {"title": "x", "currency": "yuan"},
         {"title": "x", "loan_due": "tomorrow"},
+        {"title": "a\u0000b"},
     ],
 )
 def test_bad_case_input_is_4xx_and_creates_nothing(as_owner, payload) -> None:
@@ -271,6 +272,7 @@ BAD_ENTRIES = [
         "2000",
     ),
     ([1, 2], None, 400, "JSON object"),
+    ({"kind": "note", "body": {"text": "a\u0000b"}}, None, 422, "NUL"),
 ]
 
 
