@@ -413,9 +413,7 @@ def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tup
     return " / ".join(subject_parts), lines
 
 
-def share_case(
-    *, case: Case, by: User, grantee: str, role: str, site_url: str
-) -> ShareResult:
+def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) -> ShareResult:
     """Share a case (by its owner) with a username or an email address, as viewer or reviewer.
     The share gives access once accepted. An address without an account gets an invitation
     token by email; `site_url` is the public address the email's link starts with."""
