@@ -304,22 +304,14 @@ class AccessLog(models.Model):
     """One access to a case by someone other than its owner. The client's record of who saw
     what: never updated or deleted (model layer here, a trigger on PostgreSQL)."""
 
-    ACTIONS: ClassVar[tuple[str, ...]] = (
-        "view",
-        "list",
-        "download",
-        "export",
-        "dossier",
-        "annotate",
-        "api",
-    )
-
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="access_log")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_accesses"
     )
     # The name shown at the time, kept even if the account is later renamed.
     actor = models.CharField(max_length=200)
+    # What was done ("view", "list", "download", "export", "annotate", or an API route such as
+    # "api:entries") and, in detail, on what (a file name, a template, the request path).
     action = models.CharField(max_length=32)
     detail = models.CharField(max_length=500, blank=True)
     via = models.CharField(max_length=8)  # "web" or "api"

@@ -518,9 +518,13 @@ def accept_invitation(*, token: str, user: User) -> Share:
         if Share.objects.filter(case=share.case, user=user, ended_at__isnull=True).exists():
             raise ShareConflict("you already have a share of this case")
         now = timezone.now()
-        share.user = user  # type: ignore[assignment]
+        share.user = user
         share.accepted_at = now
-        share.save(update_fields=["user", "accepted_at"])
+        try:
+            with transaction.atomic():
+                share.save(update_fields=["user", "accepted_at"])
+        except IntegrityError as exc:  # a concurrent acceptance gave this user a share first
+            raise ShareConflict("you already have a share of this case") from exc
         invitation.used_at = now
         invitation.save(update_fields=["used_at"])
     return share
@@ -534,7 +538,7 @@ def end_share(*, share: Share, by: User) -> Share:
             raise PermissionError("only the owner or the grantee can end a share")
         if locked.ended_at is None:
             locked.ended_at = timezone.now()
-            locked.ended_by = by  # type: ignore[assignment]
+            locked.ended_by = by
             locked.save(update_fields=["ended_at", "ended_by"])
             Invitation.objects.filter(share=locked, used_at__isnull=True).update(
                 expires_at=locked.ended_at

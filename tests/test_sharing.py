@@ -306,3 +306,21 @@ def test_csv_cells_that_look_like_formulas_are_defused() -> None:
     out = sharing.annotations_csv(sharing.annotations_for(case))
     assert "'=1+1" in out and "'+86 138" in out and "'-x" in out and "'@SUM(A1)" in out
     assert ",普通" in out
+
+
+def test_invitation_email_is_in_chinese_and_english_and_names_no_case_facts(settings) -> None:
+    from django.core import mail
+
+    settings.LOCKER_INVITATION_DAYS = 7
+    case = make_case(title="闪电借款 催收", borrower_name="张女士")
+    services.share_case(
+        case=case, by=case.owner, grantee="lawyer@example.org", role="reviewer",
+        site_url="https://locker.example/",
+    )  # fmt: skip
+    (message,) = mail.outbox
+    assert "与您共享了一个案件" in message.subject and "shared with you" in message.subject
+    assert "审阅人" in message.body and "as reviewer" in message.body
+    assert "7 天后失效" in message.body and "expires in 7 days" in message.body
+    assert message.body.count("https://locker.example/invitations/") == 2
+    assert "闪电借款" not in message.body + message.subject
+    assert "张女士" not in message.body + message.subject
