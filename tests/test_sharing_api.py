@@ -126,6 +126,12 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/cases/{case}/annotations/export", None, expect(404, 404, 200)),
     ("GET", "/api/shared-cases", None, expect(200, 200, 200, others=200)),
     ("GET", "/api/shares", None, expect(200, 200, 200, others=200)),
+    # the grantee's side of a share: only the person it is addressed to
+    ("POST", "/api/shares/{viewer_share}/accept", {}, expect(404, 200, 404)),
+    ("DELETE", "/api/shares/{viewer_share}", None, expect(404, 204, 404)),
+    ("POST", "/api/invitations/accept", {"token": "x" * 43}, expect(422, 422, 422, others=422)),
+    ("PUT", "/api/profile", {"name": "王律师"}, expect(200, 200, 200, others=200)),
+    ("GET", "/api/profile", None, expect(404, 404, 404, others=404)),
     # the owner's case routes: read-only for the lawyers, nothing for anyone else
     ("GET", "/api/cases/{case}", None, expect(200, 200, 200)),
     ("GET", "/api/cases/{case}/entries", None, expect(200, 200, 200)),
@@ -424,3 +430,43 @@ def test_openapi_lists_the_sharing_routes() -> None:
         "/api/cases/{case_id}/annotations",
     ):
         assert path in paths
+
+
+def test_a_whole_review_from_invitation_to_revocation_shows_in_the_clients_log() -> None:
+    client = UserFactory(username="zhang")
+    case = make_case(client)
+    add_entry(case, "message", {"channel": "sms", "text": "明天到你单位去", "tags": ["threat"]})
+    owner = api_as(client)
+    shared = owner.post_json(
+        f"/api/cases/{case.id}/shares", {"user": "lawyer@legal-aid.example", "role": "reviewer"}
+    )
+    assert shared.status_code == 201
+    token = re.search(r"/invitations/([A-Za-z0-9_-]+)/", mail.outbox[-1].body).group(1)
+
+    lawyer = api_as(UserFactory(username="lawyer_li", email="lawyer@legal-aid.example"))
+    assert (
+        lawyer.put_json("/api/profile", {"name": "李律师", "organisation": "援助中心"}).status_code
+        == 200
+    )
+    assert lawyer.post_json("/api/invitations/accept", {"token": token}).status_code == 200
+    (row,) = lawyer.get("/api/shared-cases").json()
+    assert lawyer.get(f"/api/cases/{row['case']}/entries").status_code == 200
+    assert lawyer.get(f"/api/cases/{case.id}/verify").json()["ok"] is True
+    note = {"text": "构成《互联网金融逾期债务催收自律公约》禁止的行为", "entry_seq": 2}
+    assert lawyer.post_json(f"/api/cases/{case.id}/annotations", note).status_code == 201
+    assert lawyer.get(f"/api/cases/{case.id}/export").status_code == 200
+
+    assert owner.delete(f"/api/cases/{case.id}/shares/{shared.json()['id']}").status_code == 204
+    assert lawyer.get(f"/api/cases/{case.id}").status_code == 404
+    assert lawyer.get(f"/api/cases/{case.id}/annotations").status_code == 404
+
+    log = owner.get(f"/api/cases/{case.id}/access-log").json()
+    assert [(r["who"], r["action"]) for r in reversed(log["items"])] == [
+        ("李律师 (援助中心)", "list"),
+        ("李律师 (援助中心)", "api:entries"),
+        ("李律师 (援助中心)", "api:verify"),
+        ("李律师 (援助中心)", "annotate"),
+        ("李律师 (援助中心)", "export"),
+    ]
+    # The client never sees the annotation's text, only that one was made.
+    assert "互联网金融" not in json.dumps(log, ensure_ascii=False)
