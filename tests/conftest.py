@@ -24,6 +24,12 @@ def is_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    # Many accounts per test: the production hasher's deliberate slowness would dominate.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     media = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = media

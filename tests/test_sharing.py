@@ -23,10 +23,6 @@ from .tamper import rewrite_body
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def shared(case, user, role: str = "viewer", *, accept: bool = True) -> Share:
     share = services.share_case(

@@ -28,11 +28,6 @@ def _clear_throttle() -> None:
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    # Seven accounts per test: the production hasher's deliberate slowness would dominate.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 class Client(ApiClient):
     def put_json(self, path: str, data: Any):
