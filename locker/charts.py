@@ -1,0 +1,111 @@
+"""Geometry for the case page's SVG pictures, from the figures in stats.py. The templates
+(templates/locker/_charts.html) only place what is computed here, so the pictures need no
+script and no chart library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import stats
+
+WIDTH = 360
+DAYS_HEIGHT = 150
+DAYS_TOP = 14
+DAYS_BOTTOM = 20
+HOURS_HEIGHT = 64
+
+
+@dataclass(frozen=True)
+class DayBar:
+    x: float
+    width: float
+    calls_y: float
+    calls_h: float
+    messages_y: float
+    messages_h: float
+    label: str
+
+
+@dataclass(frozen=True)
+class DaysChart:
+    bars: list[DayBar]
+    peak: int
+    peak_y: float
+    first: str
+    last: str
+    width: int = WIDTH
+    height: int = DAYS_HEIGHT
+    base_y: float = DAYS_HEIGHT - DAYS_BOTTOM
+
+
+def days_chart(days: list[stats.DayCount]) -> DaysChart | None:
+    if not days:
+        return None
+    peak = max(d.total for d in days) or 1
+    plot_h = DAYS_HEIGHT - DAYS_TOP - DAYS_BOTTOM
+    base = DAYS_HEIGHT - DAYS_BOTTOM
+    step = WIDTH / len(days)
+    gap = min(2.0, step * 0.2)
+    bars = []
+    for index, day in enumerate(days):
+        calls_h = plot_h * day.calls / peak
+        messages_h = plot_h * day.messages / peak
+        bars.append(
+            DayBar(
+                x=round(index * step + gap / 2, 2),
+                width=round(step - gap, 2),
+                calls_y=round(base - calls_h, 2),
+                calls_h=round(calls_h, 2),
+                messages_y=round(base - calls_h - messages_h, 2),
+                messages_h=round(messages_h, 2),
+                label=f"{day.day.isoformat()}: {day.calls} / {day.messages}",
+            )
+        )
+    return DaysChart(
+        bars=bars,
+        peak=peak,
+        peak_y=DAYS_TOP,
+        first=days[0].day.strftime("%m-%d"),
+        last=days[-1].day.strftime("%m-%d"),
+    )
+
+
+@dataclass(frozen=True)
+class HourCell:
+    hour: int
+    x: float
+    width: float
+    count: int
+    night: bool
+    opacity: float
+
+
+@dataclass(frozen=True)
+class HoursChart:
+    cells: list[HourCell]
+    night_total: int
+    total: int
+    width: int = WIDTH
+    height: int = HOURS_HEIGHT
+
+
+def hours_chart(hours: list[int]) -> HoursChart | None:
+    total = sum(hours)
+    if not total:
+        return None
+    peak = max(hours)
+    step = WIDTH / 24
+    cells = [
+        HourCell(
+            hour=hour,
+            x=round(hour * step, 2),
+            width=round(step - 1, 2),
+            count=count,
+            night=hour < stats.NIGHT_BEFORE_HOUR or hour >= stats.NIGHT_FROM_HOUR,
+            # Empty hours stay faintly visible so the strip reads as a full day.
+            opacity=round(0.08 + 0.92 * count / peak, 2) if count else 0.08,
+        )
+        for hour, count in enumerate(hours)
+    ]
+    night_total = sum(c.count for c in cells if c.night)
+    return HoursChart(cells=cells, night_total=night_total, total=total)
