@@ -127,6 +127,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start otherwise
 # WhiteNoise serves static/ straight from the finders, so neither `make run` nor the tests
 # need `collectstatic`; the files are few and small.
 WHITENOISE_USE_FINDERS = True

@@ -12,7 +12,9 @@ WIDTH = 360
 DAYS_HEIGHT = 150
 DAYS_TOP = 14
 DAYS_BOTTOM = 20
-HOURS_HEIGHT = 64
+HOURS_HEIGHT = 120
+HOURS_TOP = 14
+HOURS_BOTTOM = 20
 
 
 @dataclass(frozen=True)
@@ -71,41 +73,62 @@ def days_chart(days: list[stats.DayCount]) -> DaysChart | None:
 
 
 @dataclass(frozen=True)
-class HourCell:
+class HourBar:
     hour: int
     x: float
     width: float
+    y: float
+    height: float
     count: int
     night: bool
-    opacity: float
 
 
 @dataclass(frozen=True)
 class HoursChart:
-    cells: list[HourCell]
+    bars: list[HourBar]
     night_total: int
     total: int
+    peak: int
+    step: float
+    night_early_w: float
+    night_late_x: float
+    night_late_w: float
     width: int = WIDTH
     height: int = HOURS_HEIGHT
+    base_y: float = HOURS_HEIGHT - HOURS_BOTTOM
+    top_y: float = HOURS_TOP
 
 
 def hours_chart(hours: list[int]) -> HoursChart | None:
+    """One bar per hour of the day; the night hours sit on a shaded band."""
     total = sum(hours)
     if not total:
         return None
     peak = max(hours)
     step = WIDTH / 24
-    cells = [
-        HourCell(
-            hour=hour,
-            x=round(hour * step, 2),
-            width=round(step - 1, 2),
-            count=count,
-            night=hour < stats.NIGHT_BEFORE_HOUR or hour >= stats.NIGHT_FROM_HOUR,
-            # Empty hours stay faintly visible so the strip reads as a full day.
-            opacity=round(0.08 + 0.92 * count / peak, 2) if count else 0.08,
+    base = HOURS_HEIGHT - HOURS_BOTTOM
+    plot_h = base - HOURS_TOP
+    bars = []
+    for hour, count in enumerate(hours):
+        height = plot_h * count / peak
+        bars.append(
+            HourBar(
+                hour=hour,
+                x=round(hour * step + 1.5, 2),
+                width=round(step - 3, 2),
+                y=round(base - height, 2),
+                height=round(height, 2),
+                count=count,
+                night=hour < stats.NIGHT_BEFORE_HOUR or hour >= stats.NIGHT_FROM_HOUR,
+            )
         )
-        for hour, count in enumerate(hours)
-    ]
-    night_total = sum(c.count for c in cells if c.night)
-    return HoursChart(cells=cells, night_total=night_total, total=total)
+    return HoursChart(
+        bars=bars,
+        night_total=sum(b.count for b in bars if b.night),
+        total=total,
+        peak=peak,
+        step=step,
+        night_early_w=round(stats.NIGHT_BEFORE_HOUR * step, 2),
+        night_late_x=round(stats.NIGHT_FROM_HOUR * step, 2),
+        night_late_w=round((24 - stats.NIGHT_FROM_HOUR) * step, 2),
+    )

@@ -47,6 +47,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
     return render(request, "locker/case_form.html", {"form": form, "case": None})
 
 
+@login_required
 def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     case = owned_case(request, case_id, write=True)
     form = CaseForm.for_case(case, request.POST or None)
@@ -65,6 +66,7 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     return render(request, "locker/case_form.html", {"form": form, "case": case})
 
 
+@login_required
 def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
     case = owned_case(request, case_id)
     entries = list(
@@ -97,6 +99,7 @@ def _upfront(case: Case) -> int | None:
     return max(case.principal_minor - case.received_minor, 0) or None
 
 
+@login_required
 @require_POST
 def case_check(request: HttpRequest, case_id: UUID) -> HttpResponse:
     """The full check on demand: every evidence file re-hashed from storage."""

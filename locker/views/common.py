@@ -13,9 +13,16 @@ from ..models import Case
 
 
 def owned_case(
-    request: HttpRequest, case_id: UUID, *, write: bool = False, action: str = "view"
+    request: HttpRequest,
+    case_id: UUID,
+    *,
+    write: bool = False,
+    action: str = "view",
+    detail: str = "",
 ) -> Case:
-    return get_case_or_404(request, case_id, need="write" if write else "read", action=action)
+    return get_case_or_404(
+        request, case_id, need="write" if write else "read", action=action, detail=detail
+    )
 
 
 def wants_json(request: HttpRequest) -> bool:

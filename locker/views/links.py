@@ -11,6 +11,7 @@ from uuid import UUID
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,6 +36,7 @@ SESSION_KEY = "contact_link"
 FRESH_KEY = "contact_link_fresh"
 
 
+@login_required
 def links(request: HttpRequest, case_id: UUID) -> HttpResponse:
     case = owned_case(request, case_id, write=True)
     form = ContactLinkForm(request.POST or None)
@@ -58,6 +60,7 @@ def _qr_svg(url: str) -> str:
     return image.to_string(encoding="unicode")
 
 
+@login_required
 def link_detail(request: HttpRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case = owned_case(request, case_id, write=True)
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
@@ -74,6 +77,7 @@ def link_detail(request: HttpRequest, case_id: UUID, link_id: int) -> HttpRespon
     )
 
 
+@login_required
 @require_POST
 def link_revoke(request: HttpRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case = owned_case(request, case_id, write=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -22,11 +23,13 @@ from .common import (
 )
 
 
+@login_required
 def quick_log(request: HttpRequest, case_id: UUID) -> HttpResponse:
     case = owned_case(request, case_id, write=True)
     return render(request, "locker/quick_log.html", {"case": case})
 
 
+@login_required
 def log_entry(request: HttpRequest, case_id: UUID, form_name: str) -> HttpResponse:
     case = owned_case(request, case_id, write=True)
     form_class = QUICK_LOG_FORMS.get(form_name)
@@ -83,6 +86,7 @@ def _checkpoint(entry: Entry) -> Checkpoint:
     return checkpoint
 
 
+@login_required
 def receipt(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     case = owned_case(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
@@ -93,6 +97,7 @@ def receipt(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     )
 
 
+@login_required
 def receipt_json(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     """The signed checkpoint issued when this entry was appended (spec section 4)."""
     case = owned_case(

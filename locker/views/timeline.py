@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +24,7 @@ PAGE_SIZE = 30
 CORRECTABLE = ("call", "message", "contact_report", "note")
 
 
+@login_required
 def timeline_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
     case = owned_case(request, case_id)
     form = FilterForm(request.GET or None)
@@ -52,6 +54,7 @@ def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
     return [(name, value) for name, value in entry.body.items() if name not in hidden]
 
 
+@login_required
 def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     case = owned_case(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
@@ -69,6 +72,7 @@ def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     )
 
 
+@login_required
 def correct_entry(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     """A correction is a new entry naming the one it corrects; nothing is edited in place."""
     case = owned_case(request, case_id, write=True)
@@ -101,6 +105,7 @@ def _evidence(request: HttpRequest, case_id: UUID, sha256: str) -> EvidenceFile:
     return evidence
 
 
+@login_required
 def evidence_original(request: HttpRequest, case_id: UUID, sha256: str) -> FileResponse:
     """The file exactly as uploaded, always as a download: the browser never renders it."""
     evidence = _evidence(request, case_id, sha256)
@@ -115,6 +120,7 @@ def evidence_original(request: HttpRequest, case_id: UUID, sha256: str) -> FileR
     return response
 
 
+@login_required
 def evidence_derived(request: HttpRequest, case_id: UUID, sha256: str, size: str) -> FileResponse:
     if size not in SIZES:
         raise Http404("No such size")
