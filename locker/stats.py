@@ -96,7 +96,14 @@ def effective_events(entries: Iterable[EntryLike], tz: tzinfo) -> list[Event]:
 
 
 def _contact_events(events: Sequence[Event]) -> list[Event]:
-    return [e for e in events if e.kind in CONTACT_KINDS]
+    """Calls and messages from the collectors: the borrower's own outgoing calls are not
+    contact they suffered."""
+    return [
+        e
+        for e in events
+        if e.kind in CONTACT_KINDS
+        and not (e.kind == "call" and e.body.get("direction") == "outgoing")
+    ]
 
 
 def contacts_per_day(events: Sequence[Event]) -> list[DayCount]:
@@ -185,11 +192,12 @@ class Summary:
 
 def summarise(entries: Iterable[EntryLike], tz: tzinfo) -> Summary:
     events = effective_events(entries, tz)
+    contacts = _contact_events(events)
     return Summary(
         days=contacts_per_day(events),
         hours=contacts_by_hour(events),
-        calls=sum(1 for e in events if e.kind == "call"),
-        messages=sum(1 for e in events if e.kind == "message"),
+        calls=sum(1 for e in contacts if e.kind == "call"),
+        messages=sum(1 for e in contacts if e.kind == "message"),
         night=night_contacts(events),
         distinct_numbers=distinct_caller_numbers(events),
         contacts_reached=contacts_reached(events),
