@@ -50,8 +50,12 @@ def timeline_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 
 def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
-    hidden = {"tags"}
-    return [(name, value) for name, value in entry.body.items() if name not in hidden]
+    """The body's members to list, tags aside (shown as chips) and empty ones left out."""
+    return [
+        (name, value)
+        for name, value in entry.body.items()
+        if name != "tags" and value not in ("", None, [], {})
+    ]
 
 
 @login_required
