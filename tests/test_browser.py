@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connections
 
 from locker import demo
 from locker.models import ContactLink, Entry
@@ -45,6 +46,10 @@ def browser():
         )
         yield browser
         browser.close()
+        # While Playwright's loop runs, the test's ORM calls get their own connection (Django
+        # keeps connections per async context); close it, or the test database cannot be
+        # dropped at the end of the session.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
@@ -181,9 +186,12 @@ def test_phone_journey_in_chinese(browser, live_server, tmp_path, settings) -> N
 
     contact_page.goto(link_url)
     assert "这个链接已失效" in contact_page.content()
-    fresh = phone(browser).new_page()
+    stranger = phone(browser)
+    fresh = stranger.new_page()
     fresh.goto(link_url)
     assert "这个链接已失效" in fresh.content()
+    stranger.close()
+    contact.close()
 
     page.goto(f"{case_url}entries/{message.seq}/")
     shot(page, "10-entry")
@@ -197,3 +205,4 @@ def test_phone_journey_in_chinese(browser, live_server, tmp_path, settings) -> N
     assert "/accounts/unlock/" in page.url
     assert "网贷催收" not in page.content()
     shot(page, "11-after-quick-exit")
+    owner.close()
