@@ -12,6 +12,7 @@ WIDTH = 360
 DAYS_HEIGHT = 150
 DAYS_TOP = 14
 DAYS_BOTTOM = 20
+MIN_DAY_SLOTS = 14
 HOURS_HEIGHT = 120
 HOURS_TOP = 14
 HOURS_BOTTOM = 20
@@ -35,6 +36,7 @@ class DaysChart:
     peak_y: float
     first: str
     last: str
+    last_x: float
     width: int = WIDTH
     height: int = DAYS_HEIGHT
     base_y: float = DAYS_HEIGHT - DAYS_BOTTOM
@@ -46,7 +48,8 @@ def days_chart(days: list[stats.DayCount]) -> DaysChart | None:
     peak = max(d.total for d in days) or 1
     plot_h = DAYS_HEIGHT - DAYS_TOP - DAYS_BOTTOM
     base = DAYS_HEIGHT - DAYS_BOTTOM
-    step = WIDTH / len(days)
+    # A short history keeps narrow bars (as if 14 days were shown) instead of one wide block.
+    step = WIDTH / max(len(days), MIN_DAY_SLOTS)
     gap = min(2.0, step * 0.2)
     bars = []
     for index, day in enumerate(days):
@@ -69,6 +72,7 @@ def days_chart(days: list[stats.DayCount]) -> DaysChart | None:
         peak_y=DAYS_TOP,
         first=days[0].day.strftime("%m-%d"),
         last=days[-1].day.strftime("%m-%d"),
+        last_x=round(len(days) * step, 2),
     )
 
 

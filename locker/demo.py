@@ -89,9 +89,9 @@ def sms_screenshot(*, font_path: str, sender: str, messages: list[tuple[str, str
     title = ImageFont.truetype(font_path, 32)
     draw.rectangle([0, 0, width, 52], fill="#f2f2f7")
     draw.text((28, 12), messages[0][0][-5:], font=small, fill="#111")
-    draw.text((width - 120, 12), "4G ▮▮▮ 23%", font=small, fill="#111")
+    draw.text((width - 100, 12), "4G 23%", font=small, fill="#111")
     draw.rectangle([0, 52, width, 150], fill="#fbfbfd")
-    draw.text((28, 64), "‹", font=title, fill="#0a84ff")
+    draw.text((28, 64), "<", font=title, fill="#0a84ff")
     draw.text((width // 2, 80), sender, font=title, fill="#111", anchor="mm")
     draw.text((width // 2, 122), "短信/彩信", font=small, fill="#8e8e93", anchor="mm")
     y = 180
