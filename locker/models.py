@@ -371,3 +371,62 @@ class CaseVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} visited {self.case_id}"
+
+
+# Phone UI: preferences and contact statement links ------------------------------------------
+
+
+class Profile(models.Model):
+    """A user's display preferences: the time zone their times are shown and entered in, and
+    the language they chose (blank: follow the browser)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="locker_profile"
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    language = models.CharField(_("language"), max_length=10, blank=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+
+class ContactLink(models.Model):
+    """A single-use link a case owner sends to a contact the collectors reached, so that the
+    contact can file a statement (a contact_report entry) without an account. Only the
+    SHA-256 of the token is kept; the link never lets its holder read the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contact_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    label = models.CharField(_("who it is for (only you see this)"), max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    entry = models.ForeignKey(
+        Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"contact link {self.pk} of {self.case_id}"
+
+    @property
+    def author(self) -> str:
+        return f"contact-link:{self.pk}"
+
+    def state(self, now: Any = None) -> str:
+        """One of "used", "revoked", "expired", "open"."""
+        from django.utils import timezone
+
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "open"

@@ -59,3 +59,15 @@ def _instance_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings, request: pytest.FixtureRequest) -> None:
+    """Each test gets its own empty cache: rate-limit counters and cached chain checks must
+    not leak between tests, and a shared Redis must never be flushed by a test."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{request.node.nodeid}",
+        }
+    }

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from locker import chain, services
@@ -16,11 +15,6 @@ from .factories import PASSWORD, UserFactory, make_case
 from .test_services import PNG
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle() -> None:
-    cache.clear()
 
 
 class ApiClient:

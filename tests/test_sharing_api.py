@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 
 from locker import services
@@ -21,11 +20,6 @@ from .factories import UserFactory, add_entry, make_case
 from .test_api import ApiClient
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle() -> None:
-    cache.clear()
 
 
 
