@@ -64,11 +64,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "locker.middleware.SafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -125,6 +127,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start otherwise
+# WhiteNoise serves static/ straight from the finders, so neither `make run` nor the tests
+# need `collectstatic`; the files are few and small.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media-not-served/"
 
@@ -191,6 +198,28 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Rate limits and cached chain checks: Redis when it is there, otherwise files under the data
+# dir, which every gunicorn worker of `make run` shares.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "locker-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+
+# Where the quick-exit control sends the page: an ordinary site that says nothing about debt.
+LOCKER_QUICK_EXIT_URL = os.environ.get("LOCKER_QUICK_EXIT_URL", "https://www.baidu.com/")
+LOCKER_CONTACT_LINK_DAYS = int(os.environ.get("LOCKER_CONTACT_LINK_DAYS", "7"))
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -200,7 +229,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Evidence Locker <noreply@localhost>")
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/cases/"
 LOGOUT_REDIRECT_URL = "/"
 
 SESSION_COOKIE_HTTPONLY = True
@@ -213,6 +242,13 @@ if env_bool("SECURE_COOKIES", default=not DEBUG and bool(os.environ.get("DATABAS
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# Access-log IPs: X-Forwarded-For is believed only behind our own proxy, and then only the
+# entry our proxies appended (LOCKER_PROXY_COUNT hops from the right), never the client's own.
+LOCKER_BEHIND_PROXY = env_bool("BEHIND_PROXY")
+LOCKER_PROXY_COUNT = max(1, int(os.environ.get("LOCKER_PROXY_COUNT", "1")))
+# Public address used in invitation emails; when empty, the address of the inviting request.
+LOCKER_BASE_URL = os.environ.get("LOCKER_BASE_URL", "").rstrip("/")
+LOCKER_INVITATION_DAYS = int(os.environ.get("LOCKER_INVITATION_DAYS", "14"))
 
 LOGGING = {
     "version": 1,
@@ -222,16 +258,6 @@ LOGGING = {
 }
 
 LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "locker",
-        }
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Dossiers (issue 4): the worker's lease on a row, how long a queued row may wait before the
 # sweep enqueues it again, how often the sweep runs, and the task's time limits (seconds).

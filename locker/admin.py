@@ -3,7 +3,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import ApiToken, Case, Checkpoint, Entry, EvidenceFile
+from .models import (
+    AccessLog,
+    Annotation,
+    ApiToken,
+    Case,
+    Checkpoint,
+    Entry,
+    EvidenceFile,
+    ProfessionalProfile,
+    Share,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,3 +55,30 @@ class CheckpointAdmin(ReadOnlyAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+
+
+# Sharing: shares change only through the services (so that the client's view stays true), the
+# access log never; annotations are the reviewers' private work and stay out of lists.
+
+
+@admin.register(Share)
+class ShareAdmin(ReadOnlyAdmin):
+    list_display = ("case", "invited_as", "role", "created_at", "accepted_at", "ended_at")
+    list_filter = ("role",)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    list_display = ("case", "actor", "action", "via", "ip", "at")
+    list_filter = ("action", "via")
+
+
+@admin.register(ProfessionalProfile)
+class ProfessionalProfileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "organisation", "jurisdiction", "user")
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(ReadOnlyAdmin):
+    list_display = ("case", "author", "entry_seq", "created_at")
+    exclude = ("text",)

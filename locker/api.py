@@ -18,13 +18,13 @@ from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 
 from . import bundle, services
-from .access import get_case_or_404
+from .access import get_case_or_404, request_user
 from .models import ApiToken, Case, Entry
 from .verification import verify_case
 
 
 class BearerToken(HttpBearer):
-    """`Authorization: Bearer <token>`; the token's user becomes request.auth."""
+    """`Authorization: Bearer <token>`; the token's user becomes request_user(request)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         found = services.find_token(token)
@@ -102,12 +102,12 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Status[dict[
 
 @api.get("/tokens", response=list[TokenOut], summary="My API tokens")
 def list_tokens(request: HttpRequest) -> Any:
-    return ApiToken.objects.filter(user=request.auth)
+    return ApiToken.objects.filter(user=request_user(request))
 
 
 @api.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of my tokens")
 def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
-    token = ApiToken.objects.filter(pk=token_id, user=request.auth).first()
+    token = ApiToken.objects.filter(pk=token_id, user=request_user(request)).first()
     if token is None:
         raise HttpError(404, "Not Found")
     services.revoke_token(token=token)
@@ -180,13 +180,13 @@ cases = Router(tags=["cases"])
 @cases.post("/cases", response={201: CaseOut}, summary="Open a case")
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     facts = payload.dict()
-    case = services.create_case(owner=request.auth, author=author_of(request), **facts)
+    case = services.create_case(owner=request_user(request), author=author_of(request), **facts)
     return Status(201, case_out(case))
 
 
 @cases.get("/cases", response=list[CaseOut], summary="My cases")
 def list_cases(request: HttpRequest) -> list[dict[str, Any]]:
-    return [case_out(case) for case in Case.objects.filter(owner=request.auth)]
+    return [case_out(case) for case in Case.objects.filter(owner=request_user(request))]
 
 
 @cases.get("/cases/{case_id}", response=CaseOut)
@@ -391,3 +391,8 @@ def export(request: HttpRequest, case_id: str) -> StreamingHttpResponse:
 
 
 api.add_router("", cases)
+
+# Sharing routes (locker/api_sharing.py) inherit the bearer auth above.
+from .api_sharing import router as sharing_router  # noqa: E402
+
+api.add_router("", sharing_router)

@@ -129,7 +129,7 @@ def _zip_chunks(
         f.sha256: f.storage_name for f in EvidenceFile.objects.filter(case=case, sha256__in=names)
     }
     pipe = _Pipe()
-    with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
         archive.writestr("README.txt", README_TEXT)
         archive.writestr("entries.jsonl", entries_jsonl(lines))
         yield pipe.drain()

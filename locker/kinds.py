@@ -124,6 +124,9 @@ def clean_body(kind: str, body: Any) -> dict[str, Any]:
 
 
 def _check_nested_names(value: Any, path: str) -> None:
+    # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here with a clear message.
+    if isinstance(value, str) and "\x00" in value:
+        raise BodyError(f"{path}: text must not contain the NUL character (U+0000)")
     if isinstance(value, dict):
         for name, item in value.items():
             if not chain.is_snake_case(name):

@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
-from . import chain, kinds, signing
-from .models import ApiToken, Case, Checkpoint, Entry, EvidenceFile
+from . import chain, kinds, sharing, signing
+from .models import (
+    AccessLog,
+    Annotation,
+    ApiToken,
+    Case,
+    CaseVisit,
+    Checkpoint,
+    ContactLink,
+    Entry,
+    EvidenceFile,
+    Invitation,
+    ProfessionalProfile,
+    Profile,
+    Share,
+)
 from .storage import StoredFile, UploadError, clean_file_name, store_upload
 
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -157,7 +179,7 @@ def append_entry(
         recorded_at = timezone.now()
         if head is not None and recorded_at < head.recorded_at:
             recorded_at = head.recorded_at  # the clock stepped back; keep the chain monotone
-        document = {
+        document: dict[str, Any] = {
             "v": chain.VERSION,
             "case": str(locked.id),
             "seq": head.seq + 1 if head else 1,
@@ -224,6 +246,8 @@ def _fact_value(name: str, value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise InputError(f"{name} must be a string")
+    if "\x00" in value:
+        raise InputError(f"{name} must not contain the NUL character (U+0000)")
     value = value.strip()
     if name == "currency":
         value = value.upper()
@@ -248,7 +272,7 @@ def _json_fact(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def create_case(*, owner: AbstractBaseUser, author: str, title: str, **facts: Any) -> Case:
+def create_case(*, owner: User, author: str, title: str, **facts: Any) -> Case:
     """A new case; its initial facts are the chain's first entry (kind case_update)."""
     clean = _clean_facts({"title": title, **facts})
     with transaction.atomic():
@@ -295,7 +319,7 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def issue_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; the raw value is returned once and only its hash is kept."""
     raw = "elk_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -322,3 +346,371 @@ def revoke_token(*, token: ApiToken) -> None:
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
+
+
+# Sharing ----------------------------------------------------------------------------------
+# (Appended here, below the chain services, so that merges with other areas stay simple.)
+
+_share_log = logging.getLogger("locker.sharing")
+
+
+class ShareConflict(InputError):
+    """The case already has an open share for this person."""
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    share: Share
+    email_sent: bool
+
+
+def _find_grantee(identifier: str) -> Any:
+    """The account a username or email names, or None. An email matching several accounts
+    names none of them: the invitation then goes to the address, and whoever holds it accepts."""
+    user_model = get_user_model()
+    by_name = user_model.objects.filter(**{user_model.USERNAME_FIELD: identifier}).first()
+    if by_name is not None:
+        return by_name
+    if "@" in identifier:
+        matches = list(user_model.objects.filter(email__iexact=identifier, is_active=True)[:2])
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def _send_share_email(*, to: str, subject: str, lines: Sequence[str]) -> bool:
+    """Send one plain-text email; a mail server failure is logged and reported, never a lost
+    share (the owner sees the share as pending and can share again)."""
+    try:
+        send_mail(subject, "\n".join(lines), None, [to], fail_silently=False)
+    except (OSError, smtplib.SMTPException) as exc:
+        _share_log.warning("share email not sent: %s", exc.__class__.__name__)
+        return False
+    return True
+
+
+def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tuple[str, list[str]]:
+    # The recipient's language is unknown: both of ours, Chinese first. The case's title and
+    # facts stay out of the email, since an address can be mistyped.
+    subject_parts, lines = [], []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            subject_parts.append(gettext("A case was shared with you on Evidence Locker"))
+            role_name = gettext("reviewer") if role == Share.REVIEWER else gettext("viewer")
+            lines.append(
+                gettext("%(sharer)s shared a case with you as %(role)s.")
+                % {"sharer": sharer, "role": role_name}
+            )
+            if new_account:
+                lines.append(
+                    gettext(
+                        "Open this link to create an account (or sign in) and then see the "
+                        "case. It works once and expires in %(days)s days:"
+                    )
+                    % {"days": settings.LOCKER_INVITATION_DAYS}
+                )
+            else:
+                lines.append(gettext("Sign in and accept the share here:"))
+            lines.extend([link, ""])
+    return " / ".join(subject_parts), lines
+
+
+def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) -> ShareResult:
+    """Share a case (by its owner) with a username or an email address, as viewer or reviewer.
+    The share gives access once accepted. An address without an account gets an invitation
+    token by email; `site_url` is the public address the email's link starts with."""
+
+    if case.owner_id != by.pk:
+        raise PermissionError("only the case's owner can share it")
+    if role not in Share.ROLES:
+        raise InputError(f"role must be one of {', '.join(Share.ROLES)}")
+    identifier = grantee.strip() if isinstance(grantee, str) else ""
+    if not identifier or len(identifier) > 254:
+        raise InputError("name the person by their username or email address")
+    user = _find_grantee(identifier)
+    email = ""
+    if user is None:
+        if "@" not in identifier:
+            raise InputError(
+                "no account has this username; to invite someone without an account, "
+                "use their email address"
+            )
+        try:
+            validate_email(identifier)
+        except ValidationError as exc:
+            raise InputError("this is not a valid email address") from exc
+        email = identifier.lower()
+    elif user.pk == case.owner_id:
+        raise InputError("this is your own case")
+    raw_token = ""
+    with transaction.atomic():
+        Case.objects.select_for_update().get(pk=case.pk)  # one share at a time per case
+        open_shares = Share.objects.filter(case=case, ended_at__isnull=True)
+        if (user is not None and open_shares.filter(user=user).exists()) or (
+            email and open_shares.filter(user__isnull=True, email=email).exists()
+        ):
+            raise ShareConflict("this case is already shared with this person; end that first")
+        share = Share.objects.create(
+            case=case,
+            user=user,
+            email=email or (getattr(user, "email", "") or ""),
+            invited_as=identifier,
+            role=role,
+            invited_by=by,
+        )
+        if user is None:
+            raw_token = secrets.token_urlsafe(32)
+            Invitation.objects.create(
+                share=share,
+                token_hash=_token_hash(raw_token),
+                expires_at=timezone.now() + timedelta(days=settings.LOCKER_INVITATION_DAYS),
+            )
+    recipient = email or getattr(user, "email", "")
+    if not recipient:
+        return ShareResult(share=share, email_sent=False)
+    base = site_url.rstrip("/")
+    if raw_token:
+        link = base + sharing.INVITATION_PATH.format(token=raw_token)
+    else:
+        link = base + sharing.SHARED_CASES_PATH
+    subject, lines = _share_email(
+        sharer=sharing.display_name(by), role=role, link=link, new_account=bool(raw_token)
+    )
+    return ShareResult(
+        share=share, email_sent=_send_share_email(to=recipient, subject=subject, lines=lines)
+    )
+
+
+def accept_share(*, share: Share, user: User) -> Share:
+    """The grantee named on a share accepts it; from now on they can open the case."""
+    with transaction.atomic():
+        locked = Share.objects.select_for_update().get(pk=share.pk)
+        if locked.user_id != user.pk:
+            raise PermissionError("this share is not addressed to this user")
+        if locked.ended_at is not None:
+            raise InputError("this share has ended")
+        if locked.accepted_at is None:
+            locked.accepted_at = timezone.now()
+            locked.save(update_fields=["accepted_at"])
+    return locked
+
+
+def accept_invitation(*, token: str, user: User) -> Share:
+    """Whoever holds an emailed invitation's token (signed in, typically just signed up)
+    becomes the share's grantee. A token works once, before it expires, while the share is
+    open."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        raise InputError("this invitation link is not valid")
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("share")
+            .filter(token_hash=_token_hash(token))
+            .first()
+        )
+        if invitation is None or invitation.used_at is not None:
+            raise InputError("this invitation link is not valid or was already used")
+        if invitation.expires_at <= timezone.now():
+            raise InputError("this invitation has expired; ask for a new one")
+        share = Share.objects.select_for_update().get(pk=invitation.share_id)
+        if share.ended_at is not None:
+            raise InputError("this share has ended")
+        if share.case.owner_id == user.pk:
+            raise InputError("this is your own case")
+        if Share.objects.filter(case=share.case, user=user, ended_at__isnull=True).exists():
+            raise ShareConflict("you already have a share of this case")
+        now = timezone.now()
+        share.user = user
+        share.accepted_at = now
+        try:
+            with transaction.atomic():
+                share.save(update_fields=["user", "accepted_at"])
+        except IntegrityError as exc:  # a concurrent acceptance gave this user a share first
+            raise ShareConflict("you already have a share of this case") from exc
+        invitation.used_at = now
+        invitation.save(update_fields=["used_at"])
+    return share
+
+
+def end_share(*, share: Share, by: User) -> Share:
+    """The case's owner or the grantee ends a share. Access stops on the next request."""
+    with transaction.atomic():
+        locked = Share.objects.select_for_update().select_related("case").get(pk=share.pk)
+        if by.pk not in (locked.case.owner_id, locked.user_id):
+            raise PermissionError("only the owner or the grantee can end a share")
+        if locked.ended_at is None:
+            locked.ended_at = timezone.now()
+            locked.ended_by = by
+            locked.save(update_fields=["ended_at", "ended_by"])
+            Invitation.objects.filter(share=locked, used_at__isnull=True).update(
+                expires_at=locked.ended_at
+            )
+    return locked
+
+
+MAX_ANNOTATION_CHARS = 10000
+
+
+def add_annotation(
+    *, case: Case, author: User, text: str, entry_seq: int | None = None
+) -> Annotation:
+    """A reviewer's private note on a case, optionally about one entry. Never in the chain."""
+
+    if not sharing.is_reviewer(case, author):
+        raise PermissionError("only the case's reviewers can annotate it")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the annotation is empty")
+    if len(text) > MAX_ANNOTATION_CHARS:
+        raise InputError(f"an annotation is at most {MAX_ANNOTATION_CHARS} characters")
+    if entry_seq is not None:
+        if isinstance(entry_seq, bool) or not isinstance(entry_seq, int):
+            raise InputError("entry_seq must be an integer")
+        if not Entry.objects.filter(case=case, seq=entry_seq).exists():
+            raise InputError(f"the case has no entry with seq {entry_seq}")
+    return Annotation.objects.create(case=case, author=author, text=text, entry_seq=entry_seq)
+
+
+def record_access(
+    *,
+    case: Case,
+    user: User,
+    action: str,
+    detail: str = "",
+    via: str = "web",
+    ip: str | None = None,
+) -> AccessLog:
+    """Append one row to the case's access log."""
+
+    return AccessLog.objects.create(
+        case=case,
+        user=user,
+        actor=sharing.display_name(user)[:200],
+        action=(action or "view")[:32],
+        detail=(detail or "")[:500],
+        via=via[:8],
+        ip=ip,
+        at=timezone.now(),
+    )
+
+
+def upsert_profile(
+    *, user: User, name: str, organisation: str = "", jurisdiction: str = ""
+) -> ProfessionalProfile:
+    """Create or change the user's professional profile."""
+    values = {"name": name, "organisation": organisation, "jurisdiction": jurisdiction}
+    clean = {}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise InputError(f"{key} must be a string")
+        value = value.strip()
+        if len(value) > 200:
+            raise InputError(f"{key} is longer than 200 characters")
+        clean[key] = value
+    if not clean["name"]:
+        raise InputError("name must not be empty")
+    profile, _ = ProfessionalProfile.objects.update_or_create(user=user, defaults=clean)
+    return profile
+
+
+def mark_visited(*, user: User, case: Case) -> CaseVisit:
+    """Remember that the user just looked at the case (for "unread since last visit")."""
+    visit, _ = CaseVisit.objects.update_or_create(
+        user=user, case=case, defaults={"last_visited": timezone.now()}
+    )
+    return visit
+
+
+# Phone UI: preferences and contact statement links ------------------------------------------
+
+
+def set_preferences(
+    *, user: User, time_zone: str | None = None, language: str | None = None
+) -> Profile:
+    """Store the user's time zone and/or language (None leaves a value as it is)."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    changed = []
+    if time_zone is not None and time_zone != profile.time_zone:
+        profile.time_zone = time_zone
+        changed.append("time_zone")
+    if language is not None and language != profile.language:
+        profile.language = language
+        changed.append("language")
+    if changed:
+        profile.save(update_fields=changed)
+    return profile
+
+
+class LinkUnavailable(Exception):
+    """The contact link is unknown, expired, revoked or already used."""
+
+
+def create_contact_link(
+    *, case: Case, user: User, label: str = "", days: int | None = None
+) -> tuple[ContactLink, str]:
+    """A new single-use contact statement link; the raw token is returned once (≥128 bits:
+    32 random bytes) and only its hash is stored."""
+    raw = secrets.token_urlsafe(32)
+    lifetime = timedelta(days=days if days is not None else settings.LOCKER_CONTACT_LINK_DAYS)
+    link = ContactLink.objects.create(
+        case=case,
+        created_by=user,
+        label=label.strip()[:100],
+        token_hash=_token_hash(raw),
+        expires_at=timezone.now() + lifetime,
+    )
+    return link, raw
+
+
+def revoke_contact_link(*, link: ContactLink) -> None:
+    ContactLink.objects.filter(pk=link.pk, revoked_at__isnull=True, used_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def _open_links() -> Any:
+    return ContactLink.objects.filter(
+        used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def open_contact_link(*, raw: str = "", link_id: int | None = None) -> ContactLink:
+    """The link a contact holds (by raw token, or by the id kept in their session), if it
+    can still take a statement; otherwise LinkUnavailable, whatever the reason."""
+    links = _open_links().select_related("case")
+    link = (
+        links.filter(pk=link_id).first()
+        if link_id is not None
+        else links.filter(token_hash=_token_hash(raw)).first()
+        if raw
+        else None
+    )
+    if link is None:
+        raise LinkUnavailable
+    return link
+
+
+def submit_contact_report(
+    *,
+    link: ContactLink,
+    body: dict[str, Any],
+    occurred_at: str | datetime | None = None,
+    uploads: Sequence[Upload] = (),
+) -> AppendResult:
+    """Append the contact's statement to the case's chain and use up the link, both or
+    neither. Of two simultaneous submissions exactly one claims the link: the conditional
+    UPDATE below waits for the other's row lock and then finds used_at set."""
+    with transaction.atomic():
+        claimed = _open_links().filter(pk=link.pk).update(used_at=timezone.now())
+        if claimed != 1:
+            raise LinkUnavailable
+        result = append_entry(
+            case=link.case,
+            author=link.author,
+            kind="contact_report",
+            body=body,
+            occurred_at=occurred_at,
+            uploads=uploads,
+            allow_kinds=("contact_report",),
+        )
+        ContactLink.objects.filter(pk=link.pk).update(entry=result.entry)
+    return result

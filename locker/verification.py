@@ -11,23 +11,25 @@ from .models import Case, Checkpoint, Entry, EvidenceFile
 from .storage import rehash_stored
 
 
-def _lines(case: Case) -> Iterator[dict[str, Any]]:
+def _lines(case: Case, hashes: dict[int, str]) -> Iterator[dict[str, Any]]:
     for entry in Entry.objects.filter(case=case).order_by("seq").iterator(chunk_size=500):
+        hashes[entry.seq] = entry.hash
         yield entry.as_line()
 
 
 def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
     """The chain report for a stored case: ok, or the first bad seq and the reason."""
-    report = chain.verify_lines(_lines(case), case_id=str(case.id))
+    head_at: dict[int, str] = {}
+    report = chain.verify_lines(_lines(case, head_at), case_id=str(case.id))
     if not report.ok:
         return report
-    head_at: dict[int, str] = {}
     if rehash_files:
         problem = _check_evidence(case)
         if problem is not None:
             seq, reason = problem
             return chain.ChainReport(False, report.length, report.head, seq, reason)
-    for checkpoint in Checkpoint.objects.filter(case=case).order_by("length", "signed_at"):
+    checkpoints = Checkpoint.objects.filter(case=case).only("length", "head")
+    for checkpoint in checkpoints.order_by("length", "signed_at").iterator(chunk_size=1000):
         if checkpoint.length > report.length:
             return chain.ChainReport(
                 False,
@@ -37,10 +39,7 @@ def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
                 f"a signed checkpoint covers {checkpoint.length} entries but the chain has "
                 f"only {report.length}: entries were removed from the end",
             )
-        if checkpoint.length not in head_at:
-            entry = Entry.objects.filter(case=case, seq=checkpoint.length).only("hash").first()
-            head_at[checkpoint.length] = entry.hash if entry else ""
-        if head_at[checkpoint.length] != checkpoint.head:
+        if head_at.get(checkpoint.length) != checkpoint.head:
             return chain.ChainReport(
                 False,
                 report.length,

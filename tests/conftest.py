@@ -24,6 +24,12 @@ def is_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    # Many accounts per test: the production hasher's deliberate slowness would dominate.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     media = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = media
@@ -53,3 +59,15 @@ def _instance_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings, request: pytest.FixtureRequest) -> None:
+    """Each test gets its own empty cache: rate-limit counters and cached chain checks must
+    not leak between tests, and a shared Redis must never be flushed by a test."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{request.node.nodeid}",
+        }
+    }

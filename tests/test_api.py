@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from locker import chain, services
@@ -16,11 +15,6 @@ from .factories import PASSWORD, UserFactory, make_case
 from .test_services import PNG
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle() -> None:
-    cache.clear()
 
 
 class ApiClient:
@@ -173,6 +167,7 @@ def test_create_list_get_case(as_owner, as_stranger) -> None:
         {"title": "x", "principal_minor": 1.5},
         {"title": "x", "currency": "yuan"},
         {"title": "x", "loan_due": "tomorrow"},
+        {"title": "a\u0000b"},
     ],
 )
 def test_bad_case_input_is_4xx_and_creates_nothing(as_owner, payload) -> None:
@@ -271,6 +266,7 @@ BAD_ENTRIES = [
         "2000",
     ),
     ([1, 2], None, 400, "JSON object"),
+    ({"kind": "note", "body": {"text": "a\u0000b"}}, None, 422, "NUL"),
 ]
 
 

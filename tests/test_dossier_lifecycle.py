@@ -13,7 +13,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone, translation
 
-from locker import tasks
+from locker import stats, tasks
 from locker.bundle import bundle_lines
 from locker.dossier import services as ds
 from locker.dossier.data import build_rows, summarise
@@ -178,16 +178,23 @@ def test_summary_figures() -> None:
         for hour in (7, 12, 22):
             add_entry(case, "call", {"number": "95000", "tags": ["excessive_frequency"]},
                       occurred_at=f"2026-01-1{day}T{hour:02d}:30:00+08:00")
-    rows = build_rows(bundle_lines(case), zoneinfo.ZoneInfo("Asia/Shanghai"))
-    conduct = summarise(rows)
+    zone = zoneinfo.ZoneInfo("Asia/Shanghai")
+    rows = build_rows(bundle_lines(case), zone)
+    conduct = summarise(rows, zone)
     assert conduct.calls == 10
     assert conduct.max_calls_in_7_days == 10  # 2026-01-05 23:10 to 01-12 22:30: within 7 days
     assert conduct.tags["excessive_frequency"].count == 9
     assert conduct.tags["threat"].count == 1
     assert conduct.per_hour[22] == 3 and conduct.per_hour[23] == 1
     assert conduct.night_contacts == 7  # 3 at 07:30, 3 at 22:30, 1 at 23:10
-    assert conduct.collector_numbers == ["17012345678", "106900001", "95000"]
-    assert conduct.contacts_reached == ["李四"]
+    figures = stats.summarise(case.entries.all(), zone)  # what the phone pages show
+    assert (figures.night, figures.distinct_numbers, figures.hours) == (
+        conduct.night_contacts, len(conduct.collector_numbers), conduct.per_hour
+    )
+    assert sum(sum(v) for v in conduct.per_day.values()) == figures.calls + figures.messages
+    assert conduct.contact_count == 11  # calls and messages, as on the phone pages
+    assert conduct.collector_numbers == ["17012345678", "95000"]
+    assert conduct.contacts_reached == 1
     assert [e.label for e in rows[1].exhibits] == ["E-1"]
 
 

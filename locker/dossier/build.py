@@ -82,7 +82,7 @@ def gather(dossier: Dossier) -> DossierData:
         length=length,
         head=head,
         omitted=sum(1 for line in lines if "omitted" in line),
-        conduct=summarise(rows),
+        conduct=summarise(rows, zone),
         exhibits=sorted(exhibits.values(), key=lambda e: e.number),
         zone=zone,
         checkpoint=checkpoint,

@@ -6,25 +6,19 @@ entries.jsonl carries."""
 from __future__ import annotations
 
 import zoneinfo
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .. import chain
+from .. import chain, stats
 from ..models import Dossier, Entry
 
-# Collection outside 08:00-21:00 local time: the hours that China's Internet Finance
-# Association collection guideline and US Reg F (12 CFR 1006.6(b)(1)(i)) both single out.
-DAY_STARTS = 8
-NIGHT_STARTS = 21
-CONTACT_KINDS = ("call", "message", "contact_report")
 SUMMARY_CHARS = 280
-
-
-def is_night(moment: datetime) -> bool:
-    return moment.hour < DAY_STARTS or moment.hour >= NIGHT_STARTS
+# Before 08:00 or from 21:00 local time (Reg F 12 CFR 1006.6(b)(1)(i); the Internet Finance
+# Association's guideline allows collection only 08:00-21:00): the one rule of locker.stats.
+is_night = stats.is_night
 
 
 def include_filter(dossier: Dossier) -> Callable[[Entry], bool]:
@@ -119,7 +113,7 @@ class Conduct:
     per_day: dict[date, tuple[int, int]] = field(default_factory=dict)  # (day, night)
     per_hour: list[int] = field(default_factory=lambda: [0] * 24)
     collector_numbers: list[str] = field(default_factory=list)
-    contacts_reached: list[str] = field(default_factory=list)
+    contacts_reached: int = 0
     night_contacts: int = 0
     contact_count: int = 0
     calls: int = 0
@@ -182,10 +176,15 @@ def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list
     return rows
 
 
-def _is_collector_contact(row: Row) -> bool:
-    if row.kind == "call":
-        return row.body.get("direction", "incoming") != "outgoing"
-    return row.kind in CONTACT_KINDS
+@dataclass(frozen=True)
+class _EntryView:
+    """A row as locker.stats reads entries."""
+
+    seq: int
+    kind: str
+    body: dict[str, Any]
+    occurred_at: datetime | None
+    recorded_at: datetime
 
 
 def _max_in_window(moments: list[datetime], days: int) -> int:
@@ -198,53 +197,54 @@ def _max_in_window(moments: list[datetime], days: int) -> int:
     return best
 
 
-def summarise(rows: list[Row]) -> Conduct:
+def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
+    """The summary of conduct. The figures come from locker.stats, the same functions the
+    phone pages draw their charts with (corrections applied, outgoing calls left out), so
+    the dossier and the screen never disagree."""
+    entries = [_EntryView(r.seq, r.kind, r.body, r.occurred, r.recorded) for r in rows]
+    events = stats.effective_events(entries, zone)
+    summary = stats.summarise(entries, zone)
+    contacts = [
+        e for e in events
+        if e.kind in stats.CONTACT_KINDS
+        and not (e.kind == "call" and e.body.get("direction") == "outgoing")
+    ]
     conduct = Conduct()
-    numbers: dict[str, None] = {}
-    reached: dict[str, None] = {}
-    call_times: list[datetime] = []
-    per_day: defaultdict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        conduct.by_kind[row.kind] += 1
-        for tag in row.tags:
-            stat = conduct.tags.setdefault(tag, TagStat())
+    conduct.by_kind = Counter(r.kind for r in rows)
+    for event in events:
+        tags = event.body.get("tags")
+        for tag in tags if isinstance(tags, list) else []:
+            stat = conduct.tags.setdefault(str(tag), TagStat())
             stat.count += 1
-            stat.first = min(stat.first, row.when) if stat.first else row.when
-            stat.last = max(stat.last, row.when) if stat.last else row.when
-        if not _is_collector_contact(row):
-            continue
-        when = row.when
-        conduct.contact_count += 1
-        conduct.first = min(conduct.first, when) if conduct.first else when
-        conduct.last = max(conduct.last, when) if conduct.last else when
-        night = is_night(when)
-        conduct.night_contacts += night
-        conduct.per_hour[when.hour] += 1
-        per_day[when.date()][1 if night else 0] += 1
-        if row.kind == "call":
-            conduct.calls += 1
-            call_times.append(when)
-            number = str(row.body.get("number") or "").strip()
+            stat.first = min(stat.first, event.at) if stat.first else event.at
+            stat.last = max(stat.last, event.at) if stat.last else event.at
+    night_by_day: Counter[date] = Counter(e.at.date() for e in contacts if stats.is_night(e.at))
+    conduct.per_day = {
+        d.day: (d.total - night_by_day[d.day], night_by_day[d.day]) for d in summary.days
+    }
+    conduct.per_hour = list(summary.hours)
+    conduct.contact_count = summary.calls + summary.messages
+    conduct.calls = summary.calls
+    conduct.night_contacts = summary.night
+    conduct.contacts_reached = summary.contacts_reached
+    numbers: dict[str, None] = {}
+    for event in contacts:
+        if event.kind == "call":
+            number = stats._normalise_number(str(event.body.get("number") or ""))
             if number:
                 numbers.setdefault(number, None)
-        elif row.kind == "message":
-            sender = str(row.body.get("sender") or "").strip()
-            if sender:
-                numbers.setdefault(sender, None)
-        else:
-            conduct.third_party_contacts += 1
-            name = str(row.body.get("contact_name") or "").strip()
-            if name:
-                reached.setdefault(name, None)
-        if {"third_party_contact", "contact_list_blast"} & set(row.tags) and row.kind != (
-            "contact_report"
-        ):
-            conduct.third_party_contacts += 1
-    conduct.per_day = {day: (v[0], v[1]) for day, v in sorted(per_day.items())}
     conduct.collector_numbers = list(numbers)
-    conduct.contacts_reached = list(reached)
-    call_times.sort()
-    conduct.max_calls_in_7_days = _max_in_window(call_times, 7)
+    if contacts:
+        conduct.first = min(e.at for e in contacts)
+        conduct.last = max(e.at for e in contacts)
+    conduct.max_calls_in_7_days = _max_in_window(
+        sorted(e.at for e in contacts if e.kind == "call"), 7
+    )
+    conduct.third_party_contacts = sum(
+        1 for e in events
+        if e.kind == "contact_report"
+        or {"third_party_contact", "contact_list_blast"} & set(e.body.get("tags") or [])
+    )
     return conduct
 
 

@@ -38,7 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .. import fonts
+from .. import fonts, stats
 from . import templates as tpl
 from .data import DossierData, Exhibit, is_night, row_party, row_summary
 from .images import PreparedImage
@@ -343,7 +343,7 @@ class Renderer:
         drawing = self._bar_chart([hours], [f"{h:02d}" for h in range(24)], 50 * mm)
         self._chart.bars[0].fillColor = DAY
         for hour in range(24):
-            if hour < 8 or hour >= 21:
+            if hour < stats.NIGHT_BEFORE_HOUR or hour >= stats.NIGHT_FROM_HOUR:
                 self._chart.bars[(0, hour)].fillColor = NIGHT
         drawing.add(Rect(FRAME_WIDTH - 90, 2, 6, 6, fillColor=NIGHT, strokeWidth=0))
         drawing.add(String(FRAME_WIDTH - 80, 2, _("night-time"), fontName=self.font, fontSize=6))

@@ -244,7 +244,7 @@ def summary(data: DossierData, neutral: bool = False) -> Section:
             [
                 (_("Distinct collector numbers"), str(len(numbers))),
                 (_("Numbers"), ", ".join(numbers[:60]) + (" …" if len(numbers) > 60 else "")),
-                (_("Borrower's contacts reached"), str(len(conduct.contacts_reached))),
+                (_("Borrower's contacts reached"), str(conduct.contacts_reached)),
                 (_("Calls in any 7 days (most)"), str(conduct.max_calls_in_7_days)),
             ]
         )
@@ -292,7 +292,7 @@ def regulator_complaint(data: DossierData) -> Section:
         "contacts": conduct.contact_count,
         "night": conduct.night_contacts,
         "numbers": len(conduct.collector_numbers),
-        "reached": len(conduct.contacts_reached),
+        "reached": conduct.contacts_reached,
     }
     tagged = [
         _("%(tag)s: %(count)d times") % {"tag": tag_label(tag), "count": stat.count}
@@ -469,7 +469,7 @@ def cfpb_issues(data: DossierData) -> list[Issue]:
             bool(third),
             _("%(count)d records of contacts with family, friends, colleagues or the "
               "borrower's contact list; %(reached)d people reached.")
-            % {"count": len(third), "reached": len(conduct.contacts_reached)},
+            % {"count": len(third), "reached": conduct.contacts_reached},
             examples(third),
         ),
         Issue(
