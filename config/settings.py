@@ -258,6 +258,7 @@ LOGGING = {
 }
 
 LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
+LOCKER_ACCESS_LOG_REPEAT_SECONDS = int(os.environ.get("LOCKER_ACCESS_LOG_REPEAT_SECONDS", "60"))
 
 # Dossiers (issue 4): the worker's lease on a row, how long a queued row may wait before the
 # sweep enqueues it again, how often the sweep runs, and the task's time limits (seconds).

@@ -579,14 +579,24 @@ def record_access(
     via: str = "web",
     ip: str | None = None,
 ) -> AccessLog:
-    """Append one row to the case's access log."""
-
+    """Append one row to the case's access log. The same access repeated by the same person
+    within LOCKER_ACCESS_LOG_REPEAT_SECONDS (a progress page polling, a reload) is one row."""
+    action = (action or "view")[:32]
+    detail = (detail or "")[:500]
+    window = timedelta(seconds=settings.LOCKER_ACCESS_LOG_REPEAT_SECONDS)
+    latest = AccessLog.objects.filter(case=case, user=user).order_by("-at", "-pk").first()
+    if (
+        latest is not None
+        and timezone.now() - latest.at < window
+        and (latest.action, latest.detail, latest.via, latest.ip) == (action, detail, via[:8], ip)
+    ):
+        return latest
     return AccessLog.objects.create(
         case=case,
         user=user,
         actor=sharing.display_name(user)[:200],
-        action=(action or "view")[:32],
-        detail=(detail or "")[:500],
+        action=action,
+        detail=detail,
         via=via[:8],
         ip=ip,
         at=timezone.now(),

@@ -138,7 +138,7 @@ def night_contacts(events: Sequence[Event]) -> int:
     return sum(1 for e in _contact_events(events) if is_night(e.at))
 
 
-def _normalise_number(number: str) -> str:
+def normalise_number(number: str) -> str:
     digits = re.sub(r"[^0-9+]", "", number)
     if digits.startswith("+86"):
         digits = digits[3:]
@@ -150,7 +150,7 @@ def _normalise_number(number: str) -> str:
 def distinct_caller_numbers(events: Sequence[Event]) -> int:
     """How many different numbers called (incoming or missed calls with a number)."""
     numbers = {
-        _normalise_number(str(e.body.get("number") or ""))
+        normalise_number(str(e.body.get("number") or ""))
         for e in events
         if e.kind == "call" and e.body.get("direction", "incoming") != "outgoing"
     }

@@ -320,3 +320,15 @@ def test_invitation_email_is_in_chinese_and_english_and_names_no_case_facts(sett
     assert message.body.count("https://locker.example/invitations/") == 2
     assert "闪电借款" not in message.body + message.subject
     assert "张女士" not in message.body + message.subject
+
+
+def test_a_repeated_access_within_the_window_is_one_row(settings) -> None:
+    case, lawyer = make_case(), UserFactory()
+    poll = {"case": case, "user": lawyer, "action": "export", "detail": "d1", "ip": "10.0.0.1"}
+    first = services.record_access(**poll)
+    assert services.record_access(**poll) == first
+    services.record_access(**{**poll, "action": "download"})
+    assert AccessLog.objects.filter(case=case).count() == 2
+    settings.LOCKER_ACCESS_LOG_REPEAT_SECONDS = 0
+    services.record_access(**poll)
+    assert AccessLog.objects.filter(case=case).count() == 3

@@ -230,7 +230,7 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     numbers: dict[str, None] = {}
     for event in contacts:
         if event.kind == "call":
-            number = stats._normalise_number(str(event.body.get("number") or ""))
+            number = stats.normalise_number(str(event.body.get("number") or ""))
             if number:
                 numbers.setdefault(number, None)
     conduct.collector_numbers = list(numbers)
