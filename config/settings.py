@@ -246,8 +246,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 # entry our proxies appended (LOCKER_PROXY_COUNT hops from the right), never the client's own.
 LOCKER_BEHIND_PROXY = env_bool("BEHIND_PROXY")
 LOCKER_PROXY_COUNT = max(1, int(os.environ.get("LOCKER_PROXY_COUNT", "1")))
-# Public address used in invitation emails; when empty, the address of the inviting request.
-LOCKER_BASE_URL = os.environ.get("LOCKER_BASE_URL", "").rstrip("/")
+# The instance's public address (https://locker.example.org), for links that leave the app:
+# invitation emails, the QR code on a dossier's verification page. Empty: the request's own.
+LOCKER_PUBLIC_URL = os.environ.get("LOCKER_PUBLIC_URL", "").rstrip("/")
 LOCKER_INVITATION_DAYS = int(os.environ.get("LOCKER_INVITATION_DAYS", "14"))
 
 LOGGING = {
@@ -268,8 +269,6 @@ LOCKER_DOSSIER_SWEEP_S = float(os.environ.get("LOCKER_DOSSIER_SWEEP_S", "30"))
 LOCKER_DOSSIER_MAX_ATTEMPTS = int(os.environ.get("LOCKER_DOSSIER_MAX_ATTEMPTS", "4"))
 LOCKER_DOSSIER_SOFT_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_SOFT_LIMIT_S", "600"))
 LOCKER_DOSSIER_HARD_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_HARD_LIMIT_S", "660"))
-# Where the QR code on the verification page points (the public /verify page).
-LOCKER_PUBLIC_URL = os.environ.get("LOCKER_PUBLIC_URL", "").rstrip("/")
 # A TrueType-outline CJK font file to use instead of the one installed with the project.
 LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
 # Short broker connection timeouts: a request must not hang when the broker is down.

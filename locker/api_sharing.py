@@ -24,7 +24,7 @@ router = Router(tags=["sharing"])
 
 
 def _site_url(request: HttpRequest) -> str:
-    return settings.LOCKER_BASE_URL or request.build_absolute_uri("/")
+    return settings.LOCKER_PUBLIC_URL or request.build_absolute_uri("/")
 
 
 # Owner: shares of a case -------------------------------------------------------------------
