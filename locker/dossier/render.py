@@ -86,9 +86,26 @@ def make_styles() -> Styles:
         body=style("body", 9.5, 13.5, spaceAfter=4),
         small=style("small", 8, 11, textColor=colors.HexColor("#455a64"), spaceAfter=3),
         lead=style("lead", 11, 15, spaceAfter=8),
-        h1=style("h1", 18, 23, spaceAfter=10, textColor=colors.HexColor("#1a237e")),
-        h2=style("h2", 14, 18, spaceBefore=4, spaceAfter=6, textColor=colors.HexColor("#1a237e")),
-        h3=style("h3", 11, 14, spaceBefore=6, spaceAfter=3, textColor=colors.HexColor("#283593")),
+        # Headings stay on the page of what they introduce.
+        h1=style("h1", 18, 23, spaceAfter=10, textColor=colors.HexColor("#1a237e"), keepWithNext=1),
+        h2=style(
+            "h2",
+            14,
+            18,
+            spaceBefore=4,
+            spaceAfter=6,
+            textColor=colors.HexColor("#1a237e"),
+            keepWithNext=1,
+        ),
+        h3=style(
+            "h3",
+            11,
+            14,
+            spaceBefore=6,
+            spaceAfter=3,
+            textColor=colors.HexColor("#283593"),
+            keepWithNext=1,
+        ),
         cell=style("cell", 7.5, 9.5),
         cell_head=style("cell_head", 7.5, 9.5, textColor=colors.HexColor("#263238")),
         tiny=style("tiny", 6.5, 8.5, textColor=colors.HexColor("#37474f")),
@@ -141,8 +158,12 @@ def machine_line(case: str, length: int, head: str) -> str:
 
 
 def _numbered_canvas(
-    header_left: str, header_right: str, footer_right: str, page_label: Callable[[int, int], str],
-    font: str, on_page: Callable[[int], None],
+    header_left: str,
+    header_right: str,
+    footer_right: str,
+    page_label: Callable[[int, int], str],
+    font: str,
+    on_page: Callable[[int], None],
 ) -> type[Canvas]:
     class NumberedCanvas(Canvas):
         """Defers the page furniture until the page count is known."""
@@ -270,7 +291,8 @@ class Renderer:
         if isinstance(block, tpl.Para):
             return [para(block.text, getattr(self.s, block.style))]
         if isinstance(block, tpl.KeyValues):
-            return [self.key_values(block.items), Spacer(1, 4)]
+            # A few facts read as one block: never leave a row or two on the next page.
+            return [KeepTogether([self.key_values(block.items)]), Spacer(1, 4)]
         if isinstance(block, tpl.Bullets):
             return [para(f"• {item}", self.s.body) for item in block.items]
         if isinstance(block, tpl.Grid):
@@ -283,11 +305,15 @@ class Renderer:
         conduct = self.data.conduct
         flow: list[Flowable] = []
         if conduct.per_day:
-            flow += [para(_("Contacts per day (red: before 08:00 or after 21:00)"), self.s.h3),
-                     self.per_day_chart()]
+            flow += [
+                para(_("Contacts per day (red: before 08:00 or after 21:00)"), self.s.h3),
+                self.per_day_chart(),
+            ]
         if conduct.contact_count:
-            flow += [para(_("Contacts by hour of day (red: night-time)"), self.s.h3),
-                     self.per_hour_chart()]
+            flow += [
+                para(_("Contacts by hour of day (red: night-time)"), self.s.h3),
+                self.per_hour_chart(),
+            ]
         return flow
 
     def _bar_chart(self, series: list[list[int]], labels: list[str], height: float) -> Drawing:
@@ -330,9 +356,7 @@ class Renderer:
             values = [[d, n] for _day, (d, n) in days]
         step = max(1, len(labels) // 31)
         shown = [label if i % step == 0 else "" for i, label in enumerate(labels)]
-        drawing = self._bar_chart(
-            [[v[0] for v in values], [v[1] for v in values]], shown, 60 * mm
-        )
+        drawing = self._bar_chart([[v[0] for v in values], [v[1] for v in values]], shown, 60 * mm)
         self._chart.categoryAxis.style = "stacked"
         self._chart.bars[0].fillColor = DAY
         self._chart.bars[1].fillColor = NIGHT
@@ -351,8 +375,14 @@ class Renderer:
 
     def marker_timeline(self) -> list[Flowable]:
         header = [
-            _("Seq"), _("Time (claimed / recorded)"), _("Kind"), _("Number or channel"),
-            _("Summary"), _("Tags"), _("Exhibits"), _("Hash"),
+            _("Seq"),
+            _("Time (claimed / recorded)"),
+            _("Kind"),
+            _("Number or channel"),
+            _("Summary"),
+            _("Tags"),
+            _("Exhibits"),
+            _("Hash"),
         ]
         rows = []
         for row in self.data.rows:
@@ -374,14 +404,15 @@ class Renderer:
             return [para(_("No records in the chosen range."), self.s.body)]
         omitted = self.data.omitted
         note = (
-            _("%(omitted)d records outside the chosen dates or kinds are left out; their hashes "
-              "are kept in the embedded chain.") % {"omitted": omitted}
+            _(
+                "%(omitted)d records outside the chosen dates or kinds are left out; their hashes "
+                "are kept in the embedded chain."
+            )
+            % {"omitted": omitted}
             if omitted
             else _("All records of the case are shown.")
         )
-        table = self.grid(
-            header, rows, [0.05, 0.13, 0.08, 0.12, 0.34, 0.11, 0.07, 0.10], long=True
-        )
+        table = self.grid(header, rows, [0.05, 0.13, 0.08, 0.12, 0.34, 0.11, 0.07, 0.10], long=True)
         night_rows = [
             ("TEXTCOLOR", (1, i + 1), (1, i + 1), NIGHT)
             for i, row in enumerate(self.data.rows)
@@ -403,8 +434,9 @@ class Renderer:
             title = f"#{row.seq} · {tpl.kind_label(row.kind)} · {tpl.fmt_time(row.when)}"
             flow.append(KeepTogether([para(title, self.s.h3)]))
             flow.append(para(full, self.s.body))
-        return flow or [para(_("There are no statements or notes in the chosen range."),
-                             self.s.small)]
+        return flow or [
+            para(_("There are no statements or notes in the chosen range."), self.s.small)
+        ]
 
     def exhibit_caption(self, exhibit: Exhibit, extra: str = "") -> Paragraph:
         text = (
@@ -419,8 +451,10 @@ class Renderer:
             return [para(_("No evidence files in the chosen range."), self.s.small)]
         flow: list[Flowable] = [
             para(
-                _("Images are scaled to print resolution; the original files, byte for byte, "
-                  "are in the case's export bundle under the SHA-256 shown."),
+                _(
+                    "Images are scaled to print resolution; the original files, byte for byte, "
+                    "are in the case's export bundle under the SHA-256 shown."
+                ),
                 self.s.small,
             )
         ]
@@ -532,18 +566,26 @@ class Renderer:
             (_("Records shown / omitted"), f"{len(data.rows)} / {data.omitted}"),
         ]
         steps = [
-            _("Open this PDF in a reader that shows signatures (Adobe Reader, or pdfsig from "
-              "poppler): the signature must be valid and cover the whole document. Any change "
-              "to the file breaks it."),
-            _("Upload the PDF to the verify page (QR code below) or run `python manage.py "
-              "verify_bundle dossier.pdf` on the instance: it checks the signature, the "
-              "embedded chain and that this instance signed the head."),
-            _("Or check it yourself: take the attached entries.jsonl; each line's entry, "
-              "serialised as canonical JSON (RFC 8785), must hash (SHA-256) to its \"hash\"; "
-              "each record's \"prev\" must equal the previous record's hash (the first: 64 "
-              "zeros); the last hash must equal the head hash above and in checkpoint.json."),
-            _("Every exhibit's SHA-256 is printed beside it; the original file, from the "
-              "export bundle, must hash to the same value."),
+            _(
+                "Open this PDF in a reader that shows signatures (Adobe Reader, or pdfsig from "
+                "poppler): the signature must be valid and cover the whole document. Any change "
+                "to the file breaks it."
+            ),
+            _(
+                "Upload the PDF to the verify page (QR code below) or run `python manage.py "
+                "verify_bundle dossier.pdf` on the instance: it checks the signature, the "
+                "embedded chain and that this instance signed the head."
+            ),
+            _(
+                "Or check it yourself: take the attached entries.jsonl; each line's entry, "
+                'serialised as canonical JSON (RFC 8785), must hash (SHA-256) to its "hash"; '
+                "each record's \"prev\" must equal the previous record's hash (the first: 64 "
+                "zeros); the last hash must equal the head hash above and in checkpoint.json."
+            ),
+            _(
+                "Every exhibit's SHA-256 is printed beside it; the original file, from the "
+                "export bundle, must hash to the same value."
+            ),
         ]
         flow: list[Flowable] = [
             self.key_values(items),
