@@ -625,9 +625,19 @@ class Renderer:
             if section.new_page and index:
                 flow.append(PageBreak())
             style = self.s.h1 if index == 0 else self.s.h2
-            flow.append(para(section.title, style))
+            # Headings travel with the first thing under them (reportlab's keepWithNext does
+            # not join a heading to a KeepTogether, so group them here).
+            heading: list[Flowable] = [para(section.title, style)]
             for block in section.blocks:
-                flow += self.block(block)
+                parts = self.block(block)
+                if isinstance(block, tpl.Para) and block.style in ("h2", "h3"):
+                    heading += parts
+                    continue
+                if heading and parts:
+                    flow.append(KeepTogether(heading + parts[:1]))
+                    parts, heading = parts[1:], []
+                flow += parts
+            flow += heading
         return flow
 
     def build(self, out: IO[bytes], passes: int = 1) -> int:
