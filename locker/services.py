@@ -226,18 +226,24 @@ def issue_checkpoint(*, case: Case, length: int, head: str) -> dict[str, Any]:
     return document
 
 
+def parse_date(value: str | date | None, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InputError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
 def _fact_value(name: str, value: Any) -> Any:
     field = Case._meta.get_field(name)
     if value in (None, "") and field.null:
         return None
     internal = field.get_internal_type()
     if internal == "DateField":
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError as exc:
-            raise InputError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        return parse_date(value, name)
     if internal == "BigIntegerField":
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(f"{name} must be an integer count of minor units (fen, cents)")

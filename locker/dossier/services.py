@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from ..kinds import BODY_MODELS
 from ..models import Case, Dossier
-from ..services import InputError
+from ..services import InputError, parse_date
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,6 @@ class Claim:
     dossier_id: Any
     token: str
     attempt: int
-
-
-def _parse_date(value: str | date | None, name: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InputError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def request_dossier(
@@ -73,7 +62,7 @@ def request_dossier(
         raise InputError(f"template must be one of {', '.join(Dossier.Template.values)}")
     if language not in Dossier.Language.values:
         raise InputError(f"language must be one of {', '.join(Dossier.Language.values)}")
-    start, end = _parse_date(date_from, "from"), _parse_date(date_to, "to")
+    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
     if start and end and start > end:
         raise InputError("from is after to")
     unknown = sorted(set(kinds) - set(BODY_MODELS))
