@@ -18,7 +18,7 @@ from ..models import Entry, EvidenceFile
 from ..storage import evidence_storage
 from ..thumbs import SIZES, derived_copy
 from ..timeline import Filters, timeline
-from .common import owned_case
+from .common import case_for
 
 PAGE_SIZE = 30
 CORRECTABLE = ("call", "message", "contact_report", "note")
@@ -26,7 +26,7 @@ CORRECTABLE = ("call", "message", "contact_report", "note")
 
 @login_required
 def timeline_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    case = owned_case(request, case_id)
+    case = case_for(request, case_id)
     form = FilterForm(request.GET or None)
     filters = Filters()
     if form.is_valid():
@@ -60,7 +60,7 @@ def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
 
 @login_required
 def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
-    case = owned_case(request, case_id)
+    case = case_for(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     corrections = Entry.objects.filter(case=case, kind="correction", body__corrects_seq=seq)
     return render(
@@ -79,7 +79,7 @@ def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
 @login_required
 def correct_entry(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     """A correction is a new entry naming the one it corrects; nothing is edited in place."""
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     target = get_object_or_404(Entry, case=case, seq=seq, kind__in=CORRECTABLE)
     form = CorrectionForm(request.POST or None, target=target)
     if request.method == "POST" and form.is_valid():
@@ -102,7 +102,7 @@ def correct_entry(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse
 
 
 def _evidence(request: HttpRequest, case_id: UUID, sha256: str) -> EvidenceFile:
-    case = owned_case(request, case_id, action="download", detail=sha256)
+    case = case_for(request, case_id, action="download", detail=sha256)
     evidence = EvidenceFile.objects.filter(case=case, sha256=sha256).first()
     if evidence is None:
         raise Http404("No such file")
