@@ -3,6 +3,7 @@ seen it (the access log). Only the owner reaches them; everyone else gets a 404.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -60,6 +61,48 @@ ACTION_LABELS: dict[str, Promise] = {
     "verify": gettext_lazy("checked the record"),
     "dossier": gettext_lazy("made a report"),
 }
+
+
+# What a logged request path was, in words: (pattern after /cases/<id>/, label).
+PAGE_LABELS: list[tuple[re.Pattern[str], Promise]] = [
+    (re.compile(r"^$"), gettext_lazy("the case overview")),
+    (re.compile(r"^review/(?: entry (?P<seq>\d+))?$"), gettext_lazy("the review page")),
+    (re.compile(r"^timeline/$"), gettext_lazy("the timeline")),
+    (re.compile(r"^entries/(?P<seq>\d+)/$"), gettext_lazy("an entry's page")),
+    (re.compile(r"^entries/(?P<seq>\d+)/receipt(?:/|\.json)$"), gettext_lazy("a receipt")),
+]
+DETAIL_LABELS: dict[str, Promise] = {
+    "bundle": gettext_lazy("the evidence bundle (ZIP)"),
+    "notes.csv": gettext_lazy("their notes (CSV)"),
+    "notes.json": gettext_lazy("their notes (JSON)"),
+    "case": gettext_lazy("the whole case"),
+}
+CASE_PATH = re.compile(r"^(?P<method>[A-Z]+) /(?P<api>api/)?cases/[0-9a-f-]{36}/(?P<rest>.*)$")
+LISTING = re.compile(r"^GET /(?:api/)?shared(?:/|-cases)$")
+ENTRY_DETAIL = re.compile(r"^entry (?P<seq>\d+)$")
+
+
+def describe(detail: str, file_names: dict[str, str]) -> str:
+    """A log row's detail as the owner can read it: the file's name, the page, the entry."""
+    if detail in file_names:
+        return file_names[detail]
+    if detail in DETAIL_LABELS:
+        return str(DETAIL_LABELS[detail])
+    if match := ENTRY_DETAIL.match(detail):
+        return _("entry %(seq)s") % {"seq": match["seq"]}
+    if LISTING.match(detail):
+        return str(_("the list of cases shared with them"))
+    match = CASE_PATH.match(detail)
+    if match is None:
+        return detail
+    if match["api"]:
+        return _("through the API: %(path)s") % {"path": match["rest"] or "/"}
+    for pattern, label in PAGE_LABELS:
+        page = pattern.match(match["rest"])
+        if page is not None:
+            seq = page.groupdict().get("seq")
+            return f"{label} · {_('entry %(seq)s') % {'seq': seq}}" if seq else str(label)
+    return detail
 
 
 def service_message(exc: Exception) -> str:
@@ -146,7 +189,7 @@ def access_log(request: HttpRequest, case_id: UUID) -> HttpResponse:
         {
             "log": row,
             "action": ACTION_LABELS.get(row.action, row.action),
-            "file": names.get(row.detail, ""),
+            "what": describe(row.detail, names),
         }
         for row in page.object_list
     ]
