@@ -39,6 +39,13 @@ def _valid_ip(value: str | None) -> str | None:
         return None
 
 
+def public_url(request: HttpRequest, path: str = "/") -> str:
+    """An absolute address for links that leave the app (emails, QR codes): LOCKER_PUBLIC_URL
+    when set, otherwise the address this request came to."""
+    base = settings.LOCKER_PUBLIC_URL
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The requester's address: REMOTE_ADDR, or, only when settings say we are behind our own
     proxy, the X-Forwarded-For entry that proxy appended (counted from the right, because

@@ -15,7 +15,7 @@ from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
-from .access import get_case_or_404
+from .access import get_case_or_404, public_url
 from .dossier import services as dossier_services
 from .dossier.verify import verify_upload
 from .models import Dossier
@@ -71,8 +71,7 @@ def status_of(dossier: Dossier) -> dict[str, Any]:
 
 
 def verify_url(request: HttpRequest) -> str:
-    base = settings.LOCKER_PUBLIC_URL
-    return f"{base}/verify" if base else request.build_absolute_uri("/verify")
+    return public_url(request, "/verify")
 
 
 def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:

@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from django.conf import settings
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
@@ -16,15 +15,11 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from . import services, sharing
-from .access import client_ip, get_case_or_404, request_user
+from .access import client_ip, get_case_or_404, public_url, request_user
 from .models import Case, ProfessionalProfile, Share
 
 # No auth here on purpose: the router inherits the API's default (bearer token) when mounted.
 router = Router(tags=["sharing"])
-
-
-def _site_url(request: HttpRequest) -> str:
-    return settings.LOCKER_PUBLIC_URL or request.build_absolute_uri("/")
 
 
 # Owner: shares of a case -------------------------------------------------------------------
@@ -81,7 +76,7 @@ def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status
             by=request_user(request),
             grantee=payload.user,
             role=payload.role,
-            site_url=_site_url(request),
+            site_url=public_url(request),
         )
     except services.ShareConflict as exc:
         raise HttpError(409, str(exc)) from exc

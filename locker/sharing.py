@@ -5,6 +5,7 @@ Nothing here writes; the writes are in services.py."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -13,8 +14,18 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
-from .models import AccessLog, Annotation, Case, CaseVisit, Entry, ProfessionalProfile, Share
+from .models import (
+    AccessLog,
+    Annotation,
+    Case,
+    CaseVisit,
+    Entry,
+    Invitation,
+    ProfessionalProfile,
+    Share,
+)
 from .verification import verify_case
 
 # Paths the emails point to; the pages that serve them come with the lawyer's desk pages.
@@ -109,6 +120,7 @@ class DashboardRow:
     chain_problem: str | None
     unread: int
     last_visited: datetime | None
+    share_id: int
 
 
 def dashboard_rows(user: Any) -> list[DashboardRow]:
@@ -154,6 +166,7 @@ def dashboard_rows(user: Any) -> list[DashboardRow]:
                 chain_problem=report.problem,
                 unread=unread_qs.count(),
                 last_visited=visited,
+                share_id=share.pk,
             )
         )
     rows.sort(key=lambda r: r.last_activity or r.shared_at, reverse=True)
@@ -248,3 +261,38 @@ def annotations_json(case: Case, annotations: Iterable[Annotation]) -> str:
 
 def access_log_for(case: Case) -> QuerySet[AccessLog]:
     return AccessLog.objects.filter(case=case).order_by("-at", "-id")
+
+
+def open_invitation(token: str) -> Invitation | None:
+    """The invitation a raw token names, if it can still be accepted (unused, not expired,
+    its share still open); None whatever the reason, so a page cannot tell them apart."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    return (
+        Invitation.objects.filter(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            share__ended_at__isnull=True,
+        )
+        .select_related("share", "share__invited_by")
+        .first()
+    )
+
+
+def pending_shares_for(user: Any) -> QuerySet[Share]:
+    """Shares addressed to the user that they have not yet accepted or declined."""
+    return (
+        Share.objects.filter(user=user, accepted_at__isnull=True, ended_at__isnull=True)
+        .exclude(case__owner=user)
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def has_shares(user: Any) -> bool:
+    """Whether the user has any open share addressed to them (accepted or not): the cue to
+    show them the way to their desk."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return Share.objects.filter(user=user, ended_at__isnull=True).exclude(case__owner=user).exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from .views import accounts, cases, links, log, timeline
+from .views import accounts, cases, desk, invitations, links, log, review, shares, timeline
 
 case = "cases/<uuid:case_id>/"
 entry = case + "entries/<int:seq>/"
@@ -45,6 +45,20 @@ urlpatterns = [
     path(case + "links/", links.links, name="links"),
     path(case + "links/<int:link_id>/", links.link_detail, name="link_detail"),
     path(case + "links/<int:link_id>/revoke/", links.link_revoke, name="link_revoke"),
+    path(case + "review/", review.review, name="review"),
+    path(case + "review/notes/", review.annotation_add, name="annotation_add"),
+    path(case + "review/notes.<str:fmt>", review.annotation_export, name="annotation_export"),
+    path(case + "export.zip", review.export_zip, name="export_zip"),
+    path(case + "sharing/", shares.shares, name="shares"),
+    path(case + "sharing/<int:share_id>/end/", shares.share_end, name="share_end"),
+    path(case + "seen/", shares.access_log, name="access_log"),
+    # sharing.SHARED_CASES_PATH and sharing.INVITATION_PATH: the addresses emails link to.
+    path("shared/", desk.shared, name="shared"),
+    path("shared/profile/", desk.professional_profile, name="professional_profile"),
+    path("shared/<int:share_id>/accept/", desk.share_accept, name="share_accept"),
+    path("shared/<int:share_id>/leave/", desk.share_leave, name="share_leave"),
+    path("invitations/", invitations.invitation, name="invitation"),
+    path("invitations/<str:token>/", invitations.invitation_open, name="invitation_open"),
     path("c/", links.statement, name="statement"),
     path("c/thanks/", links.statement_done, name="statement_done"),
     path("c/<str:token>/", links.statement_open, name="statement_open"),

@@ -98,4 +98,8 @@ def author_label(context: template.Context, author: Any) -> str:
         return _("you")
     if text.startswith("token:"):
         return _("an app using your account (API)")
+    case = context.get("case")
+    if case is not None and text == f"user:{case.owner_id}":
+        # Seen by a lawyer the case is shared with: the owner is their client.
+        return _("the client")
     return text

@@ -47,9 +47,21 @@ class RateLimitedPasswordResetView(PasswordResetView):
         return super().post(request, *args, **kwargs)
 
 
+def safe_next(request: HttpRequest) -> str:
+    """The `next` the request carries, if it stays on this site; else empty. An open redirect
+    after sign-up would let a crafted link send a new user anywhere."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
 def signup(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request)
     if request.user.is_authenticated:
-        return redirect("case_list")
+        return redirect(next_url or "case_list")
     language = get_language()
     if request.method == "POST":
         if not ratelimit.hit("signup", ratelimit.client_ip(request), limit=10, window_s=3600):
@@ -61,10 +73,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                 user=user, time_zone=form.cleaned_data["time_zone"], language=language
             )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("case_create")
+            return redirect(next_url or "case_create")
     else:
         form = SignupForm(initial={"time_zone": default_time_zone(language)})
-    return render(request, "registration/signup.html", {"form": form})
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 @login_required

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from .. import chainstatus, charts, services, stats
 from ..forms import CaseForm
 from ..models import Case, Entry
-from .common import owned_case
+from .common import case_for
 
 
 def _author(request: HttpRequest) -> str:
@@ -49,7 +49,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     form = CaseForm.for_case(case, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -68,7 +68,7 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 @login_required
 def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    case = owned_case(request, case_id)
+    case = case_for(request, case_id)
     entries = list(
         Entry.objects.filter(case=case).only(
             "seq", "kind", "body", "occurred_at", "recorded_at", "case_id"
@@ -103,7 +103,7 @@ def _upfront(case: Case) -> int | None:
 @require_POST
 def case_check(request: HttpRequest, case_id: UUID) -> HttpResponse:
     """The full check on demand: every evidence file re-hashed from storage."""
-    case = owned_case(request, case_id, action="verify")
+    case = case_for(request, case_id, action="verify")
     badge = chainstatus.full_check(case)
     if badge.report.ok:
         messages.success(

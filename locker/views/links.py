@@ -25,8 +25,8 @@ from ..forms import ContactLinkForm, StatementForm
 from ..models import ContactLink
 from .common import (
     Submission,
+    case_for,
     form_error_response,
-    owned_case,
     saved_response,
     still_saving_response,
     wants_json,
@@ -38,7 +38,7 @@ FRESH_KEY = "contact_link_fresh"
 
 @login_required
 def links(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     form = ContactLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         link, raw = services.create_contact_link(
@@ -62,7 +62,7 @@ def _qr_svg(url: str) -> str:
 
 @login_required
 def link_detail(request: HttpRequest, case_id: UUID, link_id: int) -> HttpResponse:
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
     fresh = request.session.get(FRESH_KEY)
     url = qr = None
@@ -80,7 +80,7 @@ def link_detail(request: HttpRequest, case_id: UUID, link_id: int) -> HttpRespon
 @login_required
 @require_POST
 def link_revoke(request: HttpRequest, case_id: UUID, link_id: int) -> HttpResponse:
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
     services.revoke_contact_link(link=link)
     messages.success(request, _("The link no longer works."))

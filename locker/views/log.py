@@ -15,8 +15,8 @@ from ..forms import QUICK_LOG_FORMS
 from ..models import Checkpoint, Entry
 from .common import (
     Submission,
+    case_for,
     form_error_response,
-    owned_case,
     saved_response,
     still_saving_response,
     wants_json,
@@ -25,13 +25,13 @@ from .common import (
 
 @login_required
 def quick_log(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     return render(request, "locker/quick_log.html", {"case": case})
 
 
 @login_required
 def log_entry(request: HttpRequest, case_id: UUID, form_name: str) -> HttpResponse:
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     form_class = QUICK_LOG_FORMS.get(form_name)
     if form_class is None:
         raise Http404("No such form")
@@ -88,7 +88,7 @@ def _checkpoint(entry: Entry) -> Checkpoint:
 
 @login_required
 def receipt(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
-    case = owned_case(request, case_id)
+    case = case_for(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     return render(
         request,
@@ -100,7 +100,7 @@ def receipt(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
 @login_required
 def receipt_json(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     """The signed checkpoint issued when this entry was appended (spec section 4)."""
-    case = owned_case(
+    case = case_for(
         request,
         case_id,
         action="download",

@@ -18,7 +18,7 @@ from ..models import Entry, EvidenceFile
 from ..storage import evidence_storage
 from ..thumbs import SIZES, derived_copy
 from ..timeline import Filters, timeline
-from .common import owned_case
+from .common import case_for
 
 PAGE_SIZE = 30
 CORRECTABLE = ("call", "message", "contact_report", "note")
@@ -26,7 +26,7 @@ CORRECTABLE = ("call", "message", "contact_report", "note")
 
 @login_required
 def timeline_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    case = owned_case(request, case_id)
+    case = case_for(request, case_id)
     form = FilterForm(request.GET or None)
     filters = Filters()
     if form.is_valid():
@@ -60,7 +60,7 @@ def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
 
 @login_required
 def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
-    case = owned_case(request, case_id)
+    case = case_for(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     corrections = Entry.objects.filter(case=case, kind="correction", body__corrects_seq=seq)
     return render(
@@ -79,7 +79,7 @@ def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
 @login_required
 def correct_entry(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
     """A correction is a new entry naming the one it corrects; nothing is edited in place."""
-    case = owned_case(request, case_id, write=True)
+    case = case_for(request, case_id, write=True)
     target = get_object_or_404(Entry, case=case, seq=seq, kind__in=CORRECTABLE)
     form = CorrectionForm(request.POST or None, target=target)
     if request.method == "POST" and form.is_valid():
@@ -101,8 +101,8 @@ def correct_entry(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse
     return render(request, "locker/correct.html", {"case": case, "target": target, "form": form})
 
 
-def _evidence(request: HttpRequest, case_id: UUID, sha256: str) -> EvidenceFile:
-    case = owned_case(request, case_id, action="download", detail=sha256)
+def _evidence(request: HttpRequest, case_id: UUID, sha256: str, action: str) -> EvidenceFile:
+    case = case_for(request, case_id, action=action, detail=sha256)
     evidence = EvidenceFile.objects.filter(case=case, sha256=sha256).first()
     if evidence is None:
         raise Http404("No such file")
@@ -112,7 +112,7 @@ def _evidence(request: HttpRequest, case_id: UUID, sha256: str) -> EvidenceFile:
 @login_required
 def evidence_original(request: HttpRequest, case_id: UUID, sha256: str) -> FileResponse:
     """The file exactly as uploaded, always as a download: the browser never renders it."""
-    evidence = _evidence(request, case_id, sha256)
+    evidence = _evidence(request, case_id, sha256, "download")
     response = FileResponse(
         evidence_storage().open(evidence.storage_name, "rb"),
         as_attachment=True,
@@ -128,7 +128,7 @@ def evidence_original(request: HttpRequest, case_id: UUID, sha256: str) -> FileR
 def evidence_derived(request: HttpRequest, case_id: UUID, sha256: str, size: str) -> FileResponse:
     if size not in SIZES:
         raise Http404("No such size")
-    evidence = _evidence(request, case_id, sha256)
+    evidence = _evidence(request, case_id, sha256, "view_file")
     name = derived_copy(evidence, size)
     if name is None:
         raise Http404("No picture of this file")

@@ -1,0 +1,200 @@
+"""The owner's sharing pages: who the case is shared with (share, list, end) and who has
+seen it (the access log). Only the owner reaches them; everyone else gets a 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from .. import services, sharing
+from ..access import public_url
+from ..models import EvidenceFile, Share
+from ..sharing_forms import ROLE_HELP, ShareForm
+from .common import case_for
+
+LOG_PAGE_SIZE = 50
+
+# The services speak English to the API; pages say the same things in the user's language.
+SERVICE_MESSAGES: dict[str, Promise] = {
+    "name the person by their username or email address": gettext_lazy(
+        "Give their user name or email address."
+    ),
+    "no account has this username; to invite someone without an account, use their email "
+    "address": gettext_lazy(
+        "No account has this user name. To invite someone without an account, use their "
+        "email address."
+    ),
+    "this is not a valid email address": gettext_lazy("This is not a valid email address."),
+    "this is your own case": gettext_lazy("This is your own case."),
+    "this case is already shared with this person; end that first": gettext_lazy(
+        "The case is already shared with this person. End that share first to change it."
+    ),
+    "this share has ended": gettext_lazy("This share has ended."),
+    "this invitation link is not valid": gettext_lazy("This invitation link is not valid."),
+    "this invitation link is not valid or was already used": gettext_lazy(
+        "This invitation link is not valid or was already used."
+    ),
+    "this invitation has expired; ask for a new one": gettext_lazy(
+        "This invitation has expired. Ask for a new one."
+    ),
+    "you already have a share of this case": gettext_lazy("You already have a share of this case."),
+    "the annotation is empty": gettext_lazy("The note is empty."),
+}
+
+ACTION_LABELS: dict[str, Promise] = {
+    "view": gettext_lazy("looked at"),
+    "list": gettext_lazy("saw it listed"),
+    "view_file": gettext_lazy("looked at a picture of a file"),
+    "download": gettext_lazy("downloaded an original file"),
+    "export": gettext_lazy("exported"),
+    "annotate": gettext_lazy("wrote a private note"),
+    "verify": gettext_lazy("checked the record"),
+    "dossier": gettext_lazy("made a report"),
+}
+
+
+# What a logged request path was, in words: (pattern after /cases/<id>/, label).
+PAGE_LABELS: list[tuple[re.Pattern[str], Promise]] = [
+    (re.compile(r"^$"), gettext_lazy("the case overview")),
+    (re.compile(r"^review/(?: entry (?P<seq>\d+))?$"), gettext_lazy("the review page")),
+    (re.compile(r"^timeline/$"), gettext_lazy("the timeline")),
+    (re.compile(r"^entries/(?P<seq>\d+)/$"), gettext_lazy("an entry's page")),
+    (re.compile(r"^entries/(?P<seq>\d+)/receipt(?:/|\.json)$"), gettext_lazy("a receipt")),
+]
+DETAIL_LABELS: dict[str, Promise] = {
+    "bundle": gettext_lazy("the evidence bundle (ZIP)"),
+    "notes.csv": gettext_lazy("their notes (CSV)"),
+    "notes.json": gettext_lazy("their notes (JSON)"),
+    "case": gettext_lazy("the whole case"),
+}
+CASE_PATH = re.compile(r"^(?P<method>[A-Z]+) /(?P<api>api/)?cases/[0-9a-f-]{36}/(?P<rest>.*)$")
+LISTING = re.compile(r"^GET /(?:api/)?shared(?:/|-cases)$")
+ENTRY_DETAIL = re.compile(r"^entry (?P<seq>\d+)$")
+
+
+def describe(detail: str, file_names: dict[str, str]) -> str:
+    """A log row's detail as the owner can read it: the file's name, the page, the entry."""
+    if detail in file_names:
+        return file_names[detail]
+    if detail in DETAIL_LABELS:
+        return str(DETAIL_LABELS[detail])
+    if match := ENTRY_DETAIL.match(detail):
+        return _("entry %(seq)s") % {"seq": match["seq"]}
+    if LISTING.match(detail):
+        return str(_("the list of cases shared with them"))
+    match = CASE_PATH.match(detail)
+    if match is None:
+        return detail
+    if match["api"]:
+        return _("through the API: %(path)s") % {"path": match["rest"] or "/"}
+    for pattern, label in PAGE_LABELS:
+        page = pattern.match(match["rest"])
+        if page is not None:
+            seq = page.groupdict().get("seq")
+            return f"{label} · {_('entry %(seq)s') % {'seq': seq}}" if seq else str(label)
+    return detail
+
+
+def service_message(exc: Exception) -> str:
+    text = str(exc)
+    known = SERVICE_MESSAGES.get(text)
+    return str(known) if known is not None else text
+
+
+@login_required
+def shares(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    form = ShareForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.share_case(
+                case=case,
+                by=request.user,
+                grantee=form.cleaned_data["grantee"],
+                role=form.cleaned_data["role"],
+                site_url=public_url(request),
+            )
+        except services.InputError as exc:
+            form.add_error("grantee", service_message(exc))
+        else:
+            if result.email_sent:
+                messages.success(
+                    request,
+                    _("Shared. We sent them an email; they must accept before they see it."),
+                )
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "Shared, but no email could be sent. Ask them to sign in and open "
+                        "“Shared with me” to accept. If they have no account yet, end this "
+                        "share and try again later."
+                    ),
+                )
+            return redirect("shares", case_id=case.pk)
+    rows = [
+        {"share": share, "label": sharing.grantee_label(share), "status": share.status}
+        for share in case.shares.select_related("user", "ended_by").order_by("-created_at")
+    ]
+    return render(
+        request,
+        "locker/shares.html",
+        {"case": case, "form": form, "rows": rows, "role_help": ROLE_HELP, "nav": "shares"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def share_end(request: HttpRequest, case_id: UUID, share_id: int) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    share = get_object_or_404(Share, case=case, pk=share_id)
+    services.end_share(share=share, by=request.user)
+    messages.success(request, _("The share has ended. They can no longer open the case."))
+    return redirect("shares", case_id=case.pk)
+
+
+FILE_ACTIONS = ("download", "view_file")
+
+
+def _file_names(case: Any, rows: list[Any]) -> dict[str, str]:
+    """Original file names for the hashes the log's download rows name."""
+    hashes = {row.detail for row in rows if row.action in FILE_ACTIONS and len(row.detail) == 64}
+    if not hashes:
+        return {}
+    return dict(
+        EvidenceFile.objects.filter(case=case, sha256__in=hashes).values_list(
+            "sha256", "original_name"
+        )
+    )
+
+
+@login_required
+def access_log(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    page = Paginator(sharing.access_log_for(case), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    names = _file_names(case, list(page.object_list))
+    rows = [
+        {
+            "log": row,
+            "action": ACTION_LABELS.get(row.action, row.action),
+            "what": describe(row.detail, names),
+        }
+        for row in page.object_list
+    ]
+    return render(
+        request,
+        "locker/access_log.html",
+        {"case": case, "page": page, "rows": rows, "nav": "access_log"},
+    )
