@@ -27,6 +27,7 @@ run: install
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/mypy locker config
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 typecheck: install

@@ -107,9 +107,7 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
     return Status(202, {"id": str(dossier.id), "status": dossier.state})
 
 
-@router.get(
-    "/cases/{case_id}/dossiers", response=list[DossierStatus], summary="Dossiers of a case"
-)
+@router.get("/cases/{case_id}/dossiers", response=list[DossierStatus], summary="Dossiers of a case")
 def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = get_case_or_404(request, case_id, need="read", action="export", detail="list")
     return [status_of(d) for d in Dossier.objects.filter(case=case)[:100]]

@@ -234,7 +234,7 @@ class EntryForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    files = MultipleFileField(label=_("Screenshots or recordings"))
+    files = MultipleFileField(label=_("Screenshots or recordings"))  # type: ignore[assignment]
     photo = forms.FileField(label=_("Take a photo"), required=False)
     submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
@@ -246,7 +246,7 @@ class EntryForm(forms.Form):
             del self.fields["tags"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         files = list(data.get("files") or [])
         if data.get("photo"):
             files.append(data["photo"])
@@ -453,7 +453,7 @@ class CorrectionForm(forms.Form):
         self.initial = initial
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if "duration" in self.fields:
             try:
                 data["duration_s"] = parse_duration(data.get("duration") or "")

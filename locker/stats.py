@@ -27,11 +27,16 @@ CONTACT_KINDS = ("call", "message")
 
 
 class EntryLike(Protocol):
-    seq: int
-    kind: str
-    body: Any
-    occurred_at: datetime | None
-    recorded_at: datetime
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def body(self) -> Any: ...
+    @property
+    def occurred_at(self) -> datetime | None: ...
+    @property
+    def recorded_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def _render(evidence: EvidenceFile, edge: int) -> bytes | None:
     try:
         with storage.open(evidence.storage_name, "rb") as handle, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(handle)
+            image: Image.Image = Image.open(handle)
             if image.width * image.height > MAX_PIXELS:
                 return None
             image.seek(0)  # first frame of an animation

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
@@ -48,7 +49,9 @@ def _start_of(day: date, tz: tzinfo) -> datetime:
 
 
 def timeline(case: Case, filters: Filters, tz: tzinfo) -> QuerySet[Entry]:
-    entries = Entry.objects.filter(case=case).annotate(when=Coalesce("occurred_at", "recorded_at"))
+    entries: QuerySet[Any] = Entry.objects.filter(case=case).annotate(
+        when=Coalesce("occurred_at", "recorded_at")
+    )
     if filters.kind:
         entries = entries.filter(kind=filters.kind)
     if filters.tag:

@@ -101,14 +101,19 @@ def render_and_sign(
     dossier = data.dossier
     with translation.override(dossier.language):
         images = prepare_images(
-            dossier.case_id, data.exhibits, scratch,
+            dossier.case_id,
+            data.exhibits,
+            scratch,
             progress=lambda f: report(GATHERED + (IMAGES_DONE - GATHERED) * f),
         )
         durations = audio_durations(dossier.case_id, data.exhibits)
         unsigned = scratch / "unsigned.pdf"
         with unsigned.open("wb") as out:
             pages = render_pdf(
-                data, out, images=images, audio_durations=durations,
+                data,
+                out,
+                images=images,
+                audio_durations=durations,
                 progress=lambda f: report(IMAGES_DONE + (RENDERED - IMAGES_DONE) * f),
             )
         report(RENDERED, state=Dossier.State.SIGNING)

@@ -205,7 +205,8 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     events = stats.effective_events(entries, zone)
     summary = stats.summarise(entries, zone)
     contacts = [
-        e for e in events
+        e
+        for e in events
         if e.kind in stats.CONTACT_KINDS
         and not (e.kind == "call" and e.body.get("direction") == "outgoing")
     ]
@@ -241,7 +242,8 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
         sorted(e.at for e in contacts if e.kind == "call"), 7
     )
     conduct.third_party_contacts = sum(
-        1 for e in events
+        1
+        for e in events
         if e.kind == "contact_report"
         or {"third_party_contact", "contact_list_blast"} & set(e.body.get("tags") or [])
     )

@@ -60,8 +60,9 @@ def _prepare(exhibit: Exhibit, storage_name: str | None, scratch: Path) -> Prepa
                 raise ValueError("image too large to display")
             source.draft("RGB", (MAX_WIDTH_PX, MAX_HEIGHT_PX))  # JPEG: decode at lower scale
             picture = ImageOps.exif_transpose(source)
-            picture.thumbnail((MAX_WIDTH_PX, MAX_HEIGHT_PX), Image.Resampling.BILINEAR,
-                              reducing_gap=2.0)
+            picture.thumbnail(
+                (MAX_WIDTH_PX, MAX_HEIGHT_PX), Image.Resampling.BILINEAR, reducing_gap=2.0
+            )
             if picture.mode in ("RGBA", "LA", "P"):
                 rgba = picture.convert("RGBA")
                 picture = Image.new("RGB", rgba.size, "white")

@@ -42,9 +42,7 @@ def pdf_signer() -> signers.SimpleSigner:
     return signers.SimpleSigner(
         signing_cert=asn1_certificate(signer.certificate),
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs(
-            [asn1_certificate(signer.ca_certificate)]
-        ),
+        cert_registry=SimpleCertificateStore.from_certs([asn1_certificate(signer.ca_certificate)]),
     )
 
 
@@ -53,15 +51,17 @@ def default_timestamper() -> TimeStamper | None:
     return HTTPTimeStamper(url, timeout=TSA_TIMEOUT_S) if url else None
 
 
-def _embed(writer: IncrementalPdfFileWriter, name: str, data: bytes, media_type: str,
-           description: str) -> None:
+def _embed(
+    writer: IncrementalPdfFileWriter, name: str, data: bytes, media_type: str, description: str
+) -> None:
     stream = EmbeddedFileObject.from_file_data(
         writer, data, compress=True, params=EmbeddedFileParams(), mime_type=media_type
     )
     embed_file(
         writer,
-        FileSpec(file_spec_string=name, file_name=name, embedded_data=stream,
-                 description=description),
+        FileSpec(
+            file_spec_string=name, file_name=name, embedded_data=stream, description=description
+        ),
     )
 
 
@@ -78,10 +78,20 @@ def sign_dossier(
     Pass `timestamper` to get PAdES B-T; by default LOCKER_TSA_URL decides."""
     writer = IncrementalPdfFileWriter(unsigned, strict=False)
     # The embedded-files name tree must be sorted by name.
-    _embed(writer, CHECKPOINT_NAME, chain.canonical_bytes(checkpoint), "application/json",
-           "Signed chain head (evidence chain format v1, section 4)")
-    _embed(writer, ENTRIES_NAME, entries, "application/x-ndjson",
-           "Chain records, one JSON line each (evidence chain format v1, sections 5-6)")
+    _embed(
+        writer,
+        CHECKPOINT_NAME,
+        chain.canonical_bytes(checkpoint),
+        "application/json",
+        "Signed chain head (evidence chain format v1, section 4)",
+    )
+    _embed(
+        writer,
+        ENTRIES_NAME,
+        entries,
+        "application/x-ndjson",
+        "Chain records, one JSON line each (evidence chain format v1, sections 5-6)",
+    )
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",

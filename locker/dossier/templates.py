@@ -212,18 +212,15 @@ def cover(data: DossierData) -> Section:
 def summary(data: DossierData, neutral: bool = False) -> Section:
     conduct = data.conduct
     blocks: list[Block] = []
-    intro = (
-        _(
-            "%(contacts)d recorded contacts between %(first)s and %(last)s; %(night)d of them "
-            "before 08:00 or after 21:00 local time."
-        )
-        % {
-            "contacts": conduct.contact_count,
-            "first": fmt_time(conduct.first),
-            "last": fmt_time(conduct.last),
-            "night": conduct.night_contacts,
-        }
-    )
+    intro = _(
+        "%(contacts)d recorded contacts between %(first)s and %(last)s; %(night)d of them "
+        "before 08:00 or after 21:00 local time."
+    ) % {
+        "contacts": conduct.contact_count,
+        "first": fmt_time(conduct.first),
+        "last": fmt_time(conduct.last),
+        "night": conduct.night_contacts,
+    }
     blocks.append(Para(intro))
     if conduct.tags:
         rows = [
@@ -272,14 +269,17 @@ def regulator_complaint(data: DossierData) -> Section:
     facts = data.case_facts
     conduct = data.conduct
     institution = " / ".join(
-        v for v in (facts.get("lender"), facts.get("lending_app"), facts.get("collector_agency"))
+        v
+        for v in (facts.get("lender"), facts.get("lending_app"), facts.get("collector_agency"))
         if v
     )
     request = [
         _("Order the institution and its collectors to stop the abusive collection described."),
         _("Investigate the disclosure and use of my contact list and personal information."),
-        _("Check the loan's lawfulness, including the amount actually received against the "
-          "principal stated and the amount demanded."),
+        _(
+            "Check the loan's lawfulness, including the amount actually received against the "
+            "principal stated and the amount demanded."
+        ),
         _("Tell me in writing the result of the investigation."),
     ]
     facts_text = _(
@@ -299,16 +299,24 @@ def regulator_complaint(data: DossierData) -> Section:
         for tag, stat in sorted(conduct.tags.items(), key=lambda kv: -kv[1].count)
     ]
     basis = [
-        _("Personal Information Protection Law of the PRC (processing and disclosure of "
-          "personal information, including the contact list, without consent)."),
-        _("National Internet Finance Association of China, Guidelines on Post-loan "
-          "Collection Risk Control for Internet Consumer Credit (2018): no violent or "
-          "abusive collection, no contact with unrelated third parties, collection only "
-          "between 08:00 and 21:00."),
-        _("Public Security Administration Punishments Law, art. 42 (threats, insults, "
-          "repeated harassing messages)."),
-        _("Criminal Law, art. 293-1 (collection of illegal debts by threats or harassment), "
-          "where the debt is unlawful."),
+        _(
+            "Personal Information Protection Law of the PRC (processing and disclosure of "
+            "personal information, including the contact list, without consent)."
+        ),
+        _(
+            "National Internet Finance Association of China, Guidelines on Post-loan "
+            "Collection Risk Control for Internet Consumer Credit (2018): no violent or "
+            "abusive collection, no contact with unrelated third parties, collection only "
+            "between 08:00 and 21:00."
+        ),
+        _(
+            "Public Security Administration Punishments Law, art. 42 (threats, insults, "
+            "repeated harassing messages)."
+        ),
+        _(
+            "Criminal Law, art. 293-1 (collection of illegal debts by threats or harassment), "
+            "where the debt is unlawful."
+        ),
     ]
     blocks: list[Block] = [
         KeyValues(
@@ -326,8 +334,10 @@ def regulator_complaint(data: DossierData) -> Section:
         Para(_("Basis"), "h3"),
         Bullets(basis),
         Para(
-            _("The facts are documented in the timeline and exhibits below; each record "
-              "carries its hash and can be verified."),
+            _(
+                "The facts are documented in the timeline and exhibits below; each record "
+                "carries its hash and can be verified."
+            ),
             "small",
         ),
     ]
@@ -376,15 +386,22 @@ def report_12321(data: DossierData) -> Section:
                 (_("Reporter"), data.case_facts.get("borrower_name") or unknown()),
                 (_("Type of report"), ", ".join(kinds) or unknown()),
                 (_("Numbers reported"), str(len(rows))),
-                (_("Related to"), " / ".join(
-                    v for v in (data.case_facts.get("lender"), data.case_facts.get("lending_app"))
-                    if v
-                ) or unknown()),
+                (
+                    _("Related to"),
+                    " / ".join(
+                        v
+                        for v in (data.case_facts.get("lender"), data.case_facts.get("lending_app"))
+                        if v
+                    )
+                    or unknown(),
+                ),
             ]
         ),
         Para(
-            _("The numbers below called or sent text messages to me, or to my contacts, to "
-              "press for repayment of an online loan, repeatedly and at night."),
+            _(
+                "The numbers below called or sent text messages to me, or to my contacts, to "
+                "press for repayment of an online loan, repeatedly and at night."
+            ),
         ),
     ]
     if rows:
@@ -426,11 +443,11 @@ def cfpb_issues(data: DossierData) -> list[Issue]:
     conduct = data.conduct
     rows = data.rows
     night_rows = [
-        r for r in rows
-        if r.kind in ("call", "message", "contact_report") and is_night(r.when)
+        r for r in rows if r.kind in ("call", "message", "contact_report") and is_night(r.when)
     ]
     third = [
-        r for r in rows
+        r
+        for r in rows
         if r.kind == "contact_report"
         or {"third_party_contact", "contact_list_blast", "workplace_contact"} & set(r.tags)
     ]
@@ -447,28 +464,38 @@ def cfpb_issues(data: DossierData) -> list[Issue]:
     return [
         Issue(
             _("Frequent or repeated calls"),
-            _("Reg F, 12 CFR 1006.14(b): more than 7 calls within 7 consecutive days, or a "
-              "call within 7 days after a telephone conversation, is presumed to harass."),
+            _(
+                "Reg F, 12 CFR 1006.14(b): more than 7 calls within 7 consecutive days, or a "
+                "call within 7 days after a telephone conversation, is presumed to harass."
+            ),
             conduct.max_calls_in_7_days > REG_F_CALLS_IN_7_DAYS or after_talk > 0,
-            _("%(calls)d calls recorded; at most %(max7)d within any 7 consecutive days; "
-              "%(after)d calls within 7 days after a conversation.")
+            _(
+                "%(calls)d calls recorded; at most %(max7)d within any 7 consecutive days; "
+                "%(after)d calls within 7 days after a conversation."
+            )
             % {"calls": conduct.calls, "max7": conduct.max_calls_in_7_days, "after": after_talk},
         ),
         Issue(
             _("Calls at inconvenient times"),
-            _("FDCPA 15 U.S.C. 1692c(a)(1); Reg F 12 CFR 1006.6(b)(1)(i): before 8 a.m. or "
-              "after 9 p.m. local time is presumed inconvenient."),
+            _(
+                "FDCPA 15 U.S.C. 1692c(a)(1); Reg F 12 CFR 1006.6(b)(1)(i): before 8 a.m. or "
+                "after 9 p.m. local time is presumed inconvenient."
+            ),
             bool(night_rows),
             _("%(count)d contacts before 8 a.m. or after 9 p.m.") % {"count": len(night_rows)},
             examples(night_rows),
         ),
         Issue(
             _("Communication with third parties"),
-            _("FDCPA 15 U.S.C. 1692c(b); Reg F 12 CFR 1006.6(d): a collector may not discuss "
-              "the debt with third parties."),
+            _(
+                "FDCPA 15 U.S.C. 1692c(b); Reg F 12 CFR 1006.6(d): a collector may not discuss "
+                "the debt with third parties."
+            ),
             bool(third),
-            _("%(count)d records of contacts with family, friends, colleagues or the "
-              "borrower's contact list; %(reached)d people reached.")
+            _(
+                "%(count)d records of contacts with family, friends, colleagues or the "
+                "borrower's contact list; %(reached)d people reached."
+            )
             % {"count": len(third), "reached": conduct.contacts_reached},
             examples(third),
         ),
@@ -482,8 +509,10 @@ def cfpb_issues(data: DossierData) -> list[Issue]:
         ),
         Issue(
             _("False or misleading representations"),
-            _("FDCPA 15 U.S.C. 1692e; Reg F 12 CFR 1006.18: impersonating officials or "
-              "lawyers, fake legal documents."),
+            _(
+                "FDCPA 15 U.S.C. 1692e; Reg F 12 CFR 1006.18: impersonating officials or "
+                "lawyers, fake legal documents."
+            ),
             bool(false_rep),
             _("%(count)d records tagged as impersonation or fake legal documents.")
             % {"count": len(false_rep)},
@@ -497,14 +526,20 @@ def cfpb_narrative(data: DossierData, issues: list[Issue]) -> str:
     facts = data.case_facts
     conduct = data.conduct
     who = " / ".join(
-        v for v in (facts.get("collector_agency"), facts.get("lender"), facts.get("lending_app"))
+        v
+        for v in (facts.get("collector_agency"), facts.get("lender"), facts.get("lending_app"))
         if v
     ) or _("the debt collector")
     parts = [
-        _("%(who)s has been collecting a debt from me in a way I believe breaks the FDCPA "
-          "and Regulation F.") % {"who": who},
-        _("Between %(first)s and %(last)s I recorded %(contacts)d contacts from "
-          "%(numbers)d different numbers; %(night)d were before 8 a.m. or after 9 p.m.")
+        _(
+            "%(who)s has been collecting a debt from me in a way I believe breaks the FDCPA "
+            "and Regulation F."
+        )
+        % {"who": who},
+        _(
+            "Between %(first)s and %(last)s I recorded %(contacts)d contacts from "
+            "%(numbers)d different numbers; %(night)d were before 8 a.m. or after 9 p.m."
+        )
         % {
             "first": fmt_time(conduct.first),
             "last": fmt_time(conduct.last),
@@ -526,9 +561,11 @@ def cfpb_narrative(data: DossierData, issues: list[Issue]) -> str:
             }
         )
     parts.append(
-        _("Each record is kept in a tamper-evident hash chain; a signed dossier with the "
-          "timeline and evidence is attached. I ask the CFPB to make the collector stop "
-          "these practices.")
+        _(
+            "Each record is kept in a tamper-evident hash chain; a signed dossier with the "
+            "timeline and evidence is attached. I ask the CFPB to make the collector stop "
+            "these practices."
+        )
     )
     # Examples go in while they fit; the closing request must always be there.
     closing = parts.pop()
@@ -548,15 +585,22 @@ def cfpb(data: DossierData) -> Section:
     issues = cfpb_issues(data)
     narrative = cfpb_narrative(data, issues)
     blocks: list[Block] = [
-        Para(_("What happened (narrative, %(chars)d of at most 4,000 characters)")
-             % {"chars": len(narrative)}, "h3"),
+        Para(
+            _("What happened (narrative, %(chars)d of at most 4,000 characters)")
+            % {"chars": len(narrative)},
+            "h3",
+        ),
         Para(narrative),
         Para(_("Issues"), "h3"),
         Grid(
             [_("Issue"), _("Found in the records"), _("Rule"), _("Facts")],
             [
-                [i.title, _("yes") if i.found else _("no"), i.rule,
-                 "\n".join([i.facts, *i.examples])]
+                [
+                    i.title,
+                    _("yes") if i.found else _("no"),
+                    i.rule,
+                    "\n".join([i.facts, *i.examples]),
+                ]
                 for i in issues
             ],
             [0.18, 0.1, 0.32, 0.4],
@@ -571,18 +615,22 @@ def court_certification(data: DossierData) -> Section:
     checkpoint = data.checkpoint["checkpoint"]
     blocks: list[Block] = [
         Para(
-            _("Draft certification of the integrity of the records (to be completed, "
-              "reviewed and signed by the person who can attest to them):")
+            _(
+                "Draft certification of the integrity of the records (to be completed, "
+                "reviewed and signed by the person who can attest to them):"
+            )
         ),
         Para(
-            _("I, ____________________, certify that the records in this bundle "
-              "(%(count)d of %(length)d records of case %(case)s) were recorded by the "
-              "Evidence Locker system at the times stated, that each record and each "
-              "exhibit file is identified by its SHA-256 hash value, and that the chain of "
-              "hash values ending in %(head)s, signed on %(signed)s, matches the records "
-              "and exhibits produced. A copy made and identified by hash value in this way "
-              "is offered as a true and complete copy of the original, in the spirit of US "
-              "Federal Rule of Evidence 902(14).")
+            _(
+                "I, ____________________, certify that the records in this bundle "
+                "(%(count)d of %(length)d records of case %(case)s) were recorded by the "
+                "Evidence Locker system at the times stated, that each record and each "
+                "exhibit file is identified by its SHA-256 hash value, and that the chain of "
+                "hash values ending in %(head)s, signed on %(signed)s, matches the records "
+                "and exhibits produced. A copy made and identified by hash value in this way "
+                "is offered as a true and complete copy of the original, in the spirit of US "
+                "Federal Rule of Evidence 902(14)."
+            )
             % {
                 "count": len(data.rows),
                 "length": data.length,
@@ -594,16 +642,18 @@ def court_certification(data: DossierData) -> Section:
         Para(_("Signature: ____________________    Date: ____________    Place: ____________")),
         Para(_("Note on Chinese rules of evidence"), "h3"),
         Para(
-            _("Under the Supreme People's Court Provisions on Evidence in Civil Proceedings "
-              "(amended 2019), art. 93, a court judges the authenticity of electronic data "
-              "by, among others, the reliability of the system that produced, stored and "
-              "transmitted it and whether it was kept in a way that prevents alteration; "
-              "art. 94 lets the court presume authenticity of electronic data kept in normal "
-              "business activity or by a neutral platform, unless there is evidence to the "
-              "contrary. The SPC Provisions on Internet Courts (2018), art. 11, name hash "
-              "value verification among the accepted technical means of fixing evidence and "
-              "preventing tampering. The hash values, the signed chain head and the signed "
-              "PDF serve that purpose here.")
+            _(
+                "Under the Supreme People's Court Provisions on Evidence in Civil Proceedings "
+                "(amended 2019), art. 93, a court judges the authenticity of electronic data "
+                "by, among others, the reliability of the system that produced, stored and "
+                "transmitted it and whether it was kept in a way that prevents alteration; "
+                "art. 94 lets the court presume authenticity of electronic data kept in normal "
+                "business activity or by a neutral platform, unless there is evidence to the "
+                "contrary. The SPC Provisions on Internet Courts (2018), art. 11, name hash "
+                "value verification among the accepted technical means of fixing evidence and "
+                "preventing tampering. The hash values, the signed chain head and the signed "
+                "PDF serve that purpose here."
+            )
         ),
     ]
     return Section(_("Certification of records"), blocks, new_page=True)
@@ -626,8 +676,15 @@ def sections(data: DossierData) -> list[Section]:
     elif key == "court":
         index = Section(_("Exhibit index"), [Marker("exhibit_index")], new_page=True)
         middle = [index, summary(data, neutral=True)]
-        return [cover(data), *middle, timeline, statements, evidence,
-                court_certification(data), verification]
+        return [
+            cover(data),
+            *middle,
+            timeline,
+            statements,
+            evidence,
+            court_certification(data),
+            verification,
+        ]
     else:
         raise ValueError(f"unknown template {key!r}")
     return [cover(data), *middle, timeline, statements, evidence, verification]

@@ -119,9 +119,7 @@ def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
         raise DossierInvalid(_("the PDF has more than one signature"))
     signature = signatures[0]
     ca = asn1_certificate(signing.load_signer().ca_certificate)
-    context = ValidationContext(
-        trust_roots=[ca], allow_fetching=False, revocation_mode="soft-fail"
-    )
+    context = ValidationContext(trust_roots=[ca], allow_fetching=False, revocation_mode="soft-fail")
     status = validate_pdf_signature(signature, context)
     if not status.intact:
         raise DossierInvalid(_("the file was changed after it was signed"))

@@ -23,6 +23,7 @@ from django.views.i18n import set_language as django_set_language
 from .. import ratelimit, services
 from ..forms import PreferencesForm, SignupForm, UnlockForm, time_zone_choices
 from ..middleware import LOCK_KEY, default_time_zone, user_profile
+from .common import AuthedRequest
 
 
 def too_many(request: HttpRequest) -> HttpResponse:
@@ -80,7 +81,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthedRequest) -> HttpResponse:
     profile = user_profile(request)
     current = profile.time_zone if profile else default_time_zone(get_language())
     if request.method == "POST":

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from .. import chainstatus, charts, services, stats
 from ..forms import CaseForm
 from ..models import Case, Entry
-from .common import case_for
+from .common import AuthedRequest, case_for
 
 
 def _author(request: HttpRequest) -> str:
@@ -25,7 +25,7 @@ def _author(request: HttpRequest) -> str:
 
 
 @login_required
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: AuthedRequest) -> HttpResponse:
     cases = (
         Case.objects.filter(owner=request.user)
         .annotate(entry_count=Count("entries"), last_recorded=Max("entries__recorded_at"))
@@ -35,7 +35,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def case_create(request: HttpRequest) -> HttpResponse:
+def case_create(request: AuthedRequest) -> HttpResponse:
     form = CaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -48,7 +48,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     form = CaseForm.for_case(case, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -67,7 +67,7 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 
 @login_required
-def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id)
     entries = list(
         Entry.objects.filter(case=case).only(
@@ -101,7 +101,7 @@ def _upfront(case: Case) -> int | None:
 
 @login_required
 @require_POST
-def case_check(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def case_check(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     """The full check on demand: every evidence file re-hashed from storage."""
     case = case_for(request, case_id, action="verify")
     badge = chainstatus.full_check(case)

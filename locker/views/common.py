@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -10,6 +11,12 @@ from django.utils.translation import gettext as _
 
 from ..access import Need, get_case_or_404
 from ..models import Case
+
+
+class AuthedRequest(HttpRequest):
+    """The request a login_required view receives: its user is signed in."""
+
+    user: User
 
 
 def case_for(
@@ -35,7 +42,7 @@ def wants_json(request: HttpRequest) -> bool:
 
 def form_error_response(form: Any) -> JsonResponse:
     """The errors of a form posted by the upload script, as sentences it can show."""
-    messages = []
+    messages: list[str] = []
     for name, errors in form.errors.items():
         field = form.fields.get(name)
         prefix = f"{field.label}: " if field is not None and field.label else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,11 +14,12 @@ from .. import labels, services, sharing
 from ..access import client_ip
 from ..models import Case, ProfessionalProfile, Share
 from ..sharing_forms import ProfessionalProfileForm
+from .common import AuthedRequest
 from .shares import service_message
 
 
 @login_required
-def shared(request: HttpRequest) -> HttpResponse:
+def shared(request: AuthedRequest) -> HttpResponse:
     rows = sharing.dashboard_rows(request.user)
     # The list shows each case's client, lender and activity: that is an access too, as it
     # is through the API.
@@ -50,7 +51,7 @@ def shared(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _my_share(request: HttpRequest, share_id: int) -> Share:
+def _my_share(request: AuthedRequest, share_id: int) -> Share:
     """A share addressed to the signed-in user; anyone else's is a 404."""
     share = Share.objects.filter(pk=share_id, user=request.user).first()
     if share is None:
@@ -60,7 +61,7 @@ def _my_share(request: HttpRequest, share_id: int) -> Share:
 
 @login_required
 @require_POST
-def share_accept(request: HttpRequest, share_id: int) -> HttpResponse:
+def share_accept(request: AuthedRequest, share_id: int) -> HttpResponse:
     share = _my_share(request, share_id)
     try:
         services.accept_share(share=share, user=request.user)
@@ -72,7 +73,7 @@ def share_accept(request: HttpRequest, share_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def share_leave(request: HttpRequest, share_id: int) -> HttpResponse:
+def share_leave(request: AuthedRequest, share_id: int) -> HttpResponse:
     """Decline a share not yet accepted, or leave one: either way it ends."""
     share = _my_share(request, share_id)
     was_accepted = share.accepted_at is not None
@@ -87,7 +88,7 @@ def share_leave(request: HttpRequest, share_id: int) -> HttpResponse:
 
 
 @login_required
-def professional_profile(request: HttpRequest) -> HttpResponse:
+def professional_profile(request: AuthedRequest) -> HttpResponse:
     profile = ProfessionalProfile.objects.filter(user=request.user).first()
     initial = (
         {

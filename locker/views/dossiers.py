@@ -18,6 +18,7 @@ from ..dossier import services as dossier_services
 from ..dossier.forms import DossierForm
 from ..models import Case, Dossier
 from ..services import InputError
+from .common import AuthedRequest
 
 
 def _dossier(request: HttpRequest, case_id: UUID, dossier_id: UUID, action: str) -> Dossier:
@@ -34,7 +35,7 @@ def _language_initial() -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def export(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case: Case = get_case_or_404(request, case_id, need="read", action="export")
     form = DossierForm(request.POST or None, initial={"language": _language_initial()})
     if request.method == "POST" and form.is_valid():
@@ -65,7 +66,7 @@ def export(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def detail(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> HttpResponse:
+def detail(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponse:
     dossier = _dossier(request, case_id, dossier_id, "export")
     return render(
         request,
@@ -76,7 +77,7 @@ def detail(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> HttpRespons
 
 @login_required
 @require_GET
-def status(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> JsonResponse:
+def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonResponse:
     dossier = _dossier(request, case_id, dossier_id, "export")
     response = JsonResponse(status_of(dossier))
     response["Cache-Control"] = "no-store"
@@ -85,7 +86,7 @@ def status(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> JsonRespons
 
 @login_required
 @require_GET
-def download(request: HttpRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
+def download(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
     dossier = _dossier(request, case_id, dossier_id, "download")
     if dossier.state != Dossier.State.READY:
         return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)

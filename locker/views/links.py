@@ -24,6 +24,7 @@ from .. import ratelimit, services
 from ..forms import ContactLinkForm, StatementForm
 from ..models import ContactLink
 from .common import (
+    AuthedRequest,
     Submission,
     case_for,
     form_error_response,
@@ -37,7 +38,7 @@ FRESH_KEY = "contact_link_fresh"
 
 
 @login_required
-def links(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def links(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     form = ContactLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -61,7 +62,7 @@ def _qr_svg(url: str) -> str:
 
 
 @login_required
-def link_detail(request: HttpRequest, case_id: UUID, link_id: int) -> HttpResponse:
+def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
     fresh = request.session.get(FRESH_KEY)
@@ -79,7 +80,7 @@ def link_detail(request: HttpRequest, case_id: UUID, link_id: int) -> HttpRespon
 
 @login_required
 @require_POST
-def link_revoke(request: HttpRequest, case_id: UUID, link_id: int) -> HttpResponse:
+def link_revoke(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
     services.revoke_contact_link(link=link)

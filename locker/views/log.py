@@ -6,7 +6,7 @@ import json
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
@@ -14,6 +14,7 @@ from .. import services
 from ..forms import QUICK_LOG_FORMS
 from ..models import Checkpoint, Entry
 from .common import (
+    AuthedRequest,
     Submission,
     case_for,
     form_error_response,
@@ -24,13 +25,13 @@ from .common import (
 
 
 @login_required
-def quick_log(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def quick_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     return render(request, "locker/quick_log.html", {"case": case})
 
 
 @login_required
-def log_entry(request: HttpRequest, case_id: UUID, form_name: str) -> HttpResponse:
+def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     form_class = QUICK_LOG_FORMS.get(form_name)
     if form_class is None:
@@ -87,7 +88,7 @@ def _checkpoint(entry: Entry) -> Checkpoint:
 
 
 @login_required
-def receipt(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
+def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case = case_for(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     return render(
@@ -98,7 +99,7 @@ def receipt(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
 
 
 @login_required
-def receipt_json(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
+def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     """The signed checkpoint issued when this entry was appended (spec section 4)."""
     case = case_for(
         request,

@@ -10,7 +10,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from .. import bundle, chainstatus, services, sharing
 from ..models import Annotation, CaseVisit, Checkpoint, Entry
 from ..sharing_forms import AnnotationForm, ReviewFilterForm
-from .common import case_for
+from .common import AuthedRequest, case_for
 from .shares import service_message
 
 PAGE_SIZE = 40
@@ -44,7 +44,7 @@ def _names(annotations: list[Annotation]) -> dict[int, str]:
 
 
 @login_required
-def review(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     form = ReviewFilterForm(request.GET or None)
     chosen = form.cleaned_data.get("seq") if form.is_valid() else None
     case = case_for(
@@ -121,7 +121,7 @@ def _reviewers_only(case: Any) -> None:
 
 @login_required
 @require_POST
-def annotation_add(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def annotation_add(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     form = AnnotationForm(request.POST)
     seq = form.cleaned_data.get("entry_seq") if form.is_valid() else None
     case = case_for(
@@ -136,7 +136,7 @@ def annotation_add(request: HttpRequest, case_id: UUID) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(target + "#notes")
     try:
         services.add_annotation(
@@ -148,7 +148,7 @@ def annotation_add(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 
 @login_required
-def annotation_export(request: HttpRequest, case_id: UUID, fmt: str) -> HttpResponse:
+def annotation_export(request: AuthedRequest, case_id: UUID, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "json"):
         raise Http404("No such format")
     case = case_for(request, case_id, need="annotate", action="export", detail=f"notes.{fmt}")
@@ -168,7 +168,7 @@ def annotation_export(request: HttpRequest, case_id: UUID, fmt: str) -> HttpResp
 
 
 @login_required
-def export_zip(request: HttpRequest, case_id: UUID) -> StreamingHttpResponse:
+def export_zip(request: AuthedRequest, case_id: UUID) -> StreamingHttpResponse:
     """The spec's ZIP bundle (entries, checkpoint, every original file) for the browser: the
     owner and anyone with an open share; each download by a lawyer is logged."""
     case = case_for(request, case_id, action="export", detail="bundle")

@@ -10,7 +10,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from .. import services, sharing
 from ..access import public_url
 from ..models import EvidenceFile, Share
 from ..sharing_forms import ROLE_HELP, ShareForm
-from .common import case_for
+from .common import AuthedRequest, case_for
 
 LOG_PAGE_SIZE = 50
 
@@ -113,7 +113,7 @@ def service_message(exc: Exception) -> str:
 
 
 @login_required
-def shares(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     form = ShareForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -157,7 +157,7 @@ def shares(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def share_end(request: HttpRequest, case_id: UUID, share_id: int) -> HttpResponse:
+def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     share = get_object_or_404(Share, case=case, pk=share_id)
     services.end_share(share=share, by=request.user)
@@ -181,7 +181,7 @@ def _file_names(case: Any, rows: list[Any]) -> dict[str, str]:
 
 
 @login_required
-def access_log(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def access_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     page = Paginator(sharing.access_log_for(case), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     names = _file_names(case, list(page.object_list))

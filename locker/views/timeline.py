@@ -18,14 +18,14 @@ from ..models import Entry, EvidenceFile
 from ..storage import evidence_storage
 from ..thumbs import SIZES, derived_copy
 from ..timeline import Filters, timeline
-from .common import case_for
+from .common import AuthedRequest, case_for
 
 PAGE_SIZE = 30
 CORRECTABLE = ("call", "message", "contact_report", "note")
 
 
 @login_required
-def timeline_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id)
     form = FilterForm(request.GET or None)
     filters = Filters()
@@ -59,7 +59,7 @@ def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
 
 
 @login_required
-def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
+def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case = case_for(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     corrections = Entry.objects.filter(case=case, kind="correction", body__corrects_seq=seq)
@@ -77,7 +77,7 @@ def entry_detail(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
 
 
 @login_required
-def correct_entry(request: HttpRequest, case_id: UUID, seq: int) -> HttpResponse:
+def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     """A correction is a new entry naming the one it corrects; nothing is edited in place."""
     case = case_for(request, case_id, write=True)
     target = get_object_or_404(Entry, case=case, seq=seq, kind__in=CORRECTABLE)
@@ -110,7 +110,7 @@ def _evidence(request: HttpRequest, case_id: UUID, sha256: str, action: str) -> 
 
 
 @login_required
-def evidence_original(request: HttpRequest, case_id: UUID, sha256: str) -> FileResponse:
+def evidence_original(request: AuthedRequest, case_id: UUID, sha256: str) -> FileResponse:
     """The file exactly as uploaded, always as a download: the browser never renders it."""
     evidence = _evidence(request, case_id, sha256, "download")
     response = FileResponse(
@@ -125,7 +125,7 @@ def evidence_original(request: HttpRequest, case_id: UUID, sha256: str) -> FileR
 
 
 @login_required
-def evidence_derived(request: HttpRequest, case_id: UUID, sha256: str, size: str) -> FileResponse:
+def evidence_derived(request: AuthedRequest, case_id: UUID, sha256: str, size: str) -> FileResponse:
     if size not in SIZES:
         raise Http404("No such size")
     evidence = _evidence(request, case_id, sha256, "view_file")
