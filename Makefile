@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-install
 PORT ?= 8000
 
-.PHONY: run test install check lint typecheck migrations-check messages clean
+.PHONY: run test install typecheck messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
