@@ -19,6 +19,7 @@ from ninja.throttling import AnonRateThrottle
 
 from . import bundle, services
 from .access import get_case_or_404, request_user
+from .api_language import api_message, english
 from .models import ApiToken, Case, Entry
 from .verification import verify_case
 
@@ -52,8 +53,8 @@ def author_of(request: HttpRequest) -> str:
 
 @api.exception_handler(services.InputError)
 def input_error(request: HttpRequest, exc: services.InputError) -> HttpResponse:
-    status = 413 if "larger than the limit" in str(exc) else 422
-    return api.create_response(request, {"detail": str(exc)}, status=status)
+    status = 413 if "larger than the limit" in english(exc) else 422
+    return api.create_response(request, {"detail": api_message(request, exc)}, status=status)
 
 
 # Tokens ------------------------------------------------------------------------------------

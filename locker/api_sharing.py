@@ -16,6 +16,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from . import services, sharing
 from .access import client_ip, get_case_or_404, public_url, request_user
+from .api_language import api_message
 from .models import Case, ProfessionalProfile, Share
 
 # No auth here on purpose: the router inherits the API's default (bearer token) when mounted.
@@ -79,7 +80,7 @@ def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status
             site_url=public_url(request),
         )
     except services.ShareConflict as exc:
-        raise HttpError(409, str(exc)) from exc
+        raise HttpError(409, api_message(request, exc)) from exc
     return Status(201, {**share_out(result.share), "email_sent": result.email_sent})
 
 

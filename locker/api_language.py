@@ -1,0 +1,33 @@
+"""The language of the API's error messages. Service errors carry lazy messages; the API
+puts them into English, which integrators match on, unless the client's Accept-Language
+puts Chinese first (then Simplified Chinese, the only Chinese the app speaks)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+API_DEFAULT_LANGUAGE = "en"
+
+
+def api_language(request: HttpRequest) -> str:
+    """ "zh-hans" when the client's most preferred language is a Chinese one, else "en".
+    The session's or profile's language is ignored on purpose: the API answers programs."""
+    for code, quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*" or quality <= 0:
+            continue
+        return "zh-hans" if code.split("-")[0] == "zh" else API_DEFAULT_LANGUAGE
+    return API_DEFAULT_LANGUAGE
+
+
+def api_message(request: HttpRequest, exc: Exception) -> str:
+    """The exception's message put into words in the API's language for this request."""
+    with translation.override(api_language(request)):
+        return str(exc)
+
+
+def english(exc: Exception) -> str:
+    """The message in English, for code that decides by its words (never shown as is)."""
+    with translation.override(API_DEFAULT_LANGUAGE):
+        return str(exc)
