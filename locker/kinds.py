@@ -6,6 +6,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from . import chain
@@ -89,27 +92,34 @@ APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction")
 
 
 class BodyError(ValueError):
-    pass
+    """The body is refused; the message is lazy (put into words where it is shown)."""
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
+def _describe(error: ValidationError) -> str | Promise:
+    # Pydantic's own messages stay English; the members' names are never translated.
+    parts: list[str | Promise] = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "body"
         if item["type"] == "extra_forbidden":
-            parts.append(f"body.{where}: unknown member")
+            parts.append(format_lazy(_("{path}: unknown member"), path=f"body.{where}"))
         else:
             parts.append(f"body.{where}: {item['msg']}")
-    return "; ".join(parts)
+    return format_lazy("; ".join("{}" for _part in parts), *parts)
 
 
 def clean_body(kind: str, body: Any) -> dict[str, Any]:
     """Validate a body for its kind; return the body to store (defaults filled in)."""
     model = BODY_MODELS.get(kind)
     if model is None:
-        raise BodyError(f"unknown kind {kind!r}; expected one of {', '.join(BODY_MODELS)}")
+        raise BodyError(
+            format_lazy(
+                _("unknown kind {kind}; expected one of {kinds}"),
+                kind=repr(kind),
+                kinds=", ".join(BODY_MODELS),
+            )
+        )
     if not isinstance(body, dict):
-        raise BodyError("body must be a JSON object")
+        raise BodyError(_("body must be a JSON object"))
     try:
         chain.check_json_value(body, "body")
     except chain.FormatError as exc:
@@ -126,11 +136,19 @@ def clean_body(kind: str, body: Any) -> dict[str, Any]:
 def _check_nested_names(value: Any, path: str) -> None:
     # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here with a clear message.
     if isinstance(value, str) and "\x00" in value:
-        raise BodyError(f"{path}: text must not contain the NUL character (U+0000)")
+        raise BodyError(
+            format_lazy(_("{path}: text must not contain the NUL character (U+0000)"), path=path)
+        )
     if isinstance(value, dict):
         for name, item in value.items():
             if not chain.is_snake_case(name):
-                raise BodyError(f"{path}: member name {name!r} is not ASCII snake_case")
+                raise BodyError(
+                    format_lazy(
+                        _("{path}: member name {name} is not ASCII snake_case"),
+                        path=path,
+                        name=repr(name),
+                    )
+                )
             _check_nested_names(item, f"{path}.{name}")
     elif isinstance(value, list):
         for item in value:

@@ -19,7 +19,9 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from . import chain, kinds, sharing, signing
 from .models import (
@@ -45,7 +47,15 @@ MAX_FILES_PER_ENTRY = 20
 
 
 class InputError(ValueError):
-    """Input the user can fix; the message says what is wrong. Nothing was stored."""
+    """Input the user can fix; the message says what is wrong. Nothing was stored.
+
+    The message is lazy: str(exc) puts it into the language active at that moment, so a page
+    shows it in the user's language and the API (under translation.override) in English."""
+
+
+def _message(exc: Exception) -> str | Promise:
+    """The (lazy) message an UploadError or BodyError was raised with."""
+    return exc.args[0] if len(exc.args) == 1 else str(exc)
 
 
 @dataclass(frozen=True)
@@ -74,29 +84,38 @@ def parse_occurred_at(value: str | datetime | None) -> datetime | None:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise InputError(f"occurred_at {value!r} is not an ISO 8601 date and time") from exc
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("occurred_at {value} is not an ISO 8601 date and time"),
+                    value=repr(value),
+                )
+            ) from exc
     else:
-        raise InputError("occurred_at must be a string")
+        raise InputError(gettext_lazy("occurred_at must be a string"))
     if moment.tzinfo is None:
-        raise InputError("occurred_at must include a time zone (e.g. Z or +08:00)")
+        raise InputError(gettext_lazy("occurred_at must include a time zone (e.g. Z or +08:00)"))
     moment = moment.astimezone(UTC)
     if moment > timezone.now() + MAX_CLOCK_SKEW:
-        raise InputError("occurred_at is in the future")
+        raise InputError(gettext_lazy("occurred_at is in the future"))
     if moment < EARLIEST_OCCURRED_AT:
-        raise InputError("occurred_at is before 2000-01-01")
+        raise InputError(gettext_lazy("occurred_at is before 2000-01-01"))
     return moment
 
 
 def _store_files(case: Case, uploads: Sequence[Upload]) -> list[tuple[StoredFile, str]]:
     if len(uploads) > MAX_FILES_PER_ENTRY:
-        raise InputError(f"at most {MAX_FILES_PER_ENTRY} files per entry")
+        raise InputError(
+            format_lazy(gettext_lazy("at most {count} files per entry"), count=MAX_FILES_PER_ENTRY)
+        )
     stored = []
     for upload in uploads:
         name = clean_file_name(upload.name)
         try:
             stored.append((store_upload(str(case.id), upload.stream), name))
         except UploadError as exc:
-            raise InputError(f"{name}: {exc}") from exc
+            raise InputError(
+                format_lazy("{name}: {problem}", name=name, problem=_message(exc))
+            ) from exc
     return stored
 
 
@@ -120,12 +139,21 @@ def _record_evidence_file(case: Case, stored: StoredFile, name: str) -> None:
 def _validate_correction(case: Case, body: dict[str, Any]) -> None:
     target = Entry.objects.filter(case=case, seq=body["corrects_seq"]).first()
     if target is None:
-        raise InputError(f"correction names seq {body['corrects_seq']}, which does not exist")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("correction names seq {seq}, which does not exist"),
+                seq=body["corrects_seq"],
+            )
+        )
     allowed = set(kinds.BODY_MODELS[target.kind].model_fields) | {"occurred_at"}
     unknown = set(body["changes"]) - allowed
     if unknown:
         raise InputError(
-            f"correction changes unknown members {sorted(unknown)} of a {target.kind} entry"
+            format_lazy(
+                gettext_lazy("correction changes unknown members {members} of a {kind} entry"),
+                members=str(sorted(unknown)),
+                kind=target.kind,
+            )
         )
     if "occurred_at" in body["changes"]:
         moment = parse_occurred_at(body["changes"]["occurred_at"])
@@ -134,7 +162,13 @@ def _validate_correction(case: Case, body: dict[str, Any]) -> None:
     try:
         kinds.clean_body(target.kind, patched)
     except kinds.BodyError as exc:
-        raise InputError(f"corrected {target.kind} would be invalid: {exc}") from exc
+        raise InputError(
+            format_lazy(
+                gettext_lazy("corrected {kind} would be invalid: {problem}"),
+                kind=target.kind,
+                problem=_message(exc),
+            )
+        ) from exc
 
 
 def append_entry(
@@ -151,12 +185,22 @@ def append_entry(
     and sign the new head. Raises InputError (nothing stored in the chain) on bad input."""
     if kind not in allow_kinds:
         if kind in kinds.BODY_MODELS:
-            raise InputError(f"entries of kind {kind!r} cannot be added here")
-        raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(allow_kinds)}")
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("entries of kind {kind} cannot be added here"), kind=repr(kind)
+                )
+            )
+        raise InputError(
+            format_lazy(
+                gettext_lazy("unknown kind {kind}; expected one of {kinds}"),
+                kind=repr(kind),
+                kinds=", ".join(allow_kinds),
+            )
+        )
     try:
         clean = kinds.clean_body(kind, body)
     except kinds.BodyError as exc:
-        raise InputError(str(exc)) from exc
+        raise InputError(_message(exc)) from exc
     claimed = parse_occurred_at(occurred_at)
     if kind == "correction":
         _validate_correction(case, clean)
@@ -234,7 +278,13 @@ def parse_date(value: str | date | None, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise InputError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise InputError(
+            format_lazy(
+                gettext_lazy("{name}: {value} is not a date (YYYY-MM-DD)"),
+                name=name,
+                value=repr(value),
+            )
+        ) from exc
 
 
 def _fact_value(name: str, value: Any) -> Any:
@@ -246,31 +296,48 @@ def _fact_value(name: str, value: Any) -> Any:
         return parse_date(value, name)
     if internal == "BigIntegerField":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{name} must be an integer count of minor units (fen, cents)")
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("{name} must be an integer count of minor units (fen, cents)"),
+                    name=name,
+                )
+            )
         if not 0 <= value <= chain.MAX_SAFE_INTEGER:
-            raise InputError(f"{name} is out of range")
+            raise InputError(format_lazy(gettext_lazy("{name} is out of range"), name=name))
         return value
     if not isinstance(value, str):
-        raise InputError(f"{name} must be a string")
+        raise InputError(format_lazy(gettext_lazy("{name} must be a string"), name=name))
     if "\x00" in value:
-        raise InputError(f"{name} must not contain the NUL character (U+0000)")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("{name} must not contain the NUL character (U+0000)"), name=name
+            )
+        )
     value = value.strip()
     if name == "currency":
         value = value.upper()
         if len(value) != 3 or not value.isalpha():
-            raise InputError("currency must be a three-letter ISO 4217 code")
+            raise InputError(gettext_lazy("currency must be a three-letter ISO 4217 code"))
     if name == "title" and not value:
-        raise InputError("title must not be empty")
+        raise InputError(gettext_lazy("title must not be empty"))
     max_length = getattr(field, "max_length", None)
     if max_length and len(value) > max_length:
-        raise InputError(f"{name} is longer than {max_length} characters")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("{name} is longer than {count} characters"),
+                name=name,
+                count=max_length,
+            )
+        )
     return value
 
 
 def _clean_facts(facts: dict[str, Any]) -> dict[str, Any]:
     unknown = set(facts) - set(Case.FACT_FIELDS)
     if unknown:
-        raise InputError(f"unknown case fields {sorted(unknown)}")
+        raise InputError(
+            format_lazy(gettext_lazy("unknown case fields {fields}"), fields=str(sorted(unknown)))
+        )
     return {name: _fact_value(name, value) for name, value in facts.items()}
 
 
@@ -429,25 +496,29 @@ def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) 
     if case.owner_id != by.pk:
         raise PermissionError("only the case's owner can share it")
     if role not in Share.ROLES:
-        raise InputError(f"role must be one of {', '.join(Share.ROLES)}")
+        raise InputError(
+            format_lazy(gettext_lazy("role must be one of {roles}"), roles=", ".join(Share.ROLES))
+        )
     identifier = grantee.strip() if isinstance(grantee, str) else ""
     if not identifier or len(identifier) > 254:
-        raise InputError("name the person by their username or email address")
+        raise InputError(gettext_lazy("name the person by their username or email address"))
     user = _find_grantee(identifier)
     email = ""
     if user is None:
         if "@" not in identifier:
             raise InputError(
-                "no account has this username; to invite someone without an account, "
-                "use their email address"
+                gettext_lazy(
+                    "no account has this username; to invite someone without an account, "
+                    "use their email address"
+                )
             )
         try:
             validate_email(identifier)
         except ValidationError as exc:
-            raise InputError("this is not a valid email address") from exc
+            raise InputError(gettext_lazy("this is not a valid email address")) from exc
         email = identifier.lower()
     elif user.pk == case.owner_id:
-        raise InputError("this is your own case")
+        raise InputError(gettext_lazy("this is your own case"))
     raw_token = ""
     with transaction.atomic():
         Case.objects.select_for_update().get(pk=case.pk)  # one share at a time per case
@@ -455,7 +526,9 @@ def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) 
         if (user is not None and open_shares.filter(user=user).exists()) or (
             email and open_shares.filter(user__isnull=True, email=email).exists()
         ):
-            raise ShareConflict("this case is already shared with this person; end that first")
+            raise ShareConflict(
+                gettext_lazy("this case is already shared with this person; end that first")
+            )
         share = Share.objects.create(
             case=case,
             user=user,
@@ -494,7 +567,7 @@ def accept_share(*, share: Share, user: User) -> Share:
         if locked.user_id != user.pk:
             raise PermissionError("this share is not addressed to this user")
         if locked.ended_at is not None:
-            raise InputError("this share has ended")
+            raise InputError(gettext_lazy("this share has ended"))
         if locked.accepted_at is None:
             locked.accepted_at = timezone.now()
             locked.save(update_fields=["accepted_at"])
@@ -506,7 +579,7 @@ def accept_invitation(*, token: str, user: User) -> Share:
     becomes the share's grantee. A token works once, before it expires, while the share is
     open."""
     if not isinstance(token, str) or not token or len(token) > 200:
-        raise InputError("this invitation link is not valid")
+        raise InputError(gettext_lazy("this invitation link is not valid"))
     with transaction.atomic():
         invitation = (
             Invitation.objects.select_for_update()
@@ -515,16 +588,16 @@ def accept_invitation(*, token: str, user: User) -> Share:
             .first()
         )
         if invitation is None or invitation.used_at is not None:
-            raise InputError("this invitation link is not valid or was already used")
+            raise InputError(gettext_lazy("this invitation link is not valid or was already used"))
         if invitation.expires_at <= timezone.now():
-            raise InputError("this invitation has expired; ask for a new one")
+            raise InputError(gettext_lazy("this invitation has expired; ask for a new one"))
         share = Share.objects.select_for_update().get(pk=invitation.share_id)
         if share.ended_at is not None:
-            raise InputError("this share has ended")
+            raise InputError(gettext_lazy("this share has ended"))
         if share.case.owner_id == user.pk:
-            raise InputError("this is your own case")
+            raise InputError(gettext_lazy("this is your own case"))
         if Share.objects.filter(case=share.case, user=user, ended_at__isnull=True).exists():
-            raise ShareConflict("you already have a share of this case")
+            raise ShareConflict(gettext_lazy("you already have a share of this case"))
         now = timezone.now()
         share.user = user
         share.accepted_at = now
@@ -532,7 +605,7 @@ def accept_invitation(*, token: str, user: User) -> Share:
             with transaction.atomic():
                 share.save(update_fields=["user", "accepted_at"])
         except IntegrityError as exc:  # a concurrent acceptance gave this user a share first
-            raise ShareConflict("you already have a share of this case") from exc
+            raise ShareConflict(gettext_lazy("you already have a share of this case")) from exc
         invitation.used_at = now
         invitation.save(update_fields=["used_at"])
     return share
@@ -565,14 +638,21 @@ def add_annotation(
     if not sharing.is_reviewer(case, author):
         raise PermissionError("only the case's reviewers can annotate it")
     if not isinstance(text, str) or not text.strip():
-        raise InputError("the annotation is empty")
+        raise InputError(gettext_lazy("the annotation is empty"))
     if len(text) > MAX_ANNOTATION_CHARS:
-        raise InputError(f"an annotation is at most {MAX_ANNOTATION_CHARS} characters")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("an annotation is at most {count} characters"),
+                count=MAX_ANNOTATION_CHARS,
+            )
+        )
     if entry_seq is not None:
         if isinstance(entry_seq, bool) or not isinstance(entry_seq, int):
-            raise InputError("entry_seq must be an integer")
+            raise InputError(gettext_lazy("entry_seq must be an integer"))
         if not Entry.objects.filter(case=case, seq=entry_seq).exists():
-            raise InputError(f"the case has no entry with seq {entry_seq}")
+            raise InputError(
+                format_lazy(gettext_lazy("the case has no entry with seq {seq}"), seq=entry_seq)
+            )
     return Annotation.objects.create(case=case, author=author, text=text, entry_seq=entry_seq)
 
 
@@ -617,13 +697,17 @@ def upsert_profile(
     clean = {}
     for key, value in values.items():
         if not isinstance(value, str):
-            raise InputError(f"{key} must be a string")
+            raise InputError(format_lazy(gettext_lazy("{name} must be a string"), name=key))
         value = value.strip()
         if len(value) > 200:
-            raise InputError(f"{key} is longer than 200 characters")
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("{name} is longer than {count} characters"), name=key, count=200
+                )
+            )
         clean[key] = value
     if not clean["name"]:
-        raise InputError("name must not be empty")
+        raise InputError(gettext_lazy("name must not be empty"))
     profile, _ = ProfessionalProfile.objects.update_or_create(user=user, defaults=clean)
     return profile
 

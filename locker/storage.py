@@ -15,6 +15,8 @@ import filetype
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 CHUNK = 64 * 1024
 
@@ -47,7 +49,8 @@ ALLOWED_MEDIA_TYPES = frozenset(
 
 
 class UploadError(ValueError):
-    pass
+    """The upload is refused. The message is lazy: it is put into words in the language
+    active where it is shown (the page's, or English for the API)."""
 
 
 @dataclass(frozen=True)
@@ -95,17 +98,22 @@ def store_upload(case_id: str, upload: IO[bytes], *, max_bytes: int | None = Non
         while chunk := upload.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise UploadError(f"file is larger than the limit of {limit // (1024 * 1024)} MB")
+                raise UploadError(
+                    format_lazy(
+                        _("file is larger than the limit of {megabytes} MB"),
+                        megabytes=limit // (1024 * 1024),
+                    )
+                )
             if len(head) < 8192:
                 head += chunk[: 8192 - len(head)]
             digest.update(chunk)
             spool.write(chunk)
         if size == 0:
-            raise UploadError("file is empty")
+            raise UploadError(_("file is empty"))
         media_type = sniff_media_type(head)
         if media_type not in ALLOWED_MEDIA_TYPES:
             raise UploadError(
-                "file type is not accepted: send images, audio recordings, videos or PDFs"
+                _("file type is not accepted: send images, audio recordings, videos or PDFs")
             )
         sha256 = digest.hexdigest()
         name = storage_name_for(case_id, sha256)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from locker import signing
 
@@ -21,6 +23,17 @@ def needs(condition: bool, reason: str) -> pytest.MarkDecorator:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Service errors are lazy and put into words in the active language. Outside a request
+    that is the process default, zh-hans, or whatever the last request left active; tests that
+    call services directly read them in English, whatever ran before them. A request still
+    gets the language its headers, cookie or profile ask for (LocaleMiddleware)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from ..kinds import BODY_MODELS
 from ..models import Case, Dossier
@@ -59,20 +60,38 @@ def request_dossier(
     """Record the request and enqueue its rendering once the transaction commits. Returns
     at once even when the broker is down: the row then waits as queued for the sweep."""
     if template not in Dossier.Template.values:
-        raise InputError(f"template must be one of {', '.join(Dossier.Template.values)}")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("template must be one of {choices}"),
+                choices=", ".join(Dossier.Template.values),
+            )
+        )
     if language not in Dossier.Language.values:
-        raise InputError(f"language must be one of {', '.join(Dossier.Language.values)}")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("language must be one of {choices}"),
+                choices=", ".join(Dossier.Language.values),
+            )
+        )
     start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
     if start and end and start > end:
-        raise InputError("from is after to")
+        raise InputError(gettext_lazy("from is after to"))
     unknown = sorted(set(kinds) - set(BODY_MODELS))
     if unknown:
-        raise InputError(f"unknown kinds {unknown}; expected some of {', '.join(BODY_MODELS)}")
+        raise InputError(
+            format_lazy(
+                gettext_lazy("unknown kinds {kinds}; expected some of {choices}"),
+                kinds=str(unknown),
+                choices=", ".join(BODY_MODELS),
+            )
+        )
     zone = time_zone or settings.TIME_ZONE
     try:
         zoneinfo.ZoneInfo(zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise InputError(f"time_zone {zone!r} is not an IANA time zone") from exc
+        raise InputError(
+            format_lazy(gettext_lazy("time_zone {zone} is not an IANA time zone"), zone=repr(zone))
+        ) from exc
     with transaction.atomic():
         dossier = Dossier.objects.create(
             case=case,

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from cryptography import x509
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
@@ -199,11 +200,11 @@ def read_receipt(upload: IO[bytes] | None) -> Any:
         return None
     data = upload.read(1024 * 1024 + 1)
     if len(data) > 1024 * 1024:
-        raise InputError(_("the receipt is too large"))
+        raise InputError(gettext_lazy("the receipt is too large"))
     try:
         return parse_json(data, "receipt")
     except Exception as exc:
-        raise InputError(_("the receipt is not a JSON file")) from exc
+        raise InputError(gettext_lazy("the receipt is not a JSON file")) from exc
 
 
 def verify_upload(upload: IO[bytes], receipt_upload: IO[bytes] | None) -> tuple[str, BundleReport]:
