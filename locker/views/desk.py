@@ -15,7 +15,6 @@ from ..access import client_ip
 from ..models import Case, ProfessionalProfile, Share
 from ..sharing_forms import ProfessionalProfileForm
 from .common import AuthedRequest
-from .shares import service_message
 
 
 @login_required
@@ -66,7 +65,7 @@ def share_accept(request: AuthedRequest, share_id: int) -> HttpResponse:
     try:
         services.accept_share(share=share, user=request.user)
     except services.InputError as exc:
-        messages.error(request, service_message(exc))
+        messages.error(request, str(exc))
         return redirect("shared")
     return redirect("review", case_id=share.case_id)
 
@@ -104,7 +103,7 @@ def professional_profile(request: AuthedRequest) -> HttpResponse:
         try:
             services.upsert_profile(user=request.user, **form.cleaned_data)
         except services.InputError as exc:
-            form.add_error(None, service_message(exc))
+            form.add_error(None, str(exc))
         else:
             messages.success(request, _("Saved. Clients now see you as shown below."))
             return redirect("professional_profile")

@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from .. import ratelimit, services, sharing
-from .shares import service_message
 
 SESSION_KEY = "invitation_token"
 
@@ -60,7 +59,7 @@ def invitation(request: HttpRequest) -> HttpResponse:
         try:
             accepted = services.accept_invitation(token=token, user=request.user)
         except services.InputError as exc:
-            error = service_message(exc)
+            error = str(exc)
         else:
             request.session.pop(SESSION_KEY, None)
             return _private(redirect("case_detail", case_id=accepted.case_id))

@@ -20,7 +20,6 @@ from .. import bundle, chainstatus, services, sharing
 from ..models import Annotation, CaseVisit, Checkpoint, Entry
 from ..sharing_forms import AnnotationForm, ReviewFilterForm
 from .common import AuthedRequest, case_for
-from .shares import service_message
 
 PAGE_SIZE = 40
 RECENT_RECEIPTS = 5
@@ -143,7 +142,7 @@ def annotation_add(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             case=case, author=request.user, text=form.cleaned_data["text"], entry_seq=seq
         )
     except services.InputError as exc:
-        messages.error(request, service_message(exc))
+        messages.error(request, str(exc))
     return redirect(target + "#notes")
 
 

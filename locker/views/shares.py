@@ -25,33 +25,6 @@ from .common import AuthedRequest, case_for
 
 LOG_PAGE_SIZE = 50
 
-# The services speak English to the API; pages say the same things in the user's language.
-SERVICE_MESSAGES: dict[str, Promise] = {
-    "name the person by their username or email address": gettext_lazy(
-        "Give their user name or email address."
-    ),
-    "no account has this username; to invite someone without an account, use their email "
-    "address": gettext_lazy(
-        "No account has this user name. To invite someone without an account, use their "
-        "email address."
-    ),
-    "this is not a valid email address": gettext_lazy("This is not a valid email address."),
-    "this is your own case": gettext_lazy("This is your own case."),
-    "this case is already shared with this person; end that first": gettext_lazy(
-        "The case is already shared with this person. End that share first to change it."
-    ),
-    "this share has ended": gettext_lazy("This share has ended."),
-    "this invitation link is not valid": gettext_lazy("This invitation link is not valid."),
-    "this invitation link is not valid or was already used": gettext_lazy(
-        "This invitation link is not valid or was already used."
-    ),
-    "this invitation has expired; ask for a new one": gettext_lazy(
-        "This invitation has expired. Ask for a new one."
-    ),
-    "you already have a share of this case": gettext_lazy("You already have a share of this case."),
-    "the annotation is empty": gettext_lazy("The note is empty."),
-}
-
 ACTION_LABELS: dict[str, Promise] = {
     "view": gettext_lazy("looked at"),
     "list": gettext_lazy("saw it listed"),
@@ -106,12 +79,6 @@ def describe(detail: str, file_names: dict[str, str]) -> str:
     return detail
 
 
-def service_message(exc: Exception) -> str:
-    text = str(exc)
-    known = SERVICE_MESSAGES.get(text)
-    return str(known) if known is not None else text
-
-
 @login_required
 def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
@@ -126,7 +93,7 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 site_url=public_url(request),
             )
         except services.InputError as exc:
-            form.add_error("grantee", service_message(exc))
+            form.add_error("grantee", str(exc))
         else:
             if result.email_sent:
                 messages.success(
