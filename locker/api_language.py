@@ -12,7 +12,7 @@ API_DEFAULT_LANGUAGE = "en"
 
 
 def api_language(request: HttpRequest) -> str:
-    """ "zh-hans" when the client's most preferred language is a Chinese one, else "en".
+    """zh-hans when the client's most preferred language is a Chinese one, else en.
     The session's or profile's language is ignored on purpose: the API answers programs."""
     for code, quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
         if code == "*" or quality <= 0:
