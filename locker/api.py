@@ -16,9 +16,10 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
+from pydantic import StrictInt
 
 from . import bundle, services
-from .access import get_case_or_404, request_user
+from .access import client_ip, get_case_or_404, request_user
 from .api_language import api_message, english
 from .models import ApiToken, Case, Entry
 from .verification import verify_case
@@ -81,7 +82,15 @@ class TokenOut(Schema):
     revoked_at: datetime | None
 
 
-class LoginThrottle(AnonRateThrottle):
+class TrustedAddressThrottle(AnonRateThrottle):
+    """ninja's throttle keyed on the address we trust (access.client_ip), not on an
+    X-Forwarded-For header any client can vary to escape the limit."""
+
+    def get_ident(self, request: HttpRequest) -> str | None:
+        return client_ip(request) or "unknown"
+
+
+class LoginThrottle(TrustedAddressThrottle):
     def __init__(self) -> None:
         super().__init__(settings.LOCKER_LOGIN_RATE)
 
@@ -124,9 +133,9 @@ class CaseIn(Schema):
     lender: str = ""
     lending_app: str = ""
     currency: str = "CNY"
-    principal_minor: int | None = None
-    received_minor: int | None = None
-    demanded_minor: int | None = None
+    principal_minor: StrictInt | None = None
+    received_minor: StrictInt | None = None
+    demanded_minor: StrictInt | None = None
     loan_start: date | None = None
     loan_due: date | None = None
     collector_agency: str = ""
@@ -138,9 +147,9 @@ class CasePatch(Schema):
     lender: str | None = None
     lending_app: str | None = None
     currency: str | None = None
-    principal_minor: int | None = None
-    received_minor: int | None = None
-    demanded_minor: int | None = None
+    principal_minor: StrictInt | None = None
+    received_minor: StrictInt | None = None
+    demanded_minor: StrictInt | None = None
     loan_start: date | None = None
     loan_due: date | None = None
     collector_agency: str | None = None
@@ -281,7 +290,7 @@ def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[se
         document = json.loads(text, parse_constant=bundle._reject_constant)
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"request body is not valid UTF-8: {exc}") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise HttpError(400, "the entry must be a JSON object")

@@ -4,6 +4,7 @@ POST /api/verify for dossiers and export bundles."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -12,10 +13,10 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
-from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
 from .access import get_case_or_404, public_url
+from .api import TrustedAddressThrottle
 from .dossier import services as dossier_services
 from .dossier.verify import verify_upload
 from .models import Dossier
@@ -77,8 +78,8 @@ def verify_url(request: HttpRequest) -> str:
 def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:
     """The dossier, if its case may be read by the requester; 404 otherwise."""
     try:
-        dossier = Dossier.objects.filter(pk=dossier_id).first()
-    except (ValueError, TypeError):
+        dossier = Dossier.objects.filter(pk=uuid.UUID(str(dossier_id))).first()
+    except ValueError:
         dossier = None
     if dossier is None:
         raise HttpError(404, "Not Found")
@@ -158,7 +159,7 @@ class VerifyOut(Schema):
     notes: list[str]
 
 
-class VerifyThrottle(AnonRateThrottle):
+class VerifyThrottle(TrustedAddressThrottle):
     def __init__(self) -> None:
         super().__init__(settings.LOCKER_VERIFY_RATE)
 

@@ -202,7 +202,7 @@ def _reject_constant(name: str) -> Any:
 def parse_json(data: bytes, what: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise chain.FormatError(f"{what} is not valid UTF-8 JSON: {exc}") from exc
 
 
@@ -329,7 +329,7 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
         try:
             lines = parse_jsonl(archive.read("entries.jsonl"))
             checkpoint_doc = parse_json(archive.read("checkpoint.json"), "checkpoint.json")
-        except (chain.FormatError, zipfile.BadZipFile, OSError) as exc:
+        except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
             return BundleReport(ok=False, problem=str(exc))
 
         def lookup(sha256: str) -> tuple[str, int] | None:

@@ -89,6 +89,14 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
         model = get_user_model()
         fields = ("username", "email")
 
+    def clean_username(self) -> str:
+        username = str(self.cleaned_data.get("username", ""))
+        # Cases are shared "by username or email": a user name that looks like an address
+        # could catch a share meant for that address.
+        if "@" in username:
+            raise forms.ValidationError(_("A user name cannot contain @."))
+        return username
+
     def clean_email(self) -> str:
         email = self.cleaned_data.get("email", "").strip()
         if email and get_user_model().objects.filter(email__iexact=email).exists():

@@ -122,6 +122,8 @@ def clean_body(kind: str, body: Any) -> dict[str, Any]:
         raise BodyError(_("body must be a JSON object"))
     try:
         chain.check_json_value(body, "body")
+    except RecursionError:
+        raise BodyError(_("body is nested too deeply")) from None
     except chain.FormatError as exc:
         raise BodyError(str(exc)) from exc
     try:

@@ -10,9 +10,11 @@ from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a known proxy
-    # rewrote it, and the deployment issue decides about proxies.
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    # The same address the access log records: REMOTE_ADDR, or behind our own proxy the hop
+    # it appended; never an X-Forwarded-For the client wrote itself.
+    from .access import client_ip as trusted_ip
+
+    return trusted_ip(request) or "unknown"
 
 
 def hit(scope: str, key: str, *, limit: int, window_s: int) -> bool:

@@ -307,6 +307,12 @@ def _fact_value(name: str, value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise InputError(format_lazy(gettext_lazy("{name} must be a string"), name=name))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            format_lazy(gettext_lazy("{name} is not valid Unicode text"), name=name)
+        ) from None
     if "\x00" in value:
         raise InputError(
             format_lazy(
@@ -441,9 +447,8 @@ def _find_grantee(identifier: str) -> Any:
     """The account a username or email names, or None. An email matching several accounts
     names none of them: the invitation then goes to the address, and whoever holds it accepts."""
     user_model = get_user_model()
-    by_name = user_model.objects.filter(**{user_model.USERNAME_FIELD: identifier}).first()
-    if by_name is not None:
-        return by_name
+    if "@" not in identifier:
+        return user_model.objects.filter(**{user_model.USERNAME_FIELD: identifier}).first()
     if "@" in identifier:
         matches = list(user_model.objects.filter(email__iexact=identifier, is_active=True)[:2])
         if len(matches) == 1:
