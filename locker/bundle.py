@@ -16,7 +16,8 @@ from .storage import iter_stored
 
 # A bundle uploaded for verification is untrusted input: bound what we are willing to read.
 MAX_MEMBERS = 100_000
-MAX_JSONL_BYTES = 512 * 1024 * 1024
+# 64 MiB holds some 60,000 entries; parsing it costs a few hundred MB at most.
+MAX_JSONL_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
 
 README_TEXT = """\

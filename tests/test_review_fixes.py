@@ -89,3 +89,10 @@ def test_a_lone_surrogate_in_case_facts_is_a_422() -> None:
 def test_a_malformed_dossier_id_is_a_404() -> None:
     api = client_for(UserFactory())
     assert api.get("/api/dossiers/not-a-uuid").status_code == 404
+
+
+def test_the_public_verify_page_is_rate_limited() -> None:
+    client = Client()
+    statuses = [client.post("/verify", {}).status_code for _ in range(22)]
+    assert 429 not in statuses[:20]
+    assert statuses[20:] == [429, 429]

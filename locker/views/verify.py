@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from .. import ratelimit
 from ..dossier.forms import VerifyForm
 from ..dossier.verify import verify_upload
 from ..services import InputError
@@ -14,6 +15,10 @@ from ..services import InputError
 
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not ratelimit.hit(
+        "verify", ratelimit.client_ip(request), limit=20, window_s=60
+    ):
+        return render(request, "locker/too_many.html", status=429)
     form = VerifyForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
