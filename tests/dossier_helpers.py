@@ -63,16 +63,24 @@ def small_case(**facts: Any) -> Case:
     add_entry(
         case,
         "message",
-        {"channel": "sms", "sender": "106900001", "text": "再不还钱就起诉你",
-         "tags": ["fake_legal_document"]},
+        {
+            "channel": "sms",
+            "sender": "106900001",
+            "text": "再不还钱就起诉你",
+            "tags": ["fake_legal_document"],
+        },
         occurred_at="2026-01-06T09:00:00+08:00",
         uploads=[services.Upload("Screenshot_1.png", io.BytesIO(screenshot_png()))],
     )
     add_entry(
         case,
         "contact_report",
-        {"contact_name": "李四", "relation": "同事", "summary": "催收员打到公司",
-         "tags": ["contact_list_blast"]},
+        {
+            "contact_name": "李四",
+            "relation": "同事",
+            "summary": "催收员打到公司",
+            "tags": ["contact_list_blast"],
+        },
         occurred_at="2026-01-07T10:00:00+08:00",
         uploads=[services.Upload("call.wav", io.BytesIO(wav_bytes()))],
     )
@@ -80,12 +88,17 @@ def small_case(**facts: Any) -> Case:
     return case
 
 
-def make_dossier(case: Case, template: str = "cn_regulator", language: str = "zh-hans",
-                 **options: Any) -> tuple[Dossier, bytes]:
+def make_dossier(
+    case: Case, template: str = "cn_regulator", language: str = "zh-hans", **options: Any
+) -> tuple[Dossier, bytes]:
     """Request, claim and build a dossier in this process; returns the row and the PDF."""
     dossier = dossier_services.request_dossier(
-        case=case, user=case.owner, template=template, language=language,
-        verify_url="https://locker.example/verify", **options,
+        case=case,
+        user=case.owner,
+        template=template,
+        language=language,
+        verify_url="https://locker.example/verify",
+        **options,
     )
     claim = dossier_services.claim_dossier(dossier_id=dossier.pk)
     assert claim is not None

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from locker import services
-from locker.models import Case, Entry
+from locker.models import Case, Entry, Share
 
 User = get_user_model()
 PASSWORD = "correct horse battery staple"
@@ -41,3 +41,12 @@ def add_entry(
     return services.append_entry(
         case=case, author=f"user:{case.owner_id}", kind=kind, body=body, **kw
     ).entry
+
+
+def share_with(case: Case, user: Any, role: str, *, accept: bool = True) -> Share:
+    result = services.share_case(
+        case=case, by=case.owner, grantee=user.username, role=role, site_url="https://el.test"
+    )
+    if accept:
+        services.accept_share(share=result.share, user=user)
+    return result.share

@@ -16,7 +16,7 @@ from locker.models import AccessLog, Annotation, Share
 
 from .conftest import chromium_path, needs
 from .factories import PASSWORD, UserFactory, add_entry, make_case
-from .test_browser import ARTIFACTS, browser, shot  # noqa: F401  (the fixture is used by name)
+from .test_browser import ARTIFACTS, browser, phone, shot  # noqa: F401  (the fixture is used by name)
 from .ui_helpers import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,18 +43,6 @@ def sms_picture() -> bytes:
 def desktop(browser):  # noqa: F811
     context = browser.new_context(
         viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
-    )
-    context.set_default_timeout(15000)
-    return context
-
-
-def phone(browser):  # noqa: F811
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        is_mobile=True,
-        has_touch=True,
     )
     context.set_default_timeout(15000)
     return context

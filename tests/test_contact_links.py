@@ -140,8 +140,7 @@ def test_other_users_cannot_see_or_revoke_my_links() -> None:
     stranger = client_for(UserFactory())
     assert stranger.get(reverse("link_detail", args=[case.pk, link.pk])).status_code == 404
     assert (
-        csrf_post(stranger, reverse("link_revoke", args=[case.pk, link.pk]), {}).status_code
-        == 404
+        csrf_post(stranger, reverse("link_revoke", args=[case.pk, link.pk]), {}).status_code == 404
     )
     link.refresh_from_db()
     assert link.revoked_at is None

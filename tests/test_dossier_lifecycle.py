@@ -29,8 +29,9 @@ pytestmark = pytest.mark.django_db
 
 def queued(**options: Any) -> Dossier:
     case = options.pop("case", None) or make_case()
-    return ds.request_dossier(case=case, user=case.owner, template="court", language="en",
-                              **options)
+    return ds.request_dossier(
+        case=case, user=case.owner, template="court", language="en", **options
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,8 +53,9 @@ def test_request_refuses_bad_choices(options: dict[str, Any], message: str) -> N
     assert not Dossier.objects.exists()
 
 
-def test_the_row_is_enqueued_only_after_commit(django_capture_on_commit_callbacks,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_row_is_enqueued_only_after_commit(
+    django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sent: list[Any] = []
     monkeypatch.setattr(tasks, "enqueue_dossier", sent.append)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -74,11 +76,25 @@ def test_a_claim_is_exclusive_until_its_lease_runs_out(settings) -> None:
     # The first worker, back from the dead, can neither report nor finish.
     with pytest.raises(ds.LeaseLost):
         ds.report_progress(claim=first, progress=50)
-    assert not ds.finish_dossier(claim=first, file_name="x", sha256="0" * 64, size=1, pages=1,
-                                 chain_length=1, chain_head="0" * 64)
+    assert not ds.finish_dossier(
+        claim=first,
+        file_name="x",
+        sha256="0" * 64,
+        size=1,
+        pages=1,
+        chain_length=1,
+        chain_head="0" * 64,
+    )
     ds.report_progress(claim=second, progress=40, state=Dossier.State.SIGNING)
-    assert ds.finish_dossier(claim=second, file_name="x", sha256="0" * 64, size=1, pages=1,
-                             chain_length=1, chain_head="0" * 64)
+    assert ds.finish_dossier(
+        claim=second,
+        file_name="x",
+        sha256="0" * 64,
+        size=1,
+        pages=1,
+        chain_length=1,
+        chain_head="0" * 64,
+    )
     dossier.refresh_from_db()
     assert (dossier.state, dossier.progress, dossier.lease_token) == ("ready", 100, "")
     assert ds.claim_dossier(dossier_id=dossier.pk) is None  # finished rows stay finished
@@ -156,8 +172,9 @@ def test_the_task_renders_a_real_dossier_once() -> None:
     assert dossier.state == Dossier.State.READY and dossier.attempts == 1
 
 
-def test_broker_down_at_request_time(django_capture_on_commit_callbacks,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broker_down_at_request_time(
+    django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from config.celery import app
 
     # Nothing listens on port 1: the connection is refused at once.
@@ -176,8 +193,12 @@ def test_summary_figures() -> None:
     case = small_case()
     for day in range(3):
         for hour in (7, 12, 22):
-            add_entry(case, "call", {"number": "95000", "tags": ["excessive_frequency"]},
-                      occurred_at=f"2026-01-1{day}T{hour:02d}:30:00+08:00")
+            add_entry(
+                case,
+                "call",
+                {"number": "95000", "tags": ["excessive_frequency"]},
+                occurred_at=f"2026-01-1{day}T{hour:02d}:30:00+08:00",
+            )
     zone = zoneinfo.ZoneInfo("Asia/Shanghai")
     rows = build_rows(bundle_lines(case), zone)
     conduct = summarise(rows, zone)
@@ -189,7 +210,9 @@ def test_summary_figures() -> None:
     assert conduct.night_contacts == 7  # 3 at 07:30, 3 at 22:30, 1 at 23:10
     figures = stats.summarise(case.entries.all(), zone)  # what the phone pages show
     assert (figures.night, figures.distinct_numbers, figures.hours) == (
-        conduct.night_contacts, len(conduct.collector_numbers), conduct.per_hour
+        conduct.night_contacts,
+        len(conduct.collector_numbers),
+        conduct.per_hour,
     )
     assert sum(sum(v) for v in conduct.per_day.values()) == figures.calls + figures.messages
     assert conduct.contact_count == 11  # calls and messages, as on the phone pages
@@ -202,12 +225,21 @@ def test_cfpb_narrative_fits_the_form_and_maps_the_issues() -> None:
     case = small_case()
     for day in range(2):
         for hour in range(7, 12):
-            add_entry(case, "call", {"number": "95000", "summary": "长" * 5000},
-                      occurred_at=f"2026-01-1{day}T{hour:02d}:30:00+08:00")
+            add_entry(
+                case,
+                "call",
+                {"number": "95000", "summary": "长" * 5000},
+                occurred_at=f"2026-01-1{day}T{hour:02d}:30:00+08:00",
+            )
     from locker.dossier.build import gather
 
-    dossier = Dossier.objects.create(case=case, requested_by=case.owner, template="us_cfpb",
-                                     language="en", time_zone="America/New_York")
+    dossier = Dossier.objects.create(
+        case=case,
+        requested_by=case.owner,
+        template="us_cfpb",
+        language="en",
+        time_zone="America/New_York",
+    )
     data = gather(dossier)
     with translation.override("en"):
         issues = cfpb_issues(data)

@@ -48,8 +48,10 @@ from .factories import add_entry
 
 pytestmark = pytest.mark.django_db
 
-needs_poppler = needs(has("pdfsig") and has("pdftotext") and has("pdffonts"),
-                      "poppler-utils (pdfsig, pdftotext, pdffonts) is not installed")
+needs_poppler = needs(
+    has("pdfsig") and has("pdftotext") and has("pdffonts"),
+    "poppler-utils (pdfsig, pdftotext, pdffonts) is not installed",
+)
 
 # A phrase of each template in each language, so that a test fails if the wrong one is used.
 TEMPLATE_PHRASES = {
@@ -161,8 +163,13 @@ def test_a_stated_head_that_differs_from_the_embedded_chain_is_rejected(tmp_path
     new = build.gather(dossier)
     signed = io.BytesIO()
     unsigned.seek(0)
-    sign_dossier(unsigned, signed, entries=build.entries_jsonl(new.lines),
-                 checkpoint=new.checkpoint, reason="test")
+    sign_dossier(
+        unsigned,
+        signed,
+        entries=build.entries_jsonl(new.lines),
+        checkpoint=new.checkpoint,
+        reason="test",
+    )
     with translation.override("en"):
         report = verify_dossier_pdf(io.BytesIO(signed.getvalue()))
     assert not report.ok
@@ -171,19 +178,22 @@ def test_a_stated_head_that_differs_from_the_embedded_chain_is_rejected(tmp_path
 
 def test_the_embedded_chain_verifies_with_nothing_but_the_spec() -> None:
     case = small_case()
-    _dossier, data = make_dossier(case, "court", "en", date_from="2026-01-06",
-                                  date_to="2026-01-07")
+    _dossier, data = make_dossier(case, "court", "en", date_from="2026-01-06", date_to="2026-01-07")
     files = _embedded_files(PdfFileReader(io.BytesIO(data)))
     lines = [json.loads(raw) for raw in files["entries.jsonl"].splitlines()]
     checkpoint = json.loads(files["checkpoint.json"])
     prev = "0" * 64
     for number, line in enumerate(lines, start=1):
         if "entry" in line:
-            canonical = json.dumps(line["entry"], sort_keys=True, separators=(",", ":"),
-                                   ensure_ascii=False).encode()
+            canonical = json.dumps(
+                line["entry"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
             assert hashlib.sha256(canonical).hexdigest() == line["hash"]
-            link = {"seq": line["entry"]["seq"], "prev": line["entry"]["prev"],
-                    "hash": line["hash"]}
+            link = {
+                "seq": line["entry"]["seq"],
+                "prev": line["entry"]["prev"],
+                "hash": line["hash"],
+            }
         else:
             link = line["omitted"]
         assert link["seq"] == number and link["prev"] == prev
@@ -193,8 +203,9 @@ def test_the_embedded_chain_verifies_with_nothing_but_the_spec() -> None:
     # The range shows the message and the contact report; the rest are stubs.
     assert [("entry" in line) for line in lines] == [False, False, True, True, False]
     certificate = x509.load_pem_x509_certificate(checkpoint["certificate"].encode())
-    body = json.dumps(checkpoint["checkpoint"], sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        checkpoint["checkpoint"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
     import base64
 
     certificate.public_key().verify(  # type: ignore[call-arg]
@@ -262,8 +273,11 @@ def _test_tsa(tmp_path: Path) -> DummyTimeStamper:
     return DummyTimeStamper(
         tsa_cert=asn1_certificate(cert),
         tsa_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         ),
     )
 
@@ -276,8 +290,14 @@ def test_with_a_time_stamp_authority_the_signature_is_pades_b_t(tmp_path: Path) 
     render_pdf(data, unsigned, images={}, audio_durations={})
     unsigned.seek(0)
     signed = io.BytesIO()
-    sign_dossier(unsigned, signed, entries=build.entries_jsonl(data.lines),
-                 checkpoint=data.checkpoint, reason="test", timestamper=_test_tsa(tmp_path))
+    sign_dossier(
+        unsigned,
+        signed,
+        entries=build.entries_jsonl(data.lines),
+        checkpoint=data.checkpoint,
+        reason="test",
+        timestamper=_test_tsa(tmp_path),
+    )
     signature = PdfFileReader(io.BytesIO(signed.getvalue())).embedded_signatures[0]
     context = ValidationContext(
         trust_roots=[asn1_certificate(signing.load_signer().ca_certificate)],
@@ -294,8 +314,9 @@ def test_with_a_time_stamp_authority_the_signature_is_pades_b_t(tmp_path: Path) 
 def test_a_dossier_signs_a_checkpoint_for_the_head_it_covers() -> None:
     case = small_case()
     dossier, _data = make_dossier(case, "court", "en", kinds=["note"])
-    assert Checkpoint.objects.filter(case=case, length=dossier.chain_length,
-                                     head=dossier.chain_head).exists()
+    assert Checkpoint.objects.filter(
+        case=case, length=dossier.chain_length, head=dossier.chain_head
+    ).exists()
     assert dossier.chain_length == case.entries.count()
 
 

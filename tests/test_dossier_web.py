@@ -105,8 +105,12 @@ def test_api_strangers_get_404_and_anonymous_401(case: Case, stranger: Any) -> N
     client = Client()
     payload = json.dumps({"template": "court", "language": "en"})
     for auth, expected in ((bearer(stranger), 404), ({}, 401)):
-        assert client.post(f"/api/cases/{case.id}/dossiers", payload,
-                           content_type="application/json", **auth).status_code == expected
+        assert (
+            client.post(
+                f"/api/cases/{case.id}/dossiers", payload, content_type="application/json", **auth
+            ).status_code
+            == expected
+        )
         assert client.get(f"/api/dossiers/{dossier.id}", **auth).status_code == expected
         assert client.get(f"/api/dossiers/{dossier.id}/pdf", **auth).status_code == expected
         assert client.get(f"/api/cases/{case.id}/dossiers", **auth).status_code == expected
@@ -184,8 +188,7 @@ def test_owner_exports_watches_progress_and_downloads(case: Case, stranger: Any)
 def test_export_form_errors_are_shown(case: Case) -> None:
     response = browser(case.owner).post(
         f"/cases/{case.id}/dossiers/",
-        {"template": "court", "language": "en", "date_from": "2026-03-01",
-         "date_to": "2026-01-01"},
+        {"template": "court", "language": "en", "date_from": "2026-03-01", "date_to": "2026-01-01"},
     )
     assert response.status_code == 400
     assert not Dossier.objects.exists()

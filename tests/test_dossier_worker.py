@@ -69,10 +69,19 @@ class Worker:
         }
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
-                "--concurrency=1", "--beat", f"--schedule={tmp_path / name}-beat",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--beat",
+                f"--schedule={tmp_path / name}-beat",
                 f"--hostname={name}-{uuid.uuid4().hex[:6]}@%h",
-                "--without-gossip", "--without-mingle",
+                "--without-gossip",
+                "--without-mingle",
             ],
             cwd=ROOT,
             env=env,
@@ -101,8 +110,12 @@ class Worker:
                 self.kill_9()
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, worker: Worker | None = None,
-             interval: float = 0.02) -> Any:
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float,
+    worker: Worker | None = None,
+    interval: float = 0.02,
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -146,7 +159,9 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     for number in range(30):
         unique = io.BytesIO(png + number.to_bytes(2, "big"))
         add_entry(
-            case, "message", {"channel": "sms", "sender": "106900", "text": f"截图 {number}"},
+            case,
+            "message",
+            {"channel": "sms", "sender": "106900", "text": f"截图 {number}"},
             uploads=[services.Upload(f"s{number}.png", unique)],
         )
     first = workers("first")
@@ -179,7 +194,9 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     time.sleep(3)
     again = state_of(dossier.pk)
     assert (again.finished_at, again.attempts, again.sha256) == (
-        row.finished_at, row.attempts, row.sha256
+        row.finished_at,
+        row.attempts,
+        row.sha256,
     )
     assert dossier_files(case.id) == [f"{dossier.pk}.pdf"]
 
@@ -193,8 +210,9 @@ def test_request_while_the_broker_is_down_is_made_by_the_sweep(
     add_entry(case, "call", {"number": "95000", "summary": "夜间来电"})
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")  # nothing listens
     started = time.monotonic()
-    dossier = ds.request_dossier(case=case, user=case.owner, template="cn_12321",
-                                 language="zh-hans")
+    dossier = ds.request_dossier(
+        case=case, user=case.owner, template="cn_12321", language="zh-hans"
+    )
     assert time.monotonic() - started < 3
     assert state_of(dossier.pk).state == "queued"
     monkeypatch.undo()

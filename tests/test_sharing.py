@@ -23,7 +23,6 @@ from .tamper import rewrite_body
 pytestmark = pytest.mark.django_db
 
 
-
 def shared(case, user, role: str = "viewer", *, accept: bool = True) -> Share:
     share = services.share_case(
         case=case, by=case.owner, grantee=user.username, role=role, site_url="https://el.test"

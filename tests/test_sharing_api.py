@@ -16,11 +16,10 @@ from django.utils import timezone
 from locker import services
 from locker.models import AccessLog, Annotation, Case, Invitation, Share
 
-from .factories import UserFactory, add_entry, make_case
+from .factories import UserFactory, add_entry, make_case, share_with
 from .test_api import ApiClient
 
 pytestmark = pytest.mark.django_db
-
 
 
 class Client(ApiClient):
@@ -45,15 +44,6 @@ def api_as(user: Any) -> Client:
     if user is None:
         return Client(None)
     return Client(services.issue_token(user=user, name="test")[1])
-
-
-def share_with(case: Case, user: Any, role: str, *, accept: bool = True) -> Share:
-    result = services.share_case(
-        case=case, by=case.owner, grantee=user.username, role=role, site_url="https://el.test"
-    )
-    if accept:
-        services.accept_share(share=result.share, user=user)
-    return result.share
 
 
 @dataclass

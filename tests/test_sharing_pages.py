@@ -19,21 +19,12 @@ from django.urls import reverse
 from locker import bundle, services
 from locker.models import AccessLog, Annotation, Case, CaseVisit, Entry, Share
 
-from .factories import UserFactory, add_entry, make_case
+from .factories import UserFactory, add_entry, make_case, share_with
 from .ui_helpers import body_of, client_for, csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db
 
 PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous")
-
-
-def share_with(case: Case, user: Any, role: str, *, accept: bool = True) -> Share:
-    result = services.share_case(
-        case=case, by=case.owner, grantee=user.username, role=role, site_url="https://el.test"
-    )
-    if accept:
-        services.accept_share(share=result.share, user=user)
-    return result.share
 
 
 @dataclass
