@@ -250,6 +250,7 @@ LOCKER_PROXY_COUNT = max(1, int(os.environ.get("LOCKER_PROXY_COUNT", "1")))
 # invitation emails, the QR code on a dossier's verification page. Empty: the request's own.
 LOCKER_PUBLIC_URL = os.environ.get("LOCKER_PUBLIC_URL", "").rstrip("/")
 LOCKER_INVITATION_DAYS = int(os.environ.get("LOCKER_INVITATION_DAYS", "14"))
+LOCKER_EMAIL_CONFIRM_DAYS = int(os.environ.get("LOCKER_EMAIL_CONFIRM_DAYS", "3"))
 
 LOGGING = {
     "version": 1,

@@ -78,16 +78,21 @@ class TimeZoneField(forms.CharField):
 
 
 class SignupForm(UserCreationForm):  # type: ignore[type-arg]
+    # Not a model field here: the address becomes the account's only once its owner opens
+    # the confirmation link we mail to it.
     email = forms.EmailField(
         label=_("Email (optional)"),
         required=False,
-        help_text=_("Only used to reset your password. No phone number is ever asked."),
+        help_text=_(
+            "Only used to reset your password; we mail a link to confirm it. "
+            "No phone number is ever asked."
+        ),
     )
     time_zone = TimeZoneField()
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
         model = get_user_model()
-        fields = ("username", "email")
+        fields = ("username",)
 
     def clean_username(self) -> str:
         username = str(self.cleaned_data.get("username", ""))
@@ -97,11 +102,15 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
             raise forms.ValidationError(_("A user name cannot contain @."))
         return username
 
-    def clean_email(self) -> str:
-        email = self.cleaned_data.get("email", "").strip()
-        if email and get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account already uses this email."))
-        return str(email)
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email for password resets"),
+        required=False,
+        help_text=_(
+            "We mail a link to a new address; it counts once you open it. Leave empty to remove it."
+        ),
+    )
 
 
 class PreferencesForm(forms.Form):

@@ -14,6 +14,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core import signing as django_signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -444,16 +445,16 @@ class ShareResult:
 
 
 def _find_grantee(identifier: str) -> Any:
-    """The account a username or email names, or None. An email matching several accounts
-    names none of them: the invitation then goes to the address, and whoever holds it accepts."""
-    user_model = get_user_model()
-    if "@" not in identifier:
-        return user_model.objects.filter(**{user_model.USERNAME_FIELD: identifier}).first()
+    """The account a username names, or None. An email address never names an account here:
+    addresses are not proven at sign-up, so matching one would hand the case to whoever typed
+    it first. Email shares always go to the address as an invitation, and the person who can
+    read that mail accepts it (signed in to whichever account they like)."""
     if "@" in identifier:
-        matches = list(user_model.objects.filter(email__iexact=identifier, is_active=True)[:2])
-        if len(matches) == 1:
-            return matches[0]
-    return None
+        return None
+    user_model = get_user_model()
+    return user_model.objects.filter(
+        **{user_model.USERNAME_FIELD: identifier}, is_active=True
+    ).first()
 
 
 def _send_share_email(*, to: str, subject: str, lines: Sequence[str]) -> bool:
@@ -482,8 +483,8 @@ def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tup
             if new_account:
                 lines.append(
                     gettext(
-                        "Open this link to create an account (or sign in) and then see the "
-                        "case. It works once and expires in %(days)s days:"
+                        "Open this link, sign in (or create an account) and accept; then you "
+                        "see the case. It works once and expires in %(days)s days:"
                     )
                     % {"days": settings.LOCKER_INVITATION_DAYS}
                 )
@@ -495,8 +496,9 @@ def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tup
 
 def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) -> ShareResult:
     """Share a case (by its owner) with a username or an email address, as viewer or reviewer.
-    The share gives access once accepted. An address without an account gets an invitation
-    token by email; `site_url` is the public address the email's link starts with."""
+    The share gives access once accepted: a username's share from their "shared with me"
+    page, an email address's through the single-use invitation token mailed to it.
+    `site_url` is the public address the email's link starts with."""
 
     if case.owner_id != by.pk:
         raise PermissionError("only the case's owner can share it")
@@ -819,3 +821,109 @@ def submit_contact_report(
         )
         ContactLink.objects.filter(pk=link.pk).update(entry=result.entry)
     return result
+
+
+# Accounts: the email address used for password resets ---------------------------------------
+
+EMAIL_CONFIRM_SALT = "locker.email-confirm"
+EMAIL_CONFIRM_PATH = "/accounts/email/confirm/{token}/"
+
+
+def _email_fingerprint(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def request_email_confirmation(*, user: User, email: str, site_url: str) -> bool:
+    """Mail a link that makes `email` the user's address once they open it signed in. Nothing
+    is stored until then, and the answer never depends on whether another account uses the
+    address, so the form cannot be used to find out who has an account. Returns whether the
+    mail went out."""
+    address = email.strip() if isinstance(email, str) else ""
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise InputError(gettext_lazy("this is not a valid email address")) from exc
+    if len(address) > 254:
+        raise InputError(gettext_lazy("this is not a valid email address"))
+    # The token names the address it was asked for and the one in place then, so a link from
+    # before a later change cannot put an old address back.
+    token = django_signing.dumps(
+        {"u": user.pk, "e": address, "was": _email_fingerprint(user.email)},
+        salt=EMAIL_CONFIRM_SALT,
+        compress=True,
+    )
+    link = site_url.rstrip("/") + EMAIL_CONFIRM_PATH.format(token=token)
+    lines: list[str] = []
+    subjects = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            subjects.append(gettext("Confirm your email address for Evidence Locker"))
+            lines.append(
+                gettext(
+                    "Someone (we hope you) asked to use this address for password resets on "
+                    "the account “%(username)s”. Open this link while signed in to that account "
+                    "to confirm. It expires in %(days)s days. If it was not you, ignore this "
+                    "mail; nothing changes."
+                )
+                % {"username": user.get_username(), "days": settings.LOCKER_EMAIL_CONFIRM_DAYS}
+            )
+            lines.extend([link, ""])
+    try:
+        send_mail(" / ".join(subjects), "\n".join(lines), None, [address], fail_silently=False)
+    except (OSError, smtplib.SMTPException) as exc:
+        logging.getLogger("locker.accounts").warning(
+            "confirmation email not sent: %s", exc.__class__.__name__
+        )
+        return False
+    return True
+
+
+def confirm_email(*, user: User, token: str) -> str:
+    """Make the address a confirmation token names the user's own; returns it. Only the
+    account that asked can confirm, while the token is fresh and the address unchanged since."""
+    invalid = InputError(gettext_lazy("this confirmation link is not valid or has expired"))
+    if not isinstance(token, str) or not token or len(token) > 2000:
+        raise invalid
+    try:
+        payload = django_signing.loads(
+            token,
+            salt=EMAIL_CONFIRM_SALT,
+            max_age=timedelta(days=settings.LOCKER_EMAIL_CONFIRM_DAYS),
+        )
+    except django_signing.BadSignature as exc:
+        raise invalid from exc
+    if not isinstance(payload, dict) or payload.get("u") != user.pk:
+        raise invalid
+    address = payload.get("e")
+    if not isinstance(address, str) or not address:
+        raise invalid
+    user_model = get_user_model()
+    with transaction.atomic():
+        locked = user_model.objects.select_for_update().get(pk=user.pk)
+        if locked.email.lower() == address.lower():
+            return str(locked.email)
+        if payload.get("was") != _email_fingerprint(locked.email):
+            raise invalid
+        # The person proved they read this mailbox, so telling them is no leak.
+        if (
+            user_model.objects.filter(email__iexact=address, is_active=True)
+            .exclude(pk=user.pk)
+            .exists()
+        ):
+            raise InputError(
+                gettext_lazy(
+                    "another account already uses this address; reset that account's password "
+                    "if it is yours"
+                )
+            )
+        locked.email = address
+        locked.save(update_fields=["email"])
+    user.email = address
+    return address
+
+
+def remove_email(*, user: User) -> None:
+    """Forget the user's email address: password resets are then impossible."""
+    user_model = get_user_model()
+    user_model.objects.filter(pk=user.pk).update(email="")
+    user.email = ""

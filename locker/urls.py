@@ -22,6 +22,13 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/preferences/", accounts.preferences, name="preferences"),
+    path("accounts/email/", accounts.email_change, name="email_change"),
+    path("accounts/email/confirm/", accounts.email_confirm, name="email_confirm"),
+    path(
+        "accounts/email/confirm/<str:token>/",
+        accounts.email_confirm_open,
+        name="email_confirm_open",
+    ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("cases/", cases.case_list, name="case_list"),

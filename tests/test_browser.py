@@ -206,3 +206,46 @@ def test_phone_journey_in_chinese(browser, live_server, tmp_path, settings) -> N
     assert "网贷催收" not in page.content()
     shot(page, "11-after-quick-exit")
     owner.close()
+
+
+@needs(chromium_path() is not None, "Chromium is not installed (apt-get install chromium)")
+def test_contact_statement_and_invitation_work_with_javascript_off(browser, live_server) -> None:
+    """Plain form posts from the token pages. A no-referrer policy on them makes Chromium send
+    `Origin: null`, which Django's CSRF check refuses: only a real browser shows this."""
+    from locker import services
+
+    from .factories import PASSWORD, UserFactory, make_case
+
+    case = make_case(title="网贷催收")
+    _, raw = services.create_contact_link(case=case, user=case.owner, label="妈妈")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", java_script_enabled=False
+    )
+    context.set_default_timeout(15000)
+    contact = context.new_page()
+    contact.goto(f"{live_server.url}/c/{raw}/")
+    contact.wait_for_url(f"{live_server.url}/c/")
+    contact.fill("#id_contact_name", "李阿姨")
+    contact.fill("#id_summary", "晚上十点多打电话给我。")
+    contact.get_by_role("button", name="提交陈述").click()
+    contact.wait_for_url("**/c/thanks/")
+    assert Entry.objects.filter(case=case, kind="contact_report").count() == 1
+
+    lawyer = UserFactory(username="lawyer-li")
+    services.share_case(
+        case=case, by=case.owner, grantee="li@law.example", role="viewer", site_url=live_server.url
+    )
+    from django.core import mail
+
+    link = re.search(r"https?://\S+/invitations/[^/\s]+/", mail.outbox[-1].body)
+    assert link
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", lawyer.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    page.goto(link.group(0))
+    page.get_by_role("button", name="接受并打开案件").click()
+    page.wait_for_url(f"**/cases/{case.pk}/review/")
+    context.close()

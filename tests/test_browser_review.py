@@ -7,8 +7,10 @@ page lists every access. Screenshots go to test-artifacts/review-*.png."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from locker import demo, services
@@ -110,14 +112,17 @@ def test_lawyer_review_session_at_desktop_size(browser, live_server) -> None:  #
     assert "王律师 (明理律师事务所)" not in client.content()  # not accepted yet: what she typed
     assert "wang@law.example" in client.content()
 
-    # The lawyer, on a desktop, accepts on the desk and lands on the review page.
+    # The lawyer, on a desktop, signs in and opens the invitation mailed to that address.
+    (invitation_mail,) = [m for m in mail.outbox if m.to == ["wang@law.example"]]
+    match = re.search(r"https?://\S+/invitations/[^/\s]+/", invitation_mail.body)
+    assert match, invitation_mail.body
     lawyer_ctx = desktop(browser)
     desk = lawyer_ctx.new_page()
     log_in(desk, base, "lawyer-wang")
-    desk.locator(".top-nav").get_by_role("link", name="与我共享").click()
-    desk.wait_for_url(f"**{reverse('shared')}")
-    assert "想与您共享一个案件" in desk.content()
-    desk.get_by_role("button", name="接受").click()
+    desk.goto(base + "/" + match.group(0).split("://", 1)[1].split("/", 1)[1])
+    desk.wait_for_url(f"**{reverse('invitation')}")
+    assert "与您共享了一个案件" in desk.content()
+    desk.get_by_role("button", name="接受并打开案件").click()
     desk.wait_for_url(f"**/cases/{case.pk}/review/")
     assert Share.objects.get(case=case).status == "active"
     assert desk.locator(".rrow").count() == 15

@@ -484,7 +484,7 @@ def test_invitation_to_a_new_address_leads_through_sign_up_to_the_case(world: Wo
     assert confirm.status_code == 200 and "lawyer-wang" in confirm.content.decode()
     accepted = csrf_post(visitor, reverse("invitation"), {"accept": "1"})
     assert accepted.status_code == 302
-    assert accepted["Location"] == reverse("case_detail", args=[world.case.pk])
+    assert accepted["Location"] == reverse("review", args=[world.case.pk])
     share = Share.objects.get(invited_as="new@law.example")
     assert share.user.username == "lawyer-wang" and share.status == "active"
     assert visitor.get(reverse("review", args=[world.case.pk])).status_code == 200
@@ -515,7 +515,7 @@ def test_invitation_for_a_signed_in_user_and_refusals(world: World) -> None:
     # Back to it with the link, then accepted while signed in.
     lawyer.get(path)
     accepted = csrf_post(lawyer, reverse("invitation"), {"accept": "1"})
-    assert accepted["Location"] == reverse("case_detail", args=[world.case.pk])
+    assert accepted["Location"] == reverse("review", args=[world.case.pk])
 
     assert Client().get(reverse("invitation")).status_code == 410
     junk = Client()

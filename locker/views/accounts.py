@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,7 +22,8 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from .. import ratelimit, services
-from ..forms import PreferencesForm, SignupForm, UnlockForm, time_zone_choices
+from ..access import public_url
+from ..forms import EmailForm, PreferencesForm, SignupForm, UnlockForm, time_zone_choices
 from ..middleware import LOCK_KEY, default_time_zone, user_profile
 from .common import AuthedRequest
 
@@ -74,10 +76,79 @@ def signup(request: HttpRequest) -> HttpResponse:
                 user=user, time_zone=form.cleaned_data["time_zone"], language=language
             )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if form.cleaned_data["email"]:
+                _send_confirmation(request, user, form.cleaned_data["email"])
             return redirect(next_url or "case_create")
     else:
         form = SignupForm(initial={"time_zone": default_time_zone(language)})
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+def _send_confirmation(request: HttpRequest, user: User, email: str) -> None:
+    # The same words whatever the address, so that they say nothing about other accounts.
+    if services.request_email_confirmation(user=user, email=email, site_url=public_url(request)):
+        messages.info(
+            request,
+            _("We mailed a link to %(email)s. Open it while signed in to confirm the address.")
+            % {"email": email},
+        )
+    else:
+        messages.warning(request, _("The confirmation mail could not be sent. Try again later."))
+
+
+@login_required
+@require_POST
+def email_change(request: AuthedRequest) -> HttpResponse:
+    if not ratelimit.hit("email-change", str(request.user.pk), limit=5, window_s=3600):
+        return too_many(request)
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("email", []):
+            messages.error(request, str(error))
+        return redirect("preferences")
+    email = form.cleaned_data["email"]
+    if not email:
+        services.remove_email(user=request.user)
+        messages.success(request, _("Your email address is removed."))
+    elif email.lower() == request.user.email.lower():
+        messages.info(request, _("This is already your address."))
+    else:
+        try:
+            _send_confirmation(request, request.user, email)
+        except services.InputError as exc:
+            messages.error(request, str(exc))
+    return redirect("preferences")
+
+
+CONFIRMATION_SESSION_KEY = "pending_email_confirmation"
+
+
+def email_confirm_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed link: the token moves into the session and the page reloads at a clean
+    address, so the token stays out of the history, the log-in page's `next` and any Referer."""
+    request.session[CONFIRMATION_SESSION_KEY] = token
+    response = redirect("email_confirm")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_required
+def email_confirm(request: AuthedRequest) -> HttpResponse:
+    """A GET only shows a button: mail scanners open links, and must not confirm anything."""
+    token = request.session.get(CONFIRMATION_SESSION_KEY) or ""
+    error = "" if token else _("this confirmation link is not valid or has expired")
+    if request.method == "POST" and token:
+        try:
+            email = services.confirm_email(user=request.user, token=token)
+        except services.InputError as exc:
+            error = str(exc)
+        else:
+            request.session.pop(CONFIRMATION_SESSION_KEY, None)
+            messages.success(request, _("%(email)s is now your address.") % {"email": email})
+            return redirect("preferences")
+    return render(
+        request, "registration/email_confirm.html", {"error": error}, status=400 if error else 200
+    )
 
 
 @login_required
@@ -107,7 +178,11 @@ def preferences(request: AuthedRequest) -> HttpResponse:
             initial={"time_zone": current, "language": profile.language if profile else ""}
         )
     form.fields["time_zone"].widget.choices = time_zone_choices(current)
-    return render(request, "registration/preferences.html", {"form": form})
+    return render(
+        request,
+        "registration/preferences.html",
+        {"form": form, "email_form": EmailForm(initial={"email": request.user.email})},
+    )
 
 
 @require_POST

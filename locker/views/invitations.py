@@ -16,8 +16,11 @@ from .. import ratelimit, services, sharing
 SESSION_KEY = "invitation_token"
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    response["Referrer-Policy"] = "no-referrer"
+def _private(response: HttpResponse, referrer_policy: str = "same-origin") -> HttpResponse:
+    # The clean page's address holds no secret, and "no-referrer" would make browsers send
+    # `Origin: null` with its form posts, which the CSRF check refuses. The token URL's own
+    # answer (a redirect) still sends no referrer at all.
+    response["Referrer-Policy"] = referrer_policy
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -26,7 +29,7 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     if not ratelimit.hit("invite-open", ratelimit.client_ip(request), limit=20, window_s=600):
         return _private(render(request, "locker/too_many.html", status=429))
     request.session[SESSION_KEY] = token
-    return _private(redirect("invitation"))
+    return _private(redirect("invitation"), "no-referrer")
 
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
@@ -62,7 +65,7 @@ def invitation(request: HttpRequest) -> HttpResponse:
             error = str(exc)
         else:
             request.session.pop(SESSION_KEY, None)
-            return _private(redirect("case_detail", case_id=accepted.case_id))
+            return _private(redirect("review", case_id=accepted.case_id))
     context["error"] = error
     return _private(
         render(request, "locker/invitation.html", context, status=400 if error else 200)

@@ -92,8 +92,11 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return render(request, "locker/statement_unavailable.html", status=410)
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    response["Referrer-Policy"] = "no-referrer"
+def _private(response: HttpResponse, referrer_policy: str = "same-origin") -> HttpResponse:
+    # The clean page's address holds no secret, and "no-referrer" would make browsers send
+    # `Origin: null` with its form posts, which the CSRF check refuses. The token URL's own
+    # answer (a redirect) still sends no referrer at all.
+    response["Referrer-Policy"] = referrer_policy
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -109,7 +112,7 @@ def statement_open(request: HttpRequest, token: str) -> HttpResponse:
         return _private(_unavailable(request))
     request.session.cycle_key()
     request.session[SESSION_KEY] = link.pk
-    return _private(redirect("statement"))
+    return _private(redirect("statement"), "no-referrer")
 
 
 def _owner_zone(link: ContactLink) -> None:
