@@ -51,8 +51,9 @@ def screenshot(rng: random.Random) -> bytes:
         x = 40 if rng.random() < 0.5 else width - 40 - bubble
         draw.rounded_rectangle((x, y, x + bubble, y + 140), 24, fill=(149, 236, 105))
         for line in range(3):
-            draw.rectangle((x + 24, y + 24 + line * 36, x + bubble - 40, y + 44 + line * 36),
-                           fill=(40, 40, 40))
+            draw.rectangle(
+                (x + 24, y + 24 + line * 36, x + bubble - 40, y + 44 + line * 36), fill=(40, 40, 40)
+            )
         y += 180
     noise = Image.effect_noise((width, height), 16).convert("RGB")
     mixed = Image.blend(base, noise, 0.06)
@@ -74,16 +75,29 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
     rng = random.Random(4)
     user = UserFactory()
     case = services.create_case(
-        owner=user, author=f"user:{user.pk}", title="网贷催收骚扰（基准测试）",
-        lender="闪电借款", lending_app="闪电借", borrower_name="张三",
-        principal_minor=500000, received_minor=350000, demanded_minor=900000,
+        owner=user,
+        author=f"user:{user.pk}",
+        title="网贷催收骚扰（基准测试）",
+        lender="闪电借款",
+        lending_app="闪电借",
+        borrower_name="张三",
+        principal_minor=500000,
+        received_minor=350000,
+        demanded_minor=900000,
     )
     images = [screenshot(rng) for _ in range(min(screenshots, 10))]
     print(f"screenshot PNG size ~{sum(map(len, images)) // len(images) // 1024} KB")
     start = datetime.now(UTC) - timedelta(days=60)
     every = max(1, (entries - 1) // max(1, screenshots))
-    tags = ["threat", "insult", "night_time", "contact_list_blast", "third_party_contact",
-            "excessive_frequency", "fake_legal_document"]
+    tags = [
+        "threat",
+        "insult",
+        "night_time",
+        "contact_list_blast",
+        "third_party_contact",
+        "excessive_frequency",
+        "fake_legal_document",
+    ]
     for number in range(entries - 1):
         when = start + timedelta(minutes=number * 80 + rng.randrange(60))
         uploads = []
@@ -93,22 +107,43 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
             uploads = [services.Upload(f"Screenshot_{number}.png", io.BytesIO(data))]
         kind = ("call", "message", "contact_report", "note")[number % 4]
         body = {
-            "call": {"number": f"170{rng.randrange(10**8):08d}", "direction": "incoming",
-                     "caller_claims": "自称法务部", "summary": "威胁上门、爆通讯录",
-                     "tags": rng.sample(tags, 2), "duration_s": rng.randrange(200)},
-            "message": {"channel": "sms", "sender": f"10690{rng.randrange(10**6):06d}",
-                        "text": "你已逾期，再不还款将通知你的家人和单位。" * 3,
-                        "tags": rng.sample(tags, 2)},
-            "contact_report": {"contact_name": f"联系人{number}", "relation": "同事",
-                               "summary": "被催收员打电话辱骂", "tags": ["contact_list_blast"]},
+            "call": {
+                "number": f"170{rng.randrange(10**8):08d}",
+                "direction": "incoming",
+                "caller_claims": "自称法务部",
+                "summary": "威胁上门、爆通讯录",
+                "tags": rng.sample(tags, 2),
+                "duration_s": rng.randrange(200),
+            },
+            "message": {
+                "channel": "sms",
+                "sender": f"10690{rng.randrange(10**6):06d}",
+                "text": "你已逾期，再不还款将通知你的家人和单位。" * 3,
+                "tags": rng.sample(tags, 2),
+            },
+            "contact_report": {
+                "contact_name": f"联系人{number}",
+                "relation": "同事",
+                "summary": "被催收员打电话辱骂",
+                "tags": ["contact_list_blast"],
+            },
             "note": {"text": "今天又接到很多电话，很害怕。"},
         }[kind]
         with transaction.atomic():
-            services.append_entry(case=case, author=f"user:{user.pk}", kind=kind, body=body,
-                                  occurred_at=when, uploads=uploads)
+            services.append_entry(
+                case=case,
+                author=f"user:{user.pk}",
+                kind=kind,
+                body=body,
+                occurred_at=when,
+                uploads=uploads,
+            )
     with transaction.atomic():
         dossier = dossier_services.request_dossier(
-            case=case, user=user, template=template, language="zh-hans",
+            case=case,
+            user=user,
+            template=template,
+            language="zh-hans",
             verify_url="http://127.0.0.1:8000/verify",
         )
     # The benchmark runs the pipeline itself; the row must not be taken by a worker.
@@ -128,8 +163,10 @@ def render(dossier_id: str) -> None:
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     dossier = Dossier.objects.get(pk=dossier_id)
-    print(f"state {dossier.state}; {dossier.pages} pages; {dossier.size / 1e6:.1f} MB PDF; "
-          f"chain length {dossier.chain_length}")
+    print(
+        f"state {dossier.state}; {dossier.pages} pages; {dossier.size / 1e6:.1f} MB PDF; "
+        f"chain length {dossier.chain_length}"
+    )
     print(f"render+sign wall time: {wall:.2f} s   (target <= 12 s)")
     print(f"peak memory (ru_maxrss, whole process): {peak_mb:.0f} MB   (target <= 300 MB)")
 
@@ -139,8 +176,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--screenshots", type=int, default=100)
     parser.add_argument("--template", default="cn_regulator")
-    parser.add_argument("--render", nargs=2, metavar=("DATA_DIR", "DOSSIER_ID"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--render", nargs=2, metavar=("DATA_DIR", "DOSSIER_ID"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     args = parser.parse_args()
     if args.render:

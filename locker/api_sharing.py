@@ -159,26 +159,21 @@ class SharedCaseOut(Schema):
 )
 def shared_cases(request: HttpRequest) -> list[dict[str, Any]]:
     user = request_user(request)
-    shares = {
-        s.case_id: s.pk
-        for s in Share.objects.filter(user=user, accepted_at__isnull=False, ended_at__isnull=True)
-    }
-    rows = []
-    for row in sharing.dashboard_rows(user):
-        case = Case.objects.get(pk=row.case_id)
-        # Listing shows each case's title, lender and activity: that is an access too.
-        services.record_access(
-            case=case,
-            user=user,
-            action="list",
-            detail=f"{request.method} {request.path}",
-            via="api",
-            ip=client_ip(request),
-        )
-        item = row.__dict__ | {"case": row.case_id, "share": shares[case.id]}
+    rows = sharing.dashboard_rows(user)
+    # Listing shows each case's title, lender and activity: that is an access too.
+    services.record_listing(
+        case_ids=[row.case_id for row in rows],
+        user=user,
+        detail=f"{request.method} {request.path}",
+        via="api",
+        ip=client_ip(request),
+    )
+    items = []
+    for row in rows:
+        item = row.__dict__ | {"case": row.case_id, "share": row.share_id}
         item.pop("case_id")
-        rows.append(item)
-    return rows
+        items.append(item)
+    return items
 
 
 class ReceivedShareOut(Schema):

@@ -696,6 +696,18 @@ def record_access(
     )
 
 
+def record_listing(
+    *, case_ids: Sequence[Any], user: User, detail: str, via: str, ip: str | None
+) -> None:
+    """A "list" access on every case a listing showed, in one transaction: one commit for
+    the whole desk instead of one per case."""
+    with transaction.atomic():
+        for case_id in case_ids:
+            record_access(
+                case=Case(pk=case_id), user=user, action="list", detail=detail, via=via, ip=ip
+            )
+
+
 def upsert_profile(
     *, user: User, name: str, organisation: str = "", jurisdiction: str = ""
 ) -> ProfessionalProfile:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from .. import labels, services, sharing
 from ..access import client_ip
-from ..models import Case, ProfessionalProfile, Share
+from ..models import ProfessionalProfile, Share
 from ..sharing_forms import ProfessionalProfileForm
 from .common import AuthedRequest
 
@@ -22,16 +22,13 @@ def shared(request: AuthedRequest) -> HttpResponse:
     rows = sharing.dashboard_rows(request.user)
     # The list shows each case's client, lender and activity: that is an access too, as it
     # is through the API.
-    ip = client_ip(request)
-    for row in rows:
-        services.record_access(
-            case=Case(pk=row.case_id),
-            user=request.user,
-            action="list",
-            detail=f"GET {request.path}",
-            via="web",
-            ip=ip,
-        )
+    services.record_listing(
+        case_ids=[row.case_id for row in rows],
+        user=request.user,
+        detail=f"GET {request.path}",
+        via="web",
+        ip=client_ip(request),
+    )
     kinds = [
         [(labels.KIND_LABELS.get(kind, kind), n) for kind, n in row.counts_by_kind.items()]
         for row in rows
