@@ -13,10 +13,11 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from .access import get_case_or_404, public_url
 from .api import TrustedAddressThrottle
+from .api_language import api_message
 from .dossier import services as dossier_services
 from .dossier.verify import verify_upload
 from .models import Dossier
@@ -31,6 +32,11 @@ class DossierIn(Schema):
     to: date | None = Field(None, description="last day shown (YYYY-MM-DD)")
     kinds: list[str] = Field(default_factory=list, description="only these kinds (all if empty)")
     time_zone: str | None = Field(None, description="IANA zone for dates and hours")
+    include_access_log: StrictBool = Field(
+        False,
+        description="court template only, case owner only: add who has seen the case "
+        "(the access log up to the request)",
+    )
 
 
 class DossierCreated(Schema):
@@ -45,6 +51,7 @@ class DossierStatus(Schema):
     error: str | None = None
     template: str
     language: str
+    include_access_log: bool
     created_at: datetime
     finished_at: datetime | None = None
     pages: int | None = None
@@ -62,6 +69,7 @@ def status_of(dossier: Dossier) -> dict[str, Any]:
         "error": dossier.error_display or None if dossier.state == Dossier.State.FAILED else None,
         "template": dossier.template,
         "language": dossier.language,
+        "include_access_log": dossier.include_access_log,
         "created_at": dossier.created_at,
         "finished_at": dossier.finished_at,
         "pages": dossier.pages if ready else None,
@@ -89,22 +97,26 @@ def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossie
 
 @router.post(
     "/cases/{case_id}/dossiers",
-    response={202: DossierCreated},
+    response={202: DossierCreated, 403: dict[str, str]},
     summary="Request a signed PDF dossier; a worker renders it",
 )
 def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> Status[Any]:
     case = get_case_or_404(request, case_id, need="read", action="export", detail="dossier")
-    dossier = dossier_services.request_dossier(
-        case=case,
-        user=request.auth,  # type: ignore[attr-defined]
-        template=payload.template,
-        language=payload.language,
-        date_from=payload.from_,
-        date_to=payload.to,
-        kinds=payload.kinds,
-        time_zone=payload.time_zone,
-        verify_url=verify_url(request),
-    )
+    try:
+        dossier = dossier_services.request_dossier(
+            case=case,
+            user=request.auth,  # type: ignore[attr-defined]
+            template=payload.template,
+            language=payload.language,
+            date_from=payload.from_,
+            date_to=payload.to,
+            kinds=payload.kinds,
+            time_zone=payload.time_zone,
+            verify_url=verify_url(request),
+            include_access_log=payload.include_access_log,
+        )
+    except PermissionError as exc:
+        return Status(403, {"detail": api_message(request, exc)})
     return Status(202, {"id": str(dossier.id), "status": dossier.state})
 
 

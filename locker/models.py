@@ -466,6 +466,9 @@ class Dossier(models.Model):
     date_from = models.DateField(_("from"), null=True, blank=True)
     date_to = models.DateField(_("to"), null=True, blank=True)
     kinds = models.JSONField(_("kinds"), default=list, blank=True)
+    # The owner's choice (court template only) to add the case's access log as it stood when
+    # the dossier was requested.
+    include_access_log = models.BooleanField(_("access log included"), default=False)
     # Where the QR code on the verification page points (the /verify page of this instance).
     verify_url = models.CharField(max_length=500, blank=True)
 

@@ -264,6 +264,12 @@ def access_log_for(case: Case) -> QuerySet[AccessLog]:
     return AccessLog.objects.filter(case=case).order_by("-at", "-id")
 
 
+def access_log_until(case: Case, moment: datetime) -> QuerySet[AccessLog]:
+    """The case's access log up to `moment`, oldest first: a dossier's access-log section
+    stops at the dossier's request, so that rendering it again gives the same lines."""
+    return AccessLog.objects.filter(case=case, at__lte=moment).order_by("at", "id")
+
+
 def open_invitation(token: str) -> Invitation | None:
     """The invitation a raw token names, if it can still be accepted (unused, not expired,
     its share still open); None whatever the reason, so a page cannot tell them apart."""

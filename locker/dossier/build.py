@@ -17,13 +17,13 @@ from typing import Any
 from django.core.files import File
 from django.utils import timezone, translation
 
-from .. import signing
+from .. import access_wording, sharing, signing
 from ..bundle import bundle_lines, entries_jsonl, head_of
 from ..models import Dossier
 from ..services import issue_checkpoint
 from ..storage import evidence_storage
 from . import services
-from .data import DossierData, build_rows, include_filter, summarise
+from .data import AccessLogPart, DossierData, build_rows, include_filter, summarise
 from .images import audio_durations, prepare_images
 from .render import render_pdf
 from .sign import sign_dossier
@@ -74,6 +74,14 @@ def gather(dossier: Dossier) -> DossierData:
             exhibits.setdefault(exhibit.sha256, exhibit)
     signer = signing.load_signer()
     user = dossier.requested_by
+    access_log = None
+    if dossier.include_access_log and dossier.template == Dossier.Template.COURT:
+        logged = list(sharing.access_log_until(case, dossier.created_at))
+        access_log = AccessLogPart(
+            rows=logged,
+            file_names=access_wording.file_names(case, logged),
+            until=dossier.created_at.astimezone(zone),
+        )
     return DossierData(
         dossier=dossier,
         case_facts=case.facts(),
@@ -90,6 +98,7 @@ def gather(dossier: Dossier) -> DossierData:
         signer_subject=signer.certificate.subject.rfc4514_string(),
         generated_at=timezone.now().astimezone(zone),
         requested_by=user.get_full_name() or user.get_username(),
+        access_log=access_log,
     )
 
 

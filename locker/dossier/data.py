@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .. import chain, stats
-from ..models import Dossier, Entry
+from ..models import AccessLog, Dossier, Entry
 
 SUMMARY_CHARS = 280
 # Before 08:00 or from 21:00 local time (Reg F 12 CFR 1006.6(b)(1)(i); the Internet Finance
@@ -123,6 +123,16 @@ class Conduct:
     last: datetime | None = None
 
 
+@dataclass(frozen=True)
+class AccessLogPart:
+    """The case's access log as the dossier shows it: the rows up to the request, oldest
+    first, and the original names of the files they name."""
+
+    rows: list[AccessLog]
+    file_names: dict[str, str]
+    until: datetime  # the dossier's request, in its time zone
+
+
 @dataclass
 class DossierData:
     dossier: Dossier
@@ -140,6 +150,7 @@ class DossierData:
     signer_subject: str
     generated_at: datetime
     requested_by: str
+    access_log: AccessLogPart | None = None
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:

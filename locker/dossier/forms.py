@@ -36,18 +36,40 @@ class DossierForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         choices=[],
     )
+    include_access_log = forms.BooleanField(
+        label=_("Include who has seen this case (access log)"),
+        required=False,
+        help_text=_(
+            "Only for the court exhibit bundle. Adds every view, download and export by the "
+            "people you shared the case with, up to now: when, who, what, and from which "
+            "address. The log is kept by the server and is not part of the hash chain."
+        ),
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "access-log-help"}),
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         kinds = self.fields["kinds"]
         assert isinstance(kinds, forms.MultipleChoiceField)
         kinds.choices = [(k, label()) for k, label in KIND_LABELS.items()]
+        # The access log is the owner's record of the people they shared the case with;
+        # those people are not offered it at all.
+        if not owner:
+            del self.fields["include_access_log"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             raise forms.ValidationError(_("The start date is after the end date."))
+        if data.get("include_access_log") and data.get("template") != Dossier.Template.COURT:
+            self.add_error(
+                "include_access_log",
+                _(
+                    "The access log can only go into the court exhibit bundle. Choose "
+                    "“Court exhibit bundle” above, or untick the access log."
+                ),
+            )
         return data
 
 

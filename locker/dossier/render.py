@@ -38,7 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .. import fonts, stats
+from .. import access_wording, fonts, stats
 from . import templates as tpl
 from .data import DossierData, Exhibit, is_night, row_party, row_summary
 from .images import PreparedImage
@@ -228,8 +228,13 @@ class Renderer:
         shapes.STATE_DEFAULTS["fontName"] = self.font
         self.refs: dict[str, int] = {}
         self.previous_refs: dict[str, int] = {}
+        logged = len(data.access_log.rows) if data.access_log is not None else 0
         self.expected_pages = max(
-            4, 6 + len(data.rows) // 28 + (len([e for e in data.exhibits if e.is_image]) + 1) // 2
+            4,
+            6
+            + len(data.rows) // 28
+            + (len([e for e in data.exhibits if e.is_image]) + 1) // 2
+            + logged // 40,
         )
 
     # -- blocks ------------------------------------------------------------------------
@@ -548,6 +553,43 @@ class Renderer:
                 [0.07, 0.11, 0.06, 0.22, 0.18, 0.36],
                 long=True,
             )
+        ]
+
+    def marker_access_log(self) -> list[Flowable]:
+        part = self.data.access_log
+        zone = self.data.dossier.time_zone
+        until = f"{part.until:%Y-%m-%d %H:%M:%S}" if part is not None else "—"
+        if part is None or not part.rows:
+            return [
+                para(
+                    _("Nobody other than the owner opened the case up to %(until)s (%(zone)s).")
+                    % {"until": until, "zone": zone},
+                    self.s.body,
+                )
+            ]
+        rows = [
+            [
+                f"{row.at.astimezone(self.data.zone):%Y-%m-%d %H:%M:%S}",
+                row.actor,
+                access_wording.what(row, part.file_names),
+                access_wording.via_label(row.via),
+                para(row.ip or "—", self.s.tiny, breakable=True),
+            ]
+            for row in part.rows
+        ]
+        note = _("Accesses up to %(until)s: %(count)d. Times are in %(zone)s.") % {
+            "count": len(rows),
+            "until": until,
+            "zone": zone,
+        }
+        return [
+            para(note, self.s.small),
+            self.grid(
+                [_("When"), _("Who"), _("What"), _("Via"), _("IP address")],
+                rows,
+                [0.15, 0.19, 0.41, 0.12, 0.13],
+                long=True,
+            ),
         ]
 
     def marker_verification(self) -> list[Flowable]:

@@ -56,9 +56,14 @@ def request_dossier(
     kinds: Sequence[str] = (),
     time_zone: str | None = None,
     verify_url: str = "",
+    include_access_log: bool = False,
 ) -> Dossier:
     """Record the request and enqueue its rendering once the transaction commits. Returns
-    at once even when the broker is down: the row then waits as queued for the sweep."""
+    at once even when the broker is down: the row then waits as queued for the sweep.
+
+    `include_access_log` adds who has seen the case to a court dossier. Only the owner may
+    ask for it (PermissionError otherwise): the log is the owner's record of the people they
+    shared the case with, not something those people may put in a document."""
     if template not in Dossier.Template.values:
         raise InputError(
             format_lazy(
@@ -73,6 +78,15 @@ def request_dossier(
                 choices=", ".join(Dossier.Language.values),
             )
         )
+    if not isinstance(include_access_log, bool):
+        raise InputError(gettext_lazy("include_access_log must be true or false"))
+    if include_access_log:
+        if user is None or case.owner_id != user.pk:
+            raise PermissionError(gettext_lazy("only the case's owner can include the access log"))
+        if template != Dossier.Template.COURT:
+            raise InputError(
+                gettext_lazy("the access log can only be included in the court template")
+            )
     start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
     if start and end and start > end:
         raise InputError(gettext_lazy("from is after to"))
@@ -103,6 +117,7 @@ def request_dossier(
             date_to=end,
             kinds=sorted(set(kinds)),
             verify_url=verify_url[:500],
+            include_access_log=include_access_log,
             enqueued_at=timezone.now(),
         )
         transaction.on_commit(lambda: _enqueue(dossier.pk))

@@ -47,7 +47,7 @@ class Grid:
 @dataclass
 class Marker:
     """A part render.py draws from the data: charts, timeline, statements, evidence,
-    exhibit_index, verification."""
+    exhibit_index, access_log, verification."""
 
     name: str
 
@@ -659,6 +659,22 @@ def court_certification(data: DossierData) -> Section:
     return Section(_("Certification of records"), blocks, new_page=True)
 
 
+def access_log_section(data: DossierData) -> Section:
+    blocks: list[Block] = [
+        Para(
+            _(
+                "This is the case's access log: every view, download and export of the case "
+                "by anyone other than its owner (the people the owner shared it with), as the "
+                "server recorded it at the time. Lines can only be added, never changed or "
+                "removed. The log is not part of the hash chain: its lines are not covered by "
+                "the record hashes or the signed chain head, only by this PDF's signature."
+            ),
+        ),
+        Marker("access_log"),
+    ]
+    return Section(_("Access log"), blocks, new_page=True)
+
+
 def sections(data: DossierData) -> list[Section]:
     """The dossier's parts in order for its template. The timeline, the statements, the
     evidence and the verification page are the same in every template."""
@@ -676,6 +692,7 @@ def sections(data: DossierData) -> list[Section]:
     elif key == "court":
         index = Section(_("Exhibit index"), [Marker("exhibit_index")], new_page=True)
         middle = [index, summary(data, neutral=True)]
+        access_log = [access_log_section(data)] if data.access_log is not None else []
         return [
             cover(data),
             *middle,
@@ -683,6 +700,7 @@ def sections(data: DossierData) -> list[Section]:
             statements,
             evidence,
             court_certification(data),
+            *access_log,
             verification,
         ]
     else:

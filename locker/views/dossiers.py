@@ -37,7 +37,11 @@ def _language_initial() -> str:
 @require_http_methods(["GET", "POST"])
 def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case: Case = get_case_or_404(request, case_id, need="read", action="export")
-    form = DossierForm(request.POST or None, initial={"language": _language_initial()})
+    form = DossierForm(
+        request.POST or None,
+        initial={"language": _language_initial()},
+        owner=case.owner_id == request.user.pk,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -50,8 +54,9 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 date_to=data["date_to"],
                 kinds=data["kinds"],
                 verify_url=verify_url(request),
+                include_access_log=data.get("include_access_log", False),
             )
-        except InputError as exc:
+        except (InputError, PermissionError) as exc:
             form.add_error(None, str(exc))
         else:
             return redirect("dossier_detail", case_id=case.id, dossier_id=dossier.id)

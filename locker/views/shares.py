@@ -3,8 +3,6 @@ seen it (the access log). Only the owner reaches them; everyone else gets a 404.
 
 from __future__ import annotations
 
-import re
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -12,71 +10,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from .. import services, sharing
+from .. import access_wording, services, sharing
 from ..access import public_url
-from ..models import EvidenceFile, Share
+from ..models import Share
 from ..sharing_forms import ROLE_HELP, ShareForm
 from .common import AuthedRequest, case_for
 
 LOG_PAGE_SIZE = 50
-
-ACTION_LABELS: dict[str, Promise] = {
-    "view": gettext_lazy("looked at"),
-    "list": gettext_lazy("saw it listed"),
-    "view_file": gettext_lazy("looked at a picture of a file"),
-    "download": gettext_lazy("downloaded an original file"),
-    "export": gettext_lazy("exported"),
-    "annotate": gettext_lazy("wrote a private note"),
-    "verify": gettext_lazy("checked the record"),
-    "dossier": gettext_lazy("made a report"),
-}
-
-
-# What a logged request path was, in words: (pattern after /cases/<id>/, label).
-PAGE_LABELS: list[tuple[re.Pattern[str], Promise]] = [
-    (re.compile(r"^$"), gettext_lazy("the case overview")),
-    (re.compile(r"^review/(?: entry (?P<seq>\d+))?$"), gettext_lazy("the review page")),
-    (re.compile(r"^timeline/$"), gettext_lazy("the timeline")),
-    (re.compile(r"^entries/(?P<seq>\d+)/$"), gettext_lazy("an entry's page")),
-    (re.compile(r"^entries/(?P<seq>\d+)/receipt(?:/|\.json)$"), gettext_lazy("a receipt")),
-]
-DETAIL_LABELS: dict[str, Promise] = {
-    "bundle": gettext_lazy("the evidence bundle (ZIP)"),
-    "notes.csv": gettext_lazy("their notes (CSV)"),
-    "notes.json": gettext_lazy("their notes (JSON)"),
-    "case": gettext_lazy("the whole case"),
-}
-CASE_PATH = re.compile(r"^(?P<method>[A-Z]+) /(?P<api>api/)?cases/[0-9a-f-]{36}/(?P<rest>.*)$")
-LISTING = re.compile(r"^GET /(?:api/)?shared(?:/|-cases)$")
-ENTRY_DETAIL = re.compile(r"^entry (?P<seq>\d+)$")
-
-
-def describe(detail: str, file_names: dict[str, str]) -> str:
-    """A log row's detail as the owner can read it: the file's name, the page, the entry."""
-    if detail in file_names:
-        return file_names[detail]
-    if detail in DETAIL_LABELS:
-        return str(DETAIL_LABELS[detail])
-    if match := ENTRY_DETAIL.match(detail):
-        return _("entry %(seq)s") % {"seq": match["seq"]}
-    if LISTING.match(detail):
-        return str(_("the list of cases shared with them"))
-    match = CASE_PATH.match(detail)
-    if match is None:
-        return detail
-    if match["api"]:
-        return _("through the API: %(path)s") % {"path": match["rest"] or "/"}
-    for pattern, label in PAGE_LABELS:
-        page = pattern.match(match["rest"])
-        if page is not None:
-            seq = page.groupdict().get("seq")
-            return f"{label} · {_('entry %(seq)s') % {'seq': seq}}" if seq else str(label)
-    return detail
 
 
 @login_required
@@ -132,31 +75,16 @@ def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpRespo
     return redirect("shares", case_id=case.pk)
 
 
-FILE_ACTIONS = ("download", "view_file")
-
-
-def _file_names(case: Any, rows: list[Any]) -> dict[str, str]:
-    """Original file names for the hashes the log's download rows name."""
-    hashes = {row.detail for row in rows if row.action in FILE_ACTIONS and len(row.detail) == 64}
-    if not hashes:
-        return {}
-    return dict(
-        EvidenceFile.objects.filter(case=case, sha256__in=hashes).values_list(
-            "sha256", "original_name"
-        )
-    )
-
-
 @login_required
 def access_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id, write=True)
     page = Paginator(sharing.access_log_for(case), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    names = _file_names(case, list(page.object_list))
+    names = access_wording.file_names(case, page.object_list)
     rows = [
         {
             "log": row,
-            "action": ACTION_LABELS.get(row.action, row.action),
-            "what": describe(row.detail, names),
+            "action": access_wording.action_label(row.action),
+            "what": access_wording.describe(row.detail, names),
         }
         for row in page.object_list
     ]

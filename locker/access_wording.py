@@ -1,0 +1,99 @@
+"""The access log in words: what a logged row says to the case's owner. The owner's "who has
+seen this case" page and the court dossier's access-log section both read rows through
+here, so that the page and the PDF never describe the same access differently. Every
+function answers in the active language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import AccessLog, Case, EvidenceFile
+
+ACTION_LABELS: dict[str, Promise] = {
+    "view": gettext_lazy("looked at"),
+    "list": gettext_lazy("saw it listed"),
+    "view_file": gettext_lazy("looked at a picture of a file"),
+    "download": gettext_lazy("downloaded an original file"),
+    "export": gettext_lazy("exported"),
+    "annotate": gettext_lazy("wrote a private note"),
+    "verify": gettext_lazy("checked the record"),
+    "dossier": gettext_lazy("made a report"),
+}
+
+# What a logged request path was, in words: (pattern after /cases/<id>/, label).
+PAGE_LABELS: list[tuple[re.Pattern[str], Promise]] = [
+    (re.compile(r"^$"), gettext_lazy("the case overview")),
+    (re.compile(r"^review/(?: entry (?P<seq>\d+))?$"), gettext_lazy("the review page")),
+    (re.compile(r"^timeline/$"), gettext_lazy("the timeline")),
+    (re.compile(r"^entries/(?P<seq>\d+)/$"), gettext_lazy("an entry's page")),
+    (re.compile(r"^entries/(?P<seq>\d+)/receipt(?:/|\.json)$"), gettext_lazy("a receipt")),
+]
+DETAIL_LABELS: dict[str, Promise] = {
+    "bundle": gettext_lazy("the evidence bundle (ZIP)"),
+    "notes.csv": gettext_lazy("their notes (CSV)"),
+    "notes.json": gettext_lazy("their notes (JSON)"),
+    "case": gettext_lazy("the whole case"),
+}
+CASE_PATH = re.compile(r"^(?P<method>[A-Z]+) /(?P<api>api/)?cases/[0-9a-f-]{36}/(?P<rest>.*)$")
+LISTING = re.compile(r"^GET /(?:api/)?shared(?:/|-cases)$")
+ENTRY_DETAIL = re.compile(r"^entry (?P<seq>\d+)$")
+
+# Actions whose detail is the SHA-256 of an evidence file.
+FILE_ACTIONS = ("download", "view_file")
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def via_label(via: str) -> str:
+    return _("through the API") if via == "api" else _("in the browser")
+
+
+def describe(detail: str, file_names: dict[str, str]) -> str:
+    """A log row's detail as the owner can read it: the file's name, the page, the entry."""
+    if detail in file_names:
+        return file_names[detail]
+    if detail in DETAIL_LABELS:
+        return str(DETAIL_LABELS[detail])
+    if match := ENTRY_DETAIL.match(detail):
+        return _("entry %(seq)s") % {"seq": match["seq"]}
+    if LISTING.match(detail):
+        return str(_("the list of cases shared with them"))
+    match = CASE_PATH.match(detail)
+    if match is None:
+        return detail
+    if match["api"]:
+        return _("through the API: %(path)s") % {"path": match["rest"] or "/"}
+    for pattern, label in PAGE_LABELS:
+        page = pattern.match(match["rest"])
+        if page is not None:
+            seq = page.groupdict().get("seq")
+            return f"{label} · {_('entry %(seq)s') % {'seq': seq}}" if seq else str(label)
+    return detail
+
+
+def file_names(case: Case, rows: Iterable[Any]) -> dict[str, str]:
+    """Original file names for the hashes the rows' download and view_file entries name."""
+    hashes = {row.detail for row in rows if row.action in FILE_ACTIONS and len(row.detail) == 64}
+    if not hashes:
+        return {}
+    return dict(
+        EvidenceFile.objects.filter(case=case, sha256__in=hashes).values_list(
+            "sha256", "original_name"
+        )
+    )
+
+
+def what(row: AccessLog, names: dict[str, str]) -> str:
+    """The action and what it was done to, in one line: "downloaded an original file: a.png"."""
+    action = action_label(row.action)
+    detail = describe(row.detail, names) if row.detail else ""
+    return f"{action}: {detail}" if detail else action
