@@ -1,0 +1,181 @@
+"""Accounts: API tokens, display preferences, and the email address used for password
+resets (which counts only once its owner confirms it)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core import signing as django_signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
+
+from ..models import (
+    ApiToken,
+    Profile,
+)
+from .entries import InputError
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new API token; the raw value is returned once and only its hash is kept."""
+    raw = "elk_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], token_hash=hash_token(raw), prefix=raw[:12]
+    )
+    return token, raw
+
+
+def find_token(raw: str) -> ApiToken | None:
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is not None and (
+        token.last_used_at is None or timezone.now() - token.last_used_at > timedelta(minutes=5)
+    ):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+
+def set_preferences(
+    *, user: User, time_zone: str | None = None, language: str | None = None
+) -> Profile:
+    """Store the user's time zone and/or language (None leaves a value as it is)."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    changed = []
+    if time_zone is not None and time_zone != profile.time_zone:
+        profile.time_zone = time_zone
+        changed.append("time_zone")
+    if language is not None and language != profile.language:
+        profile.language = language
+        changed.append("language")
+    if changed:
+        profile.save(update_fields=changed)
+    return profile
+
+
+EMAIL_CONFIRM_SALT = "locker.email-confirm"
+EMAIL_CONFIRM_PATH = "/accounts/email/confirm/{token}/"
+
+
+def _email_fingerprint(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def request_email_confirmation(*, user: User, email: str, site_url: str) -> bool:
+    """Mail a link that makes `email` the user's address once they open it signed in. Nothing
+    is stored until then, and the answer never depends on whether another account uses the
+    address, so the form cannot be used to find out who has an account. Returns whether the
+    mail went out."""
+    address = email.strip() if isinstance(email, str) else ""
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise InputError(gettext_lazy("this is not a valid email address")) from exc
+    if len(address) > 254:
+        raise InputError(gettext_lazy("this is not a valid email address"))
+    # The token names the address it was asked for and the one in place then, so a link from
+    # before a later change cannot put an old address back.
+    token = django_signing.dumps(
+        {"u": user.pk, "e": address, "was": _email_fingerprint(user.email)},
+        salt=EMAIL_CONFIRM_SALT,
+        compress=True,
+    )
+    link = site_url.rstrip("/") + EMAIL_CONFIRM_PATH.format(token=token)
+    lines: list[str] = []
+    subjects = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            subjects.append(gettext("Confirm your email address for Evidence Locker"))
+            lines.append(
+                gettext(
+                    "Someone (we hope you) asked to use this address for password resets on "
+                    "the account “%(username)s”. Open this link while signed in to that account "
+                    "to confirm. It expires in %(days)s days. If it was not you, ignore this "
+                    "mail; nothing changes."
+                )
+                % {"username": user.get_username(), "days": settings.LOCKER_EMAIL_CONFIRM_DAYS}
+            )
+            lines.extend([link, ""])
+    try:
+        send_mail(" / ".join(subjects), "\n".join(lines), None, [address], fail_silently=False)
+    except (OSError, smtplib.SMTPException) as exc:
+        logging.getLogger("locker.accounts").warning(
+            "confirmation email not sent: %s", exc.__class__.__name__
+        )
+        return False
+    return True
+
+
+def confirm_email(*, user: User, token: str) -> str:
+    """Make the address a confirmation token names the user's own; returns it. Only the
+    account that asked can confirm, while the token is fresh and the address unchanged since."""
+    invalid = InputError(gettext_lazy("this confirmation link is not valid or has expired"))
+    if not isinstance(token, str) or not token or len(token) > 2000:
+        raise invalid
+    try:
+        payload = django_signing.loads(
+            token,
+            salt=EMAIL_CONFIRM_SALT,
+            max_age=timedelta(days=settings.LOCKER_EMAIL_CONFIRM_DAYS),
+        )
+    except django_signing.BadSignature as exc:
+        raise invalid from exc
+    if not isinstance(payload, dict) or payload.get("u") != user.pk:
+        raise invalid
+    address = payload.get("e")
+    if not isinstance(address, str) or not address:
+        raise invalid
+    user_model = get_user_model()
+    with transaction.atomic():
+        locked = user_model.objects.select_for_update().get(pk=user.pk)
+        if locked.email.lower() == address.lower():
+            return str(locked.email)
+        if payload.get("was") != _email_fingerprint(locked.email):
+            raise invalid
+        # The person proved they read this mailbox, so telling them is no leak.
+        if (
+            user_model.objects.filter(email__iexact=address, is_active=True)
+            .exclude(pk=user.pk)
+            .exists()
+        ):
+            raise InputError(
+                gettext_lazy(
+                    "another account already uses this address; reset that account's password "
+                    "if it is yours"
+                )
+            )
+        locked.email = address
+        locked.save(update_fields=["email"])
+    user.email = address
+    return address
+
+
+def remove_email(*, user: User) -> None:
+    """Forget the user's email address: password resets are then impossible."""
+    user_model = get_user_model()
+    user_model.objects.filter(pk=user.pk).update(email="")
+    user.email = ""

@@ -1,0 +1,377 @@
+"""Appending to a case's chain: entries with their evidence files, signed checkpoints, and
+case facts (each change of facts is itself an entry)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import IO, Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
+
+from .. import chain, kinds, signing
+from ..models import (
+    Case,
+    Checkpoint,
+    Entry,
+    EvidenceFile,
+)
+from ..storage import StoredFile, UploadError, clean_file_name, store_upload
+
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+MAX_FILES_PER_ENTRY = 20
+
+
+class InputError(ValueError):
+    """Input the user can fix; the message says what is wrong. Nothing was stored.
+
+    The message is lazy: str(exc) puts it into the language active at that moment, so a page
+    shows it in the user's language and the API (under translation.override) in English."""
+
+
+def _message(exc: Exception) -> str | Promise:
+    """The (lazy) message an UploadError or BodyError was raised with."""
+    return exc.args[0] if len(exc.args) == 1 else str(exc)
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    stream: IO[bytes]
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    entry: Entry
+    receipt: dict[str, Any]
+
+
+def parse_occurred_at(value: str | datetime | None) -> datetime | None:
+    """The user's claimed time: ISO 8601 with a zone; refuses the unparseable, the future
+    (beyond a small clock skew) and anything before 2000."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("occurred_at {value} is not an ISO 8601 date and time"),
+                    value=repr(value),
+                )
+            ) from exc
+    else:
+        raise InputError(gettext_lazy("occurred_at must be a string"))
+    if moment.tzinfo is None:
+        raise InputError(gettext_lazy("occurred_at must include a time zone (e.g. Z or +08:00)"))
+    moment = moment.astimezone(UTC)
+    if moment > timezone.now() + MAX_CLOCK_SKEW:
+        raise InputError(gettext_lazy("occurred_at is in the future"))
+    if moment < EARLIEST_OCCURRED_AT:
+        raise InputError(gettext_lazy("occurred_at is before 2000-01-01"))
+    return moment
+
+
+def _store_files(case: Case, uploads: Sequence[Upload]) -> list[tuple[StoredFile, str]]:
+    if len(uploads) > MAX_FILES_PER_ENTRY:
+        raise InputError(
+            format_lazy(gettext_lazy("at most {count} files per entry"), count=MAX_FILES_PER_ENTRY)
+        )
+    stored = []
+    for upload in uploads:
+        name = clean_file_name(upload.name)
+        try:
+            stored.append((store_upload(str(case.id), upload.stream), name))
+        except UploadError as exc:
+            raise InputError(
+                format_lazy("{name}: {problem}", name=name, problem=_message(exc))
+            ) from exc
+    return stored
+
+
+def _record_evidence_file(case: Case, stored: StoredFile, name: str) -> None:
+    if EvidenceFile.objects.filter(case=case, sha256=stored.sha256).exists():
+        return
+    try:
+        with transaction.atomic():
+            EvidenceFile.objects.create(
+                case=case,
+                sha256=stored.sha256,
+                size=stored.size,
+                media_type=stored.media_type,
+                original_name=name,
+                storage_name=stored.storage_name,
+            )
+    except IntegrityError:
+        pass  # the same bytes were recorded by a concurrent upload
+
+
+def _validate_correction(case: Case, body: dict[str, Any]) -> None:
+    target = Entry.objects.filter(case=case, seq=body["corrects_seq"]).first()
+    if target is None:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("correction names seq {seq}, which does not exist"),
+                seq=body["corrects_seq"],
+            )
+        )
+    allowed = set(kinds.BODY_MODELS[target.kind].model_fields) | {"occurred_at"}
+    unknown = set(body["changes"]) - allowed
+    if unknown:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("correction changes unknown members {members} of a {kind} entry"),
+                members=str(sorted(unknown)),
+                kind=target.kind,
+            )
+        )
+    if "occurred_at" in body["changes"]:
+        moment = parse_occurred_at(body["changes"]["occurred_at"])
+        body["changes"]["occurred_at"] = chain.format_timestamp(moment) if moment else None
+    patched = {k: v for k, v in {**target.body, **body["changes"]}.items() if k != "occurred_at"}
+    try:
+        kinds.clean_body(target.kind, patched)
+    except kinds.BodyError as exc:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("corrected {kind} would be invalid: {problem}"),
+                kind=target.kind,
+                problem=_message(exc),
+            )
+        ) from exc
+
+
+def append_entry(
+    *,
+    case: Case,
+    author: str,
+    kind: str,
+    body: Any,
+    occurred_at: str | datetime | None = None,
+    uploads: Sequence[Upload] = (),
+    allow_kinds: Sequence[str] = kinds.APPENDABLE_KINDS,
+) -> AppendResult:
+    """Validate, store evidence, then link the entry to the case's chain under a row lock
+    and sign the new head. Raises InputError (nothing stored in the chain) on bad input."""
+    if kind not in allow_kinds:
+        if kind in kinds.BODY_MODELS:
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("entries of kind {kind} cannot be added here"), kind=repr(kind)
+                )
+            )
+        raise InputError(
+            format_lazy(
+                gettext_lazy("unknown kind {kind}; expected one of {kinds}"),
+                kind=repr(kind),
+                kinds=", ".join(allow_kinds),
+            )
+        )
+    try:
+        clean = kinds.clean_body(kind, body)
+    except kinds.BodyError as exc:
+        raise InputError(_message(exc)) from exc
+    claimed = parse_occurred_at(occurred_at)
+    if kind == "correction":
+        _validate_correction(case, clean)
+    # Files first: a failure after this point leaves unreferenced files, never a lost record.
+    stored = _store_files(case, uploads)
+    evidence = [
+        {"sha256": f.sha256, "size": f.size, "media_type": f.media_type, "name": name}
+        for f, name in stored
+    ]
+    for f, name in stored:
+        _record_evidence_file(case, f, name)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        head = (
+            Entry.objects.filter(case=locked)
+            .order_by("-seq")
+            .only("seq", "hash", "recorded_at")
+            .first()
+        )
+        recorded_at = timezone.now()
+        if head is not None and recorded_at < head.recorded_at:
+            recorded_at = head.recorded_at  # the clock stepped back; keep the chain monotone
+        document: dict[str, Any] = {
+            "v": chain.VERSION,
+            "case": str(locked.id),
+            "seq": head.seq + 1 if head else 1,
+            "prev": head.hash if head else chain.GENESIS_PREV,
+            "kind": kind,
+            "recorded_at": chain.format_timestamp(recorded_at),
+            "occurred_at": chain.format_timestamp(claimed) if claimed else None,
+            "author": author,
+            "body": clean,
+            "evidence": evidence,
+        }
+        try:
+            chain.check_entry_shape(document)
+        except chain.FormatError as exc:
+            raise InputError(str(exc)) from exc
+        entry = Entry.objects.create(
+            case=locked,
+            seq=document["seq"],
+            prev=document["prev"],
+            hash=chain.entry_hash(document),
+            kind=kind,
+            recorded_at=chain.parse_timestamp(document["recorded_at"]),
+            occurred_at=claimed,
+            author=author,
+            body=clean,
+            evidence=evidence,
+        )
+        receipt = issue_checkpoint(case=locked, length=entry.seq, head=entry.hash)
+    return AppendResult(entry=entry, receipt=receipt)
+
+
+def issue_checkpoint(*, case: Case, length: int, head: str) -> dict[str, Any]:
+    signed_at = timezone.now()
+    document = signing.sign_checkpoint(
+        case_id=str(case.id), length=length, head=head, signed_at=signed_at
+    )
+    Checkpoint.objects.create(
+        case=case,
+        length=length,
+        head=head,
+        signed_at=chain.parse_timestamp(document["checkpoint"]["signed_at"]),
+        document=document,
+    )
+    return document
+
+
+def parse_date(value: str | date | None, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("{name}: {value} is not a date (YYYY-MM-DD)"),
+                name=name,
+                value=repr(value),
+            )
+        ) from exc
+
+
+def _fact_value(name: str, value: Any) -> Any:
+    field = Case._meta.get_field(name)
+    if value in (None, "") and field.null:
+        return None
+    internal = field.get_internal_type()
+    if internal == "DateField":
+        return parse_date(value, name)
+    if internal == "BigIntegerField":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(
+                format_lazy(
+                    gettext_lazy("{name} must be an integer count of minor units (fen, cents)"),
+                    name=name,
+                )
+            )
+        if not 0 <= value <= chain.MAX_SAFE_INTEGER:
+            raise InputError(format_lazy(gettext_lazy("{name} is out of range"), name=name))
+        return value
+    if not isinstance(value, str):
+        raise InputError(format_lazy(gettext_lazy("{name} must be a string"), name=name))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            format_lazy(gettext_lazy("{name} is not valid Unicode text"), name=name)
+        ) from None
+    if "\x00" in value:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("{name} must not contain the NUL character (U+0000)"), name=name
+            )
+        )
+    value = value.strip()
+    if name == "currency":
+        value = value.upper()
+        if len(value) != 3 or not value.isalpha():
+            raise InputError(gettext_lazy("currency must be a three-letter ISO 4217 code"))
+    if name == "title" and not value:
+        raise InputError(gettext_lazy("title must not be empty"))
+    max_length = getattr(field, "max_length", None)
+    if max_length and len(value) > max_length:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("{name} is longer than {count} characters"),
+                name=name,
+                count=max_length,
+            )
+        )
+    return value
+
+
+def _clean_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(facts) - set(Case.FACT_FIELDS)
+    if unknown:
+        raise InputError(
+            format_lazy(gettext_lazy("unknown case fields {fields}"), fields=str(sorted(unknown)))
+        )
+    return {name: _fact_value(name, value) for name, value in facts.items()}
+
+
+def _json_fact(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def create_case(*, owner: User, author: str, title: str, **facts: Any) -> Case:
+    """A new case; its initial facts are the chain's first entry (kind case_update)."""
+    clean = _clean_facts({"title": title, **facts})
+    with transaction.atomic():
+        case = Case.objects.create(owner=owner, **clean)
+        changes = {name: _json_fact(value) for name, value in case.facts().items()}
+        append_entry(
+            case=case,
+            author=author,
+            kind="case_update",
+            body={"changes": changes},
+            allow_kinds=("case_update",),
+        )
+    return case
+
+
+def update_case_facts(*, case: Case, author: str, changes: dict[str, Any]) -> AppendResult | None:
+    """Change case facts and record the change as a case_update entry. None if nothing changed."""
+    clean = _clean_facts(changes)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        before = locked.facts()
+        changed = {k: v for k, v in clean.items() if _json_fact(v) != before[k]}
+        if not changed:
+            return None
+        for name, value in changed.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(changed))
+        result = append_entry(
+            case=locked,
+            author=author,
+            kind="case_update",
+            body={
+                "changes": {k: _json_fact(v) for k, v in changed.items()},
+                "previous": {k: before[k] for k in changed},
+            },
+            allow_kinds=("case_update",),
+        )
+    for name in changed:
+        setattr(case, name, getattr(locked, name))
+    return result
