@@ -13,7 +13,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 from pydantic import StrictInt
@@ -21,6 +21,7 @@ from pydantic import StrictInt
 from . import bundle, services
 from .access import client_ip, get_case_or_404, request_user
 from .api_language import api_message, english
+from .api_pagination import BoundedLimitOffset
 from .models import ApiToken, Case, Entry
 from .verification import verify_case
 
@@ -340,7 +341,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
     response=list[dict[str, Any]],
     summary="The case's chain as the spec's line objects, in seq order",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffset)
 def list_entries(request: HttpRequest, case_id: str) -> Any:
     case = get_case_or_404(request, case_id, action="api:entries")
     return _LineView(Entry.objects.filter(case=case).order_by("seq"))

@@ -12,11 +12,12 @@ from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from . import services, sharing
 from .access import client_ip, get_case_or_404, public_url, request_user
 from .api_language import api_message
+from .api_pagination import BoundedLimitOffset
 from .models import Case, ProfessionalProfile, Share
 
 # No auth here on purpose: the router inherits the API's default (bearer token) when mounted.
@@ -122,7 +123,7 @@ class AccessOut(Schema):
     response=list[AccessOut],
     summary="Every access to the case by someone other than its owner, newest first",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffset)
 def access_log(request: HttpRequest, case_id: str) -> Any:
     case = get_case_or_404(request, case_id, need="write")
     return sharing.access_log_for(case).values(

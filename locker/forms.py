@@ -439,7 +439,8 @@ class StatementForm(ContactReportForm):
 
 
 class CorrectionForm(forms.Form):
-    """A correction names the entry, says why, and carries only the fields that change."""
+    """A correction names the entry, says why, and carries only the fields that change. An
+    emptied field removes the value where the kind allows it, else leaves it unchanged."""
 
     reason = forms.CharField(
         label=_("Why this correction"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
@@ -451,11 +452,25 @@ class CorrectionForm(forms.Form):
         source = QUICK_LOG_FORMS["contact" if target.kind == "contact_report" else target.kind]
         template = source()
         self.corrected: list[str] = []
+        # What an emptied field records, per member; members missing here keep their value.
+        self.cleared: dict[str, Any] = {}
+        members = kinds.BODY_MODELS[target.kind].model_fields
         for name in (*source.body_fields, "tags", "occurred_at"):
             if name == "tags" and not source.has_tags:
                 continue
             field_name = "duration" if name == "duration_s" else name
             field = template.fields[field_name]
+            # A member the kind lets go without a value (a call's duration, a message's sender)
+            # is cleared to what an entry logged without it carries: null for the duration, ""
+            # for text. One the entry must have (a note's text, who was contacted, when) cannot
+            # be emptied by a correction, so an empty field leaves it as it was.
+            if name == "tags" or isinstance(field.widget, forms.RadioSelect):
+                pass  # chips and radio buttons are never left empty
+            elif name in members and not field.required and not members[name].is_required():
+                self.cleared[name] = members[name].get_default(call_default_factory=True)
+                field.help_text = _("Leave empty to remove it.")
+            else:
+                field.help_text = _("Leave empty to keep it as it is.")
             field.required = False
             self.fields[field_name] = field
             self.corrected.append(name)
@@ -493,10 +508,12 @@ class CorrectionForm(forms.Form):
                 if sorted(value) != sorted(body.get("tags", [])):
                     changes["tags"] = value
                 continue
-            if value in (None, "") and name not in body:
-                continue
-            if value != body.get(name, "" if not isinstance(value, int) else None):
-                changes[name] = value if value is not None else ""
+            if value in (None, ""):
+                if name not in self.cleared or body.get(name) in (None, ""):
+                    continue
+                value = self.cleared[name]
+            if value != body.get(name):
+                changes[name] = value
         return changes
 
 

@@ -74,7 +74,7 @@ def body_value(name: str, value: Any) -> str:
     if name == "channel":
         return labels.label(labels.CHANNEL_LABELS, value)
     if name == "duration_s":
-        return duration(value)
+        return duration(value) or "—"
     if name == "tags" and isinstance(value, list):
         return _(", ").join(tag_label(t) for t in value) if value else "—"
     if name.endswith("_minor"):
