@@ -151,3 +151,19 @@ def test_through_the_service_null_is_accepted_only_where_the_kind_allows_it(owne
     assert correction({"duration_s": None}).body["changes"] == {"duration_s": None}
     with pytest.raises(services.InputError, match="number"):
         correction({"number": None})
+
+
+def test_a_cleared_value_reads_as_a_dash_in_the_dossier_summary() -> None:
+    from datetime import UTC, datetime
+
+    from locker.dossier.data import Row, row_summary
+
+    body = {"corrects_seq": 3, "reason": "记错了", "changes": {"duration_s": None}}
+    row = Row(
+        entry={"seq": 4, "kind": "correction", "body": body},
+        hash="0" * 64,
+        occurred=None,
+        recorded=datetime(2026, 1, 1, tzinfo=UTC),
+        exhibits=[],
+    )
+    assert row_summary(row) == "#3: 记错了 — duration_s=—"

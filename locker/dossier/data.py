@@ -261,6 +261,14 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     return conduct
 
 
+def _change(value: Any) -> str:
+    # A correction or fact change that empties a member records null or "": print a dash,
+    # not Python's "None".
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
 def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
     """The entry's words in one line of text (user text, not yet escaped)."""
     body = row.body
@@ -278,9 +286,9 @@ def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
     elif row.kind == "correction":
         parts = [f"#{body.get('corrects_seq')}: {body.get('reason', '')}"]
         if body.get("changes"):
-            parts.append(", ".join(f"{k}={v}" for k, v in body["changes"].items()))
+            parts.append(", ".join(f"{k}={_change(v)}" for k, v in body["changes"].items()))
     elif row.kind == "case_update":
-        parts = [", ".join(f"{k}={v}" for k, v in (body.get("changes") or {}).items())]
+        parts = [", ".join(f"{k}={_change(v)}" for k, v in (body.get("changes") or {}).items())]
     else:
         parts = [str(body)]
     text = " — ".join(p.strip() for p in parts if p and p.strip())
