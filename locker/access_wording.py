@@ -6,14 +6,16 @@ function answers in the active language."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import AccessLog, Case, EvidenceFile
+from .models import AccessLog, Case, Dossier, EvidenceFile
 
 ACTION_LABELS: dict[str, Promise] = {
     "view": gettext_lazy("looked at"),
@@ -33,13 +35,16 @@ PAGE_LABELS: list[tuple[re.Pattern[str], Promise]] = [
     (re.compile(r"^timeline/$"), gettext_lazy("the timeline")),
     (re.compile(r"^entries/(?P<seq>\d+)/$"), gettext_lazy("an entry's page")),
     (re.compile(r"^entries/(?P<seq>\d+)/receipt(?:/|\.json)$"), gettext_lazy("a receipt")),
+    (re.compile(r"^dossiers/$"), gettext_lazy("the dossiers page")),
 ]
 DETAIL_LABELS: dict[str, Promise] = {
     "bundle": gettext_lazy("the evidence bundle (ZIP)"),
     "notes.csv": gettext_lazy("their notes (CSV)"),
     "notes.json": gettext_lazy("their notes (JSON)"),
     "case": gettext_lazy("the whole case"),
+    "dossier": gettext_lazy("a new signed PDF dossier"),
 }
+DOSSIER_PREFIX = "dossier:"
 CASE_PATH = re.compile(r"^(?P<method>[A-Z]+) /(?P<api>api/)?cases/[0-9a-f-]{36}/(?P<rest>.*)$")
 LISTING = re.compile(r"^GET /(?:api/)?shared(?:/|-cases)$")
 ENTRY_DETAIL = re.compile(r"^entry (?P<seq>\d+)$")
@@ -80,16 +85,38 @@ def describe(detail: str, file_names: dict[str, str]) -> str:
     return detail
 
 
+def dossier_detail(dossier_id: Any) -> str:
+    """How a row names a dossier; `file_names` turns it into words."""
+    return f"{DOSSIER_PREFIX}{dossier_id}"
+
+
 def file_names(case: Case, rows: Iterable[Any]) -> dict[str, str]:
-    """Original file names for the hashes the rows' download and view_file entries name."""
+    """Words for the details that name a stored thing: original file names for the evidence
+    hashes of download and view_file rows, and "the dossier …" for dossier rows."""
+    rows = list(rows)
     hashes = {row.detail for row in rows if row.action in FILE_ACTIONS and len(row.detail) == 64}
-    if not hashes:
-        return {}
-    return dict(
-        EvidenceFile.objects.filter(case=case, sha256__in=hashes).values_list(
-            "sha256", "original_name"
+    names: dict[str, str] = {}
+    if hashes:
+        names.update(
+            EvidenceFile.objects.filter(case=case, sha256__in=hashes).values_list(
+                "sha256", "original_name"
+            )
         )
-    )
+    dossier_ids = set()
+    for row in rows:
+        if row.detail.startswith(DOSSIER_PREFIX):
+            try:
+                dossier_ids.add(uuid.UUID(row.detail[len(DOSSIER_PREFIX) :]))
+            except ValueError:
+                continue
+    for dossier in Dossier.objects.filter(case=case, pk__in=dossier_ids):
+        names[dossier_detail(dossier.pk)] = _("the dossier “%(template)s” requested %(when)s") % {
+            "template": dossier.get_template_display(),
+            "when": formats.date_format(
+                timezone.localtime(dossier.created_at), "SHORT_DATETIME_FORMAT"
+            ),
+        }
+    return names
 
 
 def what(row: AccessLog, names: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field, StrictBool
 
+from . import access_wording
 from .access import get_case_or_404, public_url
 from .api import TrustedAddressThrottle
 from .api_language import api_message
@@ -91,7 +92,13 @@ def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossie
         dossier = None
     if dossier is None:
         raise HttpError(404, "Not Found")
-    get_case_or_404(request, dossier.case_id, need="read", action=action, detail=str(dossier.id))
+    get_case_or_404(
+        request,
+        dossier.case_id,
+        need="read",
+        action=action,
+        detail=access_wording.dossier_detail(dossier.id),
+    )
     return dossier
 
 
@@ -122,13 +129,15 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
 
 @router.get("/cases/{case_id}/dossiers", response=list[DossierStatus], summary="Dossiers of a case")
 def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
-    case = get_case_or_404(request, case_id, need="read", action="export", detail="list")
+    case = get_case_or_404(
+        request, case_id, need="read", action="view", detail=f"GET {request.path}"
+    )
     return [status_of(d) for d in Dossier.objects.filter(case=case)[:100]]
 
 
 @router.get("/dossiers/{dossier_id}", response=DossierStatus, summary="Progress of a dossier")
 def dossier_status(request: HttpRequest, dossier_id: str) -> dict[str, Any]:
-    return status_of(dossier_or_404(request, dossier_id, "export"))
+    return status_of(dossier_or_404(request, dossier_id, "view"))
 
 
 @router.get(
@@ -137,7 +146,7 @@ def dossier_status(request: HttpRequest, dossier_id: str) -> dict[str, Any]:
     summary="Download a ready dossier",
 )
 def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
-    dossier = dossier_or_404(request, dossier_id, "download")
+    dossier = dossier_or_404(request, dossier_id, "export")
     if dossier.state != Dossier.State.READY:
         return Status(409, {"detail": f"the dossier is {dossier.state}, not ready"})
     return pdf_response(dossier)

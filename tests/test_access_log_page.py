@@ -18,7 +18,7 @@ from locker.models import AccessLog, Case, Share
 
 from .factories import UserFactory, make_case, share_with
 from .test_sharing_api import api_as
-from .ui_helpers import client_for, png_bytes
+from .ui_helpers import client_for, csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +241,33 @@ def test_the_api_still_hands_out_every_row(setting) -> None:
         row(case, wang, T0 + timedelta(seconds=i), detail=f"{i:064x}")
     page = api_as(owner).get(f"/api/cases/{case.pk}/access-log").json()
     assert page["count"] == 6 and len(page["items"]) == 6
+
+
+def test_dossier_accesses_are_named_as_dossiers(setting) -> None:
+    from locker.dossier import services as dossier_services
+    from locker.dossier.build import build_dossier
+    from locker.models import Dossier
+
+    case, owner, (wang, _) = setting
+    lawyer = client_for(wang)
+    assert lawyer.get(f"/cases/{case.pk}/dossiers/").status_code == 200
+    made = csrf_post(lawyer, f"/cases/{case.pk}/dossiers/", {"template": "court", "language": "en"})
+    assert made.status_code == 302
+    dossier = Dossier.objects.get(case=case)
+    claim = dossier_services.claim_dossier(dossier_id=dossier.pk)
+    assert claim is not None
+    build_dossier(claim)
+    assert lawyer.get(made["Location"]).status_code == 200
+    assert lawyer.get(f"{made['Location']}pdf").status_code == 200
+
+    logged = list(AccessLog.objects.filter(case=case).order_by("at", "pk"))
+    assert [(r.action, r.detail) for r in logged] == [
+        ("view", f"GET /cases/{case.pk}/dossiers/"),
+        ("export", "dossier"),
+        ("view", f"dossier:{dossier.pk}"),
+        ("export", f"dossier:{dossier.pk}"),
+    ]
+    html = page(client_for(owner), case)
+    assert "the dossiers page" in html and "a new signed PDF dossier" in html
+    assert "the dossier “Court exhibit bundle” requested" in html
+    assert "original file" not in html

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 
 import pytest
 from django.core import mail
+from django.db import connections
 from django.urls import reverse
 
-from locker import demo, services
-from locker.models import AccessLog, Annotation, Share
+from locker import bundle, demo, services
+from locker.dossier import services as dossier_services
+from locker.dossier.build import build_dossier
+from locker.models import AccessLog, Annotation, Dossier, Share
 
 from .conftest import chromium_path, needs
 from .factories import PASSWORD, UserFactory, add_entry, make_case
@@ -48,6 +52,27 @@ def desktop(browser):  # noqa: F811
     )
     context.set_default_timeout(15000)
     return context
+
+
+def render_in_a_worker_thread(dossier_id) -> None:
+    """What the Celery worker does, in its own thread: pyHanko's signer runs an asyncio loop,
+    which cannot start inside Playwright's."""
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            claim = dossier_services.claim_dossier(dossier_id=dossier_id)
+            assert claim is not None
+            build_dossier(claim)
+        except BaseException as exc:  # reported in the test's thread
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive() and not failures, failures
 
 
 def log_in(page, base: str, username: str) -> None:
@@ -162,6 +187,26 @@ def test_lawyer_review_session_at_desktop_size(browser, live_server) -> None:  #
     assert Annotation.objects.get().entry_seq == message.seq
     screen(desk, "review-04-note")
 
+    # Exports, as the owner has them: the evidence bundle with every original, and a signed
+    # court dossier (rendered here in the test's thread, as a worker would).
+    desk.goto(f"{base}/cases/{case.pk}/review/")
+    with desk.expect_download() as bundle_download:
+        desk.get_by_role("link", name="证据包（ZIP，含全部原始文件）").click()
+    bundle_path = bundle_download.value.path()
+    checked = bundle.verify_bundle_zip(str(bundle_path))
+    assert checked.ok and checked.length == case.entries.count(), checked
+    desk.locator("#export").get_by_role("link", name="卷宗").click()
+    desk.locator("label", has_text="法院证据材料").click()
+    desk.get_by_role("button", name="生成卷宗").click()
+    desk.wait_for_url(f"**/cases/{case.pk}/dossiers/*/")
+    dossier = Dossier.objects.get(case=case)
+    assert dossier.template == "court" and not dossier.include_access_log
+    render_in_a_worker_thread(dossier.pk)
+    desk.reload()
+    with desk.expect_download() as pdf_download:
+        desk.get_by_role("link", name="下载 PDF").click()
+    assert pdf_download.value.path().read_bytes().startswith(b"%PDF-")
+
     # Back on the desk: the case's row, its chain status and nothing unread.
     desk.locator(".top-nav").get_by_role("link", name="与我共享").click()
     row = desk.locator("table.desk tbody tr").first
@@ -187,11 +232,16 @@ def test_lawyer_review_session_at_desktop_size(browser, live_server) -> None:  #
     client.wait_for_load_state()
     log = client.locator(".access-log").inner_text()
     assert "王律师 (明理律师事务所)" in log
-    for label in ("查看了", "查看了文件的预览图", "写了私人批注", "在列表中看到了"):
+    for label in ("查看了", "写了私人批注", "在列表中看到了", "导出了"):
         assert label in log, label
     assert "Screenshot_20260105.png" in log
+    # The exports in words: the bundle, the dossier asked for, and its PDF downloaded.
+    assert "证据包（ZIP）" in log and "一份新的签名 PDF 卷宗" in log
+    assert "申请的卷宗“法院证据材料”" in log
     actions = set(AccessLog.objects.filter(case=case).values_list("action", flat=True))
-    assert actions == {"list", "view", "view_file", "annotate"}
+    assert actions == {"list", "view", "view_file", "annotate", "export"}
+    exports = AccessLog.objects.filter(case=case, action="export")
+    assert {row.detail for row in exports} == {"bundle", "dossier", f"dossier:{dossier.pk}"}
     assert AccessLog.objects.filter(case=case).exclude(user=lawyer).count() == 0
     shot(client, "review-06-who-has-seen")
     lawyer_ctx.close()

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
 
+from .. import access_wording
 from ..access import get_case_or_404
 from ..api_dossiers import pdf_response, status_of, verify_url
 from ..dossier import services as dossier_services
@@ -22,7 +23,13 @@ from .common import AuthedRequest
 
 
 def _dossier(request: HttpRequest, case_id: UUID, dossier_id: UUID, action: str) -> Dossier:
-    case = get_case_or_404(request, case_id, need="read", action=action, detail=str(dossier_id))
+    case = get_case_or_404(
+        request,
+        case_id,
+        need="read",
+        action=action,
+        detail=access_wording.dossier_detail(dossier_id),
+    )
     dossier = Dossier.objects.filter(pk=dossier_id, case=case).first()
     if dossier is None:
         raise Http404("No such dossier")
@@ -36,7 +43,14 @@ def _language_initial() -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case: Case = get_case_or_404(request, case_id, need="read", action="export")
+    # Opening the page is a look; posting the form asks for a dossier of the case.
+    case: Case = get_case_or_404(
+        request,
+        case_id,
+        need="read",
+        action="export" if request.method == "POST" else "view",
+        detail="dossier" if request.method == "POST" else f"GET {request.path}",
+    )
     form = DossierForm(
         request.POST or None,
         initial={"language": _language_initial()},
@@ -72,7 +86,7 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def detail(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponse:
-    dossier = _dossier(request, case_id, dossier_id, "export")
+    dossier = _dossier(request, case_id, dossier_id, "view")
     return render(
         request,
         "dossier/detail.html",
@@ -83,7 +97,7 @@ def detail(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpRespo
 @login_required
 @require_GET
 def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonResponse:
-    dossier = _dossier(request, case_id, dossier_id, "export")
+    dossier = _dossier(request, case_id, dossier_id, "view")
     response = JsonResponse(status_of(dossier))
     response["Cache-Control"] = "no-store"
     return response
@@ -92,7 +106,7 @@ def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonRespo
 @login_required
 @require_GET
 def download(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
-    dossier = _dossier(request, case_id, dossier_id, "download")
+    dossier = _dossier(request, case_id, dossier_id, "export")
     if dossier.state != Dossier.State.READY:
         return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
     return pdf_response(dossier)
