@@ -16,7 +16,8 @@ from .storage import iter_stored
 
 # A bundle uploaded for verification is untrusted input: bound what we are willing to read.
 MAX_MEMBERS = 100_000
-# 64 MiB holds some 60,000 entries; parsing it costs a few hundred MB at most.
+# 64 MiB holds some 60,000 entries. It is read one line at a time, so the bound is on time,
+# not memory.
 MAX_JSONL_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
 
@@ -207,54 +208,107 @@ def parse_json(data: bytes, what: str) -> Any:
         raise chain.FormatError(f"{what} is not valid UTF-8 JSON: {exc}") from exc
 
 
+def _parse_line(raw: bytes, number: int) -> Any:
+    value = parse_json(raw, f"entries.jsonl line {number}")
+    if isinstance(value, Mapping):
+        chain.check_json_value(value)
+        if chain.canonical_bytes(value) != raw:
+            raise chain.FormatError(f"entries.jsonl line {number} is not in canonical form")
+    return value
+
+
 def parse_jsonl(data: bytes) -> list[Any]:
     if data and not data.endswith(b"\n"):
         raise chain.FormatError("entries.jsonl must end with a newline")
-    lines = []
-    for number, raw in enumerate(data.split(b"\n")[:-1], start=1):
-        value = parse_json(raw, f"entries.jsonl line {number}")
-        if isinstance(value, Mapping):
-            chain.check_json_value(value)
-            if chain.canonical_bytes(value) != raw:
-                raise chain.FormatError(f"entries.jsonl line {number} is not in canonical form")
-        lines.append(value)
-    return lines
+    return [_parse_line(raw, number) for number, raw in enumerate(data.split(b"\n")[:-1], start=1)]
+
+
+def iter_jsonl(handle: IO[bytes]) -> Iterator[Any]:
+    """The lines of an entries.jsonl read from a stream one at a time, so that verifying a
+    large upload holds one entry in memory, not all of them."""
+    for number, raw in enumerate(handle, start=1):
+        if not raw.endswith(b"\n"):
+            raise chain.FormatError("entries.jsonl must end with a newline")
+        yield _parse_line(raw[:-1], number)
+
+
+@dataclass
+class _Seen:
+    """What the checks after the chain's own need from its lines, gathered while the lines
+    stream past: the cases named, the evidence listed, and the hash at the lengths asked."""
+
+    count: int = 0
+    cases: set[Any] = field(default_factory=set)
+    evidence: list[tuple[int, Any, Any]] = field(default_factory=list)  # (seq, sha256, size)
+    wanted: set[int] = field(default_factory=set)
+    held: dict[int, Any] = field(default_factory=dict)
+
+
+def _observe(lines: Iterable[Any], seen: _Seen) -> Iterator[Any]:
+    # Runs before chain.verify_lines has checked each line, so nothing here may assume a shape;
+    # what it gathers is used only once the whole chain has verified.
+    for line in lines:
+        seen.count += 1
+        if isinstance(line, Mapping):
+            entry = line.get("entry")
+            if isinstance(entry, Mapping):
+                seen.cases.add(entry.get("case"))
+                for item in entry.get("evidence") or ():
+                    if isinstance(item, Mapping):
+                        seen.evidence.append((seen.count, item.get("sha256"), item.get("size")))
+            if seen.count in seen.wanted:
+                omitted = line.get("omitted")
+                seen.held[seen.count] = (
+                    line.get("hash")
+                    if entry is not None
+                    else omitted.get("hash")
+                    if isinstance(omitted, Mapping)
+                    else None
+                )
+        yield line
 
 
 EvidenceLookup = Callable[[str], tuple[str, int] | None]
 
 
+def _receipt_length(receipt: Any) -> int | None:
+    body = receipt.get("checkpoint") if isinstance(receipt, Mapping) else None
+    length = body.get("length") if isinstance(body, Mapping) else None
+    return length if isinstance(length, int) and not isinstance(length, bool) else None
+
+
 def verify_lines_and_checkpoint(
-    lines: list[Any],
+    lines: Iterable[Any],
     checkpoint_doc: Any,
     evidence_lookup: EvidenceLookup | None,
     *,
     receipt: Any = None,
 ) -> BundleReport:
-    """Everything spec section 5 asks of a bundle, given its parsed parts. `evidence_lookup`
-    returns (sha256, size) of the file stored under a hash, or None when it is absent;
-    pass None to skip evidence (a dossier PDF carries no evidence files)."""
+    """Everything spec section 5 asks of a bundle, given its parts: the lines (a list, or a
+    stream read once), the checkpoint document, and `evidence_lookup`, which returns (sha256,
+    size) of the file stored under a hash, or None when it is absent; pass None to skip
+    evidence (a dossier PDF carries no evidence files)."""
     report = BundleReport(ok=True)
-    chain_report = chain.verify_lines(lines)
+    seen = _Seen()
+    if receipt is not None and (length := _receipt_length(receipt)) is not None:
+        seen.wanted.add(length)
+    try:
+        chain_report = chain.verify_lines(_observe(lines, seen))
+    except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
+        return report.fail(str(exc))
     report.length, report.head = chain_report.length, chain_report.head
     if not chain_report.ok:
         return report.fail(chain_report.problem or "chain broken", chain_report.first_bad_seq)
-    full = [line["entry"] for line in lines if "entry" in line]
-    cases = {entry["case"] for entry in full}
-    if len(cases) > 1:
+    if len(seen.cases) > 1:
         return report.fail("entries belong to more than one case")
-    report.case = next(iter(cases), None)
+    report.case = next(iter(seen.cases), None)
     if evidence_lookup is not None:
-        for entry in full:
-            for item in entry["evidence"]:
-                found = evidence_lookup(item["sha256"])
-                if found is None:
-                    return report.fail(f"evidence file {item['sha256']} is missing", entry["seq"])
-                if found != (item["sha256"], item["size"]):
-                    return report.fail(
-                        f"evidence file {item['sha256']} does not match its hash or size",
-                        entry["seq"],
-                    )
+        for seq, sha256, size in seen.evidence:
+            found = evidence_lookup(sha256)
+            if found is None:
+                return report.fail(f"evidence file {sha256} is missing", seq)
+            if found != (sha256, size):
+                return report.fail(f"evidence file {sha256} does not match its hash or size", seq)
     try:
         certificate = chain.verify_checkpoint(checkpoint_doc)
     except chain.FormatError as exc:
@@ -273,15 +327,18 @@ def verify_lines_and_checkpoint(
     report.checkpoint_trusted = signing.is_trusted(certificate)
     report.head_known = _head_known(body["case"], body["length"], body["head"])
     if receipt is not None:
-        problem = check_receipt(lines, receipt, report.case)
+        problem = check_receipt(seen.count, seen.held, receipt, report.case)
         report.receipt_checked = True
         if problem:
             return report.fail(problem)
     return report
 
 
-def check_receipt(lines: list[Any], receipt: Any, case_id: str | None) -> str | None:
-    """None when the chain still holds the receipt's head at the receipt's length."""
+def check_receipt(
+    count: int, held: Mapping[int, Any], receipt: Any, case_id: str | None
+) -> str | None:
+    """None when the chain (`count` lines; `held` maps a length to the hash of that line)
+    still holds the receipt's head at the receipt's length."""
     try:
         chain.verify_checkpoint(receipt)
     except chain.FormatError as exc:
@@ -290,16 +347,14 @@ def check_receipt(lines: list[Any], receipt: Any, case_id: str | None) -> str | 
     if case_id is not None and body["case"] != case_id:
         return "the receipt is for another case"
     length = body["length"]
-    if length > len(lines):
+    if length > count:
         return (
-            f"the receipt shows {length} entries but the chain now has {len(lines)}: "
+            f"the receipt shows {length} entries but the chain now has {count}: "
             "entries were removed from the end"
         )
     if length == 0:
         return None
-    line = lines[length - 1]
-    held = line["hash"] if "entry" in line else line["omitted"]["hash"]
-    if held != body["head"]:
+    if held.get(length) != body["head"]:
         return f"entry {length} is not the one the receipt was issued for: the chain was rewritten"
     return None
 
@@ -328,7 +383,6 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
         if members["checkpoint.json"].file_size > MAX_JSON_BYTES:
             return BundleReport(ok=False, problem="checkpoint.json is too large")
         try:
-            lines = parse_jsonl(archive.read("entries.jsonl"))
             checkpoint_doc = parse_json(archive.read("checkpoint.json"), "checkpoint.json")
         except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
             return BundleReport(ok=False, problem=str(exc))
@@ -348,4 +402,7 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
                 return ("", -1)
             return digest.hexdigest(), size
 
-        return verify_lines_and_checkpoint(lines, checkpoint_doc, lookup, receipt=receipt)
+        with archive.open("entries.jsonl") as entries:
+            return verify_lines_and_checkpoint(
+                iter_jsonl(entries), checkpoint_doc, lookup, receipt=receipt
+            )

@@ -175,3 +175,29 @@ def test_not_a_zip_is_a_clear_failure(tmp_path) -> None:
     path.write_bytes(b"not a zip at all")
     code, output = run_command("verify_bundle", str(path))
     assert code == 1 and "not a readable ZIP" in output
+
+
+def test_entries_are_read_as_a_stream_with_the_same_checks(tmp_path) -> None:
+    """verify_bundle_zip reads entries.jsonl line by line: a receipt for an entry in the
+    middle is still checked against that line, and a malformed file still fails clearly."""
+    case = case_with_evidence()
+    middle = services.append_entry(case=case, author="user:1", kind="note", body={"text": "中"})
+    add_entry(case, "note", {"text": "后来的"})
+    good = export_to(tmp_path / "good.zip", case)
+    report = bundle.verify_bundle_zip(str(good), receipt=middle.receipt)
+    assert report.ok and report.receipt_checked and report.length == middle.entry.seq + 1
+
+    forged = json.loads(json.dumps(middle.receipt))
+    forged["checkpoint"]["head"] = "0" * 64
+    report = bundle.verify_bundle_zip(str(good), receipt=forged)
+    assert not report.ok and "receipt" in (report.problem or "")
+
+    cases = {
+        "no final newline": (lambda d: d.rstrip(b"\n"), "must end with a newline"),
+        "spaces": (lambda d: d.replace(b'{"entry":{', b'{"entry": {', 1), "line 1 is not in"),
+        "not JSON": (lambda d: d + b"{oops\n", "is not valid UTF-8 JSON"),
+    }
+    for label, (change, message) in cases.items():
+        bad = _rewrite_member(good, tmp_path / "bad.zip", "entries.jsonl", change)
+        report = bundle.verify_bundle_zip(str(bad))
+        assert not report.ok and message in (report.problem or ""), (label, report)
