@@ -116,3 +116,15 @@ def test_decreasing_recorded_at_is_detected() -> None:
 def test_values_the_canonical_form_cannot_carry_are_refused(value) -> None:
     with pytest.raises(chain.FormatError):
         chain.check_json_value({"x": value})
+
+
+def test_timestamps_are_ascii_digits_and_real_dates() -> None:
+    assert chain.parse_timestamp("2024-02-29T23:59:59.999999Z").day == 29
+    for text in (
+        "２０２６-01-01T00:00:00.000000Z",  # fullwidth digits
+        "2026-01-01T00:00:00.000000+00:00",
+        "2025-02-29T00:00:00.000000Z",
+        "2026-01-01T24:00:00.000000Z",
+    ):
+        with pytest.raises(chain.FormatError):
+            chain.parse_timestamp(text)
