@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -112,9 +112,7 @@ def file_names(case: Case, rows: Iterable[Any]) -> dict[str, str]:
     for dossier in Dossier.objects.filter(case=case, pk__in=dossier_ids):
         names[dossier_detail(dossier.pk)] = _("the dossier “%(template)s” requested %(when)s") % {
             "template": dossier.get_template_display(),
-            "when": formats.date_format(
-                timezone.localtime(dossier.created_at), "SHORT_DATETIME_FORMAT"
-            ),
+            "when": f"{timezone.localtime(dossier.created_at):%Y-%m-%d %H:%M}",
         }
     return names
 

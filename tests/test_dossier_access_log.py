@@ -408,3 +408,24 @@ def test_with_javascript_the_option_waits_for_court(browser, live_server) -> Non
     page.wait_for_load_state()
     assert Dossier.objects.get().include_access_log
     context.close()
+
+
+@needs_pdftotext
+def test_dossier_rows_are_named_in_the_dossiers_language_and_zone(tmp_path: Path) -> None:
+    from django.utils import translation
+
+    case = small_case()
+    lawyer = lawyer_saw(case)
+    earlier, _ = make_dossier(case, "cn_12321", "zh-hans")
+    services.record_access(
+        case=case, user=lawyer, action="export", detail=f"dossier:{earlier.pk}", via="web"
+    )
+    # A worker whose own language is Chinese renders an English dossier.
+    with translation.override("zh-hans"):
+        dossier, data = make_dossier(case, "court", "en", include_access_log=True)
+    text = flat(pdf_text(write(tmp_path, data)))
+    requested = earlier.created_at.astimezone(ZoneInfo(dossier.time_zone))
+    # (pdftotext interleaves the table's columns, so the row is matched in pieces.)
+    assert "exported: the dossier “China: report of harassing calls" in text
+    assert f"requested {requested:%Y-%m-%d %H:%M}" in text
+    assert "申请的卷宗" not in text

@@ -77,10 +77,12 @@ def gather(dossier: Dossier) -> DossierData:
     access_log = None
     if dossier.include_access_log and dossier.template == Dossier.Template.COURT:
         logged = list(sharing.access_log_until(case, dossier.created_at))
+        # The names are words (a dossier's "requested <time>"): in the dossier's language
+        # and zone, not the worker's.
+        with translation.override(dossier.language), timezone.override(zone):
+            names = access_wording.file_names(case, logged)
         access_log = AccessLogPart(
-            rows=logged,
-            file_names=access_wording.file_names(case, logged),
-            until=dossier.created_at.astimezone(zone),
+            rows=logged, file_names=names, until=dossier.created_at.astimezone(zone)
         )
     return DossierData(
         dossier=dossier,
