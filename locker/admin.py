@@ -11,6 +11,7 @@ from .models import (
     Checkpoint,
     Entry,
     EvidenceFile,
+    KeptReceipt,
     ProfessionalProfile,
     Share,
 )
@@ -50,6 +51,11 @@ class EvidenceFileAdmin(ReadOnlyAdmin):
 @admin.register(Checkpoint)
 class CheckpointAdmin(ReadOnlyAdmin):
     list_display = ("case", "length", "head", "signed_at")
+
+
+@admin.register(KeptReceipt)
+class KeptReceiptAdmin(ReadOnlyAdmin):
+    list_display = ("case", "length", "head", "signed_at", "signer_trusted", "uploaded_at")
 
 
 @admin.register(ApiToken)

@@ -170,6 +170,57 @@ class Checkpoint(models.Model):
         return f"{self.case_id} @{self.length} {self.head[:12]}"
 
 
+class KeptReceiptQuerySet(models.QuerySet["KeptReceipt"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("kept receipts are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("kept receipts are append-only")
+
+
+class KeptReceipt(models.Model):
+    """A receipt (a signed checkpoint) the client kept and uploaded, so that whoever reviews
+    the case can see whether the chain still holds the head it names. It is the client's
+    evidence against the server: never updated or deleted (model layer here, a trigger on
+    PostgreSQL)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="kept_receipts")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    document = models.JSONField()
+    length = models.PositiveIntegerField()
+    head = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    signer_fingerprint = models.CharField(max_length=64)
+    signer_trusted = models.BooleanField()
+
+    objects = KeptReceiptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("case", "-length", "id")
+        constraints = [
+            # The same head vouched for by the same signer is one receipt, whenever it was
+            # signed: uploading it again (or another copy of it) adds nothing.
+            models.UniqueConstraint(
+                fields=("case", "length", "head", "signer_fingerprint"),
+                name="kept_receipt_unique_head_signer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} kept @{self.length} {self.head[:12]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("kept receipts are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("kept receipts are append-only")
+
+
 class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
