@@ -286,9 +286,8 @@ def checkpoint_body(case_id: str, length: int, head: str, signed_at: datetime) -
     }
 
 
-def verify_checkpoint(document: Any) -> x509.Certificate:
-    """Check a signed checkpoint's shape and its signature against its own certificate.
-    Returns the certificate so the caller can decide whether it trusts the signer."""
+def check_checkpoint_shape(document: Any) -> None:
+    """Every rule of spec section 4 but the signature: the members and their values."""
     if not isinstance(document, Mapping) or set(document) != {
         "checkpoint",
         "signature",
@@ -308,6 +307,13 @@ def verify_checkpoint(document: Any) -> x509.Certificate:
     if not isinstance(body["case"], str) or not _UUID_RE.match(body["case"]):
         raise FormatError("checkpoint case must be a lowercase UUID")
     parse_timestamp(body["signed_at"])
+
+
+def verify_checkpoint(document: Any) -> x509.Certificate:
+    """Check a signed checkpoint's shape and its signature against its own certificate.
+    Returns the certificate so the caller can decide whether it trusts the signer."""
+    check_checkpoint_shape(document)
+    body = document["checkpoint"]
     try:
         certificate = x509.load_pem_x509_certificate(str(document["certificate"]).encode())
         signature = base64.b64decode(str(document["signature"]), validate=True)

@@ -33,6 +33,7 @@ from .entries import (
     parse_occurred_at,
     update_case_facts,
 )
+from .receipts import MAX_RECEIPT_BYTES, KeptReceiptResult, add_kept_receipt
 from .shares import (
     MAX_ANNOTATION_CHARS,
     ShareConflict,
@@ -54,8 +55,10 @@ __all__ = [
     "MAX_ANNOTATION_CHARS",
     "MAX_CLOCK_SKEW",
     "MAX_FILES_PER_ENTRY",
+    "MAX_RECEIPT_BYTES",
     "AppendResult",
     "InputError",
+    "KeptReceiptResult",
     "LinkUnavailable",
     "ShareConflict",
     "ShareResult",
@@ -63,6 +66,7 @@ __all__ = [
     "accept_invitation",
     "accept_share",
     "add_annotation",
+    "add_kept_receipt",
     "append_entry",
     "confirm_email",
     "create_case",
