@@ -36,6 +36,7 @@ PAGE_LABELS: list[tuple[re.Pattern[str], Promise]] = [
     (re.compile(r"^entries/(?P<seq>\d+)/$"), gettext_lazy("an entry's page")),
     (re.compile(r"^entries/(?P<seq>\d+)/receipt(?:/|\.json)$"), gettext_lazy("a receipt")),
     (re.compile(r"^dossiers/$"), gettext_lazy("the dossiers page")),
+    (re.compile(r"^receipts/$"), gettext_lazy("the receipts the client kept")),
 ]
 DETAIL_LABELS: dict[str, Promise] = {
     "bundle": gettext_lazy("the evidence bundle (ZIP)"),

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from .views import accounts, cases, desk, invitations, links, log, review, shares, timeline
+from .views import (
+    accounts,
+    cases,
+    desk,
+    invitations,
+    links,
+    log,
+    receipts,
+    review,
+    shares,
+    timeline,
+)
 
 case = "cases/<uuid:case_id>/"
 entry = case + "entries/<int:seq>/"
@@ -42,6 +53,7 @@ urlpatterns = [
     path(entry, timeline.entry_detail, name="entry_detail"),
     path(entry + "receipt/", log.receipt, name="receipt"),
     path(entry + "receipt.json", log.receipt_json, name="receipt_json"),
+    path(case + "receipts/", receipts.kept_receipts, name="kept_receipts"),
     path(entry + "correct/", timeline.correct_entry, name="correct_entry"),
     path(case + "files/<str:sha256>/", timeline.evidence_original, name="evidence_original"),
     path(

@@ -54,7 +54,8 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
     except chain.FormatError as exc:
         raise InputError(
             gettext_lazy(
-                "the receipt's signature does not verify: it was changed after it was signed"
+                "the receipt's signature does not verify: "
+                "the receipt was changed after it was signed"
             )
         ) from exc
     # Refused rather than kept with a flag: a receipt proves something only because this

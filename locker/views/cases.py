@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST
 
 from .. import chainstatus, charts, services, stats
 from ..forms import CaseForm
-from ..models import Case, Entry
+from ..models import Case, Entry, KeptReceipt
 from .common import AuthedRequest, case_for
+from .receipts import KeptReceiptForm
 
 
 def _author(request: HttpRequest) -> str:
@@ -69,6 +70,7 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case = case_for(request, case_id)
+    owner = case.access_role == "owner"  # type: ignore[attr-defined]
     entries = list(
         Entry.objects.filter(case=case).only(
             "seq", "kind", "body", "occurred_at", "recorded_at", "case_id"
@@ -88,6 +90,8 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "recent": recent[:5],
             "entry_count": len(entries),
             "upfront_minor": _upfront(case),
+            "receipt_form": KeptReceiptForm() if owner else None,
+            "kept_count": KeptReceipt.objects.filter(case=case).count(),
         },
     )
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .. import bundle, chainstatus, services, sharing
+from ..kept_receipts import kept_receipts_of
 from ..models import Annotation, CaseVisit, Checkpoint, Entry
 from ..sharing_forms import AnnotationForm, ReviewFilterForm
 from .common import AuthedRequest, case_for
@@ -104,6 +105,7 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 :RECENT_RECEIPTS
             ],
             "receipt_count": Checkpoint.objects.filter(case=case).count(),
+            "kept": kept_receipts_of(case),
             "notes": [(note, names[note.author_id]) for note in notes],
             "noted_seqs": {note.entry_seq for note in notes if note.entry_seq},
             "note_form": AnnotationForm(initial={"entry_seq": selected.seq if selected else None}),
