@@ -407,3 +407,8 @@ api.add_router("", cases)
 from .api_sharing import router as sharing_router  # noqa: E402
 
 api.add_router("", sharing_router)
+
+# Kept receipts (locker/api_receipts.py), likewise.
+from .api_receipts import router as receipts_router  # noqa: E402
+
+api.add_router("", receipts_router)
