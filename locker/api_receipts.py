@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
-from . import services
+from . import chain, services
 from .access import get_case_or_404, request_user
 from .kept_receipts import KeptReceiptStatus, kept_receipts_of, status_of
 
@@ -22,7 +22,7 @@ class KeptReceiptOut(Schema):
     id: int
     length: int
     head: str
-    signed_at: datetime
+    signed_at: str = Field(description="as in the receipt: YYYY-MM-DDTHH:MM:SS.ffffffZ")
     uploaded_at: datetime
     signer_fingerprint: str
     signer_trusted: bool
@@ -35,7 +35,7 @@ def kept_out(row: KeptReceiptStatus) -> dict[str, Any]:
         "id": receipt.pk,
         "length": receipt.length,
         "head": receipt.head,
-        "signed_at": receipt.signed_at,
+        "signed_at": chain.format_timestamp(receipt.signed_at),
         "uploaded_at": receipt.uploaded_at,
         "signer_fingerprint": receipt.signer_fingerprint,
         "signer_trusted": row.signer_trusted,

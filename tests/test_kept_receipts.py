@@ -1,0 +1,554 @@
+"""Receipts the client kept (issue 5): the owner uploads them on the web or through the API,
+every persona gets the answer its access allows, bad uploads store nothing, and each kept
+receipt shows whether the stored chain still holds it, also after the chain was tampered with."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from locker import access_wording, chain, services, signing
+from locker.kept_receipts import kept_receipts_of
+from locker.models import AccessLog, Case, Checkpoint, Entry, KeptReceipt, KeptReceiptQuerySet
+
+from .factories import UserFactory, add_entry, make_case, share_with
+from .tamper import delete_entry, raw_sql, rewrite_body
+from .test_postgres import ON_POSTGRES
+from .test_sharing_api import api_as
+from .ui_helpers import client_for, csrf_post
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous")
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@dataclass
+class World:
+    case: Case
+    users: dict[str, Any]
+
+    def user(self, persona: str) -> Any:
+        return self.users.get(persona)
+
+    def page_client(self, persona: str) -> Client:
+        if persona == "anonymous":
+            return Client(enforce_csrf_checks=True)
+        return client_for(self.users[persona])
+
+
+@pytest.fixture
+def world() -> World:
+    owner = UserFactory(username="xiaoli")
+    case = make_case(owner, title="网贷催收")
+    add_entry(case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
+    add_entry(case, "note", {"text": "又打来了"})
+    users = {"owner": owner}
+    users.update(
+        {n: UserFactory(username=n) for n in ("viewer", "reviewer", "revoked", "stranger")}
+    )
+    share_with(case, users["viewer"], "viewer")
+    share_with(case, users["reviewer"], "reviewer")
+    services.end_share(share=share_with(case, users["revoked"], "reviewer"), by=owner)
+    return World(case, users)
+
+
+def receipt_of(case: Case, seq: int) -> dict[str, Any]:
+    """The receipt the client downloaded when entry `seq` was added."""
+    return Checkpoint.objects.filter(case=case, length=seq).order_by("signed_at").first().document
+
+
+def as_bytes(document: Any) -> bytes:
+    return json.dumps(document, ensure_ascii=False, indent=2).encode()
+
+
+def upload_file(document: Any, name: str = "receipt.json") -> SimpleUploadedFile:
+    data = document if isinstance(document, bytes) else as_bytes(document)
+    return SimpleUploadedFile(name, data, content_type="application/json")
+
+
+def forged_signature(document: dict[str, Any]) -> dict[str, Any]:
+    signature = document["signature"]
+    middle = len(signature) // 2
+    flipped = "B" if signature[middle] != "B" else "C"
+    return {**document, "signature": signature[:middle] + flipped + signature[middle + 1 :]}
+
+
+def self_signed(document: dict[str, Any]) -> dict[str, Any]:
+    """The same checkpoint, validly signed by a key and certificate this instance never made."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Evidence Locker signing")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    body = document["checkpoint"]
+    signature = key.sign(chain.canonical_bytes(body), ec.ECDSA(hashes.SHA256()))
+    return {
+        "checkpoint": body,
+        "signature": base64.b64encode(signature).decode(),
+        "certificate": certificate.public_bytes(Encoding.PEM).decode(),
+    }
+
+
+def kept_url(case: Case) -> str:
+    return reverse("kept_receipts", args=[case.pk])
+
+
+def api_url(case: Case) -> str:
+    return f"/api/cases/{case.pk}/receipts"
+
+
+# The service -------------------------------------------------------------------------------
+
+
+def test_the_owner_keeps_a_receipt_once(world: World) -> None:
+    data = as_bytes(receipt_of(world.case, 2))
+    first = services.add_kept_receipt(case=world.case, user=world.user("owner"), data=data)
+    again = services.add_kept_receipt(case=world.case, user=world.user("owner"), data=data)
+    assert first.created and not again.created
+    assert again.receipt.pk == first.receipt.pk
+    kept = KeptReceipt.objects.get()
+    entry = Entry.objects.get(case=world.case, seq=2)
+    assert (kept.length, kept.head, kept.uploaded_by) == (2, entry.hash, world.user("owner"))
+    assert kept.document == receipt_of(world.case, 2)
+    assert kept.signer_trusted is True
+    assert kept.signer_fingerprint == signing.fingerprint(signing.load_signer().certificate)
+
+
+def test_another_checkpoint_of_the_same_head_is_the_same_receipt(world: World) -> None:
+    owner = world.user("owner")
+    head = Entry.objects.get(case=world.case, seq=3)
+    later = services.issue_checkpoint(case=world.case, length=3, head=head.hash)
+    assert later != receipt_of(world.case, 3)
+    services.add_kept_receipt(case=world.case, user=owner, data=as_bytes(receipt_of(world.case, 3)))
+    result = services.add_kept_receipt(case=world.case, user=owner, data=as_bytes(later))
+    assert not result.created and KeptReceipt.objects.count() == 1
+
+
+@pytest.mark.parametrize("persona", ("viewer", "reviewer", "revoked", "stranger"))
+def test_only_the_owner_may_keep_a_receipt(world: World, persona: str) -> None:
+    with pytest.raises(PermissionError):
+        services.add_kept_receipt(
+            case=world.case, user=world.user(persona), data=as_bytes(receipt_of(world.case, 2))
+        )
+    assert not KeptReceipt.objects.exists()
+
+
+def bad_uploads(world: World) -> dict[str, tuple[bytes, str]]:
+    """What a client might upload by mistake or on purpose, and the message it gets."""
+    good = receipt_of(world.case, 2)
+    other_case = make_case(world.user("owner"))
+    moved = {**good, "checkpoint": {**good["checkpoint"], "length": 3}}
+    return {
+        "not json": (b"\x89PNG\r\n\x1a\n not a receipt", "the receipt is not a JSON file"),
+        "empty": (b"", "the receipt is not a JSON file"),
+        "NaN": (b'{"checkpoint": NaN}', "the receipt is not a JSON file"),
+        "a JSON list": (b"[1, 2]", "this file is not a receipt"),
+        "a bundle line": (
+            as_bytes(Entry.objects.get(case=world.case, seq=2).as_line()),
+            "this file is not a receipt",
+        ),
+        "missing certificate": (
+            as_bytes({k: v for k, v in good.items() if k != "certificate"}),
+            "this file is not a receipt",
+        ),
+        "forged signature": (as_bytes(forged_signature(good)), "signature does not verify"),
+        "changed length": (as_bytes(moved), "signature does not verify"),
+        "garbled certificate": (
+            as_bytes({**good, "certificate": "-----BEGIN CERTIFICATE-----\nxx"}),
+            "signature does not verify",
+        ),
+        "another signer": (as_bytes(self_signed(good)), "not signed by this server"),
+        "another case": (
+            as_bytes(receipt_of(other_case, 1)),
+            "this receipt is for another case",
+        ),
+        "too large": (
+            as_bytes({**good, "padding": "x" * services.MAX_RECEIPT_BYTES}),
+            "larger than the limit of 64 KiB",
+        ),
+    }
+
+
+def test_bad_uploads_are_refused_with_a_clear_message_and_store_nothing(world: World) -> None:
+    for name, (data, message) in bad_uploads(world).items():
+        with pytest.raises(services.InputError) as refused:
+            services.add_kept_receipt(case=world.case, user=world.user("owner"), data=data)
+        assert message in str(refused.value), name
+    assert not KeptReceipt.objects.exists()
+
+
+# Status against the chain now --------------------------------------------------------------
+
+
+def keep(world: World, *seqs: int) -> None:
+    for seq in seqs:
+        services.add_kept_receipt(
+            case=world.case, user=world.user("owner"), data=as_bytes(receipt_of(world.case, seq))
+        )
+
+
+def statuses(case: Case) -> dict[int, str]:
+    return {row.receipt.length: row.status for row in kept_receipts_of(case)}
+
+
+def test_receipts_hold_while_the_chain_is_intact_and_as_it_grows(world: World) -> None:
+    keep(world, 1, 2, 3)
+    add_entry(world.case, "note", {"text": "第四条"})
+    assert statuses(world.case) == {1: "holds", 2: "holds", 3: "holds"}
+    assert [row.receipt.length for row in kept_receipts_of(world.case)] == [3, 2, 1]
+    assert all(row.signer_trusted for row in kept_receipts_of(world.case))
+
+
+def test_removing_the_last_entry_shows_as_removed(world: World) -> None:
+    keep(world, 2, 3)
+    delete_entry(Entry.objects.get(case=world.case, seq=3).pk)
+    assert statuses(world.case) == {2: "holds", 3: "removed"}
+
+
+def test_rewriting_an_entrys_content_shows_as_rewritten(world: World) -> None:
+    keep(world, 2, 3)
+    # The hash column is left as it was: only hashing the content again shows the change.
+    rewrite_body(Entry.objects.get(case=world.case, seq=3).pk, {"text": "从来没打过电话"})
+    assert statuses(world.case) == {2: "holds", 3: "rewritten"}
+
+
+def test_rewriting_an_entry_with_its_hash_recomputed_shows_as_rewritten(world: World) -> None:
+    keep(world, 2, 3)
+    entry = Entry.objects.get(case=world.case, seq=3)
+    forged = {**entry.as_entry(), "body": {"text": "从来没打过电话"}}
+    raw_sql(
+        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
+        [json.dumps(forged["body"]), chain.entry_hash(forged), entry.pk],
+    )
+    assert statuses(world.case) == {2: "holds", 3: "rewritten"}
+
+
+def test_a_receipt_uploaded_after_the_removal_is_kept_and_shows_it(world: World) -> None:
+    receipt = receipt_of(world.case, 3)
+    delete_entry(Entry.objects.get(case=world.case, seq=3).pk)
+    client = world.page_client("owner")
+    response = csrf_post(
+        client, kept_url(world.case), {"receipt": upload_file(receipt)}, follow=True, **EN
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The record no longer holds entry 3 as the receipt shows." in page
+    assert "The record no longer has entry 3: entries were removed" in page
+    assert statuses(world.case) == {3: "removed"}
+
+
+@pytest.fixture
+def new_instance_keys(settings, tmp_path):
+    """This instance loses its keys and makes new ones (a new CA too)."""
+    settings.LOCKER_KEY_DIR = tmp_path / "keys"
+    signing.load_signer.cache_clear()
+    signing.ensure_keys()
+    yield
+    signing.load_signer.cache_clear()
+
+
+def test_when_the_instance_has_new_keys_old_receipts_show_an_unknown_signer(
+    world: World, request: pytest.FixtureRequest
+) -> None:
+    keep(world, 2)
+    old = receipt_of(world.case, 3)
+    request.getfixturevalue("new_instance_keys")  # after the receipts were kept
+    (row,) = kept_receipts_of(world.case)
+    assert row.status == "holds" and row.signer_trusted is False
+    with pytest.raises(services.InputError, match="not signed by this server"):
+        services.add_kept_receipt(case=world.case, user=world.user("owner"), data=as_bytes(old))
+    page = world.page_client("reviewer").get(reverse("review", args=[world.case.pk]), **EN)
+    assert "this server no longer recognises the signer" in page.content.decode()
+
+
+# The model refuses changes -----------------------------------------------------------------
+
+
+def test_a_kept_receipt_cannot_be_changed_or_deleted(world: World) -> None:
+    keep(world, 2)
+    kept = KeptReceipt.objects.get()
+    kept.head = "0" * 64
+    with pytest.raises(PermissionError):
+        kept.save()
+    with pytest.raises(PermissionError):
+        kept.delete()
+    with pytest.raises(PermissionError):
+        KeptReceipt.objects.filter(pk=kept.pk).update(head="0" * 64)
+    with pytest.raises(PermissionError):
+        KeptReceipt.objects.filter(pk=kept.pk).delete()
+    assert KeptReceipt.objects.get().head == Entry.objects.get(case=world.case, seq=2).hash
+
+
+def test_two_uploads_at_once_keep_one_receipt(world: World, monkeypatch) -> None:
+    keep(world, 2)
+    # The other upload's row appears between this one's look-up and its insert.
+    monkeypatch.setattr(KeptReceiptQuerySet, "first", lambda self: None)
+    result = services.add_kept_receipt(
+        case=world.case, user=world.user("owner"), data=as_bytes(receipt_of(world.case, 2))
+    )
+    assert not result.created and KeptReceipt.objects.count() == 1
+
+
+@ON_POSTGRES
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE locker_keptreceipt SET head = %s WHERE id = %s",
+        "DELETE FROM locker_keptreceipt WHERE id = %s",
+    ],
+)
+def test_the_database_refuses_to_change_a_kept_receipt(world: World, sql: str) -> None:
+    keep(world, 2)
+    kept = KeptReceipt.objects.get()
+    params = ["0" * 64, kept.pk] if sql.startswith("UPDATE") else [kept.pk]
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
+    assert KeptReceipt.objects.get().head == kept.head
+
+
+# Web pages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_kept_receipts_page_answers_each_persona(world: World, persona: str) -> None:
+    keep(world, 3)
+    response = world.page_client(persona).get(kept_url(world.case), **EN)
+    expected = {"owner": 200, "viewer": 200, "reviewer": 200, "anonymous": 302}.get(persona, 404)
+    assert response.status_code == expected
+    page = response.content.decode()
+    if persona == "anonymous":
+        assert response["Location"].startswith(reverse("login") + "?next=")
+    if expected == 200:
+        assert "still holds" in page and "entry 3" in page
+        has_form = 'name="receipt"' in page
+        assert has_form == (persona == "owner")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_the_owner_uploads_through_the_page(world: World, persona: str) -> None:
+    client = world.page_client(persona)
+    response = csrf_post(
+        client, kept_url(world.case), {"receipt": upload_file(receipt_of(world.case, 2))}
+    )
+    if persona == "owner":
+        assert response.status_code == 302
+        assert response["Location"] == kept_url(world.case)
+        assert KeptReceipt.objects.count() == 1
+    else:
+        assert response.status_code == (302 if persona == "anonymous" else 404)
+        assert not KeptReceipt.objects.exists()
+
+
+def test_the_owner_uploads_from_the_case_page_and_again_changes_nothing(world: World) -> None:
+    client = world.page_client("owner")
+    detail = client.get(reverse("case_detail", args=[world.case.pk]), **EN).content.decode()
+    assert f'action="{kept_url(world.case)}"' in detail and 'name="receipt"' in detail
+    for expected in ("Receipt kept: the record still holds entry 2.", "already uploaded"):
+        response = csrf_post(
+            client,
+            kept_url(world.case),
+            {"receipt": upload_file(receipt_of(world.case, 2))},
+            follow=True,
+            **EN,
+        )
+        assert expected in response.content.decode()
+    assert KeptReceipt.objects.count() == 1
+    detail = client.get(reverse("case_detail", args=[world.case.pk]), **EN).content.decode()
+    assert "Receipts you kept (1)" in detail
+
+
+def test_lawyers_see_no_upload_form_on_the_case_page(world: World) -> None:
+    for persona in ("viewer", "reviewer"):
+        client = world.page_client(persona)
+        detail = client.get(reverse("case_detail", args=[world.case.pk]), **EN).content.decode()
+        assert 'name="receipt"' not in detail
+        assert f'href="{kept_url(world.case)}"' in detail and "Receipts the client kept" in detail
+
+
+@pytest.mark.parametrize("bad", ["not json", "forged signature", "another signer", "another case"])
+def test_a_bad_upload_on_the_page_says_why_in_the_users_language(world: World, bad: str) -> None:
+    data, message = bad_uploads(world)[bad]
+    client = world.page_client("owner")
+    response = csrf_post(client, kept_url(world.case), {"receipt": upload_file(data)}, **EN)
+    assert response.status_code == 400
+    assert message.replace("'", "&#x27;") in response.content.decode()
+    chinese = csrf_post(
+        client,
+        kept_url(world.case),
+        {"receipt": upload_file(data)},
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+    assert chinese.status_code == 400
+    assert message not in chinese.content.decode()
+    assert "回执" in chinese.content.decode()
+    assert not KeptReceipt.objects.exists()
+
+
+def test_a_post_without_a_file_stores_nothing(world: World) -> None:
+    response = csrf_post(world.page_client("owner"), kept_url(world.case), {})
+    assert response.status_code == 400
+    assert not KeptReceipt.objects.exists()
+
+
+def test_the_review_page_shows_the_reviewer_each_status(world: World) -> None:
+    keep(world, 1, 2, 3)
+    add_entry(world.case, "note", {"text": "第四条"})
+    keep(world, 4)
+    rewrite_body(Entry.objects.get(case=world.case, seq=3).pk, {"text": "改过了"})
+    delete_entry(Entry.objects.get(case=world.case, seq=4).pk)
+    reviewer = world.page_client("reviewer")
+    page = reviewer.get(reverse("review", args=[world.case.pk]), **EN).content.decode()
+    kept = page[page.index('id="kept-title"') :]
+    kept = kept[: kept.index("</section>")]
+    assert kept.count("✔ still holds") == 2
+    assert kept.count("✘ removed") == 1 and "entry 4" in kept
+    assert kept.count("✘ rewritten") == 1
+    assert "Entry 3 is not the one this receipt was issued for" in kept
+    assert kept.count("signed by this server") == 4
+    chinese = reviewer.get(reverse("review", args=[world.case.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    text = chinese.content.decode()
+    assert "当事人保存的回执" in text and "已被删除" in text and "已被改写" in text
+
+
+def test_the_review_page_says_when_no_receipt_was_kept(world: World) -> None:
+    page = world.page_client("viewer").get(reverse("review", args=[world.case.pk]), **EN)
+    assert "No kept receipt has been uploaded." in page.content.decode()
+
+
+def test_a_lawyers_look_at_the_kept_receipts_is_logged_in_words(world: World) -> None:
+    world.page_client("owner").get(kept_url(world.case))
+    assert not AccessLog.objects.exists()
+    world.page_client("viewer").get(kept_url(world.case))
+    (row,) = AccessLog.objects.filter(user=world.user("viewer"))
+    assert (row.action, row.detail) == ("view", f"GET {kept_url(world.case)}")
+    with translation.override("en"):
+        assert access_wording.describe(row.detail, {}) == "the receipts the client kept"
+
+
+# API ---------------------------------------------------------------------------------------
+
+
+def api_expect(owner: int, lawyer: int) -> dict[str, int]:
+    return {
+        "owner": owner,
+        "viewer": lawyer,
+        "reviewer": lawyer,
+        "revoked": 404,
+        "stranger": 404,
+        "anonymous": 401,
+    }
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_list_answers_each_persona(world: World, persona: str) -> None:
+    keep(world, 2)
+    response = api_as(world.user(persona)).get(api_url(world.case))
+    assert response.status_code == api_expect(200, 200)[persona]
+    if response.status_code == 200:
+        (item,) = response.json()
+        kept = KeptReceipt.objects.get()
+        assert item == {
+            "id": kept.pk,
+            "length": 2,
+            "head": kept.head,
+            "signed_at": receipt_of(world.case, 2)["checkpoint"]["signed_at"],
+            "uploaded_at": item["uploaded_at"],
+            "signer_fingerprint": kept.signer_fingerprint,
+            "signer_trusted": True,
+            "status": "holds",
+        }
+        assert datetime.fromisoformat(item["uploaded_at"]) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_upload_answers_each_persona(world: World, persona: str) -> None:
+    data = as_bytes(receipt_of(world.case, 2))
+    response = api_as(world.user(persona)).post_json(api_url(world.case), None, raw=data)
+    assert response.status_code == api_expect(201, 404)[persona]
+    assert KeptReceipt.objects.count() == (1 if persona == "owner" else 0)
+
+
+def test_api_upload_is_idempotent_and_reports_the_status(world: World) -> None:
+    owner = api_as(world.user("owner"))
+    data = as_bytes(receipt_of(world.case, 3))
+    created = owner.post_json(api_url(world.case), None, raw=data)
+    again = owner.post_json(api_url(world.case), None, raw=data)
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert created.json() == again.json()
+    assert created.json()["status"] == "holds" and created.json()["length"] == 3
+    delete_entry(Entry.objects.get(case=world.case, seq=3).pk)
+    assert owner.post_json(api_url(world.case), None, raw=data).json()["status"] == "removed"
+    (item,) = owner.get(api_url(world.case)).json()
+    assert item["status"] == "removed"
+
+
+def test_api_refuses_bad_receipts_with_422_and_stores_nothing(world: World) -> None:
+    owner = api_as(world.user("owner"))
+    for name, (data, message) in bad_uploads(world).items():
+        if not data:
+            continue  # the test client sends no Content-Type with an empty body: that is a 415
+        response = owner.post_json(api_url(world.case), None, raw=data)
+        expected = 413 if name == "too large" else 422
+        assert response.status_code == expected, name
+        assert message in response.json()["detail"], name
+    assert not KeptReceipt.objects.exists()
+
+
+def test_api_refusal_in_chinese_when_asked(world: World) -> None:
+    owner = api_as(world.user("owner"))
+    data, _message = bad_uploads(world)["another case"]
+    response = owner.client.post(
+        api_url(world.case),
+        data,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+        **owner.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "这张回执属于另一个案件"
+
+
+def test_api_upload_needs_json(world: World) -> None:
+    owner = api_as(world.user("owner"))
+    response = owner.client.post(
+        api_url(world.case),
+        as_bytes(receipt_of(world.case, 2)),
+        content_type="text/plain",
+        **owner.headers,
+    )
+    assert response.status_code == 415
+    assert not KeptReceipt.objects.exists()
+
+
+def test_a_lawyers_api_listing_is_logged(world: World) -> None:
+    api_as(world.user("reviewer")).get(api_url(world.case))
+    (row,) = AccessLog.objects.filter(user=world.user("reviewer"))
+    assert (row.action, row.via) == ("api:receipts", "api")
