@@ -1,6 +1,7 @@
-"""Receipts the client kept (issue 5): the owner uploads them on the web or through the API,
-every persona gets the answer its access allows, bad uploads store nothing, and each kept
-receipt shows whether the stored chain still holds it, also after the chain was tampered with."""
+"""Receipts the client kept (issue 5): the service, the status against the chain, the model's
+refusals, and the web pages for every persona; bad uploads store nothing, and each kept
+receipt shows whether the stored chain still holds it, also after the chain was tampered
+with. The API's side is in test_kept_receipts_api.py."""
 
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ from locker.models import AccessLog, Case, Checkpoint, Entry, KeptReceipt, KeptR
 from .factories import UserFactory, add_entry, make_case, share_with
 from .tamper import delete_entry, raw_sql, rewrite_body
 from .test_postgres import ON_POSTGRES
-from .test_sharing_api import api_as
 from .ui_helpers import client_for, csrf_post
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +52,9 @@ class World:
         return client_for(self.users[persona])
 
 
-@pytest.fixture
-def world() -> World:
+def make_world() -> World:
+    """A case with three entries, shared with a viewer and a reviewer; a third lawyer's share
+    was ended by the owner."""
     owner = UserFactory(username="xiaoli")
     case = make_case(owner, title="网贷催收")
     add_entry(case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
@@ -66,6 +67,11 @@ def world() -> World:
     share_with(case, users["reviewer"], "reviewer")
     services.end_share(share=share_with(case, users["revoked"], "reviewer"), by=owner)
     return World(case, users)
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
 
 
 def receipt_of(case: Case, seq: int) -> dict[str, Any]:
@@ -115,10 +121,6 @@ def self_signed(document: dict[str, Any]) -> dict[str, Any]:
 
 def kept_url(case: Case) -> str:
     return reverse("kept_receipts", args=[case.pk])
-
-
-def api_url(case: Case) -> str:
-    return f"/api/cases/{case.pk}/receipts"
 
 
 # The service -------------------------------------------------------------------------------
@@ -451,104 +453,3 @@ def test_a_lawyers_look_at_the_kept_receipts_is_logged_in_words(world: World) ->
     assert (row.action, row.detail) == ("view", f"GET {kept_url(world.case)}")
     with translation.override("en"):
         assert access_wording.describe(row.detail, {}) == "the receipts the client kept"
-
-
-# API ---------------------------------------------------------------------------------------
-
-
-def api_expect(owner: int, lawyer: int) -> dict[str, int]:
-    return {
-        "owner": owner,
-        "viewer": lawyer,
-        "reviewer": lawyer,
-        "revoked": 404,
-        "stranger": 404,
-        "anonymous": 401,
-    }
-
-
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_api_list_answers_each_persona(world: World, persona: str) -> None:
-    keep(world, 2)
-    response = api_as(world.user(persona)).get(api_url(world.case))
-    assert response.status_code == api_expect(200, 200)[persona]
-    if response.status_code == 200:
-        (item,) = response.json()
-        kept = KeptReceipt.objects.get()
-        assert item == {
-            "id": kept.pk,
-            "length": 2,
-            "head": kept.head,
-            "signed_at": receipt_of(world.case, 2)["checkpoint"]["signed_at"],
-            "uploaded_at": item["uploaded_at"],
-            "signer_fingerprint": kept.signer_fingerprint,
-            "signer_trusted": True,
-            "status": "holds",
-        }
-        assert datetime.fromisoformat(item["uploaded_at"]) <= datetime.now(UTC)
-
-
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_api_upload_answers_each_persona(world: World, persona: str) -> None:
-    data = as_bytes(receipt_of(world.case, 2))
-    response = api_as(world.user(persona)).post_json(api_url(world.case), None, raw=data)
-    assert response.status_code == api_expect(201, 404)[persona]
-    assert KeptReceipt.objects.count() == (1 if persona == "owner" else 0)
-
-
-def test_api_upload_is_idempotent_and_reports_the_status(world: World) -> None:
-    owner = api_as(world.user("owner"))
-    data = as_bytes(receipt_of(world.case, 3))
-    created = owner.post_json(api_url(world.case), None, raw=data)
-    again = owner.post_json(api_url(world.case), None, raw=data)
-    assert (created.status_code, again.status_code) == (201, 200)
-    assert created.json() == again.json()
-    assert created.json()["status"] == "holds" and created.json()["length"] == 3
-    delete_entry(Entry.objects.get(case=world.case, seq=3).pk)
-    assert owner.post_json(api_url(world.case), None, raw=data).json()["status"] == "removed"
-    (item,) = owner.get(api_url(world.case)).json()
-    assert item["status"] == "removed"
-
-
-def test_api_refuses_bad_receipts_with_422_and_stores_nothing(world: World) -> None:
-    owner = api_as(world.user("owner"))
-    for name, (data, message) in bad_uploads(world).items():
-        if not data:
-            continue  # the test client sends no Content-Type with an empty body: that is a 415
-        response = owner.post_json(api_url(world.case), None, raw=data)
-        expected = 413 if name == "too large" else 422
-        assert response.status_code == expected, name
-        assert message in response.json()["detail"], name
-    assert not KeptReceipt.objects.exists()
-
-
-def test_api_refusal_in_chinese_when_asked(world: World) -> None:
-    owner = api_as(world.user("owner"))
-    data, _message = bad_uploads(world)["another case"]
-    response = owner.client.post(
-        api_url(world.case),
-        data,
-        content_type="application/json",
-        HTTP_ACCEPT_LANGUAGE="zh-CN",
-        **owner.headers,
-    )
-    assert response.status_code == 422
-    assert response.json()["detail"] == "这张回执属于另一个案件"
-
-
-def test_api_upload_needs_json(world: World) -> None:
-    owner = api_as(world.user("owner"))
-    response = owner.client.post(
-        api_url(world.case),
-        as_bytes(receipt_of(world.case, 2)),
-        content_type="text/plain",
-        **owner.headers,
-    )
-    assert response.status_code == 415
-    assert not KeptReceipt.objects.exists()
-
-
-def test_a_lawyers_api_listing_is_logged(world: World) -> None:
-    api_as(world.user("reviewer")).get(api_url(world.case))
-    (row,) = AccessLog.objects.filter(user=world.user("reviewer"))
-    assert (row.action, row.via) == ("api:receipts", "api")
