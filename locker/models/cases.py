@@ -1,0 +1,267 @@
+"""A case and its chain: entries, their evidence files, the checkpoints this instance signed,
+the receipts a client kept, and the links through which contacts file statements."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .. import chain
+
+
+class Case(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    borrower_name = models.CharField(_("borrower's name as shown"), max_length=200, blank=True)
+    lender = models.CharField(_("lender or platform"), max_length=200, blank=True)
+    lending_app = models.CharField(_("lending app"), max_length=200, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    principal_minor = models.BigIntegerField(_("principal (minor units)"), null=True, blank=True)
+    received_minor = models.BigIntegerField(
+        _("amount actually received (minor units)"), null=True, blank=True
+    )
+    demanded_minor = models.BigIntegerField(
+        _("amount demanded (minor units)"), null=True, blank=True
+    )
+    loan_start = models.DateField(_("loan start date"), null=True, blank=True)
+    loan_due = models.DateField(_("loan due date"), null=True, blank=True)
+    collector_agency = models.CharField(_("collection agency"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Case facts a case_update entry may carry, in display order.
+    FACT_FIELDS: ClassVar[tuple[str, ...]] = (
+        "title",
+        "borrower_name",
+        "lender",
+        "lending_app",
+        "currency",
+        "principal_minor",
+        "received_minor",
+        "demanded_minor",
+        "loan_start",
+        "loan_due",
+        "collector_agency",
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"Case {self.id}"
+
+    def facts(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.FACT_FIELDS:
+            value = getattr(self, name)
+            values[name] = value.isoformat() if hasattr(value, "isoformat") else value
+        return values
+
+
+class EntryQuerySet(models.QuerySet["Entry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("chain entries are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("chain entries are append-only")
+
+
+class Entry(models.Model):
+    """One link of a case's chain (docs/chain-format.md). Never updated or deleted."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="entries")
+    seq = models.PositiveIntegerField()
+    prev = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32)
+    recorded_at = models.DateTimeField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    author = models.CharField(max_length=64)
+    body = models.JSONField()
+    evidence = models.JSONField(default=list)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("case", "seq")
+        constraints = [
+            models.UniqueConstraint(fields=("case", "seq"), name="entry_unique_case_seq"),
+            models.UniqueConstraint(fields=("case", "prev"), name="entry_unique_case_prev"),
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="entry_seq_positive"),
+        ]
+        verbose_name_plural = "entries"
+
+    def __str__(self) -> str:
+        return f"{self.case_id} #{self.seq} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("chain entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("chain entries are append-only")
+
+    def as_entry(self) -> dict[str, Any]:
+        """The spec's entry object, rebuilt from the stored columns."""
+        return {
+            "v": chain.VERSION,
+            "case": str(self.case_id),
+            "seq": self.seq,
+            "prev": self.prev,
+            "kind": self.kind,
+            "recorded_at": chain.format_timestamp(self.recorded_at),
+            "occurred_at": (chain.format_timestamp(self.occurred_at) if self.occurred_at else None),
+            "author": self.author,
+            "body": self.body,
+            "evidence": self.evidence,
+        }
+
+    def as_line(self) -> dict[str, Any]:
+        return {"entry": self.as_entry(), "hash": self.hash}
+
+    def as_omitted_line(self) -> dict[str, Any]:
+        return {"omitted": {"seq": self.seq, "prev": self.prev, "hash": self.hash}}
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.body.get("tags") if isinstance(self.body, dict) else None
+        return list(tags) if isinstance(tags, list) else []
+
+
+class EvidenceFile(models.Model):
+    """An uploaded file, stored once per case under its SHA-256; never overwritten or deleted."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_files")
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=100)
+    original_name = models.CharField(max_length=255)
+    storage_name = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("case", "sha256"), name="evidence_unique_case_sha256")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.original_name})"
+
+
+class Checkpoint(models.Model):
+    """A signed chain head this instance issued (a receipt, or the head a dossier covers)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="checkpoints")
+    length = models.PositiveIntegerField()
+    head = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    document = models.JSONField()
+
+    class Meta:
+        ordering = ("case", "length", "signed_at")
+        indexes = [models.Index(fields=("case", "length"))]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} @{self.length} {self.head[:12]}"
+
+
+class KeptReceiptQuerySet(models.QuerySet["KeptReceipt"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("kept receipts are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("kept receipts are append-only")
+
+
+class KeptReceipt(models.Model):
+    """A receipt (a signed checkpoint) the client kept and uploaded, so that whoever reviews
+    the case can see whether the chain still holds the head it names. It is the client's
+    evidence against the server: never updated or deleted (model layer here, a trigger on
+    PostgreSQL)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="kept_receipts")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    document = models.JSONField()
+    length = models.PositiveIntegerField()
+    head = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    signer_fingerprint = models.CharField(max_length=64)
+    # Whether this instance trusted the signer at upload (services refuse those it does not);
+    # whether it still does is asked when the receipt is shown.
+    signer_trusted = models.BooleanField()
+
+    objects = KeptReceiptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("case", "-length", "id")
+        constraints = [
+            # The same head vouched for by the same signer is one receipt, whenever it was
+            # signed: uploading it again (or another copy of it) adds nothing.
+            models.UniqueConstraint(
+                fields=("case", "length", "head", "signer_fingerprint"),
+                name="kept_receipt_unique_head_signer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} kept @{self.length} {self.head[:12]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("kept receipts are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("kept receipts are append-only")
+
+
+class ContactLink(models.Model):
+    """A single-use link a case owner sends to a contact the collectors reached, so that the
+    contact can file a statement (a contact_report entry) without an account. Only the
+    SHA-256 of the token is kept; the link never lets its holder read the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contact_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    label = models.CharField(_("who it is for (only you see this)"), max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    entry = models.ForeignKey(
+        Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"contact link {self.pk} of {self.case_id}"
+
+    @property
+    def author(self) -> str:
+        return f"contact-link:{self.pk}"
+
+    def state(self, now: Any = None) -> str:
+        """One of "used", "revoked", "expired", "open"."""
+        from django.utils import timezone
+
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "open"
