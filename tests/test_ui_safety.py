@@ -56,6 +56,10 @@ def _pages(case, entry, link) -> list[str]:
         reverse("correct_entry", args=[c, entry.seq]),
         reverse("links", args=[c]),
         reverse("link_detail", args=[c, link.pk]),
+        reverse("shares", args=[c]),
+        reverse("access_log", args=[c]),
+        reverse("kept_receipts", args=[c]),
+        reverse("dossier_export", args=[c]),
     ]
 
 
