@@ -254,8 +254,9 @@ def test_every_page_has_page_n_of_total_and_a_bates_number(tmp_path: Path) -> No
     index = re.sub(r"\s+", " ", pdf_text(path))
     index_page = page_of("Exhibit index")
     image_page, audio_page = page_of("E-1 · #"), page_of("Audio recordings and other files")
-    assert index_page < image_page < audio_page
+    assert index_page < image_page <= audio_page
     assert f"E-1 EL-{image_page:06d} #" in index
+    assert f"E-2 EL-{audio_page:06d} #" in index
     # A page draws only its own refs: the number is on the index and, as its footer, on the
     # exhibit's page, nowhere else.
     on = [n for n, text in enumerate(pages, start=1) if f"EL-{image_page:06d}" in text]

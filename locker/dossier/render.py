@@ -290,8 +290,12 @@ class Renderer:
     ) -> Table:
         body = [[para(h, self.s.cell_head) for h in header]]
         for row in rows:
+            # A list is a cell of several flowables (an Anchor and its label), not text.
             body.append(
-                [cell if isinstance(cell, Flowable) else para(cell, self.s.cell) for cell in row]
+                [
+                    cell if isinstance(cell, Flowable | list) else para(cell, self.s.cell)
+                    for cell in row
+                ]
             )
         cls = LongTable if long else Table
         table = cls(body, colWidths=[w * FRAME_WIDTH for w in widths], repeatRows=1)
