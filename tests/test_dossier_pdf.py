@@ -240,12 +240,27 @@ def test_every_page_has_page_n_of_total_and_a_bates_number(tmp_path: Path) -> No
     dossier, data = make_dossier(small_case(), "court", "en")
     path = write(tmp_path, data)
     total = dossier.pages
+    pages = []
     for page in range(1, total + 1):
         text = run_tool("pdftotext", "-f", str(page), "-l", str(page), "-enc", "UTF-8", path, "-")
         assert f"page {page} of {total}" in text
         assert f"EL-{page:06d}" in text
-    # The exhibit index names the Bates page its exhibits are on.
-    assert re.search(r"E-1\s+EL-0000\d\d", pdf_text(path))
+        pages.append(text)
+
+    def page_of(marker: str) -> int:
+        return next(number for number, text in enumerate(pages, start=1) if marker in text)
+
+    # The exhibit index, before the evidence, names the Bates page its exhibits are on.
+    index = re.sub(r"\s+", " ", pdf_text(path))
+    index_page = page_of("Exhibit index")
+    image_page, audio_page = page_of("E-1 · #"), page_of("Audio recordings and other files")
+    assert index_page < image_page <= audio_page
+    assert f"E-1 EL-{image_page:06d} #" in index
+    assert f"E-2 EL-{audio_page:06d} #" in index
+    # A page draws only its own refs: the number is on the index and, as its footer, on the
+    # exhibit's page, nowhere else.
+    on = [n for n, text in enumerate(pages, start=1) if f"EL-{image_page:06d}" in text]
+    assert on == [index_page, image_page]
 
 
 def _test_tsa(tmp_path: Path) -> DummyTimeStamper:

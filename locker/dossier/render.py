@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 from xml.sax.saxutils import escape
@@ -137,6 +137,26 @@ class Anchor(Flowable):
         self.refs.setdefault(self.key, self.canv.getPageNumber())
 
 
+class BatesRef(Flowable):
+    """The Bates number of the page `key`'s Anchor lands on, where that page may come later
+    in the document: it takes the place of a one-line Paragraph in `style` and leaves the
+    text to the canvas, which draws it in save(), once every Anchor has recorded its page."""
+
+    def __init__(self, key: str, style: ParagraphStyle) -> None:
+        super().__init__()
+        self.key, self.style = key, style
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        # The size the Paragraph would take, so the table lays out the same.
+        self.width, self.height = available_width, self.style.leading
+        return self.width, self.height
+
+    def draw(self) -> None:
+        # Where a Paragraph puts its first baseline (rl_config.paraFontSizeHeightOffset).
+        x, y = self.canv.absolutePosition(0, self.height - self.style.fontSize)
+        self.canv.page_refs.append((self.key, x, y, self.style))
+
+
 class MachineLine(Flowable):
     """One unbroken line of ASCII the verifier reads back from the page content."""
 
@@ -164,18 +184,23 @@ def _numbered_canvas(
     page_label: Callable[[int, int], str],
     font: str,
     on_page: Callable[[int], None],
+    refs: Mapping[str, int],
 ) -> type[Canvas]:
     class NumberedCanvas(Canvas):
-        """Defers the page furniture until the page count is known."""
+        """Defers the page furniture until the page count is known, and the BatesRefs
+        until every Anchor has recorded its page (`refs`)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             # Every font in the file embedded: no standard Helvetica as the starting font.
             kwargs["initialFontName"] = kwargs.get("initialFontName") or font
             super().__init__(*args, **kwargs)
             self._saved: list[dict[str, Any]] = []
+            self.page_refs: list[tuple[str, float, float, ParagraphStyle]] = []
 
         def showPage(self) -> None:  # noqa: N802 (reportlab's name)
             self._saved.append(dict(self.__dict__))
+            # The saved copy is shallow: the next page needs a list of its own.
+            self.page_refs = []
             on_page(len(self._saved))
             self._startPage()
 
@@ -184,6 +209,7 @@ def _numbered_canvas(
             for state in self._saved:
                 self.__dict__.update(state)
                 self._furniture(total)
+                self._bates_refs()
                 super().showPage()
             self._saved.clear()
             super().save()
@@ -207,6 +233,17 @@ def _numbered_canvas(
             self.drawRightString(width - MARGIN, 7.5 * mm, footer_right)
             self.restoreState()
 
+        def _bates_refs(self) -> None:
+            if not self.page_refs:
+                return
+            self.saveState()
+            for key, x, y, style in self.page_refs:
+                page = refs.get(key)
+                self.setFont(style.fontName, style.fontSize)
+                self.setFillColor(style.textColor)
+                self.drawString(x, y, bates(page) if page else "…")
+            self.restoreState()
+
     return NumberedCanvas
 
 
@@ -227,7 +264,6 @@ class Renderer:
         # Charts start from this state: without it they set (unembedded) Helvetica.
         shapes.STATE_DEFAULTS["fontName"] = self.font
         self.refs: dict[str, int] = {}
-        self.previous_refs: dict[str, int] = {}
         logged = len(data.access_log.rows) if data.access_log is not None else 0
         self.expected_pages = max(
             4,
@@ -254,8 +290,12 @@ class Renderer:
     ) -> Table:
         body = [[para(h, self.s.cell_head) for h in header]]
         for row in rows:
+            # A list is a cell of several flowables (an Anchor and its label), not text.
             body.append(
-                [cell if isinstance(cell, Flowable) else para(cell, self.s.cell) for cell in row]
+                [
+                    cell if isinstance(cell, Flowable | list) else para(cell, self.s.cell)
+                    for cell in row
+                ]
             )
         cls = LongTable if long else Table
         table = cls(body, colWidths=[w * FRAME_WIDTH for w in widths], repeatRows=1)
@@ -535,11 +575,10 @@ class Renderer:
             return [para(_("No evidence files in the chosen range."), self.s.small)]
         rows = []
         for exhibit in self.data.exhibits:
-            page = self.previous_refs.get(exhibit.label)
             rows.append(
                 [
                     exhibit.label,
-                    bates(page) if page else "…",
+                    BatesRef(exhibit.label, self.s.cell),
                     f"#{exhibit.seq}",
                     exhibit.name,
                     f"{exhibit.media_type}, {exhibit.size:,} B",
@@ -682,26 +721,15 @@ class Renderer:
             flow += heading
         return flow
 
-    def build(self, out: IO[bytes], passes: int = 1) -> int:
-        """Lay out the document into `out`; returns the number of pages. With two passes
-        the exhibit index can name the Bates page of each exhibit."""
-        pages = 0
-        for number in range(passes):
-            last = number == passes - 1
-            self.previous_refs, self.refs = self.refs, {}
-            target: IO[bytes] = out if last else io.BytesIO()
-            pages = self._build_once(target, report=last)
-        return pages
-
-    def _build_once(self, out: IO[bytes], *, report: bool) -> int:
+    def build(self, out: IO[bytes]) -> int:
+        """Lay out the document into `out`; returns the number of pages."""
         data = self.data
         checkpoint = data.checkpoint["checkpoint"]
         counter = {"pages": 0}
 
         def on_page(page: int) -> None:
             counter["pages"] = page
-            if report:
-                self.progress(min(1.0, page / self.expected_pages))
+            self.progress(min(1.0, page / self.expected_pages))
 
         canvas_class = _numbered_canvas(
             header_left=str(data.case_facts.get("title") or ""),
@@ -710,6 +738,7 @@ class Renderer:
             page_label=lambda n, total: _("page %(n)d of %(total)d") % {"n": n, "total": total},
             font=self.font,
             on_page=on_page,
+            refs=self.refs,
         )
         doc = SimpleDocTemplate(
             out,
@@ -739,6 +768,4 @@ def render_pdf(
     progress: Callable[[float], None] | None = None,
 ) -> int:
     """Render the dossier (unsigned) into `out`; returns its page count."""
-    renderer = Renderer(data, images, audio_durations, progress)
-    passes = 2 if data.dossier.template == "court" and data.exhibits else 1
-    return renderer.build(out, passes=passes)
+    return Renderer(data, images, audio_durations, progress).build(out)
