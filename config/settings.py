@@ -290,3 +290,5 @@ CELERY_BEAT_SCHEDULE = {
 # The public /verify page and POST /api/verify: largest upload, and requests per client.
 LOCKER_VERIFY_MAX_BYTES = int(os.environ.get("LOCKER_VERIFY_MAX_BYTES", str(300 * 1024 * 1024)))
 LOCKER_VERIFY_RATE = os.environ.get("LOCKER_VERIFY_RATE", "20/m")
+# Checking a bundle near the size limit takes seconds of CPU: a cap for the whole instance.
+LOCKER_VERIFY_INSTANCE_PER_MINUTE = int(os.environ.get("LOCKER_VERIFY_INSTANCE_PER_MINUTE", "30"))

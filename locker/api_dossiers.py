@@ -15,7 +15,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field, StrictBool
 
-from . import access_wording
+from . import access_wording, ratelimit
 from .access import get_case_or_404, public_url
 from .api import TrustedAddressThrottle
 from .api_language import api_message
@@ -199,5 +199,8 @@ def verify(
 ) -> dict[str, Any]:
     if file.size is not None and file.size > settings.LOCKER_VERIFY_MAX_BYTES:
         raise HttpError(413, "the file is too large to verify here")
+    # The per-address limit is the route's throttle; this is the instance-wide one.
+    if not ratelimit.instance_admits_verification():
+        raise HttpError(429, "this server is verifying many files now; try again in a minute")
     kind, report = verify_upload(file, receipt)
     return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}

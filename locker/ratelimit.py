@@ -29,3 +29,35 @@ def hit(scope: str, key: str, *, limit: int, window_s: int) -> bool:
         cache.add(name, 1, timeout=window_s)
         return True
     return count <= limit
+
+
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """("20/m") -> (20, 60): the count and window of a rate written as ninja's throttles
+    take it, so that a page and an API route can share one setting."""
+    count, _, period = rate.partition("/")
+    return int(count), RATE_PERIODS[period.strip()[:1].lower()]
+
+
+def verification_admitted(request: HttpRequest) -> bool:
+    """Whether the /verify page may check an upload now: within LOCKER_VERIFY_RATE for the
+    address (the API route has the same limit as a ninja throttle) and within the instance's
+    own limit."""
+    from django.conf import settings
+
+    count, window = parse_rate(settings.LOCKER_VERIFY_RATE)
+    return hit("verify", client_ip(request), limit=count, window_s=window) and (
+        instance_admits_verification()
+    )
+
+
+def instance_admits_verification() -> bool:
+    """One more verification for the whole instance this minute? Checking a large bundle is
+    seconds of CPU, so many addresses together must not keep every web process busy."""
+    from django.conf import settings
+
+    return hit(
+        "verify-instance", "all", limit=settings.LOCKER_VERIFY_INSTANCE_PER_MINUTE, window_s=60
+    )

@@ -205,3 +205,30 @@ def test_verify_page_is_public(case: Case, stranger: Any, user: str) -> None:
     bad[len(data) // 2] ^= 0xFF
     response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/verify", {"file": io.BytesIO(bytes(bad))})
     assert "Not verified." in response.content.decode()
+
+
+def test_verify_rate_per_address_and_for_the_whole_instance(settings) -> None:
+    from locker import ratelimit
+
+    assert ratelimit.parse_rate("20/m") == (20, 60) and ratelimit.parse_rate("5/hour") == (5, 3600)
+    settings.LOCKER_VERIFY_RATE = "2/m"
+    settings.LOCKER_VERIFY_INSTANCE_PER_MINUTE = 4
+
+    def page_from(address: str) -> int:
+        upload = {"file": io.BytesIO(b"hello")}
+        return Client().post("/verify", upload, REMOTE_ADDR=address).status_code
+
+    def api_from(address: str) -> int:
+        upload = {"file": io.BytesIO(b"hello")}
+        return Client().post("/api/verify", upload, REMOTE_ADDR=address).status_code
+
+    # One address: its own limit (the page reads LOCKER_VERIFY_RATE as the API does).
+    assert [page_from("203.0.113.1") for _ in range(3)] == [200, 200, 429]
+    # Other addresses share what is left of the instance's minute, page and API together.
+    assert page_from("203.0.113.2") == 200
+    assert api_from("203.0.113.3") == 200
+    assert page_from("203.0.113.4") == 429
+    refused = Client().post(
+        "/api/verify", {"file": io.BytesIO(b"hello")}, REMOTE_ADDR="203.0.113.5"
+    )
+    assert refused.status_code == 429 and "try again in a minute" in refused.json()["detail"]

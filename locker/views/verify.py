@@ -15,9 +15,7 @@ from ..services import InputError
 
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST" and not ratelimit.hit(
-        "verify", ratelimit.client_ip(request), limit=20, window_s=60
-    ):
+    if request.method == "POST" and not ratelimit.verification_admitted(request):
         return render(request, "locker/too_many.html", status=429)
     form = VerifyForm(request.POST or None, request.FILES or None)
     result = None
