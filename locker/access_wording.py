@@ -55,6 +55,9 @@ FILE_ACTIONS = ("download", "view_file")
 
 
 def action_label(action: str) -> str:
+    # Rows from before API reads were logged as plain views said "api:case", "api:entries".
+    if action.startswith("api:"):
+        action = "verify" if action == "api:verify" else "view"
     label = ACTION_LABELS.get(action)
     return str(label) if label is not None else action
 

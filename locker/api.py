@@ -202,7 +202,7 @@ def list_cases(request: HttpRequest) -> list[dict[str, Any]]:
 
 @cases.get("/cases/{case_id}", response=CaseOut)
 def get_case(request: HttpRequest, case_id: str) -> dict[str, Any]:
-    return case_out(get_case_or_404(request, case_id, action="api:case"))
+    return case_out(get_case_or_404(request, case_id))
 
 
 @cases.patch(
@@ -343,7 +343,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
 )
 @paginate(BoundedLimitOffset)
 def list_entries(request: HttpRequest, case_id: str) -> Any:
-    case = get_case_or_404(request, case_id, action="api:entries")
+    case = get_case_or_404(request, case_id)
     return _LineView(Entry.objects.filter(case=case).order_by("seq"))
 
 
@@ -378,7 +378,7 @@ class VerifyOut(Schema):
     summary="Recompute every hash and re-hash every evidence file",
 )
 def verify(request: HttpRequest, case_id: str) -> dict[str, Any]:
-    case = get_case_or_404(request, case_id, action="api:verify")
+    case = get_case_or_404(request, case_id, action="verify")
     report = verify_case(case)
     result: dict[str, Any] = {"ok": report.ok, "length": report.length, "head": report.head}
     if not report.ok:

@@ -263,7 +263,8 @@ def test_wording_of_log_rows() -> None:
     )
     path = f"GET /cases/{case.id}/timeline/"
     assert access_wording.describe(path, {}) == "the timeline"
-    assert access_wording.action_label("api:entries") == "api:entries"
+    assert access_wording.action_label("api:entries") == "looked at"
+    assert access_wording.action_label("something new") == "something new"
     assert access_wording.via_label("api") == "through the API"
 
 

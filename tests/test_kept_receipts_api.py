@@ -121,4 +121,4 @@ def test_api_upload_needs_json(world: World) -> None:
 def test_a_lawyers_api_listing_is_logged(world: World) -> None:
     api_as(world.user("reviewer")).get(api_url(world))
     (row,) = AccessLog.objects.filter(user=world.user("reviewer"))
-    assert (row.action, row.via) == ("api:receipts", "api")
+    assert (row.action, row.via) == ("view", "api")

@@ -165,7 +165,7 @@ def test_each_access_by_a_lawyer_is_logged_and_the_owners_are_not(world) -> None
     assert viewer.get(f"/api/cases/{world.case.id}/export").status_code == 200
     rows = list(AccessLog.objects.filter(user=world.viewer).order_by("id"))
     assert [(r.action, r.detail, r.via, r.ip) for r in rows] == [
-        ("api:case", f"GET /api/cases/{world.case.id}", "api", "127.0.0.1"),
+        ("view", f"GET /api/cases/{world.case.id}", "api", "127.0.0.1"),
         ("export", "bundle", "api", "127.0.0.1"),
     ]
 
@@ -186,7 +186,7 @@ def test_owner_reads_the_access_log_through_the_api(world) -> None:
     assert page["count"] == 1
     (row,) = page["items"]
     assert row["who"] == "viewer"
-    assert row["action"] == "api:verify"
+    assert row["action"] == "verify"
     assert row["ip"] == "203.0.113.9"
     assert row["via"] == "api"
 
@@ -442,8 +442,8 @@ def test_a_whole_review_from_invitation_to_revocation_shows_in_the_clients_log()
     log = owner.get(f"/api/cases/{case.id}/access-log").json()
     assert [(r["who"], r["action"]) for r in reversed(log["items"])] == [
         ("李律师 (援助中心)", "list"),
-        ("李律师 (援助中心)", "api:entries"),
-        ("李律师 (援助中心)", "api:verify"),
+        ("李律师 (援助中心)", "view"),
+        ("李律师 (援助中心)", "verify"),
         ("李律师 (援助中心)", "annotate"),
         ("李律师 (援助中心)", "export"),
     ]

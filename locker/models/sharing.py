@@ -132,8 +132,9 @@ class AccessLog(models.Model):
     )
     # The name shown at the time, kept even if the account is later renamed.
     actor = models.CharField(max_length=200)
-    # What was done ("view", "list", "download", "export", "annotate", or an API route such as
-    # "api:entries") and, in detail, on what (a file name, a template, the request path).
+    # What was done ("view", "list", "view_file", "download", "export", "annotate", "verify";
+    # `via` says whether through the API) and, in detail, on what (a file's hash, a dossier,
+    # the request path). Rows written before API reads were plain views say "api:<route>".
     action = models.CharField(max_length=32)
     detail = models.CharField(max_length=500, blank=True)
     via = models.CharField(max_length=8)  # "web" or "api"
