@@ -9,10 +9,12 @@ from uuid import UUID
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
-from .. import chainstatus, services
+from .. import chainstatus, http_ranges, services
 from ..forms import CorrectionForm, FilterForm
 from ..models import Entry, EvidenceFile
 from ..storage import evidence_storage
@@ -110,15 +112,28 @@ def _evidence(request: HttpRequest, case_id: UUID, sha256: str, action: str) -> 
 
 
 @login_required
-def evidence_original(request: AuthedRequest, case_id: UUID, sha256: str) -> FileResponse:
-    """The file exactly as uploaded, always as a download: the browser never renders it."""
+def evidence_original(request: AuthedRequest, case_id: UUID, sha256: str) -> HttpResponseBase:
+    """The file exactly as uploaded, always as a download: the browser never renders it. A
+    Range request (an audio player seeking) gets just the part asked for."""
     evidence = _evidence(request, case_id, sha256, "download")
-    response = FileResponse(
-        evidence_storage().open(evidence.storage_name, "rb"),
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.media_type,
-    )
+    handle = evidence_storage().open(evidence.storage_name, "rb")
+    response: HttpResponseBase
+    partial = http_ranges.partial_response(request, handle, evidence.size, evidence.media_type)
+    if partial is not None:
+        response = partial
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=evidence.original_name
+        )
+    else:
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=evidence.original_name,
+            content_type=evidence.media_type,
+        )
+    response["Accept-Ranges"] = "bytes"
+    # The bytes behind a hash never change.
+    response["ETag"] = f'"{evidence.sha256}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
