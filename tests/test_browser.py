@@ -249,3 +249,67 @@ def test_contact_statement_and_invitation_work_with_javascript_off(browser, live
     page.get_by_role("button", name="接受并打开案件").click()
     page.wait_for_url(f"**/cases/{case.pk}/review/")
     context.close()
+
+
+def _wav(seconds: int, rate: int = 8000) -> bytes:
+    data = bytes((n * 7) % 256 for n in range(seconds * rate))
+    header = (
+        b"RIFF" + (36 + len(data)).to_bytes(4, "little") + b"WAVEfmt "
+        + (16).to_bytes(4, "little") + (1).to_bytes(2, "little") + (1).to_bytes(2, "little")
+        + rate.to_bytes(4, "little") + rate.to_bytes(4, "little")
+        + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+        + b"data" + len(data).to_bytes(4, "little")
+    )  # fmt: skip
+    return header + data
+
+
+@needs(chromium_path() is not None, "Chromium is not installed (apt-get install chromium)")
+def test_a_call_recording_can_be_played_from_the_middle(browser, live_server) -> None:
+    import io
+
+    from locker import services
+
+    from .factories import PASSWORD, make_case
+
+    case = make_case(title="网贷催收")
+    entry = services.append_entry(
+        case=case,
+        author=f"user:{case.owner.pk}",
+        kind="call",
+        body={"number": "95188", "duration_s": 600},
+        uploads=[services.Upload("call.wav", io.BytesIO(_wav(600)))],
+    ).entry
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", case.owner.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    ranges: list[str] = []
+    page.on(
+        "response",
+        lambda r: ranges.append(r.headers.get("content-range", "")) if "/files/" in r.url else None,
+    )
+    page.goto(f"{live_server.url}/cases/{case.pk}/entries/{entry.seq}/")
+    audio = page.locator("audio").element_handle()
+    # The player asks for the part it seeks to (a Range request), and the server must answer
+    # with just that part: without ranges it would have to fetch the whole recording first.
+    page.evaluate(
+        """a => new Promise((done, fail) => {
+            a.muted = true;
+            a.addEventListener('loadedmetadata', () => { a.currentTime = 500; }, {once: true});
+            a.addEventListener('seeked', () => done(), {once: true});
+            a.addEventListener('error', () => fail(a.error && a.error.code), {once: true});
+            a.preload = 'metadata';
+            a.load();
+        })""",
+        audio,
+    )
+    position = page.evaluate("a => a.currentTime", audio)
+    seekable_end = page.evaluate("a => a.seekable.length ? a.seekable.end(0) : 0", audio)
+    assert position >= 499.5 and seekable_end >= 599.5, (position, seekable_end)
+    starts = [int(r.split(" ")[1].split("-")[0]) for r in ranges if r.startswith("bytes ")]
+    assert any(start > 1_000_000 for start in starts), ranges
+    context.close()
