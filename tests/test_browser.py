@@ -53,6 +53,16 @@ def browser():
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+def log_in(page, base: str, username: str) -> None:
+    from .factories import PASSWORD
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
 def phone(browser):
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
@@ -214,7 +224,7 @@ def test_contact_statement_and_invitation_work_with_javascript_off(browser, live
     `Origin: null`, which Django's CSRF check refuses: only a real browser shows this."""
     from locker import services
 
-    from .factories import PASSWORD, UserFactory, make_case
+    from .factories import UserFactory, make_case
 
     case = make_case(title="网贷催收")
     _, raw = services.create_contact_link(case=case, user=case.owner, label="妈妈")
@@ -240,11 +250,7 @@ def test_contact_statement_and_invitation_work_with_javascript_off(browser, live
     link = re.search(r"https?://\S+/invitations/[^/\s]+/", mail.outbox[-1].body)
     assert link
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", lawyer.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    log_in(page, live_server.url, lawyer.username)
     page.goto(link.group(0))
     page.get_by_role("button", name="接受并打开案件").click()
     page.wait_for_url(f"**/cases/{case.pk}/review/")
@@ -269,7 +275,7 @@ def test_a_call_recording_can_be_played_from_the_middle(browser, live_server) ->
 
     from locker import services
 
-    from .factories import PASSWORD, make_case
+    from .factories import make_case
 
     case = make_case(title="网贷催收")
     entry = services.append_entry(
@@ -282,11 +288,7 @@ def test_a_call_recording_can_be_played_from_the_middle(browser, live_server) ->
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     context.set_default_timeout(15000)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", case.owner.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    log_in(page, live_server.url, case.owner.username)
     ranges: list[str] = []
     page.on(
         "response",

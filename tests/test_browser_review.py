@@ -21,8 +21,8 @@ from locker.dossier.build import build_dossier
 from locker.models import AccessLog, Annotation, Dossier, Share
 
 from .conftest import chromium_path, needs
-from .factories import PASSWORD, UserFactory, add_entry, make_case
-from .test_browser import ARTIFACTS, browser, phone, shot  # noqa: F401  (the fixture is used by name)
+from .factories import UserFactory, add_entry, make_case
+from .test_browser import ARTIFACTS, browser, log_in, phone, shot  # noqa: F401  (the fixture is used by name)
 from .ui_helpers import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,14 +73,6 @@ def render_in_a_worker_thread(dossier_id) -> None:
     worker.start()
     worker.join(120)
     assert not worker.is_alive() and not failures, failures
-
-
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}{reverse('login')}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def a_month_of_harassment(owner):

@@ -25,7 +25,7 @@ from locker.services import InputError
 from .conftest import chromium_path, needs
 from .dossier_helpers import has, make_dossier, pdf_text, run_tool, small_case
 from .factories import PASSWORD, UserFactory, make_case, share_with
-from .test_browser import browser  # noqa: F401  (the fixture is used by name)
+from .test_browser import browser, log_in  # noqa: F401  (the fixture is used by name)
 
 pytestmark = pytest.mark.django_db
 
@@ -394,11 +394,7 @@ def test_with_javascript_the_option_waits_for_court(browser, live_server) -> Non
     context = browser.new_context(locale="en-GB")
     context.set_default_timeout(15000)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", case.owner.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    log_in(page, live_server.url, case.owner.username)
     page.goto(f"{live_server.url}/cases/{case.id}/dossiers/")
     box = page.locator('input[name="include_access_log"]')
     assert box.is_disabled()  # the first template is preselected, not court
