@@ -55,7 +55,7 @@ class CheckpointAdmin(ReadOnlyAdmin):
 
 @admin.register(KeptReceipt)
 class KeptReceiptAdmin(ReadOnlyAdmin):
-    list_display = ("case", "length", "head", "signed_at", "signer_trusted", "uploaded_at")
+    list_display = ("case", "length", "head", "signed_at", "uploaded_at")
 
 
 @admin.register(ApiToken)

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from locker import access_wording, chain, services, signing
-from locker.kept_receipts import kept_receipts_of
+from locker.kept_receipts import kept_receipts_of, status_of
 from locker.models import AccessLog, Case, Checkpoint, Entry, KeptReceipt, KeptReceiptQuerySet
 
 from .factories import UserFactory, add_entry, make_case, share_with
@@ -136,7 +136,7 @@ def test_the_owner_keeps_a_receipt_once(world: World) -> None:
     entry = Entry.objects.get(case=world.case, seq=2)
     assert (kept.length, kept.head, kept.uploaded_by) == (2, entry.hash, world.user("owner"))
     assert kept.document == receipt_of(world.case, 2)
-    assert kept.signer_trusted is True
+    assert status_of(kept).signer_trusted is True
     assert kept.signer_fingerprint == signing.fingerprint(signing.load_signer().certificate)
 
 

@@ -196,9 +196,6 @@ class KeptReceipt(models.Model):
     head = models.CharField(max_length=64)
     signed_at = models.DateTimeField()
     signer_fingerprint = models.CharField(max_length=64)
-    # Whether this instance trusted the signer at upload (services refuse those it does not);
-    # whether it still does is asked when the receipt is shown.
-    signer_trusted = models.BooleanField()
 
     objects = KeptReceiptQuerySet.as_manager()
 

@@ -90,7 +90,6 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
                 uploaded_by=user,
                 document=document,
                 signed_at=chain.parse_timestamp(body["signed_at"]),
-                signer_trusted=True,
             )
     except IntegrityError:
         # The same receipt uploaded twice at once: the other upload kept it.
