@@ -17,7 +17,7 @@ install: $(STAMP) messages
 
 # Compiled message catalogues are build output, not source: made from locale/*.po here.
 messages: $(STAMP)
-	@$(BIN)/python -m locker.i18n_compile
+	@$(BIN)/python -m locker.infra.i18n_compile
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -30,8 +30,9 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from locker import bundle, services  # noqa: E402
-from locker.verification import verify_case  # noqa: E402
+from locker import services  # noqa: E402
+from locker.exports import bundle  # noqa: E402
+from locker.selectors.chain import verify_case  # noqa: E402
 
 
 def screenshot(seed: int) -> bytes:

@@ -33,7 +33,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from locker import services, sharing  # noqa: E402
+from locker import services  # noqa: E402
+from locker.selectors import sharing  # noqa: E402
 
 PASSWORD = secrets.token_urlsafe(16)
 

@@ -67,8 +67,8 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
     from django.db import transaction
 
     from locker import services
-    from locker.dossier import services as dossier_services
     from locker.models import Dossier
+    from locker.services import dossiers as dossier_services
     from tests.factories import UserFactory
 
     call_command("migrate", verbosity=0)
@@ -152,9 +152,9 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
 
 
 def render(dossier_id: str) -> None:
-    from locker.dossier import services as dossier_services
     from locker.dossier.build import build_dossier
     from locker.models import Dossier
+    from locker.services import dossiers as dossier_services
 
     started = time.perf_counter()
     claim = dossier_services.claim_dossier(dossier_id=dossier_id)

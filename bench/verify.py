@@ -29,7 +29,9 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from locker import bundle, chain, signing  # noqa: E402
+from locker.core import chain  # noqa: E402
+from locker.exports import bundle  # noqa: E402
+from locker.infra import signing  # noqa: E402
 
 
 def peak_mb() -> float:

@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "locker.middleware.SafetyMiddleware",
+    "locker.web.middleware.SafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -90,6 +90,12 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The tag libraries live with the web layer (locker/web/templatetags), not at the
+            # app's top level where APP_DIRS would look for them.
+            "libraries": {
+                "locker_tags": "locker.web.templatetags.locker_tags",
+                "sharing_tags": "locker.web.templatetags.sharing_tags",
+            },
         },
     },
 ]

@@ -1,14 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from locker.api import api
-from locker.api_dossiers import router as dossier_router
+from locker.api.dossiers import router as dossier_router
+from locker.api.site import api
 
 api.add_router("", dossier_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
-    path("", include("locker.dossier.urls")),
-    path("", include("locker.urls")),
+    path("", include("locker.web.urls")),
 ]

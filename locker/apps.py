@@ -5,3 +5,8 @@ class LockerConfig(AppConfig):
     name = "locker"
     verbose_name = "Evidence Locker"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The admin pages live with the web layer (locker/web/admin.py), so autodiscovery,
+        # which looks for locker/admin.py, does not find them by itself.
+        from locker.web import admin  # noqa: F401

@@ -15,7 +15,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from .dossier import services as dossier_services
+from locker.services import dossiers as dossier_services
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def retry_delay(retries: int) -> int:
     ignore_result=True,
 )
 def render_dossier(self: Any, dossier_id: str) -> str:
-    from .dossier.build import build_dossier
+    from locker.dossier.build import build_dossier
 
     claim = dossier_services.claim_dossier(dossier_id=dossier_id)
     if claim is None:

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
-from locker import signing
+from locker.infra import signing
 
 REQUIRE_SERVICES = os.environ.get("LOCKER_REQUIRE_SERVICES") == "1"
 

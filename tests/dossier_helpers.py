@@ -13,10 +13,10 @@ from typing import Any
 from PIL import Image
 
 from locker import services
-from locker.dossier import services as dossier_services
 from locker.dossier.build import build_dossier
+from locker.infra.storage import evidence_storage
 from locker.models import Case, Dossier
-from locker.storage import evidence_storage
+from locker.services import dossiers as dossier_services
 
 from .factories import add_entry, make_case
 

@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locker import access_log_view, services
+from locker import services
 from locker.models import AccessLog, Case, Share
+from locker.selectors import access_log as access_log_view
 
 from .factories import UserFactory, make_case, share_with
 from .test_sharing_api import api_as
@@ -244,9 +245,9 @@ def test_the_api_still_hands_out_every_row(setting) -> None:
 
 
 def test_dossier_accesses_are_named_as_dossiers(setting) -> None:
-    from locker.dossier import services as dossier_services
     from locker.dossier.build import build_dossier
     from locker.models import Dossier
+    from locker.services import dossiers as dossier_services
 
     case, owner, (wang, _) = setting
     lawyer = client_for(wang)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from locker import chain, services
+from locker import services
+from locker.core import chain
 from locker.models import ApiToken, Case, Entry
 
 from .factories import PASSWORD, UserFactory, make_case

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from locker import api_pagination, services
+from locker import services
+from locker.api import pagination as api_pagination
 from locker.models import AccessLog, Share
 
 from .factories import UserFactory, make_case, share_with

@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 
-from locker import demo
 from locker.models import ContactLink, Entry
+from locker.services import demo
 
 from .conftest import chromium_path, needs
 from .ui_helpers import png_bytes

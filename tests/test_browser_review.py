@@ -15,10 +15,12 @@ from django.core import mail
 from django.db import connections
 from django.urls import reverse
 
-from locker import bundle, demo, services
-from locker.dossier import services as dossier_services
+from locker import services
 from locker.dossier.build import build_dossier
+from locker.exports import bundle
 from locker.models import AccessLog, Annotation, Dossier, Share
+from locker.services import demo
+from locker.services import dossiers as dossier_services
 
 from .conftest import chromium_path, needs
 from .factories import UserFactory, add_entry, make_case

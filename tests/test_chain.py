@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from locker import chain
+from locker.core import chain
 
 CASE = "3f2b8c1e-9a4d-4e2b-8f61-0c5d7a9e1b23"
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from locker import services, stats
+from locker import services
+from locker.core import stats
 from locker.models import Entry
 
 from .factories import UserFactory, add_entry, make_case

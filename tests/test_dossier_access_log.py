@@ -17,10 +17,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from locker import access_wording, services
-from locker.dossier import services as ds
+from locker import services
 from locker.models import AccessLog, Case, Dossier, EvidenceFile, Share
+from locker.selectors import access_wording
 from locker.services import InputError
+from locker.services import dossiers as ds
 
 from .conftest import chromium_path, needs
 from .dossier_helpers import has, make_dossier, pdf_text, run_tool, small_case

@@ -13,13 +13,14 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone, translation
 
-from locker import stats, tasks
-from locker.bundle import bundle_lines
-from locker.dossier import services as ds
+from locker import tasks
+from locker.core import stats
 from locker.dossier.data import build_rows, summarise
 from locker.dossier.templates import CFPB_NARRATIVE_LIMIT, cfpb_issues, cfpb_narrative
+from locker.exports.bundle import bundle_lines
 from locker.models import Dossier
 from locker.services import InputError
+from locker.services import dossiers as ds
 
 from .dossier_helpers import small_case
 from .factories import add_entry, make_case

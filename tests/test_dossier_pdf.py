@@ -26,12 +26,12 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from locker import signing
 from locker.dossier import build
 from locker.dossier.data import include_filter
 from locker.dossier.render import render_pdf
 from locker.dossier.sign import asn1_certificate, sign_dossier
 from locker.dossier.verify import _embedded_files, verify_dossier_pdf
+from locker.infra import signing
 from locker.models import Checkpoint, Dossier
 
 from .conftest import needs

@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.test import Client
 
 from locker import services
-from locker.bundle import write_bundle
-from locker.dossier import services as ds
 from locker.dossier.build import build_dossier
+from locker.exports.bundle import write_bundle
 from locker.models import Case, Dossier
+from locker.services import dossiers as ds
 
 from .dossier_helpers import make_dossier, small_case
 from .factories import PASSWORD, UserFactory
@@ -208,7 +208,7 @@ def test_verify_page_is_public(case: Case, stranger: Any, user: str) -> None:
 
 
 def test_verify_rate_per_address_and_for_the_whole_instance(settings) -> None:
-    from locker import ratelimit
+    from locker.infra import ratelimit
 
     assert ratelimit.parse_rate("20/m") == (20, 60) and ratelimit.parse_rate("5/hour") == (5, 3600)
     settings.LOCKER_VERIFY_RATE = "2/m"

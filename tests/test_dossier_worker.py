@@ -20,11 +20,11 @@ from django.conf import settings
 from django.db import connection
 
 from locker import services
-from locker.dossier import services as ds
 from locker.dossier.build import dossier_file_name
 from locker.dossier.verify import verify_dossier_pdf
+from locker.infra.storage import evidence_storage
 from locker.models import Dossier
-from locker.storage import evidence_storage
+from locker.services import dossiers as ds
 
 from .conftest import is_postgres, needs
 from .dossier_helpers import screenshot_png

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from locker import services
-from locker.http_ranges import Unsatisfiable, parse_range
+from locker.core.http_ranges import Unsatisfiable, parse_range
 from locker.models import AccessLog, Share
 
 from .factories import UserFactory, make_case, share_with

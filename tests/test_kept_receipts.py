@@ -23,9 +23,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from locker import access_wording, chain, services, signing
-from locker.kept_receipts import kept_receipts_of, status_of
+from locker import services
+from locker.core import chain
+from locker.infra import signing
 from locker.models import AccessLog, Case, Checkpoint, Entry, KeptReceipt, KeptReceiptQuerySet
+from locker.selectors import access_wording
+from locker.selectors.receipts import kept_receipts_of, status_of
 
 from .factories import UserFactory, add_entry, make_case, share_with
 from .tamper import delete_entry, raw_sql, rewrite_body

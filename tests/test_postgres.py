@@ -8,9 +8,10 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
-from locker import chain, services
+from locker import services
+from locker.core import chain
 from locker.models import Case
-from locker.verification import verify_case
+from locker.selectors.chain import verify_case
 
 from .conftest import is_postgres, needs
 from .factories import add_entry, make_case

@@ -9,11 +9,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from locker import demo, stats
+from locker.core import stats
+from locker.infra.storage import evidence_storage
 from locker.management.commands import seed_demo
 from locker.models import Case, Entry, EvidenceFile
-from locker.storage import evidence_storage
-from locker.verification import verify_case
+from locker.selectors.chain import verify_case
+from locker.services import demo
 
 from .conftest import needs
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from locker import services
-from locker.api_language import api_language
+from locker.api.errors import api_language
 from locker.models import Share
 
 from .factories import UserFactory, make_case
@@ -35,9 +35,8 @@ BASE = Path(settings.BASE_DIR)
 PO = BASE / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 SERVICE_MODULES = [
     *sorted(str(p.relative_to(BASE)) for p in (BASE / "locker" / "services").glob("*.py")),
-    "locker/storage.py",
-    "locker/kinds.py",
-    "locker/dossier/services.py",
+    "locker/infra/storage.py",
+    "locker/core/kinds.py",
 ]
 ERRORS = {"InputError", "ShareConflict", "UploadError", "BodyError"}
 FUTURE_EN = "occurred_at is in the future"

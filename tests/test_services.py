@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from locker import chain, services
+from locker import services
+from locker.core import chain
 from locker.models import Entry, EvidenceFile
 
 from .factories import add_entry, make_case

@@ -12,7 +12,7 @@ from cryptography import x509
 from django.core.management import call_command
 from django.test import Client
 
-from locker import signing
+from locker.infra import signing
 
 from .factories import UserFactory, add_entry, make_case
 

@@ -13,9 +13,10 @@ from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 from django.test import RequestFactory
 
-from locker import services, sharing
-from locker.access import cases_shared_with, client_ip, get_case_or_404
+from locker import services
 from locker.models import AccessLog, Share
+from locker.permissions import cases_shared_with, client_ip, get_case_or_404
+from locker.selectors import sharing
 
 from .conftest import is_postgres, needs
 from .factories import UserFactory, add_entry, make_case

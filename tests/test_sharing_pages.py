@@ -16,7 +16,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from locker import bundle, services
+from locker import services
+from locker.exports import bundle
 from locker.models import AccessLog, Annotation, Case, CaseVisit, Entry, Share
 
 from .factories import UserFactory, add_entry, make_case, share_with

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from locker import charts, stats
+from locker.core import charts, stats
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from locker import i18n_compile
+from locker.infra import i18n_compile
 
 from .factories import UserFactory, add_entry, make_case
 from .ui_helpers import client_for, csrf_post

@@ -11,7 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from locker import chain, services
+from locker import services
+from locker.core import chain
 from locker.models import Case, ContactLink, Entry
 
 from .factories import UserFactory, add_entry, make_case
@@ -351,8 +352,8 @@ def test_timeline_filters_by_kind_tag_and_dates(world) -> None:
 
 
 def test_full_check_reports_a_changed_file(world, settings) -> None:
+    from locker.infra.storage import evidence_storage
     from locker.models import EvidenceFile
-    from locker.storage import evidence_storage
 
     owner = world["owner"]
     url = reverse("case_check", args=[world["case"].pk])

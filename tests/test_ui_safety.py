@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from locker import services, thumbs
+from locker import services
+from locker.infra import thumbs
+from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
-from locker.storage import evidence_storage
 
 from .factories import UserFactory, make_case
 from .ui_helpers import body_of, client_for, csrf_post, png_bytes

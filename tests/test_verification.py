@@ -9,10 +9,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from locker import bundle, chain, services
+from locker import services
+from locker.core import chain
+from locker.exports import bundle
+from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
-from locker.storage import evidence_storage
-from locker.verification import verify_case
+from locker.selectors.chain import verify_case
 
 from .factories import add_entry, make_case
 from .tamper import delete_entry, rewrite_body

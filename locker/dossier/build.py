@@ -17,16 +17,17 @@ from typing import Any
 from django.core.files import File
 from django.utils import timezone, translation
 
-from .. import access_wording, sharing, signing
-from ..bundle import bundle_lines, entries_jsonl, head_of
-from ..models import Dossier
-from ..services import issue_checkpoint
-from ..storage import evidence_storage
-from . import services
-from .data import AccessLogPart, DossierData, build_rows, include_filter, summarise
-from .images import audio_durations, prepare_images
-from .render import render_pdf
-from .sign import sign_dossier
+from locker.dossier.data import AccessLogPart, DossierData, build_rows, include_filter, summarise
+from locker.dossier.images import audio_durations, prepare_images
+from locker.dossier.render import render_pdf
+from locker.dossier.sign import sign_dossier
+from locker.exports.bundle import bundle_lines, entries_jsonl, head_of
+from locker.infra import signing
+from locker.infra.storage import evidence_storage
+from locker.models import Dossier
+from locker.selectors import access_wording, sharing
+from locker.services import dossiers as services
+from locker.services import issue_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .. import chain, stats
-from ..models import AccessLog, Dossier, Entry
+from locker.core import chain, stats
+from locker.models import AccessLog, Dossier, Entry
 
 SUMMARY_CHARS = 280
 # Before 08:00 or from 21:00 local time (Reg F 12 CFR 1006.6(b)(1)(i); the Internet Finance
-# Association's guideline allows collection only 08:00-21:00): the one rule of locker.stats.
+# Association's guideline allows collection only 08:00-21:00): the one rule of locker.core.stats.
 is_night = stats.is_night
 
 
@@ -189,7 +189,7 @@ def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list
 
 @dataclass(frozen=True)
 class _EntryView:
-    """A row as locker.stats reads entries."""
+    """A row as locker.core.stats reads entries."""
 
     seq: int
     kind: str
@@ -209,7 +209,7 @@ def _max_in_window(moments: list[datetime], days: int) -> int:
 
 
 def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
-    """The summary of conduct. The figures come from locker.stats, the same functions the
+    """The summary of conduct. The figures come from locker.core.stats, the same functions the
     phone pages draw their charts with (corrections applied, outgoing calls left out), so
     the dossier and the screen never disagree."""
     entries = [_EntryView(r.seq, r.kind, r.body, r.occurred, r.recorded) for r in rows]

@@ -18,9 +18,9 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from ..models import EvidenceFile
-from ..storage import evidence_storage
-from .data import Exhibit
+from locker.dossier.data import Exhibit
+from locker.infra.storage import evidence_storage
+from locker.models import EvidenceFile
 
 log = logging.getLogger(__name__)
 

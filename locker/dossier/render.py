@@ -38,10 +38,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .. import access_wording, fonts, stats
-from . import templates as tpl
-from .data import DossierData, Exhibit, is_night, row_party, row_summary
-from .images import PreparedImage
+from locker.core import stats
+from locker.dossier import templates as tpl
+from locker.dossier.data import DossierData, Exhibit, is_night, row_party, row_summary
+from locker.dossier.images import PreparedImage
+from locker.infra import fonts
+from locker.selectors import access_wording
 
 # Plain binary streams: ASCII85 costs ~2.5 s per 50 screenshots and 25% more bytes.
 rl_config.useA85 = 0

@@ -17,7 +17,8 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .. import chain, signing
+from locker.core import chain
+from locker.infra import signing
 
 FIELD_NAME = "EvidenceLockerSignature"
 ENTRIES_NAME = "entries.jsonl"

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .data import DossierData, Row, is_night, row_summary
+from locker.dossier.data import DossierData, Row, is_night, row_summary
 
 CFPB_NARRATIVE_LIMIT = 4000
 REG_F_CALLS_IN_7_DAYS = 7

@@ -3,7 +3,7 @@ even a bug or a hand-typed SQL statement through the app's role can rewrite hist
 
 from django.db import migrations
 
-from locker.append_only import operations
+from locker.infra.append_only import operations
 
 
 class Migration(migrations.Migration):

@@ -4,7 +4,7 @@ own database role."""
 
 from django.db import migrations
 
-from locker.append_only import operations
+from locker.infra.append_only import operations
 
 
 class Migration(migrations.Migration):

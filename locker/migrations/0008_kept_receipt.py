@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from locker.append_only import operations
+from locker.infra.append_only import operations
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,7 @@
 """The app's models, split by area; import them from here."""
 
-from .accounts import ApiToken, Profile
-from .cases import (
+from locker.models.accounts import ApiToken, Profile
+from locker.models.cases import (
     Case,
     Checkpoint,
     ContactLink,
@@ -11,8 +11,8 @@ from .cases import (
     KeptReceipt,
     KeptReceiptQuerySet,
 )
-from .dossiers import Dossier
-from .sharing import (
+from locker.models.dossiers import Dossier
+from locker.models.sharing import (
     AccessLog,
     AccessLogQuerySet,
     Annotation,

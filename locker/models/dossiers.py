@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .cases import Case
+from locker.models.cases import Case
 
 
 class Dossier(models.Model):

@@ -1,7 +1,7 @@
 """Every write the app makes goes through one of these functions: keyword-only, atomic, one
 per action. Split by area; import them from here."""
 
-from .accounts import (
+from locker.services.accounts import (
     EMAIL_CONFIRM_PATH,
     confirm_email,
     find_token,
@@ -12,14 +12,14 @@ from .accounts import (
     revoke_token,
     set_preferences,
 )
-from .contact_links import (
+from locker.services.contact_links import (
     LinkUnavailable,
     create_contact_link,
     open_contact_link,
     revoke_contact_link,
     submit_contact_report,
 )
-from .entries import (
+from locker.services.entries import (
     EARLIEST_OCCURRED_AT,
     MAX_CLOCK_SKEW,
     MAX_FILES_PER_ENTRY,
@@ -33,8 +33,8 @@ from .entries import (
     parse_occurred_at,
     update_case_facts,
 )
-from .receipts import MAX_RECEIPT_BYTES, KeptReceiptResult, add_kept_receipt
-from .shares import (
+from locker.services.receipts import MAX_RECEIPT_BYTES, KeptReceiptResult, add_kept_receipt
+from locker.services.shares import (
     MAX_ANNOTATION_CHARS,
     ShareConflict,
     ShareResult,

@@ -20,11 +20,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
-from ..models import (
-    ApiToken,
-    Profile,
-)
-from .entries import InputError
+from locker.models import ApiToken, Profile
+from locker.services.entries import InputError
 
 
 def hash_token(raw: str) -> str:

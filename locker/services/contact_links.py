@@ -12,12 +12,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import (
-    Case,
-    ContactLink,
-)
-from .accounts import hash_token
-from .entries import AppendResult, Upload, append_entry
+from locker.models import Case, ContactLink
+from locker.services.accounts import hash_token
+from locker.services.entries import AppendResult, Upload, append_entry
 
 
 class LinkUnavailable(Exception):

@@ -15,14 +15,10 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from .. import chain, kinds, signing
-from ..models import (
-    Case,
-    Checkpoint,
-    Entry,
-    EvidenceFile,
-)
-from ..storage import StoredFile, UploadError, clean_file_name, store_upload
+from locker.core import chain, kinds
+from locker.infra import signing
+from locker.infra.storage import StoredFile, UploadError, clean_file_name, store_upload
+from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(minutes=10)

@@ -10,9 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from .. import bundle, chain, signing
-from ..models import Case, KeptReceipt
-from .entries import InputError
+from locker.core import chain
+from locker.exports import bundle
+from locker.infra import signing
+from locker.models import Case, KeptReceipt
+from locker.services.entries import InputError
 
 # A receipt is about 1 KiB (most of it the certificate); anything much bigger is not one.
 MAX_RECEIPT_BYTES = 64 * 1024

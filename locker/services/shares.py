@@ -22,8 +22,7 @@ from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
-from .. import sharing
-from ..models import (
+from locker.models import (
     AccessLog,
     Annotation,
     Case,
@@ -33,10 +32,11 @@ from ..models import (
     ProfessionalProfile,
     Share,
 )
-from .accounts import hash_token
-from .entries import InputError
+from locker.selectors import sharing
+from locker.services.accounts import hash_token
+from locker.services.entries import InputError
 
-_share_log = logging.getLogger("locker.sharing")
+_share_log = logging.getLogger("locker.selectors.sharing")
 
 
 class ShareConflict(InputError):

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from locker import signing
+from locker.infra import signing
 
 
 class Command(BaseCommand):

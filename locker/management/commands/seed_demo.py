@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from locker import demo
+from locker.services import demo
 
 
 class Command(BaseCommand):

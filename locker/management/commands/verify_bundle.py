@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from locker.bundle import BundleReport, verify_bundle_zip
+from locker.exports.bundle import BundleReport, verify_bundle_zip
 
 
 def verify_file(path: Path, receipt: Any = None) -> BundleReport:

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from locker.models import Case
-from locker.verification import verify_case
+from locker.selectors.chain import verify_case
 
 
 class Command(BaseCommand):

@@ -1,0 +1,207 @@
+"""Dossier endpoints of the JSON API (mounted on locker.api.site's NinjaAPI, which supplies the
+bearer-token auth): request a dossier, watch its progress, download it; and the public
+POST /api/verify for dossiers and export bundles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest
+from ninja import File, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+from pydantic import Field, StrictBool
+
+from locker.api.errors import api_message
+from locker.api.site import TrustedAddressThrottle
+from locker.dossier.verify import verify_upload
+from locker.infra import ratelimit
+from locker.models import Dossier
+from locker.permissions import get_case_or_404, public_url
+from locker.selectors import access_wording
+from locker.services import dossiers as dossier_services
+
+router = Router(tags=["dossiers"])
+
+
+class DossierIn(Schema):
+    template: str = Field(description="cn_regulator, cn_12321, us_cfpb or court")
+    language: str = Field(description="zh-hans or en (independent of the template)")
+    from_: date | None = Field(None, alias="from", description="first day shown (YYYY-MM-DD)")
+    to: date | None = Field(None, description="last day shown (YYYY-MM-DD)")
+    kinds: list[str] = Field(default_factory=list, description="only these kinds (all if empty)")
+    time_zone: str | None = Field(None, description="IANA zone for dates and hours")
+    include_access_log: StrictBool = Field(
+        False,
+        description="court template only, case owner only: add who has seen the case "
+        "(the access log up to the request)",
+    )
+
+
+class DossierCreated(Schema):
+    id: str
+    status: str
+
+
+class DossierStatus(Schema):
+    id: str
+    status: str
+    progress: int
+    error: str | None = None
+    template: str
+    language: str
+    include_access_log: bool
+    created_at: datetime
+    finished_at: datetime | None = None
+    pages: int | None = None
+    sha256: str | None = None
+    chain_length: int | None = None
+    chain_head: str | None = None
+
+
+def status_of(dossier: Dossier) -> dict[str, Any]:
+    ready = dossier.state == Dossier.State.READY
+    return {
+        "id": str(dossier.id),
+        "status": dossier.state,
+        "progress": dossier.progress,
+        "error": dossier.error_display or None if dossier.state == Dossier.State.FAILED else None,
+        "template": dossier.template,
+        "language": dossier.language,
+        "include_access_log": dossier.include_access_log,
+        "created_at": dossier.created_at,
+        "finished_at": dossier.finished_at,
+        "pages": dossier.pages if ready else None,
+        "sha256": dossier.sha256 if ready else None,
+        "chain_length": dossier.chain_length if ready else None,
+        "chain_head": dossier.chain_head if ready else None,
+    }
+
+
+def verify_url(request: HttpRequest) -> str:
+    return public_url(request, "/verify")
+
+
+def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:
+    """The dossier, if its case may be read by the requester; 404 otherwise."""
+    try:
+        dossier = Dossier.objects.filter(pk=uuid.UUID(str(dossier_id))).first()
+    except ValueError:
+        dossier = None
+    if dossier is None:
+        raise HttpError(404, "Not Found")
+    get_case_or_404(
+        request,
+        dossier.case_id,
+        need="read",
+        action=action,
+        detail=access_wording.dossier_detail(dossier.id),
+    )
+    return dossier
+
+
+@router.post(
+    "/cases/{case_id}/dossiers",
+    response={202: DossierCreated, 403: dict[str, str]},
+    summary="Request a signed PDF dossier; a worker renders it",
+)
+def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> Status[Any]:
+    case = get_case_or_404(request, case_id, need="read", action="export", detail="dossier")
+    try:
+        dossier = dossier_services.request_dossier(
+            case=case,
+            user=request.auth,  # type: ignore[attr-defined]
+            template=payload.template,
+            language=payload.language,
+            date_from=payload.from_,
+            date_to=payload.to,
+            kinds=payload.kinds,
+            time_zone=payload.time_zone,
+            verify_url=verify_url(request),
+            include_access_log=payload.include_access_log,
+        )
+    except PermissionError as exc:
+        return Status(403, {"detail": api_message(request, exc)})
+    return Status(202, {"id": str(dossier.id), "status": dossier.state})
+
+
+@router.get("/cases/{case_id}/dossiers", response=list[DossierStatus], summary="Dossiers of a case")
+def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
+    case = get_case_or_404(
+        request, case_id, need="read", action="view", detail=f"GET {request.path}"
+    )
+    return [status_of(d) for d in Dossier.objects.filter(case=case)[:100]]
+
+
+@router.get("/dossiers/{dossier_id}", response=DossierStatus, summary="Progress of a dossier")
+def dossier_status(request: HttpRequest, dossier_id: str) -> dict[str, Any]:
+    return status_of(dossier_or_404(request, dossier_id, "view"))
+
+
+@router.get(
+    "/dossiers/{dossier_id}/pdf",
+    response={200: None, 409: dict[str, str]},
+    summary="Download a ready dossier",
+)
+def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
+    dossier = dossier_or_404(request, dossier_id, "export")
+    if dossier.state != Dossier.State.READY:
+        return Status(409, {"detail": f"the dossier is {dossier.state}, not ready"})
+    return pdf_response(dossier)
+
+
+def pdf_response(dossier: Dossier) -> FileResponse:
+    from locker.infra.storage import evidence_storage
+
+    handle = evidence_storage().open(dossier.file_name, "rb")
+    name = f"dossier-{dossier.template}-{dossier.created_at:%Y%m%d}-{str(dossier.id)[:8]}.pdf"
+    response = FileResponse(
+        handle, as_attachment=True, filename=name, content_type="application/pdf"
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class VerifyOut(Schema):
+    ok: bool
+    kind: str
+    problem: str | None = None
+    first_bad_seq: int | None = None
+    case: str | None = None
+    length: int
+    head: str
+    signer_fingerprint: str | None = None
+    checkpoint_trusted: bool
+    head_known: bool
+    receipt_checked: bool
+    notes: list[str]
+
+
+class VerifyThrottle(TrustedAddressThrottle):
+    def __init__(self) -> None:
+        super().__init__(settings.LOCKER_VERIFY_RATE)
+
+
+@router.post(
+    "/verify",
+    auth=None,
+    response=VerifyOut,
+    throttle=[VerifyThrottle()],
+    summary="Verify a dossier PDF or an export bundle (ZIP); no account needed",
+)
+def verify(
+    request: HttpRequest,
+    file: UploadedFile = File(...),  # noqa: B008 - ninja's way to declare an upload
+    receipt: UploadedFile | None = File(None),  # noqa: B008
+) -> dict[str, Any]:
+    if file.size is not None and file.size > settings.LOCKER_VERIFY_MAX_BYTES:
+        raise HttpError(413, "the file is too large to verify here")
+    # The per-address limit is the route's throttle; this is the instance-wide one.
+    if not ratelimit.instance_admits_verification():
+        raise HttpError(429, "this server is verifying many files now; try again in a minute")
+    kind, report = verify_upload(file, receipt)
+    return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}

@@ -1,0 +1,157 @@
+"""The kinds of record and the members their bodies may carry. Unknown members are refused;
+every value must be JSON the chain can hash (no floats)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+
+from locker.core import chain
+
+ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=20000)]
+# Free text: caller ID shows masked or non-numeric numbers ("95***", "未知号码").
+PhoneNumber = Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)]
+
+
+class Tag(StrEnum):
+    THREAT = "threat"
+    INSULT = "insult"
+    IMPERSONATION = "impersonation"
+    FAKE_LEGAL_DOCUMENT = "fake_legal_document"
+    THIRD_PARTY_CONTACT = "third_party_contact"
+    CONTACT_LIST_BLAST = "contact_list_blast"
+    NIGHT_TIME = "night_time"
+    EXCESSIVE_FREQUENCY = "excessive_frequency"
+    PUBLIC_SHAMING = "public_shaming"
+    WORKPLACE_CONTACT = "workplace_contact"
+    OTHER = "other"
+
+
+Tags = Annotated[list[Tag], Field(default_factory=list, max_length=len(Tag))]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class CallBody(Body):
+    direction: Literal["incoming", "outgoing", "missed"] = "incoming"
+    number: PhoneNumber = ""
+    duration_s: Annotated[StrictInt, Field(ge=0, le=86400)] | None = None
+    caller_claims: ShortText = ""
+    summary: LongText = ""
+    tags: Tags
+
+
+class MessageBody(Body):
+    channel: Literal["sms", "wechat", "qq", "app", "email", "other"]
+    sender: ShortText = ""
+    text: LongText = ""
+    tags: Tags
+
+
+class ContactReportBody(Body):
+    contact_name: ShortText
+    relation: ShortText = ""
+    channel: Literal["call", "sms", "wechat", "qq", "app", "email", "in_person", "other"] = "call"
+    summary: LongText = ""
+    tags: Tags
+
+
+class NoteBody(Body):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+
+
+class CorrectionBody(Body):
+    corrects_seq: Annotated[StrictInt, Field(ge=1)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseUpdateBody(Body):
+    changes: dict[str, Any]
+    previous: dict[str, Any] = Field(default_factory=dict)
+
+
+BODY_MODELS: dict[str, type[Body]] = {
+    "call": CallBody,
+    "message": MessageBody,
+    "contact_report": ContactReportBody,
+    "note": NoteBody,
+    "correction": CorrectionBody,
+    "case_update": CaseUpdateBody,
+}
+# case_update entries are written by the case-facts service, never appended directly.
+APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction")
+
+
+class BodyError(ValueError):
+    """The body is refused; the message is lazy (put into words where it is shown)."""
+
+
+def _describe(error: ValidationError) -> str | Promise:
+    # Pydantic's own messages stay English; the members' names are never translated.
+    parts: list[str | Promise] = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        if item["type"] == "extra_forbidden":
+            parts.append(format_lazy(_("{path}: unknown member"), path=f"body.{where}"))
+        else:
+            parts.append(f"body.{where}: {item['msg']}")
+    return format_lazy("; ".join("{}" for _part in parts), *parts)
+
+
+def clean_body(kind: str, body: Any) -> dict[str, Any]:
+    """Validate a body for its kind; return the body to store (defaults filled in)."""
+    model = BODY_MODELS.get(kind)
+    if model is None:
+        raise BodyError(
+            format_lazy(
+                _("unknown kind {kind}; expected one of {kinds}"),
+                kind=repr(kind),
+                kinds=", ".join(BODY_MODELS),
+            )
+        )
+    if not isinstance(body, dict):
+        raise BodyError(_("body must be a JSON object"))
+    try:
+        chain.check_json_value(body, "body")
+    except RecursionError:
+        raise BodyError(_("body is nested too deeply")) from None
+    except chain.FormatError as exc:
+        raise BodyError(str(exc)) from exc
+    try:
+        cleaned = model.model_validate(body)
+    except ValidationError as exc:
+        raise BodyError(_describe(exc)) from exc
+    result = cleaned.model_dump(mode="json", exclude_none=True)
+    _check_nested_names(result, "body")
+    return result
+
+
+def _check_nested_names(value: Any, path: str) -> None:
+    # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here with a clear message.
+    if isinstance(value, str) and "\x00" in value:
+        raise BodyError(
+            format_lazy(_("{path}: text must not contain the NUL character (U+0000)"), path=path)
+        )
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if not chain.is_snake_case(name):
+                raise BodyError(
+                    format_lazy(
+                        _("{path}: member name {name} is not ASCII snake_case"),
+                        path=path,
+                        name=repr(name),
+                    )
+                )
+            _check_nested_names(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_nested_names(item, path)

@@ -1,0 +1,210 @@
+"""Figures about a case's harassment, computed from its entries: contacts per day, contacts
+by hour of day (night-time highlighted), distinct numbers that called, contacts of the
+borrower who were reached. Pure: entries in, numbers out; the phone pages draw them as SVG
+and the dossier prints the same figures.
+
+Corrections are applied first: a `correction` entry's changes (including a corrected
+`occurred_at`) replace the corrected entry's values for every figure here."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+from locker.core import chain
+
+# Reg F (12 CFR 1006.6(b)(1)(i)) presumes contact before 8 a.m. or after 9 p.m. inconvenient;
+# Chinese collection rules draw the same lines (no collection calls 22:00–08:00 in several
+# provincial rules), so the stricter US hours are used for the highlight.
+NIGHT_BEFORE_HOUR = 8
+NIGHT_FROM_HOUR = 21
+
+CONTACT_KINDS = ("call", "message")
+
+
+class EntryLike(Protocol):
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def body(self) -> Any: ...
+    @property
+    def occurred_at(self) -> datetime | None: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Event:
+    """An entry as the figures see it: corrections applied, time in the chosen zone."""
+
+    seq: int
+    kind: str
+    body: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    calls: int
+    messages: int
+
+    @property
+    def total(self) -> int:
+        return self.calls + self.messages
+
+
+def is_night(moment: datetime) -> bool:
+    return moment.hour < NIGHT_BEFORE_HOUR or moment.hour >= NIGHT_FROM_HOUR
+
+
+def effective_events(entries: Iterable[EntryLike], tz: tzinfo) -> list[Event]:
+    """Entries with their corrections applied, in chain order; corrections themselves and
+    case_update entries are left out. Times: occurred_at if given, else recorded_at."""
+    ordered = sorted(entries, key=lambda e: e.seq)
+    patched: dict[int, dict[str, Any]] = {}
+    moments: dict[int, datetime] = {}
+    for entry in ordered:
+        if entry.kind != "correction" or not isinstance(entry.body, dict):
+            continue
+        target = entry.body.get("corrects_seq")
+        changes = entry.body.get("changes") or {}
+        if not isinstance(target, int) or not isinstance(changes, dict):
+            continue
+        body = patched.setdefault(target, {})
+        for name, value in changes.items():
+            if name == "occurred_at":
+                if isinstance(value, str):
+                    try:
+                        moments[target] = chain.parse_timestamp(value)
+                    except chain.FormatError:
+                        continue
+            else:
+                body[name] = value
+    events = []
+    for entry in ordered:
+        if entry.kind in ("correction", "case_update"):
+            continue
+        body = {
+            **(entry.body if isinstance(entry.body, dict) else {}),
+            **patched.get(entry.seq, {}),
+        }
+        moment = moments.get(entry.seq) or entry.occurred_at or entry.recorded_at
+        events.append(Event(entry.seq, entry.kind, body, moment.astimezone(tz)))
+    return events
+
+
+def _contact_events(events: Sequence[Event]) -> list[Event]:
+    """Calls and messages from the collectors: the borrower's own outgoing calls are not
+    contact they suffered."""
+    return [
+        e
+        for e in events
+        if e.kind in CONTACT_KINDS
+        and not (e.kind == "call" and e.body.get("direction") == "outgoing")
+    ]
+
+
+def contacts_per_day(events: Sequence[Event]) -> list[DayCount]:
+    """Calls and messages per calendar day (in the events' zone), every day from the first
+    contact to the last, days without contact included as zeros."""
+    contacts = _contact_events(events)
+    if not contacts:
+        return []
+    calls: Counter[date] = Counter()
+    messages: Counter[date] = Counter()
+    for event in contacts:
+        (calls if event.kind == "call" else messages)[event.at.date()] += 1
+    first = min(e.at.date() for e in contacts)
+    last = max(e.at.date() for e in contacts)
+    days = []
+    day = first
+    while day <= last:
+        days.append(DayCount(day, calls[day], messages[day]))
+        day += timedelta(days=1)
+    return days
+
+
+def contacts_by_hour(events: Sequence[Event]) -> list[int]:
+    """Number of calls and messages in each hour of the day, 0–23."""
+    hours = [0] * 24
+    for event in _contact_events(events):
+        hours[event.at.hour] += 1
+    return hours
+
+
+def night_contacts(events: Sequence[Event]) -> int:
+    return sum(1 for e in _contact_events(events) if is_night(e.at))
+
+
+def normalise_number(number: str) -> str:
+    digits = re.sub(r"[^0-9+]", "", number)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    return digits
+
+
+def distinct_caller_numbers(events: Sequence[Event]) -> int:
+    """How many different numbers called (incoming or missed calls with a number)."""
+    numbers = {
+        normalise_number(str(e.body.get("number") or ""))
+        for e in events
+        if e.kind == "call" and e.body.get("direction", "incoming") != "outgoing"
+    }
+    numbers.discard("")
+    return len(numbers)
+
+
+def contacts_reached(events: Sequence[Event]) -> int:
+    """How many different contacts of the borrower reported being contacted."""
+    names = {
+        " ".join(str(e.body.get("contact_name") or "").split()).casefold()
+        for e in events
+        if e.kind == "contact_report"
+    }
+    names.discard("")
+    return len(names)
+
+
+def tag_counts(events: Sequence[Event]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for event in events:
+        tags = event.body.get("tags")
+        if isinstance(tags, list):
+            counts.update(str(t) for t in tags)
+    return dict(counts.most_common())
+
+
+@dataclass(frozen=True)
+class Summary:
+    days: list[DayCount]
+    hours: list[int]
+    calls: int
+    messages: int
+    night: int
+    distinct_numbers: int
+    contacts_reached: int
+    tags: dict[str, int]
+
+
+def summarise(entries: Iterable[EntryLike], tz: tzinfo) -> Summary:
+    events = effective_events(entries, tz)
+    contacts = _contact_events(events)
+    return Summary(
+        days=contacts_per_day(events),
+        hours=contacts_by_hour(events),
+        calls=sum(1 for e in contacts if e.kind == "call"),
+        messages=sum(1 for e in contacts if e.kind == "message"),
+        night=night_contacts(events),
+        distinct_numbers=distinct_caller_numbers(events),
+        contacts_reached=contacts_reached(events),
+        tags=tag_counts(events),
+    )

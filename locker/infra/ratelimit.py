@@ -1,0 +1,63 @@
+"""A small fixed-window rate limiter on the cache (Redis in CI and production, shared files
+under `make run`), for the doors strangers can knock on: contact links, log-in, sign-up."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    # The same address the access log records: REMOTE_ADDR, or behind our own proxy the hop
+    # it appended; never an X-Forwarded-For the client wrote itself.
+    from locker.permissions import client_ip as trusted_ip
+
+    return trusted_ip(request) or "unknown"
+
+
+def hit(scope: str, key: str, *, limit: int, window_s: int) -> bool:
+    """Count one attempt; True while the caller is within `limit` attempts per window."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    name = f"rl:{scope}:{digest}"
+    if cache.add(name, 1, timeout=window_s):
+        return True
+    try:
+        count = cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.add(name, 1, timeout=window_s)
+        return True
+    return count <= limit
+
+
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """("20/m") -> (20, 60): the count and window of a rate written as ninja's throttles
+    take it, so that a page and an API route can share one setting."""
+    count, _, period = rate.partition("/")
+    return int(count), RATE_PERIODS[period.strip()[:1].lower()]
+
+
+def verification_admitted(request: HttpRequest) -> bool:
+    """Whether the /verify page may check an upload now: within LOCKER_VERIFY_RATE for the
+    address (the API route has the same limit as a ninja throttle) and within the instance's
+    own limit."""
+    from django.conf import settings
+
+    count, window = parse_rate(settings.LOCKER_VERIFY_RATE)
+    return hit("verify", client_ip(request), limit=count, window_s=window) and (
+        instance_admits_verification()
+    )
+
+
+def instance_admits_verification() -> bool:
+    """One more verification for the whole instance this minute? Checking a large bundle is
+    seconds of CPU, so many addresses together must not keep every web process busy."""
+    from django.conf import settings
+
+    return hit(
+        "verify-instance", "all", limit=settings.LOCKER_VERIFY_INSTANCE_PER_MINUTE, window_s=60
+    )

@@ -1,0 +1,75 @@
+"""Verification of a case as stored: its chain rebuilt from the database, every evidence file
+re-hashed from storage, and every checkpoint this instance issued checked against the chain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from locker.core import chain
+from locker.infra.storage import rehash_stored
+from locker.models import Case, Checkpoint, Entry, EvidenceFile
+
+
+def _lines(case: Case, hashes: dict[int, str]) -> Iterator[dict[str, Any]]:
+    for entry in Entry.objects.filter(case=case).order_by("seq").iterator(chunk_size=500):
+        hashes[entry.seq] = entry.hash
+        yield entry.as_line()
+
+
+def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
+    """The chain report for a stored case: ok, or the first bad seq and the reason."""
+    head_at: dict[int, str] = {}
+    report = chain.verify_lines(_lines(case, head_at), case_id=str(case.id))
+    if not report.ok:
+        return report
+    if rehash_files:
+        problem = _check_evidence(case)
+        if problem is not None:
+            seq, reason = problem
+            return chain.ChainReport(False, report.length, report.head, seq, reason)
+    checkpoints = Checkpoint.objects.filter(case=case).only("length", "head")
+    for checkpoint in checkpoints.order_by("length", "signed_at").iterator(chunk_size=1000):
+        if checkpoint.length > report.length:
+            return chain.ChainReport(
+                False,
+                report.length,
+                report.head,
+                report.length + 1,
+                f"a signed checkpoint covers {checkpoint.length} entries but the chain has "
+                f"only {report.length}: entries were removed from the end",
+            )
+        if head_at.get(checkpoint.length) != checkpoint.head:
+            return chain.ChainReport(
+                False,
+                report.length,
+                report.head,
+                checkpoint.length,
+                "the entry differs from the one a signed checkpoint covered",
+            )
+    return report
+
+
+def _check_evidence(case: Case) -> tuple[int, str] | None:
+    files = {f.sha256: f for f in EvidenceFile.objects.filter(case=case)}
+    checked: dict[str, str | None] = {}
+    for entry in Entry.objects.filter(case=case).exclude(evidence=[]).order_by("seq"):
+        for item in entry.evidence:
+            sha = item["sha256"]
+            if sha not in checked:
+                checked[sha] = _evidence_problem(files.get(sha), item)
+            if checked[sha]:
+                return entry.seq, f"evidence {item['name']}: {checked[sha]}"
+    return None
+
+
+def _evidence_problem(stored: EvidenceFile | None, item: dict[str, Any]) -> str | None:
+    if stored is None:
+        return "no stored file has this hash"
+    try:
+        digest, size = rehash_stored(stored.storage_name)
+    except OSError as exc:
+        return f"the stored file cannot be read ({exc.__class__.__name__})"
+    if digest != item["sha256"] or size != item["size"]:
+        return "the stored file's bytes no longer match the recorded SHA-256"
+    return None

@@ -1,0 +1,76 @@
+"""Read-only: the receipts a client kept, each checked against the case's chain as it is
+stored now. Nothing here writes; uploads go through services.add_kept_receipt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cryptography import x509
+
+from locker.core import chain
+from locker.infra import signing
+from locker.models import Case, Entry, KeptReceipt
+
+Status = Literal["holds", "removed", "rewritten"]
+
+
+@dataclass(frozen=True)
+class KeptReceiptStatus:
+    receipt: KeptReceipt
+    # "holds": the entry at the receipt's length is the one it names; "removed": there is no
+    # entry at that length any more; "rewritten": there is one, but not that one.
+    status: Status
+    # Whether this instance trusts the signer now (it did at upload, or the upload was refused).
+    signer_trusted: bool
+
+    @property
+    def holds(self) -> bool:
+        return self.status == "holds"
+
+
+def _status(receipt: KeptReceipt, entry: Entry | None) -> Status:
+    if receipt.length == 0:
+        return "holds"  # an empty chain's receipt: there was nothing to remove
+    if entry is None:
+        return "removed"
+    # The stored hash column alone could be left as it was while the entry beside it changed,
+    # so the entry's content is hashed again too.
+    if entry.hash != receipt.head or chain.entry_hash(entry.as_entry()) != receipt.head:
+        return "rewritten"
+    return "holds"
+
+
+def _trusted(receipt: KeptReceipt, known: dict[str, bool]) -> bool:
+    fingerprint = receipt.signer_fingerprint
+    if fingerprint not in known:
+        try:
+            certificate = x509.load_pem_x509_certificate(
+                str(receipt.document["certificate"]).encode()
+            )
+        except (KeyError, TypeError, ValueError):
+            known[fingerprint] = False
+        else:
+            known[fingerprint] = signing.is_trusted(certificate)
+    return known[fingerprint]
+
+
+def kept_receipts_of(case: Case) -> list[KeptReceiptStatus]:
+    """The case's kept receipts, longest chain first, each with its status now. Two queries:
+    the receipts, and the entries at their lengths."""
+    receipts = list(KeptReceipt.objects.filter(case=case).order_by("-length", "-signed_at", "-id"))
+    lengths = {r.length for r in receipts if r.length > 0}
+    entries: dict[int, Entry] = {}
+    if lengths:
+        entries = {e.seq: e for e in Entry.objects.filter(case=case, seq__in=lengths)}
+    known: dict[str, bool] = {}
+    return [
+        KeptReceiptStatus(r, _status(r, entries.get(r.length)), _trusted(r, known))
+        for r in receipts
+    ]
+
+
+def status_of(receipt: KeptReceipt) -> KeptReceiptStatus:
+    """One receipt's status now (after an upload)."""
+    entry = Entry.objects.filter(case_id=receipt.case_id, seq=receipt.length).first()
+    return KeptReceiptStatus(receipt, _status(receipt, entry), _trusted(receipt, {}))

@@ -1,0 +1,273 @@
+"""The write paths of a dossier's life: the request (web or API), and the worker's claim,
+progress, finish and failure. Every change to a Dossier row goes through here.
+
+The row is the source of truth, not the broker: a worker may only work on a row it has
+claimed with a conditional UPDATE, the claim is a lease the worker renews with each progress
+report, and a finish or failure counts only while the lease is still that worker's. A
+worker killed mid-render therefore loses nothing but time: its lease runs out, the sweep
+enqueues the row again, and the next worker renders it, exactly once."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from locker.core.kinds import BODY_MODELS
+from locker.models import Case, Dossier
+from locker.services import InputError, parse_date
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (Dossier.State.RENDERING, Dossier.State.SIGNING)
+MAX_ERROR_CHARS = 1000
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds the row now (or it was finished or failed meanwhile)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    dossier_id: Any
+    token: str
+    attempt: int
+
+
+def request_dossier(
+    *,
+    case: Case,
+    user: Any,
+    template: str,
+    language: str,
+    date_from: str | date | None = None,
+    date_to: str | date | None = None,
+    kinds: Sequence[str] = (),
+    time_zone: str | None = None,
+    verify_url: str = "",
+    include_access_log: bool = False,
+) -> Dossier:
+    """Record the request and enqueue its rendering once the transaction commits. Returns
+    at once even when the broker is down: the row then waits as queued for the sweep.
+
+    `include_access_log` adds who has seen the case to a court dossier. Only the owner may
+    ask for it (PermissionError otherwise): the log is the owner's record of the people they
+    shared the case with, not something those people may put in a document."""
+    if template not in Dossier.Template.values:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("template must be one of {choices}"),
+                choices=", ".join(Dossier.Template.values),
+            )
+        )
+    if language not in Dossier.Language.values:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("language must be one of {choices}"),
+                choices=", ".join(Dossier.Language.values),
+            )
+        )
+    if not isinstance(include_access_log, bool):
+        raise InputError(gettext_lazy("include_access_log must be true or false"))
+    if include_access_log:
+        if user is None or case.owner_id != user.pk:
+            raise PermissionError(gettext_lazy("only the case's owner can include the access log"))
+        if template != Dossier.Template.COURT:
+            raise InputError(
+                gettext_lazy("the access log can only be included in the court template")
+            )
+    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
+    if start and end and start > end:
+        raise InputError(gettext_lazy("from is after to"))
+    unknown = sorted(set(kinds) - set(BODY_MODELS))
+    if unknown:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("unknown kinds {kinds}; expected some of {choices}"),
+                kinds=str(unknown),
+                choices=", ".join(BODY_MODELS),
+            )
+        )
+    zone = time_zone or settings.TIME_ZONE
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(
+            format_lazy(gettext_lazy("time_zone {zone} is not an IANA time zone"), zone=repr(zone))
+        ) from exc
+    with transaction.atomic():
+        dossier = Dossier.objects.create(
+            case=case,
+            requested_by=user,
+            template=template,
+            language=language,
+            time_zone=zone,
+            date_from=start,
+            date_to=end,
+            kinds=sorted(set(kinds)),
+            verify_url=verify_url[:500],
+            include_access_log=include_access_log,
+            enqueued_at=timezone.now(),
+        )
+        transaction.on_commit(lambda: _enqueue(dossier.pk))
+    return dossier
+
+
+def _enqueue(dossier_id: Any) -> None:
+    from locker.tasks import enqueue_dossier
+
+    enqueue_dossier(dossier_id)
+
+
+def _lease_until() -> Any:
+    return timezone.now() + timedelta(seconds=settings.LOCKER_DOSSIER_LEASE_S)
+
+
+def claim_dossier(*, dossier_id: Any) -> Claim | None:
+    """Take the row for rendering if it waits, or if its worker's lease ran out. None when
+    another worker holds it, it is finished, or it has used up its attempts."""
+    token = secrets.token_hex(16)
+    now = timezone.now()
+    claimed = (
+        Dossier.objects.filter(pk=dossier_id, attempts__lt=settings.LOCKER_DOSSIER_MAX_ATTEMPTS)
+        .filter(Q(state=Dossier.State.QUEUED) | Q(state__in=ACTIVE, lease_until__lt=now))
+        .update(
+            state=Dossier.State.RENDERING,
+            lease_token=token,
+            lease_until=_lease_until(),
+            attempts=F("attempts") + 1,
+            started_at=now,
+            progress=0,
+            error="",
+        )
+    )
+    if claimed != 1:
+        return None
+    attempt = Dossier.objects.filter(pk=dossier_id).values_list("attempts", flat=True).get()
+    return Claim(dossier_id=dossier_id, token=token, attempt=attempt)
+
+
+def _held(claim: Claim) -> Any:
+    return Dossier.objects.filter(pk=claim.dossier_id, lease_token=claim.token, state__in=ACTIVE)
+
+
+def report_progress(*, claim: Claim, progress: int, state: str | None = None) -> None:
+    """Record progress (0-100) and renew the lease. Raises LeaseLost if the row is no
+    longer this worker's, so that it stops rendering."""
+    changes: dict[str, Any] = {
+        "progress": max(0, min(99, int(progress))),
+        "lease_until": _lease_until(),
+    }
+    if state is not None:
+        changes["state"] = state
+    if _held(claim).update(**changes) != 1:
+        raise LeaseLost(f"dossier {claim.dossier_id}: lease lost")
+
+
+def finish_dossier(
+    *,
+    claim: Claim,
+    file_name: str,
+    sha256: str,
+    size: int,
+    pages: int,
+    chain_length: int,
+    chain_head: str,
+) -> bool:
+    """Mark the row ready with its stored file. False if the lease was lost meanwhile: the
+    caller then owns an unreferenced file and removes it."""
+    return (
+        _held(claim).update(
+            state=Dossier.State.READY,
+            progress=100,
+            file_name=file_name,
+            sha256=sha256,
+            size=size,
+            pages=pages,
+            chain_length=chain_length,
+            chain_head=chain_head,
+            finished_at=timezone.now(),
+            lease_token="",
+            lease_until=None,
+            error="",
+        )
+        == 1
+    )
+
+
+def release_dossier(*, claim: Claim, error: str) -> bool:
+    """Give the row back as queued (a transient error; the task retries it later)."""
+    return (
+        _held(claim).update(
+            state=Dossier.State.QUEUED,
+            lease_token="",
+            lease_until=None,
+            enqueued_at=timezone.now(),
+            error=error[:MAX_ERROR_CHARS],
+        )
+        == 1
+    )
+
+
+def fail_dossier(*, dossier_id: Any, error: str, claim: Claim | None = None) -> bool:
+    """Mark the row failed with a message the user can read. With a claim, only while the
+    lease is still the caller's; without one, whatever state it is in short of finished."""
+    rows = (
+        _held(claim)
+        if claim is not None
+        else Dossier.objects.filter(pk=dossier_id).exclude(
+            state__in=(Dossier.State.READY, Dossier.State.FAILED)
+        )
+    )
+    return (
+        rows.update(
+            state=Dossier.State.FAILED,
+            error=error[:MAX_ERROR_CHARS],
+            finished_at=timezone.now(),
+            lease_token="",
+            lease_until=None,
+        )
+        == 1
+    )
+
+
+def sweep_dossiers() -> list[Any]:
+    """Rows that waited too long (lost message, broker down at request time) or whose
+    worker's lease ran out (killed worker). Marks them re-enqueued and returns their ids;
+    fails the ones that have used up their attempts."""
+    now = timezone.now()
+    waited = now - timedelta(seconds=settings.LOCKER_DOSSIER_REQUEUE_S)
+    stale = Dossier.objects.filter(
+        Q(state=Dossier.State.QUEUED, enqueued_at__lt=waited)
+        | Q(state=Dossier.State.QUEUED, enqueued_at__isnull=True)
+        | Q(state__in=ACTIVE, lease_until__lt=now)
+    ).values_list("pk", "attempts")
+    ids = []
+    for pk, attempts in stale:
+        if attempts >= settings.LOCKER_DOSSIER_MAX_ATTEMPTS:
+            if fail_dossier(
+                dossier_id=pk,
+                error=gettext_noop("the worker stopped repeatedly while making this dossier"),
+            ):
+                log.warning("dossier %s failed after %s attempts", pk, attempts)
+            continue
+        # Conditional, so that a row claimed since the query above is left alone.
+        requeued = Dossier.objects.filter(pk=pk, state=Dossier.State.QUEUED).update(
+            enqueued_at=now
+        ) or Dossier.objects.filter(pk=pk, state__in=ACTIVE, lease_until__lt=now).update(
+            state=Dossier.State.QUEUED, enqueued_at=now, lease_token="", lease_until=None
+        )
+        if requeued:
+            ids.append(pk)
+    return ids

@@ -1,0 +1,90 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from locker.models import (
+    AccessLog,
+    Annotation,
+    ApiToken,
+    Case,
+    Checkpoint,
+    Entry,
+    EvidenceFile,
+    KeptReceipt,
+    ProfessionalProfile,
+    Share,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Chain records are evidence: the admin may look, never touch."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "created_at")
+    search_fields = ("id",)
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ("case", "seq", "kind", "recorded_at", "author", "hash")
+    list_filter = ("kind",)
+    search_fields = ("hash", "case__id")
+
+
+@admin.register(EvidenceFile)
+class EvidenceFileAdmin(ReadOnlyAdmin):
+    list_display = ("case", "sha256", "size", "media_type", "created_at")
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("case", "length", "head", "signed_at")
+
+
+@admin.register(KeptReceipt)
+class KeptReceiptAdmin(ReadOnlyAdmin):
+    list_display = ("case", "length", "head", "signed_at", "uploaded_at")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+
+
+# Sharing: shares change only through the services (so that the client's view stays true), the
+# access log never; annotations are the reviewers' private work and stay out of lists.
+
+
+@admin.register(Share)
+class ShareAdmin(ReadOnlyAdmin):
+    list_display = ("case", "invited_as", "role", "created_at", "accepted_at", "ended_at")
+    list_filter = ("role",)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    list_display = ("case", "actor", "action", "via", "ip", "at")
+    list_filter = ("action", "via")
+
+
+@admin.register(ProfessionalProfile)
+class ProfessionalProfileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "organisation", "jurisdiction", "user")
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(ReadOnlyAdmin):
+    list_display = ("case", "author", "entry_seq", "created_at")
+    exclude = ("text",)

@@ -1,0 +1,270 @@
+"""Sign-up, preferences, the quick exit and its lock, and the language switch. Log-in, log-out
+and password change/reset are django.contrib.auth's views with our templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.contrib.auth.views import LoginView, PasswordResetView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from locker import services
+from locker.infra import ratelimit
+from locker.permissions import public_url
+from locker.web.forms.entries import (
+    EmailForm,
+    PreferencesForm,
+    SignupForm,
+    UnlockForm,
+    time_zone_choices,
+)
+from locker.web.middleware import LOCK_KEY, default_time_zone, user_profile
+from locker.web.views.common import AuthedRequest
+
+
+def too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "locker/too_many.html", status=429)
+
+
+class RateLimitedLoginView(LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        ip = ratelimit.client_ip(request)
+        if not ratelimit.hit("login", ip, limit=30, window_s=600):
+            return too_many(request)
+        return super().post(request, *args, **kwargs)
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not ratelimit.hit("reset", ratelimit.client_ip(request), limit=5, window_s=3600):
+            return too_many(request)
+        return super().post(request, *args, **kwargs)
+
+
+def safe_next(request: HttpRequest) -> str:
+    """The `next` the request carries, if it stays on this site; else empty. An open redirect
+    after sign-up would let a crafted link send a new user anywhere."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request)
+    if request.user.is_authenticated:
+        return redirect(next_url or "case_list")
+    language = get_language()
+    if request.method == "POST":
+        if not ratelimit.hit("signup", ratelimit.client_ip(request), limit=10, window_s=3600):
+            return too_many(request)
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            user = form.save()
+            services.set_preferences(
+                user=user, time_zone=form.cleaned_data["time_zone"], language=language
+            )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if form.cleaned_data["email"]:
+                _send_confirmation(request, user, form.cleaned_data["email"])
+            return redirect(next_url or "case_create")
+    else:
+        form = SignupForm(initial={"time_zone": default_time_zone(language)})
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+def _send_confirmation(request: HttpRequest, user: User, email: str) -> None:
+    # The same words whatever the address, so that they say nothing about other accounts.
+    if services.request_email_confirmation(user=user, email=email, site_url=public_url(request)):
+        messages.info(
+            request,
+            _("We mailed a link to %(email)s. Open it while signed in to confirm the address.")
+            % {"email": email},
+        )
+    else:
+        messages.warning(request, _("The confirmation mail could not be sent. Try again later."))
+
+
+@login_required
+@require_POST
+def email_change(request: AuthedRequest) -> HttpResponse:
+    if not ratelimit.hit("email-change", str(request.user.pk), limit=5, window_s=3600):
+        return too_many(request)
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("email", []):
+            messages.error(request, str(error))
+        return redirect("preferences")
+    email = form.cleaned_data["email"]
+    if not email:
+        services.remove_email(user=request.user)
+        messages.success(request, _("Your email address is removed."))
+    elif email.lower() == request.user.email.lower():
+        messages.info(request, _("This is already your address."))
+    else:
+        try:
+            _send_confirmation(request, request.user, email)
+        except services.InputError as exc:
+            messages.error(request, str(exc))
+    return redirect("preferences")
+
+
+CONFIRMATION_SESSION_KEY = "pending_email_confirmation"
+
+
+def email_confirm_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed link: the token moves into the session and the page reloads at a clean
+    address, so the token stays out of the history, the log-in page's `next` and any Referer."""
+    request.session[CONFIRMATION_SESSION_KEY] = token
+    response = redirect("email_confirm")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_required
+def email_confirm(request: AuthedRequest) -> HttpResponse:
+    """A GET only shows a button: mail scanners open links, and must not confirm anything."""
+    token = request.session.get(CONFIRMATION_SESSION_KEY) or ""
+    error = "" if token else _("this confirmation link is not valid or has expired")
+    if request.method == "POST" and token:
+        try:
+            email = services.confirm_email(user=request.user, token=token)
+        except services.InputError as exc:
+            error = str(exc)
+        else:
+            request.session.pop(CONFIRMATION_SESSION_KEY, None)
+            messages.success(request, _("%(email)s is now your address.") % {"email": email})
+            return redirect("preferences")
+    return render(
+        request, "registration/email_confirm.html", {"error": error}, status=400 if error else 200
+    )
+
+
+@login_required
+def preferences(request: AuthedRequest) -> HttpResponse:
+    profile = user_profile(request)
+    current = profile.time_zone if profile else default_time_zone(get_language())
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.set_preferences(
+                user=request.user,
+                time_zone=form.cleaned_data["time_zone"],
+                language=form.cleaned_data["language"],
+            )
+            response = redirect("preferences")
+            if form.cleaned_data["language"]:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    form.cleaned_data["language"],
+                    samesite="Lax",
+                    httponly=True,
+                )
+            messages.success(request, _("Saved."))
+            return response
+    else:
+        form = PreferencesForm(
+            initial={"time_zone": current, "language": profile.language if profile else ""}
+        )
+    form.fields["time_zone"].widget.choices = time_zone_choices(current)
+    return render(
+        request,
+        "registration/preferences.html",
+        {"form": form, "email_form": EmailForm(initial={"email": request.user.email})},
+    )
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie), remembered in the profile too when signed in."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.set_preferences(user=request.user, language=language)
+    return response
+
+
+def quick_exit(request: HttpRequest) -> HttpResponse:
+    """Lock the session, then leave for a neutral site. The script calls this with
+    location.replace, so the case page leaves the history; going back finds the lock."""
+    if request.user.is_authenticated:
+        request.session[LOCK_KEY] = True
+    response = HttpResponseRedirect(settings.LOCKER_QUICK_EXIT_URL)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def unlock(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    target = request.POST.get("next") or request.GET.get("next") or reverse("case_list")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("case_list")
+    if not request.session.get(LOCK_KEY):
+        return redirect(target)
+    if request.method == "POST":
+        if not ratelimit.hit("unlock", str(request.user.pk), limit=10, window_s=600):
+            return too_many(request)
+        form = UnlockForm(request.POST)
+        if form.is_valid() and request.user.check_password(form.cleaned_data["password"]):
+            request.session[LOCK_KEY] = False
+            return redirect(target)
+        if form.is_valid():
+            form.add_error("password", _("That is not your password."))
+    else:
+        form = UnlockForm()
+    return render(request, "registration/unlock.html", {"form": form, "next": target})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("case_list")
+    return render(request, "locker/home.html")
+
+
+def manifest(request: HttpRequest) -> JsonResponse:
+    """The web app manifest, so the app can be added to a phone's home screen. Its name is
+    the neutral app name, never a case."""
+    response = JsonResponse(
+        {
+            "name": _("Evidence Locker"),
+            "short_name": _("Locker"),
+            "start_url": reverse("case_list"),
+            "scope": "/",
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "theme_color": "#1f3a5f",
+            "lang": get_language(),
+            "icons": [
+                {"src": static("locker/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                {"src": static("locker/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+                {
+                    "src": static("locker/icon-512.png"),
+                    "sizes": "512x512",
+                    "type": "image/png",
+                    "purpose": "maskable",
+                },
+            ],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+    response["Content-Type"] = "application/manifest+json"
+    return response

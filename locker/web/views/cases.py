@@ -1,0 +1,125 @@
+"""My cases: the list, creating one, editing its facts (a case_update entry), and the case
+page with its badge and pictures."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from locker import services
+from locker.core import charts, stats
+from locker.models import Case, Entry, KeptReceipt
+from locker.selectors import chain_status as chainstatus
+from locker.web.forms.entries import CaseForm
+from locker.web.views.common import AuthedRequest, case_for
+from locker.web.views.receipts import KeptReceiptForm
+
+
+def _author(request: HttpRequest) -> str:
+    return f"user:{request.user.pk}"
+
+
+@login_required
+def case_list(request: AuthedRequest) -> HttpResponse:
+    cases = (
+        Case.objects.filter(owner=request.user)
+        .annotate(entry_count=Count("entries"), last_recorded=Max("entries__recorded_at"))
+        .order_by("-last_recorded")
+    )
+    return render(request, "locker/case_list.html", {"cases": cases})
+
+
+@login_required
+def case_create(request: AuthedRequest) -> HttpResponse:
+    form = CaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.create_case(owner=request.user, author=_author(request), **form.facts())
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("case_detail", case_id=case.pk)
+    return render(request, "locker/case_form.html", {"form": form, "case": None})
+
+
+@login_required
+def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    form = CaseForm.for_case(case, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.update_case_facts(
+                case=case, author=_author(request), changes=form.facts()
+            )
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if result is None:
+                messages.info(request, _("Nothing changed."))
+                return redirect("case_detail", case_id=case.pk)
+            return redirect("receipt", case_id=case.pk, seq=result.entry.seq)
+    return render(request, "locker/case_form.html", {"form": form, "case": case})
+
+
+@login_required
+def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id)
+    owner = case.access_role == "owner"  # type: ignore[attr-defined]
+    entries = list(
+        Entry.objects.filter(case=case).only(
+            "seq", "kind", "body", "occurred_at", "recorded_at", "case_id"
+        )
+    )
+    summary = stats.summarise(entries, timezone.get_current_timezone())
+    recent = sorted(entries, key=lambda e: (e.occurred_at or e.recorded_at, e.seq), reverse=True)
+    return render(
+        request,
+        "locker/case_detail.html",
+        {
+            "case": case,
+            "badge": chainstatus.case_badge(case),
+            "summary": summary,
+            "days_chart": charts.days_chart(summary.days),
+            "hours_chart": charts.hours_chart(summary.hours),
+            "recent": recent[:5],
+            "entry_count": len(entries),
+            "upfront_minor": _upfront(case),
+            "receipt_form": KeptReceiptForm() if owner else None,
+            "kept_count": KeptReceipt.objects.filter(case=case).count(),
+        },
+    )
+
+
+def _upfront(case: Case) -> int | None:
+    """What the lender kept back from the principal (砍头息), if the facts show any."""
+    if case.principal_minor is None or case.received_minor is None:
+        return None
+    return max(case.principal_minor - case.received_minor, 0) or None
+
+
+@login_required
+@require_POST
+def case_check(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    """The full check on demand: every evidence file re-hashed from storage."""
+    case = case_for(request, case_id, action="verify")
+    badge = chainstatus.full_check(case)
+    if badge.report.ok:
+        messages.success(
+            request,
+            _("Checked %(count)d entries and every file: nothing was changed.")
+            % {"count": badge.report.length},
+        )
+    else:
+        messages.error(
+            request,
+            _("The record is broken at entry %(seq)s.") % {"seq": badge.report.first_bad_seq},
+        )
+    return redirect("case_detail", case_id=case.pk)

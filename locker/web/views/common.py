@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from locker.models import Case
+from locker.permissions import Need, get_case_or_404
+
+
+class AuthedRequest(HttpRequest):
+    """The request a login_required view receives: its user is signed in."""
+
+    user: User
+
+
+def case_for(
+    request: HttpRequest,
+    case_id: UUID,
+    *,
+    write: bool = False,
+    need: Need = "read",
+    action: str = "view",
+    detail: str = "",
+) -> Case:
+    """The case for this request's user, whoever they are to it: the owner, or a lawyer with
+    an open share (read only: `write=True` is the owner's alone). Anyone else gets a 404, and
+    every access by someone other than the owner is logged (access.get_case_or_404)."""
+    return get_case_or_404(
+        request, case_id, need="write" if write else need, action=action, detail=detail
+    )
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def form_error_response(form: Any) -> JsonResponse:
+    """The errors of a form posted by the upload script, as sentences it can show."""
+    messages: list[str] = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        prefix = f"{field.label}: " if field is not None and field.label else ""
+        messages.extend(f"{prefix}{error}" for error in errors)
+    return JsonResponse({"errors": messages}, status=400)
+
+
+def saved_response(request: HttpRequest, url: str) -> HttpResponse:
+    if wants_json(request):
+        return JsonResponse({"redirect": url})
+    return redirect(url)
+
+
+class Submission:
+    """Makes a retried form post idempotent: the form carries a random id; the first post
+    with it claims it, a retry after a lost response is sent to what the first one saved."""
+
+    PENDING = "pending"
+
+    def __init__(self, scope: str, submission_id: UUID | None) -> None:
+        self.key = f"submission:{scope}:{submission_id}" if submission_id else None
+
+    def done_url(self) -> str | None:
+        if self.key is None:
+            return None
+        value = cache.get(self.key)
+        return value if isinstance(value, str) and value != self.PENDING else None
+
+    def claim(self) -> bool:
+        return self.key is None or cache.add(self.key, self.PENDING, timeout=600)
+
+    def finish(self, url: str) -> None:
+        if self.key is not None:
+            cache.set(self.key, url, timeout=24 * 3600)
+
+    def release(self) -> None:
+        if self.key is not None:
+            cache.delete(self.key)
+
+
+def still_saving_response(request: HttpRequest) -> HttpResponse:
+    message = _("This form is still being saved. Wait a moment, then open the timeline.")
+    if wants_json(request):
+        return JsonResponse({"errors": [message]}, status=409)
+    return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")

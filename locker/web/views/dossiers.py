@@ -1,0 +1,112 @@
+"""Dossier pages: the export page (choices and past dossiers), a dossier's progress page
+with its download, and the progress JSON the page polls."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.http import require_GET, require_http_methods
+
+from locker.api.dossiers import pdf_response, status_of, verify_url
+from locker.models import Case, Dossier
+from locker.permissions import get_case_or_404
+from locker.selectors import access_wording
+from locker.services import InputError
+from locker.services import dossiers as dossier_services
+from locker.web.forms.dossiers import DossierForm
+from locker.web.views.common import AuthedRequest
+
+
+def _dossier(request: HttpRequest, case_id: UUID, dossier_id: UUID, action: str) -> Dossier:
+    case = get_case_or_404(
+        request,
+        case_id,
+        need="read",
+        action=action,
+        detail=access_wording.dossier_detail(dossier_id),
+    )
+    dossier = Dossier.objects.filter(pk=dossier_id, case=case).first()
+    if dossier is None:
+        raise Http404("No such dossier")
+    return dossier
+
+
+def _language_initial() -> str:
+    return "en" if (translation.get_language() or "").startswith("en") else "zh-hans"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    # Opening the page is a look; posting the form asks for a dossier of the case.
+    case: Case = get_case_or_404(
+        request,
+        case_id,
+        need="read",
+        action="export" if request.method == "POST" else "view",
+        detail="dossier" if request.method == "POST" else f"GET {request.path}",
+    )
+    form = DossierForm(
+        request.POST or None,
+        initial={"language": _language_initial()},
+        owner=case.owner_id == request.user.pk,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dossier = dossier_services.request_dossier(
+                case=case,
+                user=request.user,
+                template=data["template"],
+                language=data["language"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+                kinds=data["kinds"],
+                verify_url=verify_url(request),
+                include_access_log=data.get("include_access_log", False),
+            )
+        except (InputError, PermissionError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("dossier_detail", case_id=case.id, dossier_id=dossier.id)
+    past = Dossier.objects.filter(case=case).select_related("requested_by")[:50]
+    return render(
+        request,
+        "dossier/export.html",
+        {"case": case, "form": form, "dossiers": past},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def detail(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponse:
+    dossier = _dossier(request, case_id, dossier_id, "view")
+    return render(
+        request,
+        "dossier/detail.html",
+        {"case": dossier.case, "dossier": dossier, "states": Dossier.State.choices},
+    )
+
+
+@login_required
+@require_GET
+def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonResponse:
+    dossier = _dossier(request, case_id, dossier_id, "view")
+    response = JsonResponse(status_of(dossier))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def download(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
+    dossier = _dossier(request, case_id, dossier_id, "export")
+    if dossier.state != Dossier.State.READY:
+        return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
+    return pdf_response(dossier)

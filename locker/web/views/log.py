@@ -1,0 +1,118 @@
+"""Quick-log: four big buttons, a short form each, and the receipt after saving."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from locker import services
+from locker.models import Checkpoint, Entry
+from locker.web.forms.entries import QUICK_LOG_FORMS
+from locker.web.views.common import (
+    AuthedRequest,
+    Submission,
+    case_for,
+    form_error_response,
+    saved_response,
+    still_saving_response,
+    wants_json,
+)
+
+
+@login_required
+def quick_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    return render(request, "locker/quick_log.html", {"case": case})
+
+
+@login_required
+def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    form_class = QUICK_LOG_FORMS.get(form_name)
+    if form_class is None:
+        raise Http404("No such form")
+    if request.method != "POST":
+        return render(
+            request, "locker/log_form.html", {"case": case, "form": form_class(), "name": form_name}
+        )
+    form = form_class(request.POST, request.FILES)
+    if form.is_valid():
+        submission = Submission(f"user:{request.user.pk}", form.cleaned_data.get("submission"))
+        if url := submission.done_url():
+            return saved_response(request, url)
+        if not submission.claim():
+            return still_saving_response(request)
+        try:
+            result = services.append_entry(
+                case=case,
+                author=f"user:{request.user.pk}",
+                kind=form.kind,
+                body=form.body(),
+                occurred_at=form.cleaned_data["occurred_at"],
+                uploads=form.uploads(),
+            )
+        except services.InputError as exc:
+            submission.release()
+            form.add_error(None, str(exc))
+        except BaseException:
+            submission.release()
+            raise
+        else:
+            url = reverse("receipt", args=[case.pk, result.entry.seq])
+            submission.finish(url)
+            return saved_response(request, url)
+    if wants_json(request):
+        return form_error_response(form)
+    return render(
+        request,
+        "locker/log_form.html",
+        {"case": case, "form": form, "name": form_name},
+        status=400,
+    )
+
+
+def _checkpoint(entry: Entry) -> Checkpoint:
+    checkpoint = (
+        Checkpoint.objects.filter(case=entry.case, length=entry.seq, head=entry.hash)
+        .order_by("signed_at")
+        .first()
+    )
+    if checkpoint is None:
+        raise Http404("No receipt for this entry")
+    return checkpoint
+
+
+@login_required
+def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
+    case = case_for(request, case_id)
+    entry = get_object_or_404(Entry, case=case, seq=seq)
+    return render(
+        request,
+        "locker/receipt.html",
+        {"case": case, "entry": entry, "checkpoint": _checkpoint(entry)},
+    )
+
+
+@login_required
+def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
+    """The signed checkpoint issued when this entry was appended (spec section 4)."""
+    case = case_for(
+        request,
+        case_id,
+        action="download",
+    )
+    entry = get_object_or_404(Entry, case=case, seq=seq)
+    document = _checkpoint(entry).document
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2).encode(),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="receipt-{str(case.pk)[:8]}-{entry.seq}.json"'
+    )
+    return response

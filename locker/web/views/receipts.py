@@ -1,0 +1,77 @@
+"""Receipts the client kept: the owner uploads the ones they downloaded, and everyone who
+may read the case sees each one checked against the record as it is now."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from locker import services
+from locker.selectors.receipts import kept_receipts_of, status_of
+from locker.web.views.common import AuthedRequest, case_for
+
+
+class KeptReceiptForm(forms.Form):
+    receipt = forms.FileField(
+        label=gettext_lazy("Upload a receipt you kept (.json)"),
+        help_text=gettext_lazy(
+            "The file you downloaded after saving an entry. Whoever reviews your case will see "
+            "whether the record still holds the entry it names."
+        ),
+        widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+
+def _report_upload(request: AuthedRequest, result: services.KeptReceiptResult) -> None:
+    seq = result.receipt.length
+    if not result.created:
+        messages.info(
+            request, _("You had already uploaded this receipt (entry %(seq)s).") % {"seq": seq}
+        )
+    elif status_of(result.receipt).holds:
+        messages.success(
+            request, _("Receipt kept: the record still holds entry %(seq)s.") % {"seq": seq}
+        )
+    else:
+        messages.error(
+            request,
+            _("Receipt kept. The record no longer holds entry %(seq)s as the receipt shows.")
+            % {"seq": seq},
+        )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def kept_receipts(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    form = None
+    if request.method == "POST":
+        case = case_for(request, case_id, write=True)
+        form = KeptReceiptForm(request.POST, request.FILES)
+        if form.is_valid():
+            # One byte over the cap is enough for the service to refuse it.
+            data = form.cleaned_data["receipt"].read(services.MAX_RECEIPT_BYTES + 1)
+            try:
+                result = services.add_kept_receipt(case=case, user=request.user, data=data)
+            except services.InputError as exc:
+                form.add_error("receipt", str(exc))
+            else:
+                _report_upload(request, result)
+                return redirect("kept_receipts", case_id=case.pk)
+    else:
+        case = case_for(request, case_id)
+        if case.access_role == "owner":  # type: ignore[attr-defined]
+            form = KeptReceiptForm()
+    return render(
+        request,
+        "locker/kept_receipts.html",
+        {"case": case, "form": form, "kept": kept_receipts_of(case)},
+        status=400 if form is not None and form.errors else 200,
+    )

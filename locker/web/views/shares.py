@@ -1,0 +1,100 @@
+"""The owner's sharing pages: who the case is shared with (share, list, end) and who has
+seen it (the access log). Only the owner reaches them; everyone else gets a 404."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from locker import services
+from locker.models import Share
+from locker.permissions import public_url
+from locker.selectors import access_log as access_log_view
+from locker.selectors import access_wording, sharing
+from locker.web.forms.sharing import ROLE_HELP, ShareForm
+from locker.web.views.common import AuthedRequest, case_for
+
+
+@login_required
+def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    form = ShareForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.share_case(
+                case=case,
+                by=request.user,
+                grantee=form.cleaned_data["grantee"],
+                role=form.cleaned_data["role"],
+                site_url=public_url(request),
+            )
+        except services.InputError as exc:
+            form.add_error("grantee", str(exc))
+        else:
+            if result.email_sent:
+                messages.success(
+                    request,
+                    _("Shared. We sent them an email; they must accept before they see it."),
+                )
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "Shared, but no email could be sent. Ask them to sign in and open "
+                        "“Shared with me” to accept. If they have no account yet, end this "
+                        "share and try again later."
+                    ),
+                )
+            return redirect("shares", case_id=case.pk)
+    rows = [
+        {"share": share, "label": sharing.grantee_label(share), "status": share.status}
+        for share in case.shares.select_related("user", "ended_by").order_by("-created_at")
+    ]
+    return render(
+        request,
+        "locker/shares.html",
+        {"case": case, "form": form, "rows": rows, "role_help": ROLE_HELP, "nav": "shares"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    share = get_object_or_404(Share, case=case, pk=share_id)
+    services.end_share(share=share, by=request.user)
+    messages.success(request, _("The share has ended. They can no longer open the case."))
+    return redirect("shares", case_id=case.pk)
+
+
+@login_required
+def access_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id, write=True)
+    # Paginate the raw rows, then fold bursts within the page. Grouping first would mean
+    # reading the whole log to know where page 2 begins; this way a page costs one bounded
+    # query and its rows, the page count and the links depend on the log alone. The price: a
+    # burst straddling a page boundary shows as one line at the foot of a page and another at
+    # the top of the next.
+    page = Paginator(sharing.access_log_for(case), access_log_view.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    raw = list(page.object_list)
+    names = access_wording.file_names(case, raw)
+    rows = access_log_view.log_lines(
+        raw,
+        action_label=access_wording.action_label,
+        describe=lambda detail: access_wording.describe(detail, names),
+    )
+    return render(
+        request,
+        "locker/access_log.html",
+        {"case": case, "page": page, "rows": rows, "nav": "access_log"},
+    )

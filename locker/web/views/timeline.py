@@ -1,0 +1,155 @@
+"""The timeline, an entry's page, corrections, and evidence files (originals for download,
+safe derived copies for display)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+
+from locker import services
+from locker.core import http_ranges
+from locker.infra.storage import evidence_storage
+from locker.infra.thumbs import SIZES, derived_copy
+from locker.models import Entry, EvidenceFile
+from locker.selectors import chain_status as chainstatus
+from locker.selectors.entries import Filters, timeline
+from locker.web.forms.entries import CorrectionForm, FilterForm
+from locker.web.views.common import AuthedRequest, case_for
+
+PAGE_SIZE = 30
+CORRECTABLE = ("call", "message", "contact_report", "note")
+
+
+@login_required
+def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
+    case = case_for(request, case_id)
+    form = FilterForm(request.GET or None)
+    filters = Filters()
+    if form.is_valid():
+        filters = Filters(**form.cleaned_data)
+    entries = timeline(case, filters, timezone.get_current_timezone())
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "locker/timeline.html",
+        {
+            "case": case,
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "badge": chainstatus.case_badge(case),
+        },
+    )
+
+
+def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
+    """The body's members to list, tags aside (shown as chips) and empty ones left out."""
+    return [
+        (name, value)
+        for name, value in entry.body.items()
+        if name != "tags" and value not in ("", None, [], {})
+    ]
+
+
+@login_required
+def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
+    case = case_for(request, case_id)
+    entry = get_object_or_404(Entry, case=case, seq=seq)
+    corrections = Entry.objects.filter(case=case, kind="correction", body__corrects_seq=seq)
+    return render(
+        request,
+        "locker/entry_detail.html",
+        {
+            "case": case,
+            "entry": entry,
+            "rows": _body_rows(entry),
+            "corrections": corrections,
+            "correctable": entry.kind in CORRECTABLE,
+        },
+    )
+
+
+@login_required
+def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
+    """A correction is a new entry naming the one it corrects; nothing is edited in place."""
+    case = case_for(request, case_id, write=True)
+    target = get_object_or_404(Entry, case=case, seq=seq, kind__in=CORRECTABLE)
+    form = CorrectionForm(request.POST or None, target=target)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.append_entry(
+                case=case,
+                author=f"user:{request.user.pk}",
+                kind="correction",
+                body={
+                    "corrects_seq": target.seq,
+                    "reason": form.cleaned_data["reason"],
+                    "changes": form.changes(),
+                },
+            )
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("receipt", case_id=case.pk, seq=result.entry.seq)
+    return render(request, "locker/correct.html", {"case": case, "target": target, "form": form})
+
+
+def _evidence(request: HttpRequest, case_id: UUID, sha256: str, action: str) -> EvidenceFile:
+    case = case_for(request, case_id, action=action, detail=sha256)
+    evidence = EvidenceFile.objects.filter(case=case, sha256=sha256).first()
+    if evidence is None:
+        raise Http404("No such file")
+    return evidence
+
+
+@login_required
+def evidence_original(request: AuthedRequest, case_id: UUID, sha256: str) -> HttpResponseBase:
+    """The file exactly as uploaded, always as a download: the browser never renders it. A
+    Range request (an audio player seeking) gets just the part asked for."""
+    evidence = _evidence(request, case_id, sha256, "download")
+    handle = evidence_storage().open(evidence.storage_name, "rb")
+    response: HttpResponseBase
+    partial = http_ranges.partial_response(request, handle, evidence.size, evidence.media_type)
+    if partial is not None:
+        response = partial
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=evidence.original_name
+        )
+    else:
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=evidence.original_name,
+            content_type=evidence.media_type,
+        )
+    response["Accept-Ranges"] = "bytes"
+    # The bytes behind a hash never change.
+    response["ETag"] = f'"{evidence.sha256}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+def evidence_derived(request: AuthedRequest, case_id: UUID, sha256: str, size: str) -> FileResponse:
+    if size not in SIZES:
+        raise Http404("No such size")
+    evidence = _evidence(request, case_id, sha256, "view_file")
+    name = derived_copy(evidence, size)
+    if name is None:
+        raise Http404("No picture of this file")
+    response = FileResponse(evidence_storage().open(name, "rb"), content_type="image/jpeg")
+    response["Content-Disposition"] = f'inline; filename="{sha256[:12]}-{size}.jpg"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
