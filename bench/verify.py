@@ -4,7 +4,7 @@
 
 Writes a bundle of synthetic but valid entries (chain format v1, signed by a throw-away
 instance key) straight with the pure chain functions, then verifies it with
-bundle.verify_bundle_zip and prints the time and the peak memory it added."""
+locker.exports.verification.verify_bundle_zip and prints the time and the peak memory it added."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from locker.core import chain  # noqa: E402
-from locker.exports import bundle  # noqa: E402
+from locker.exports.verification import verify_bundle_zip  # noqa: E402
 from locker.infra import signing  # noqa: E402
 
 
@@ -87,7 +87,7 @@ def main() -> None:
         jsonl = archive.getinfo("entries.jsonl").file_size
     before = peak_mb()
     start = time.perf_counter()
-    report = bundle.verify_bundle_zip(str(target))
+    report = verify_bundle_zip(str(target))
     verified = time.perf_counter() - start
     assert report.ok and report.length == args.entries, report
     print(f"entries               {args.entries}")

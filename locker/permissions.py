@@ -8,62 +8,18 @@ the database on every call, so ending a share takes effect on the very next requ
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from typing import Any, Literal
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from locker import services
+from locker.infra.http import client_ip, request_user, via_of
 from locker.models import Case, Share
 from locker.selectors import sharing
 
 Need = Literal["read", "annotate", "write"]
-
-
-def request_user(request: HttpRequest) -> Any:
-    """The API's token user (request.auth) or the browser session's user."""
-    auth = getattr(request, "auth", None)
-    if auth is not None and getattr(auth, "is_authenticated", False):
-        return auth
-    return getattr(request, "user", None)
-
-
-def _valid_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
-def public_url(request: HttpRequest, path: str = "/") -> str:
-    """An absolute address for links that leave the app (emails, QR codes): LOCKER_PUBLIC_URL
-    when set, otherwise the address this request came to."""
-    base = settings.LOCKER_PUBLIC_URL
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The requester's address: REMOTE_ADDR, or, only when settings say we are behind our own
-    proxy, the X-Forwarded-For entry that proxy appended (counted from the right, because
-    anything to its left was sent by the client and can be forged)."""
-    remote = _valid_ip(request.META.get("REMOTE_ADDR"))
-    if not getattr(settings, "LOCKER_BEHIND_PROXY", False):
-        return remote
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    hops = [h for h in hops if h]
-    count = getattr(settings, "LOCKER_PROXY_COUNT", 1)
-    if len(hops) < count:
-        return remote
-    return _valid_ip(hops[-count]) or remote
-
-
-def _via(request: HttpRequest) -> str:
-    return "api" if getattr(request, "auth", None) is not None else "web"
 
 
 def get_case_or_404(
@@ -99,7 +55,7 @@ def get_case_or_404(
         user=user,
         action=action,
         detail=detail or f"{request.method} {request.path}",
-        via=_via(request),
+        via=via_of(request),
         ip=client_ip(request),
     )
     case.access_role = share.role  # type: ignore[attr-defined]

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.utils.translation import gettext_noop
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from locker.dossier.build import build_dossier
+from locker.infra import queue
 from locker.services import dossiers as dossier_services
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def retry_delay(retries: int) -> int:
 
 @shared_task(
     bind=True,
-    name="locker.tasks.render_dossier",
+    name=queue.RENDER_DOSSIER,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=MAX_RETRIES,
@@ -51,8 +52,6 @@ def retry_delay(retries: int) -> int:
     ignore_result=True,
 )
 def render_dossier(self: Any, dossier_id: str) -> str:
-    from locker.dossier.build import build_dossier
-
     claim = dossier_services.claim_dossier(dossier_id=dossier_id)
     if claim is None:
         # Finished already, or another worker holds a live lease: a duplicate delivery.
@@ -101,29 +100,12 @@ def render_dossier(self: Any, dossier_id: str) -> str:
     return "ready"
 
 
-def enqueue_dossier(dossier_id: Any) -> bool:
-    """Send the render task; False (and the row stays queued for the sweep) when the broker
-    cannot be reached. Fails fast instead of retrying: a user is waiting on the request."""
-    from config.celery import app
-
-    try:
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=0, timeout=2)
-            render_dossier.apply_async(  # type: ignore[call-arg]
-                args=(str(dossier_id),), connection=connection, retry=False
-            )
-    except (BrokerOperationalError, OSError) as exc:
-        log.warning("dossier %s stays queued: broker unavailable (%s)", dossier_id, exc)
-        return False
-    return True
-
-
-@shared_task(name="locker.tasks.sweep_dossiers", ignore_result=True)
+@shared_task(name=queue.SWEEP_DOSSIERS, ignore_result=True)
 def sweep_dossiers() -> int:
     """Enqueue again the rows that waited too long or whose worker vanished."""
     ids = dossier_services.sweep_dossiers()
     for dossier_id in ids:
-        enqueue_dossier(dossier_id)
+        queue.enqueue_dossier(dossier_id)
     if ids:
         log.info("sweep re-enqueued %d dossier(s)", len(ids))
     return len(ids)

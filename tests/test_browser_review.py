@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from locker import services
 from locker.dossier.build import build_dossier
-from locker.exports import bundle
+from locker.exports.verification import verify_bundle_zip
 from locker.models import AccessLog, Annotation, Dossier, Share
 from locker.services import demo
 from locker.services import dossiers as dossier_services
@@ -187,7 +187,7 @@ def test_lawyer_review_session_at_desktop_size(browser, live_server) -> None:  #
     with desk.expect_download() as bundle_download:
         desk.get_by_role("link", name="证据包（ZIP，含全部原始文件）").click()
     bundle_path = bundle_download.value.path()
-    checked = bundle.verify_bundle_zip(str(bundle_path))
+    checked = verify_bundle_zip(str(bundle_path))
     assert checked.ok and checked.length == case.entries.count(), checked
     desk.locator("#export").get_by_role("link", name="卷宗").click()
     desk.locator("label", has_text="法院证据材料").click()

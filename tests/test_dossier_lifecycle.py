@@ -18,6 +18,7 @@ from locker.core import stats
 from locker.dossier.data import build_rows, summarise
 from locker.dossier.templates import CFPB_NARRATIVE_LIMIT, cfpb_issues, cfpb_narrative
 from locker.exports.bundle import bundle_lines
+from locker.infra import queue
 from locker.models import Dossier
 from locker.services import InputError
 from locker.services import dossiers as ds
@@ -58,7 +59,7 @@ def test_the_row_is_enqueued_only_after_commit(
     django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[Any] = []
-    monkeypatch.setattr(tasks, "enqueue_dossier", sent.append)
+    monkeypatch.setattr(queue, "enqueue_dossier", sent.append)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         dossier = queued()
         assert sent == []
@@ -142,7 +143,7 @@ def test_transient_errors_are_retried_then_the_row_fails(monkeypatch: pytest.Mon
         calls.append(claim.token)
         raise OperationalError("database went away")
 
-    monkeypatch.setattr("locker.dossier.build.build_dossier", flaky)
+    monkeypatch.setattr(tasks, "build_dossier", flaky)
     monkeypatch.setattr(tasks, "retry_delay", lambda retries: 0)
     result = tasks.render_dossier.apply(args=[str(dossier.pk)], throw=False)
     assert len(calls) == tasks.MAX_RETRIES + 1
@@ -158,7 +159,7 @@ def test_a_bug_fails_the_row_at_once_without_details(monkeypatch: pytest.MonkeyP
     def broken(claim: ds.Claim) -> None:
         raise KeyError("/secret/path")
 
-    monkeypatch.setattr("locker.dossier.build.build_dossier", broken)
+    monkeypatch.setattr(tasks, "build_dossier", broken)
     assert tasks.render_dossier.apply(args=[str(dossier.pk)]).result == "failed"
     dossier.refresh_from_db()
     assert dossier.state == Dossier.State.FAILED and dossier.attempts == 1
@@ -187,7 +188,7 @@ def test_broker_down_at_request_time(
     assert time.monotonic() - started < 3
     dossier.refresh_from_db()
     assert dossier.state == Dossier.State.QUEUED
-    assert tasks.enqueue_dossier(dossier.pk) is False
+    assert queue.enqueue_dossier(dossier.pk) is False
 
 
 def test_summary_figures() -> None:

@@ -14,8 +14,9 @@ from django.http import Http404
 from django.test import RequestFactory
 
 from locker import services
+from locker.infra.http import client_ip
 from locker.models import AccessLog, Share
-from locker.permissions import cases_shared_with, client_ip, get_case_or_404
+from locker.permissions import cases_shared_with, get_case_or_404
 from locker.selectors import sharing
 
 from .conftest import is_postgres, needs

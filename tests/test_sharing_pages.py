@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from locker import services
-from locker.exports import bundle
+from locker.exports.verification import verify_bundle_zip
 from locker.models import AccessLog, Annotation, Case, CaseVisit, Entry, Share
 
 from .factories import UserFactory, add_entry, make_case, share_with
@@ -397,7 +397,7 @@ def test_export_zip_is_the_verifiable_bundle(world: World) -> None:
     data = body_of(response)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert any(name.endswith(world.sha) or world.sha in name for name in archive.namelist())
-    report = bundle.verify_bundle_zip(io.BytesIO(data))
+    report = verify_bundle_zip(io.BytesIO(data))
     assert report.ok, report
 
 

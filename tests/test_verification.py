@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from locker import services
 from locker.core import chain
 from locker.exports import bundle
+from locker.exports.verification import verify_bundle_zip
 from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
 from locker.selectors.chain import verify_case
@@ -111,7 +112,7 @@ def test_streamed_export_is_the_same_kind_of_bundle(tmp_path) -> None:
     case = case_with_evidence()
     path = tmp_path / "streamed.zip"
     path.write_bytes(b"".join(bundle.stream_bundle(case)))
-    assert bundle.verify_bundle_zip(str(path)).ok
+    assert verify_bundle_zip(str(path)).ok
 
 
 def _rewrite_member(source: Path, target: Path, name: str, change) -> Path:
@@ -145,12 +146,12 @@ def test_tampered_bundles_fail(tmp_path) -> None:
     }
     for name, (change, message) in cases.items():
         bad = _rewrite_member(good, tmp_path / "bad.zip", name, change)
-        report = bundle.verify_bundle_zip(str(bad))
+        report = verify_bundle_zip(str(bad))
         assert not report.ok and message in (report.problem or ""), (name, report)
         code, _ = run_command("verify_bundle", str(bad))
         assert code == 1
     dropped = _rewrite_member(good, tmp_path / "dropped.zip", "entries.jsonl", drop_line)
-    report = bundle.verify_bundle_zip(str(dropped))
+    report = verify_bundle_zip(str(dropped))
     assert not report.ok and report.first_bad_seq == 3
 
 
@@ -186,12 +187,12 @@ def test_entries_are_read_as_a_stream_with_the_same_checks(tmp_path) -> None:
     middle = services.append_entry(case=case, author="user:1", kind="note", body={"text": "中"})
     add_entry(case, "note", {"text": "后来的"})
     good = export_to(tmp_path / "good.zip", case)
-    report = bundle.verify_bundle_zip(str(good), receipt=middle.receipt)
+    report = verify_bundle_zip(str(good), receipt=middle.receipt)
     assert report.ok and report.receipt_checked and report.length == middle.entry.seq + 1
 
     forged = json.loads(json.dumps(middle.receipt))
     forged["checkpoint"]["head"] = "0" * 64
-    report = bundle.verify_bundle_zip(str(good), receipt=forged)
+    report = verify_bundle_zip(str(good), receipt=forged)
     assert not report.ok and "receipt" in (report.problem or "")
 
     cases = {
@@ -201,5 +202,5 @@ def test_entries_are_read_as_a_stream_with_the_same_checks(tmp_path) -> None:
     }
     for label, (change, message) in cases.items():
         bad = _rewrite_member(good, tmp_path / "bad.zip", "entries.jsonl", change)
-        report = bundle.verify_bundle_zip(str(bad))
+        report = verify_bundle_zip(str(bad))
         assert not report.ok and message in (report.problem or ""), (label, report)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -19,9 +19,11 @@ from locker.api.errors import api_message
 from locker.api.site import TrustedAddressThrottle
 from locker.dossier.verify import verify_upload
 from locker.infra import ratelimit
+from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
-from locker.permissions import get_case_or_404, public_url
+from locker.permissions import get_case_or_404
 from locker.selectors import access_wording
+from locker.selectors import dossiers as dossier_selectors
 from locker.services import dossiers as dossier_services
 
 router = Router(tags=["dossiers"])
@@ -62,29 +64,6 @@ class DossierStatus(Schema):
     chain_head: str | None = None
 
 
-def status_of(dossier: Dossier) -> dict[str, Any]:
-    ready = dossier.state == Dossier.State.READY
-    return {
-        "id": str(dossier.id),
-        "status": dossier.state,
-        "progress": dossier.progress,
-        "error": dossier.error_display or None if dossier.state == Dossier.State.FAILED else None,
-        "template": dossier.template,
-        "language": dossier.language,
-        "include_access_log": dossier.include_access_log,
-        "created_at": dossier.created_at,
-        "finished_at": dossier.finished_at,
-        "pages": dossier.pages if ready else None,
-        "sha256": dossier.sha256 if ready else None,
-        "chain_length": dossier.chain_length if ready else None,
-        "chain_head": dossier.chain_head if ready else None,
-    }
-
-
-def verify_url(request: HttpRequest) -> str:
-    return public_url(request, "/verify")
-
-
 def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:
     """The dossier, if its case may be read by the requester; 404 otherwise."""
     try:
@@ -120,7 +99,7 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
             date_to=payload.to,
             kinds=payload.kinds,
             time_zone=payload.time_zone,
-            verify_url=verify_url(request),
+            verify_url=public_url(request, "/verify"),
             include_access_log=payload.include_access_log,
         )
     except PermissionError as exc:
@@ -133,12 +112,12 @@ def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = get_case_or_404(
         request, case_id, need="read", action="view", detail=f"GET {request.path}"
     )
-    return [status_of(d) for d in Dossier.objects.filter(case=case)[:100]]
+    return [dossier_selectors.dossier_status(d) for d in Dossier.objects.filter(case=case)[:100]]
 
 
 @router.get("/dossiers/{dossier_id}", response=DossierStatus, summary="Progress of a dossier")
 def dossier_status(request: HttpRequest, dossier_id: str) -> dict[str, Any]:
-    return status_of(dossier_or_404(request, dossier_id, "view"))
+    return dossier_selectors.dossier_status(dossier_or_404(request, dossier_id, "view"))
 
 
 @router.get(
@@ -150,20 +129,7 @@ def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
     dossier = dossier_or_404(request, dossier_id, "export")
     if dossier.state != Dossier.State.READY:
         return Status(409, {"detail": f"the dossier is {dossier.state}, not ready"})
-    return pdf_response(dossier)
-
-
-def pdf_response(dossier: Dossier) -> FileResponse:
-    from locker.infra.storage import evidence_storage
-
-    handle = evidence_storage().open(dossier.file_name, "rb")
-    name = f"dossier-{dossier.template}-{dossier.created_at:%Y%m%d}-{str(dossier.id)[:8]}.pdf"
-    response = FileResponse(
-        handle, as_attachment=True, filename=name, content_type="application/pdf"
-    )
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return pdf_attachment(dossier)
 
 
 class VerifyOut(Schema):

@@ -13,7 +13,8 @@ from ninja.errors import HttpError
 
 from locker import services
 from locker.core import chain
-from locker.permissions import get_case_or_404, request_user
+from locker.infra.http import request_user
+from locker.permissions import get_case_or_404
 from locker.selectors.receipts import KeptReceiptStatus, kept_receipts_of, status_of
 
 router = Router(tags=["receipts"])

@@ -17,8 +17,9 @@ from ninja.pagination import paginate
 from locker import services
 from locker.api.errors import api_message
 from locker.api.pagination import BoundedLimitOffset
+from locker.infra.http import client_ip, public_url, request_user
 from locker.models import Case, ProfessionalProfile, Share
-from locker.permissions import client_ip, get_case_or_404, public_url, request_user
+from locker.permissions import get_case_or_404
 from locker.selectors import sharing
 
 # No auth here on purpose: the router inherits the API's default (bearer token) when mounted.

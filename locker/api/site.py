@@ -21,9 +21,11 @@ from pydantic import StrictInt
 from locker import services
 from locker.api.errors import api_message, english
 from locker.api.pagination import BoundedLimitOffset
+from locker.core import chain
 from locker.exports import bundle
+from locker.infra.http import client_ip, request_user
 from locker.models import ApiToken, Case, Entry
-from locker.permissions import client_ip, get_case_or_404, request_user
+from locker.permissions import get_case_or_404
 from locker.selectors.chain import verify_case
 
 
@@ -289,7 +291,7 @@ def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[se
         raise HttpError(415, "send application/json or multipart/form-data")
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        document = json.loads(text, parse_constant=bundle._reject_constant)
+        document = json.loads(text, parse_constant=chain.reject_json_constant)
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"request body is not valid UTF-8: {exc}") from exc
     except (ValueError, RecursionError) as exc:

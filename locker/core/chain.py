@@ -11,10 +11,10 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -339,3 +339,40 @@ def verify_checkpoint(document: Any) -> x509.Certificate:
     except InvalidSignature as exc:
         raise FormatError("checkpoint signature does not verify") from exc
     return certificate
+
+
+# Reading untrusted JSON and JSON Lines in the chain's own strict form (spec sections 2, 5).
+
+def reject_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in the chain format")
+
+
+def parse_json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=reject_json_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"{what} is not valid UTF-8 JSON: {exc}") from exc
+
+
+def _parse_line(raw: bytes, number: int) -> Any:
+    value = parse_json(raw, f"entries.jsonl line {number}")
+    if isinstance(value, Mapping):
+        check_json_value(value)
+        if canonical_bytes(value) != raw:
+            raise FormatError(f"entries.jsonl line {number} is not in canonical form")
+    return value
+
+
+def parse_jsonl(data: bytes) -> list[Any]:
+    if data and not data.endswith(b"\n"):
+        raise FormatError("entries.jsonl must end with a newline")
+    return [_parse_line(raw, number) for number, raw in enumerate(data.split(b"\n")[:-1], start=1)]
+
+
+def iter_jsonl(handle: IO[bytes]) -> Iterator[Any]:
+    """The lines of an entries.jsonl read from a stream one at a time, so that verifying a
+    large upload holds one entry in memory, not all of them."""
+    for number, raw in enumerate(handle, start=1):
+        if not raw.endswith(b"\n"):
+            raise FormatError("entries.jsonl must end with a newline")
+        yield _parse_line(raw[:-1], number)

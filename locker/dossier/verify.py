@@ -26,10 +26,16 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from locker.core.chain import parse_json, parse_jsonl
 from locker.dossier.render import MACHINE_LINE_PREFIX
 from locker.dossier.sign import CHECKPOINT_NAME, ENTRIES_NAME, asn1_certificate
-from locker.exports.bundle import BundleReport, parse_json, parse_jsonl, verify_lines_and_checkpoint
+from locker.exports.verification import (
+    BundleReport,
+    verify_bundle_zip,
+    verify_lines_and_checkpoint,
+)
 from locker.infra import signing
+from locker.services import InputError
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +200,6 @@ def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
 
 def read_receipt(upload: IO[bytes] | None) -> Any:
     """A receipt (signed checkpoint JSON) the user uploaded, or None. Raises InputError."""
-    from locker.services import InputError
-
     if upload is None:
         return None
     data = upload.read(1024 * 1024 + 1)
@@ -209,8 +213,6 @@ def read_receipt(upload: IO[bytes] | None) -> Any:
 
 def verify_upload(upload: IO[bytes], receipt_upload: IO[bytes] | None) -> tuple[str, BundleReport]:
     """("dossier" or "bundle", report) for an uploaded file, decided by its first bytes."""
-    from locker.exports.bundle import verify_bundle_zip
-
     receipt = read_receipt(receipt_upload)
     upload.seek(0)
     head = upload.read(5)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from locker.infra.http import client_ip as trusted_ip
 
 
 def client_ip(request: HttpRequest) -> str:
     # The same address the access log records: REMOTE_ADDR, or behind our own proxy the hop
     # it appended; never an X-Forwarded-For the client wrote itself.
-    from locker.permissions import client_ip as trusted_ip
-
     return trusted_ip(request) or "unknown"
 
 
@@ -45,8 +46,6 @@ def verification_admitted(request: HttpRequest) -> bool:
     """Whether the /verify page may check an upload now: within LOCKER_VERIFY_RATE for the
     address (the API route has the same limit as a ninja throttle) and within the instance's
     own limit."""
-    from django.conf import settings
-
     count, window = parse_rate(settings.LOCKER_VERIFY_RATE)
     return hit("verify", client_ip(request), limit=count, window_s=window) and (
         instance_admits_verification()
@@ -56,8 +55,6 @@ def verification_admitted(request: HttpRequest) -> bool:
 def instance_admits_verification() -> bool:
     """One more verification for the whole instance this minute? Checking a large bundle is
     seconds of CPU, so many addresses together must not keep every web process busy."""
-    from django.conf import settings
-
     return hit(
         "verify-instance", "all", limit=settings.LOCKER_VERIFY_INSTANCE_PER_MINUTE, window_s=60
     )

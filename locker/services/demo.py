@@ -25,6 +25,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from locker import services
+from locker.infra import fonts
 from locker.models import Case
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -42,16 +43,11 @@ class NoCJKFont(RuntimeError):
 
 
 def cjk_font_path() -> str | None:
-    """A font file with Chinese glyphs. Uses the dossier's locker.infra.fonts.cjk_font_path() when
-    that module exists, else fontconfig, else a few Debian paths."""
-    try:
-        from locker.infra import fonts  # type: ignore[attr-defined]  # written by the dossier work
-    except ImportError:
-        pass
-    else:
-        path = fonts.cjk_font_path()
-        if path:
-            return str(path)
+    """A font file with Chinese glyphs: the dossier's (locker/infra/fonts.py), else
+    fontconfig's, else one of a few Debian paths."""
+    path = fonts.cjk_font_path()
+    if path:
+        return str(path)
     if shutil.which("fc-list"):
         listing = subprocess.run(
             ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10

@@ -25,6 +25,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from locker.core.kinds import BODY_MODELS
+from locker.infra import queue
 from locker.models import Case, Dossier
 from locker.services import InputError, parse_date
 
@@ -120,14 +121,8 @@ def request_dossier(
             include_access_log=include_access_log,
             enqueued_at=timezone.now(),
         )
-        transaction.on_commit(lambda: _enqueue(dossier.pk))
+        transaction.on_commit(lambda: queue.enqueue_dossier(dossier.pk))
     return dossier
-
-
-def _enqueue(dossier_id: Any) -> None:
-    from locker.tasks import enqueue_dossier
-
-    enqueue_dossier(dossier_id)
 
 
 def _lease_until() -> Any:

@@ -11,7 +11,6 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from locker.core import chain
-from locker.exports import bundle
 from locker.infra import signing
 from locker.models import Case, KeptReceipt
 from locker.services.entries import InputError
@@ -39,7 +38,7 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
             )
         )
     try:
-        document = bundle.parse_json(data, "receipt")
+        document = chain.parse_json(data, "receipt")
     except chain.FormatError as exc:
         raise InputError(gettext_lazy("the receipt is not a JSON file")) from exc
     try:

@@ -4,15 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from locker.exports.bundle import BundleReport, verify_bundle_zip
+from locker.dossier.verify import verify_dossier_pdf
+from locker.exports.verification import BundleReport, verify_bundle_zip
 
 
 def verify_file(path: Path, receipt: Any = None) -> BundleReport:
     with path.open("rb") as handle:
         is_pdf = handle.read(5) == b"%PDF-"
     if is_pdf:
-        from locker.dossier.verify import verify_dossier_pdf
-
         return verify_dossier_pdf(path, receipt=receipt)
     return verify_bundle_zip(str(path), receipt=receipt)
 

@@ -23,7 +23,7 @@ from django.views.i18n import set_language as django_set_language
 
 from locker import services
 from locker.infra import ratelimit
-from locker.permissions import public_url
+from locker.infra.http import public_url
 from locker.web.forms.entries import (
     EmailForm,
     PreferencesForm,

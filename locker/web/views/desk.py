@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.core import labels
+from locker.infra.http import client_ip
 from locker.models import ProfessionalProfile, Share
-from locker.permissions import client_ip
 from locker.selectors import sharing
 from locker.web.forms.sharing import ProfessionalProfileForm
 from locker.web.views.common import AuthedRequest

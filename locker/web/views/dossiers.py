@@ -12,10 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from locker.api.dossiers import pdf_response, status_of, verify_url
+from locker.infra.http import pdf_attachment, public_url
 from locker.models import Case, Dossier
 from locker.permissions import get_case_or_404
 from locker.selectors import access_wording
+from locker.selectors.dossiers import dossier_status
 from locker.services import InputError
 from locker.services import dossiers as dossier_services
 from locker.web.forms.dossiers import DossierForm
@@ -67,7 +68,7 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 date_from=data["date_from"],
                 date_to=data["date_to"],
                 kinds=data["kinds"],
-                verify_url=verify_url(request),
+                verify_url=public_url(request, "/verify"),
                 include_access_log=data.get("include_access_log", False),
             )
         except (InputError, PermissionError) as exc:
@@ -98,7 +99,7 @@ def detail(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpRespo
 @require_GET
 def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonResponse:
     dossier = _dossier(request, case_id, dossier_id, "view")
-    response = JsonResponse(status_of(dossier))
+    response = JsonResponse(dossier_status(dossier))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -109,4 +110,4 @@ def download(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpRes
     dossier = _dossier(request, case_id, dossier_id, "export")
     if dossier.state != Dossier.State.READY:
         return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
-    return pdf_response(dossier)
+    return pdf_attachment(dossier)

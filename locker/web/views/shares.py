@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from locker import services
+from locker.infra.http import public_url
 from locker.models import Share
-from locker.permissions import public_url
 from locker.selectors import access_log as access_log_view
 from locker.selectors import access_wording, sharing
 from locker.web.forms.sharing import ROLE_HELP, ShareForm

@@ -1,0 +1,69 @@
+"""Facts about an HTTP request that several layers need: who sent it, from which address,
+by which way, and the instance's public address for links that leave the app."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest
+
+from locker.infra.storage import evidence_storage
+from locker.models import Dossier
+
+
+def request_user(request: HttpRequest) -> Any:
+    """The API's token user (request.auth) or the browser session's user."""
+    auth = getattr(request, "auth", None)
+    if auth is not None and getattr(auth, "is_authenticated", False):
+        return auth
+    return getattr(request, "user", None)
+
+
+def _valid_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def public_url(request: HttpRequest, path: str = "/") -> str:
+    """An absolute address for links that leave the app (emails, QR codes): LOCKER_PUBLIC_URL
+    when set, otherwise the address this request came to."""
+    base = settings.LOCKER_PUBLIC_URL
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The requester's address: REMOTE_ADDR, or, only when settings say we are behind our own
+    proxy, the X-Forwarded-For entry that proxy appended (counted from the right, because
+    anything to its left was sent by the client and can be forged)."""
+    remote = _valid_ip(request.META.get("REMOTE_ADDR"))
+    if not getattr(settings, "LOCKER_BEHIND_PROXY", False):
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    count = getattr(settings, "LOCKER_PROXY_COUNT", 1)
+    if len(hops) < count:
+        return remote
+    return _valid_ip(hops[-count]) or remote
+
+
+def via_of(request: HttpRequest) -> str:
+    """How the request came: "api" (a bearer token) or "web" (a browser session)."""
+    return "api" if getattr(request, "auth", None) is not None else "web"
+
+
+def pdf_attachment(dossier: Dossier) -> FileResponse:
+    """The signed PDF as a download that no cache keeps."""
+    handle = evidence_storage().open(dossier.file_name, "rb")
+    name = f"dossier-{dossier.template}-{dossier.created_at:%Y%m%d}-{str(dossier.id)[:8]}.pdf"
+    response = FileResponse(
+        handle, as_attachment=True, filename=name, content_type="application/pdf"
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,33 @@
+"""Sending work to the Celery worker. The broker carries only hints that a row needs work;
+the rows are the truth (locker/services/dossiers.py). Tasks are looked up by name in Celery's
+registry, so that the services which send them need not import locker/tasks.py, which is the
+layer above them and imports them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from config.celery import app
+
+log = logging.getLogger(__name__)
+
+RENDER_DOSSIER = "locker.tasks.render_dossier"
+SWEEP_DOSSIERS = "locker.tasks.sweep_dossiers"
+
+
+def enqueue_dossier(dossier_id: Any) -> bool:
+    """Send the render task; False (and the row stays queued for the sweep) when the broker
+    cannot be reached. Fails fast instead of retrying: a user is waiting on the request."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=2)
+            app.tasks[RENDER_DOSSIER].apply_async(  # type: ignore[call-arg]
+                args=(str(dossier_id),), connection=connection, retry=False
+            )
+    except (BrokerOperationalError, OSError) as exc:
+        log.warning("dossier %s stays queued: broker unavailable (%s)", dossier_id, exc)
+        return False
+    return True
