@@ -1,4 +1,5 @@
-"""The one way views and the API get a case: it is returned only to someone allowed to do
+"""The one way views and the API get a case: it is returned, with the requester's role in
+it, only to someone allowed to do
 what they ask, and everyone else gets a 404 (never a 403 that would confirm it exists).
 
 The owner may do everything. An accepted share that has not ended lets a viewer read and a
@@ -9,7 +10,7 @@ the database on every call, so ending a share takes effect on the very next requ
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
@@ -20,18 +21,30 @@ from locker.models import Case, Share
 from locker.selectors import sharing
 
 Need = Literal["read", "annotate", "write"]
+Role = Literal["owner", "viewer", "reviewer"]
 
 
-def get_case_or_404(
+class CaseAccess(NamedTuple):
+    """A case and who the requester is to it."""
+
+    case: Case
+    role: Role
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+
+def case_access_or_404(
     request: HttpRequest,
     case_id: Any,
     *,
     need: Need = "read",
     action: str = "view",
     detail: str = "",
-) -> Case:
-    """The case, if the requester may `need` it. `action` and `detail` describe the access
-    for the access log ("view", "download", "export", …)."""
+) -> CaseAccess:
+    """The case and the requester's role in it, if the requester may `need` it. `action` and
+    `detail` describe the access for the access log ("view", "download", "export", …)."""
     user = request_user(request)
     if user is None or not getattr(user, "is_authenticated", False):
         raise Http404("No such case")
@@ -43,8 +56,7 @@ def get_case_or_404(
     if case is None:
         raise Http404("No such case")
     if case.owner_id == user.pk:
-        case.access_role = "owner"  # type: ignore[attr-defined]
-        return case
+        return CaseAccess(case, "owner")
     if need == "write":
         raise Http404("No such case")
     share = sharing.active_share(case, user)
@@ -58,8 +70,7 @@ def get_case_or_404(
         via=via_of(request),
         ip=client_ip(request),
     )
-    case.access_role = share.role  # type: ignore[attr-defined]
-    return case
+    return CaseAccess(case, "reviewer" if share.role == Share.REVIEWER else "viewer")
 
 
 def cases_shared_with(user: Any) -> QuerySet[Case]:

@@ -16,7 +16,7 @@ from django.test import RequestFactory
 from locker import services
 from locker.infra.http import client_ip
 from locker.models import AccessLog, Share
-from locker.permissions import cases_shared_with, get_case_or_404
+from locker.permissions import case_access_or_404, cases_shared_with
 from locker.selectors import sharing
 
 from .conftest import is_postgres, needs
@@ -74,12 +74,14 @@ def test_who_gets_the_case_for_which_need(persona, need, allowed) -> None:
 
     request = web_request(people[persona])
     if allowed:
-        got = get_case_or_404(request, case.id, need=need, action="download", detail="a.png")
+        got, role = case_access_or_404(
+            request, case.id, need=need, action="download", detail="a.png"
+        )
         assert got == case
-        assert got.access_role == (persona if persona != "owner" else "owner")
+        assert role == (persona if persona != "owner" else "owner")
     else:
         with pytest.raises(Http404):
-            get_case_or_404(request, case.id, need=need)
+            case_access_or_404(request, case.id, need=need)
     logged = list(AccessLog.objects.values_list("action", "detail", "via"))
     if allowed and persona != "owner":
         assert logged == [("download", "a.png", "web")]
@@ -91,7 +93,7 @@ def test_bad_case_ids_are_404() -> None:
     user = UserFactory()
     for value in ("nope", "", None, "123"):
         with pytest.raises(Http404):
-            get_case_or_404(web_request(user), value)
+            case_access_or_404(web_request(user), value)
 
 
 def test_cases_shared_with_a_user() -> None:

@@ -21,7 +21,7 @@ from locker.dossier.verify import verify_upload
 from locker.infra import ratelimit
 from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
-from locker.permissions import get_case_or_404
+from locker.permissions import case_access_or_404
 from locker.selectors import access_wording
 from locker.selectors import dossiers as dossier_selectors
 from locker.services import dossiers as dossier_services
@@ -72,7 +72,7 @@ def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossie
         dossier = None
     if dossier is None:
         raise HttpError(404, "Not Found")
-    get_case_or_404(
+    case_access_or_404(
         request,
         dossier.case_id,
         need="read",
@@ -88,7 +88,7 @@ def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossie
     summary="Request a signed PDF dossier; a worker renders it",
 )
 def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> Status[Any]:
-    case = get_case_or_404(request, case_id, need="read", action="export", detail="dossier")
+    case = case_access_or_404(request, case_id, need="read", action="export", detail="dossier").case
     try:
         dossier = dossier_services.request_dossier(
             case=case,
@@ -109,9 +109,9 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
 
 @router.get("/cases/{case_id}/dossiers", response=list[DossierStatus], summary="Dossiers of a case")
 def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
-    case = get_case_or_404(
+    case = case_access_or_404(
         request, case_id, need="read", action="view", detail=f"GET {request.path}"
-    )
+    ).case
     return [dossier_selectors.dossier_status(d) for d in Dossier.objects.filter(case=case)[:100]]
 
 

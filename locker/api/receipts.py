@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from locker import services
 from locker.core import chain
 from locker.infra.http import request_user
-from locker.permissions import get_case_or_404
+from locker.permissions import case_access_or_404
 from locker.selectors.receipts import KeptReceiptStatus, kept_receipts_of, status_of
 
 router = Router(tags=["receipts"])
@@ -72,7 +72,7 @@ RECEIPT_REQUEST_DOC = {
     summary="Receipts the client kept, each checked against the chain now",
 )
 def list_kept_receipts(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
-    case = get_case_or_404(request, case_id)
+    case = case_access_or_404(request, case_id).case
     return [kept_out(row) for row in kept_receipts_of(case)]
 
 
@@ -83,7 +83,7 @@ def list_kept_receipts(request: HttpRequest, case_id: str) -> list[dict[str, Any
     summary="Upload a receipt you kept (201; 200 when it was already uploaded)",
 )
 def upload_kept_receipt(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     if request.content_type != "application/json":
         raise HttpError(415, "send the receipt as application/json")
     result = services.add_kept_receipt(case=case, user=request_user(request), data=request.body)

@@ -19,7 +19,7 @@ from locker.api.errors import api_message
 from locker.api.pagination import BoundedLimitOffset
 from locker.infra.http import client_ip, public_url, request_user
 from locker.models import Case, ProfessionalProfile, Share
-from locker.permissions import get_case_or_404
+from locker.permissions import case_access_or_404
 from locker.selectors import sharing
 
 # No auth here on purpose: the router inherits the API's default (bearer token) when mounted.
@@ -73,7 +73,7 @@ def share_out(share: Share) -> dict[str, Any]:
     summary="Share a case with a person (by username or email) as viewer or reviewer",
 )
 def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status[dict[str, Any]]:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     try:
         result = services.share_case(
             case=case,
@@ -91,7 +91,7 @@ def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status
     "/cases/{case_id}/shares", response=list[ShareOut], summary="Who the case is shared with"
 )
 def list_shares(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     shares = Share.objects.filter(case=case).select_related("case", "user").order_by("-created_at")
     return [share_out(share) for share in shares]
 
@@ -102,7 +102,7 @@ def list_shares(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     summary="End a share: the person loses access on their next request",
 )
 def delete_share(request: HttpRequest, case_id: str, share_id: int) -> Status[None]:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     share = Share.objects.filter(pk=share_id, case=case).first()
     if share is None:
         raise Http404("No such share")
@@ -127,7 +127,7 @@ class AccessOut(Schema):
 )
 @paginate(BoundedLimitOffset)
 def access_log(request: HttpRequest, case_id: str) -> Any:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     return sharing.access_log_for(case).values(
         "id", "action", "detail", "via", "ip", "at", who=F("actor")
     )
@@ -295,7 +295,7 @@ class AnnotationOut(Schema):
 def _reviewed_case(request: HttpRequest, case_id: str, *, action: str, detail: str) -> Case:
     """The case, for one of its reviewers. Annotations are private to the reviewers: the owner
     and viewers get the same 404 as strangers."""
-    case = get_case_or_404(request, case_id, need="annotate", action=action, detail=detail)
+    case = case_access_or_404(request, case_id, need="annotate", action=action, detail=detail).case
     if not sharing.is_reviewer(case, request_user(request)):
         raise Http404("No such case")
     return case

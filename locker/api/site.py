@@ -25,7 +25,7 @@ from locker.core import chain
 from locker.exports import bundle
 from locker.infra.http import client_ip, request_user
 from locker.models import ApiToken, Case, Entry
-from locker.permissions import get_case_or_404
+from locker.permissions import case_access_or_404
 from locker.selectors.chain import verify_case
 
 
@@ -205,7 +205,7 @@ def list_cases(request: HttpRequest) -> list[dict[str, Any]]:
 
 @cases.get("/cases/{case_id}", response=CaseOut)
 def get_case(request: HttpRequest, case_id: str) -> dict[str, Any]:
-    return case_out(get_case_or_404(request, case_id))
+    return case_out(case_access_or_404(request, case_id).case)
 
 
 @cases.patch(
@@ -214,7 +214,7 @@ def get_case(request: HttpRequest, case_id: str) -> dict[str, Any]:
     summary="Change case facts (recorded as a case_update entry)",
 )
 def patch_case(request: HttpRequest, case_id: str, payload: CasePatch) -> dict[str, Any]:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     services.update_case_facts(
         case=case, author=author_of(request), changes=payload.dict(exclude_unset=True)
     )
@@ -313,7 +313,7 @@ def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[se
     summary="Add a record to the case's chain",
 )
 def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
-    case = get_case_or_404(request, case_id, need="write")
+    case = case_access_or_404(request, case_id, need="write").case
     document, uploads = _decode_entry_request(request)
     kind = document["kind"]
     if not isinstance(kind, str):
@@ -346,7 +346,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
 )
 @paginate(BoundedLimitOffset)
 def list_entries(request: HttpRequest, case_id: str) -> Any:
-    case = get_case_or_404(request, case_id)
+    case = case_access_or_404(request, case_id).case
     return _LineView(Entry.objects.filter(case=case).order_by("seq"))
 
 
@@ -381,7 +381,7 @@ class VerifyOut(Schema):
     summary="Recompute every hash and re-hash every evidence file",
 )
 def verify(request: HttpRequest, case_id: str) -> dict[str, Any]:
-    case = get_case_or_404(request, case_id, action="verify")
+    case = case_access_or_404(request, case_id, action="verify").case
     report = verify_case(case)
     result: dict[str, Any] = {"ok": report.ok, "length": report.length, "head": report.head}
     if not report.ok:
@@ -397,7 +397,7 @@ def verify(request: HttpRequest, case_id: str) -> dict[str, Any]:
     },
 )
 def export(request: HttpRequest, case_id: str) -> StreamingHttpResponse:
-    case = get_case_or_404(request, case_id, action="export", detail="bundle")
+    case = case_access_or_404(request, case_id, action="export", detail="bundle").case
     response = StreamingHttpResponse(bundle.stream_bundle(case), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="case-{case.id}.zip"'
     response["Cache-Control"] = "no-store"

@@ -17,9 +17,10 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.core import charts, stats
 from locker.models import Case, Entry, KeptReceipt
+from locker.permissions import case_access_or_404
 from locker.selectors import chain_status as chainstatus
 from locker.web.forms.entries import CaseForm
-from locker.web.views.common import AuthedRequest, case_for
+from locker.web.views.common import AuthedRequest
 from locker.web.views.receipts import KeptReceiptForm
 
 
@@ -52,7 +53,7 @@ def case_create(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     form = CaseForm.for_case(case, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,13 +67,13 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 messages.info(request, _("Nothing changed."))
                 return redirect("case_detail", case_id=case.pk)
             return redirect("receipt", case_id=case.pk, seq=result.entry.seq)
-    return render(request, "locker/case_form.html", {"form": form, "case": case})
+    return render(request, "locker/case_form.html", {"form": form, "case": case, "role": role})
 
 
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id)
-    owner = case.access_role == "owner"  # type: ignore[attr-defined]
+    case, role = case_access_or_404(request, case_id)
+    owner = role == "owner"
     entries = list(
         Entry.objects.filter(case=case).only(
             "seq", "kind", "body", "occurred_at", "recorded_at", "case_id"
@@ -85,6 +86,7 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         "locker/case_detail.html",
         {
             "case": case,
+            "role": role,
             "badge": chainstatus.case_badge(case),
             "summary": summary,
             "days_chart": charts.days_chart(summary.days),
@@ -109,7 +111,7 @@ def _upfront(case: Case) -> int | None:
 @require_POST
 def case_check(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     """The full check on demand: every evidence file re-hashed from storage."""
-    case = case_for(request, case_id, action="verify")
+    case = case_access_or_404(request, case_id, action="verify").case
     badge = chainstatus.full_check(case)
     if badge.report.ok:
         messages.success(

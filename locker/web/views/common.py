@@ -9,31 +9,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from locker.models import Case
-from locker.permissions import Need, get_case_or_404
-
 
 class AuthedRequest(HttpRequest):
     """The request a login_required view receives: its user is signed in."""
 
     user: User
-
-
-def case_for(
-    request: HttpRequest,
-    case_id: UUID,
-    *,
-    write: bool = False,
-    need: Need = "read",
-    action: str = "view",
-    detail: str = "",
-) -> Case:
-    """The case for this request's user, whoever they are to it: the owner, or a lawyer with
-    an open share (read only: `write=True` is the owner's alone). Anyone else gets a 404, and
-    every access by someone other than the owner is logged (access.get_case_or_404)."""
-    return get_case_or_404(
-        request, case_id, need="write" if write else need, action=action, detail=detail
-    )
 
 
 def wants_json(request: HttpRequest) -> bool:

@@ -13,8 +13,8 @@ from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
 
 from locker.infra.http import pdf_attachment, public_url
-from locker.models import Case, Dossier
-from locker.permissions import get_case_or_404
+from locker.models import Dossier
+from locker.permissions import Role, case_access_or_404
 from locker.selectors import access_wording
 from locker.selectors.dossiers import dossier_status
 from locker.services import InputError
@@ -23,8 +23,10 @@ from locker.web.forms.dossiers import DossierForm
 from locker.web.views.common import AuthedRequest
 
 
-def _dossier(request: HttpRequest, case_id: UUID, dossier_id: UUID, action: str) -> Dossier:
-    case = get_case_or_404(
+def _dossier(
+    request: HttpRequest, case_id: UUID, dossier_id: UUID, action: str
+) -> tuple[Dossier, Role]:
+    case, role = case_access_or_404(
         request,
         case_id,
         need="read",
@@ -34,7 +36,7 @@ def _dossier(request: HttpRequest, case_id: UUID, dossier_id: UUID, action: str)
     dossier = Dossier.objects.filter(pk=dossier_id, case=case).first()
     if dossier is None:
         raise Http404("No such dossier")
-    return dossier
+    return dossier, role
 
 
 def _language_initial() -> str:
@@ -45,7 +47,7 @@ def _language_initial() -> str:
 @require_http_methods(["GET", "POST"])
 def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     # Opening the page is a look; posting the form asks for a dossier of the case.
-    case: Case = get_case_or_404(
+    case, role = case_access_or_404(
         request,
         case_id,
         need="read",
@@ -55,7 +57,7 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     form = DossierForm(
         request.POST or None,
         initial={"language": _language_initial()},
-        owner=case.owner_id == request.user.pk,
+        owner=role == "owner",
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -79,7 +81,7 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     return render(
         request,
         "dossier/export.html",
-        {"case": case, "form": form, "dossiers": past},
+        {"case": case, "role": role, "form": form, "dossiers": past},
         status=400 if form.errors else 200,
     )
 
@@ -87,18 +89,18 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def detail(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponse:
-    dossier = _dossier(request, case_id, dossier_id, "view")
+    dossier, role = _dossier(request, case_id, dossier_id, "view")
     return render(
         request,
         "dossier/detail.html",
-        {"case": dossier.case, "dossier": dossier, "states": Dossier.State.choices},
+        {"case": dossier.case, "role": role, "dossier": dossier, "states": Dossier.State.choices},
     )
 
 
 @login_required
 @require_GET
 def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonResponse:
-    dossier = _dossier(request, case_id, dossier_id, "view")
+    dossier, _role = _dossier(request, case_id, dossier_id, "view")
     response = JsonResponse(dossier_status(dossier))
     response["Cache-Control"] = "no-store"
     return response
@@ -107,7 +109,7 @@ def status(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> JsonRespo
 @login_required
 @require_GET
 def download(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
-    dossier = _dossier(request, case_id, dossier_id, "export")
+    dossier, _role = _dossier(request, case_id, dossier_id, "export")
     if dossier.state != Dossier.State.READY:
         return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
     return pdf_attachment(dossier)

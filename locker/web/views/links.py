@@ -23,11 +23,11 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.infra import ratelimit
 from locker.models import ContactLink
+from locker.permissions import case_access_or_404
 from locker.web.forms.entries import ContactLinkForm, StatementForm
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
-    case_for,
     form_error_response,
     saved_response,
     still_saving_response,
@@ -40,7 +40,7 @@ FRESH_KEY = "contact_link_fresh"
 
 @login_required
 def links(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     form = ContactLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         link, raw = services.create_contact_link(
@@ -54,7 +54,9 @@ def links(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         return redirect("link_detail", case_id=case.pk, link_id=link.pk)
     now = timezone.now()
     rows = [(link, link.state(now)) for link in case.contact_links.all()]
-    return render(request, "locker/links.html", {"case": case, "form": form, "rows": rows})
+    return render(
+        request, "locker/links.html", {"case": case, "role": role, "form": form, "rows": rows}
+    )
 
 
 def _qr_svg(url: str) -> str:
@@ -64,7 +66,7 @@ def _qr_svg(url: str) -> str:
 
 @login_required
 def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
     fresh = request.session.get(FRESH_KEY)
     url = qr = None
@@ -75,14 +77,14 @@ def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResp
     return render(
         request,
         "locker/link_detail.html",
-        {"case": case, "link": link, "state": link.state(), "url": url, "qr": qr},
+        {"case": case, "role": role, "link": link, "state": link.state(), "url": url, "qr": qr},
     )
 
 
 @login_required
 @require_POST
 def link_revoke(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case = case_access_or_404(request, case_id, need="write").case
     link = get_object_or_404(ContactLink, case=case, pk=link_id)
     services.revoke_contact_link(link=link)
     messages.success(request, _("The link no longer works."))

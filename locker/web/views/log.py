@@ -12,11 +12,11 @@ from django.urls import reverse
 
 from locker import services
 from locker.models import Checkpoint, Entry
+from locker.permissions import case_access_or_404
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
-    case_for,
     form_error_response,
     saved_response,
     still_saving_response,
@@ -26,19 +26,21 @@ from locker.web.views.common import (
 
 @login_required
 def quick_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
-    return render(request, "locker/quick_log.html", {"case": case})
+    case, role = case_access_or_404(request, case_id, need="write")
+    return render(request, "locker/quick_log.html", {"case": case, "role": role})
 
 
 @login_required
 def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     form_class = QUICK_LOG_FORMS.get(form_name)
     if form_class is None:
         raise Http404("No such form")
     if request.method != "POST":
         return render(
-            request, "locker/log_form.html", {"case": case, "form": form_class(), "name": form_name}
+            request,
+            "locker/log_form.html",
+            {"case": case, "role": role, "form": form_class(), "name": form_name},
         )
     form = form_class(request.POST, request.FILES)
     if form.is_valid():
@@ -71,7 +73,7 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
     return render(
         request,
         "locker/log_form.html",
-        {"case": case, "form": form, "name": form_name},
+        {"case": case, "role": role, "form": form, "name": form_name},
         status=400,
     )
 
@@ -89,23 +91,23 @@ def _checkpoint(entry: Entry) -> Checkpoint:
 
 @login_required
 def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
-    case = case_for(request, case_id)
+    case, role = case_access_or_404(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     return render(
         request,
         "locker/receipt.html",
-        {"case": case, "entry": entry, "checkpoint": _checkpoint(entry)},
+        {"case": case, "role": role, "entry": entry, "checkpoint": _checkpoint(entry)},
     )
 
 
 @login_required
 def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     """The signed checkpoint issued when this entry was appended (spec section 4)."""
-    case = case_for(
+    case = case_access_or_404(
         request,
         case_id,
         action="download",
-    )
+    ).case
     entry = get_object_or_404(Entry, case=case, seq=seq)
     document = _checkpoint(entry).document
     response = HttpResponse(

@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from locker import services
+from locker.permissions import case_access_or_404
 from locker.selectors.receipts import kept_receipts_of, status_of
-from locker.web.views.common import AuthedRequest, case_for
+from locker.web.views.common import AuthedRequest
 
 
 class KeptReceiptForm(forms.Form):
@@ -53,7 +54,7 @@ def _report_upload(request: AuthedRequest, result: services.KeptReceiptResult) -
 def kept_receipts(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     form = None
     if request.method == "POST":
-        case = case_for(request, case_id, write=True)
+        case, role = case_access_or_404(request, case_id, need="write")
         form = KeptReceiptForm(request.POST, request.FILES)
         if form.is_valid():
             # One byte over the cap is enough for the service to refuse it.
@@ -66,12 +67,12 @@ def kept_receipts(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 _report_upload(request, result)
                 return redirect("kept_receipts", case_id=case.pk)
     else:
-        case = case_for(request, case_id)
-        if case.access_role == "owner":  # type: ignore[attr-defined]
+        case, role = case_access_or_404(request, case_id)
+        if role == "owner":
             form = KeptReceiptForm()
     return render(
         request,
         "locker/kept_receipts.html",
-        {"case": case, "form": form, "kept": kept_receipts_of(case)},
+        {"case": case, "role": role, "form": form, "kept": kept_receipts_of(case)},
         status=400 if form is not None and form.errors else 200,
     )

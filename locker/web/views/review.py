@@ -19,11 +19,12 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.exports import bundle
 from locker.models import Annotation, CaseVisit, Checkpoint, Entry
+from locker.permissions import Role, case_access_or_404
 from locker.selectors import chain_status as chainstatus
 from locker.selectors import sharing
 from locker.selectors.receipts import kept_receipts_of
 from locker.web.forms.sharing import AnnotationForm, ReviewFilterForm
-from locker.web.views.common import AuthedRequest, case_for
+from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 40
 RECENT_RECEIPTS = 5
@@ -50,7 +51,7 @@ def _names(annotations: list[Annotation]) -> dict[int, str]:
 def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     form = ReviewFilterForm(request.GET or None)
     chosen = form.cleaned_data.get("seq") if form.is_valid() else None
-    case = case_for(
+    case, role = case_access_or_404(
         request,
         case_id,
         detail=f"GET {request.path}" + (f" entry {chosen}" if chosen else ""),
@@ -72,7 +73,6 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     unread = sharing.unread_count(case, request.user)
     services.mark_visited(user=request.user, case=case)
 
-    role = case.access_role  # type: ignore[attr-defined]
     notes: list[Annotation] = []
     names: dict[int, str] = {}
     if role == "reviewer":
@@ -116,10 +116,10 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     )
 
 
-def _reviewers_only(case: Any) -> None:
+def _reviewers_only(role: Role) -> None:
     """Notes are private to the case's reviewers: the owner, who passes every access check,
     and viewers get the same 404 as strangers."""
-    if case.access_role != "reviewer":
+    if role != "reviewer":
         raise Http404("No such case")
 
 
@@ -128,14 +128,14 @@ def _reviewers_only(case: Any) -> None:
 def annotation_add(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     form = AnnotationForm(request.POST)
     seq = form.cleaned_data.get("entry_seq") if form.is_valid() else None
-    case = case_for(
+    case, role = case_access_or_404(
         request,
         case_id,
         need="annotate",
         action="annotate",
         detail=f"entry {seq}" if seq else "case",
     )
-    _reviewers_only(case)
+    _reviewers_only(role)
     target = reverse("review", args=[case.pk]) + (f"?seq={seq}" if seq else "")
     if not form.is_valid():
         for errors in form.errors.values():
@@ -155,8 +155,10 @@ def annotation_add(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 def annotation_export(request: AuthedRequest, case_id: UUID, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "json"):
         raise Http404("No such format")
-    case = case_for(request, case_id, need="annotate", action="export", detail=f"notes.{fmt}")
-    _reviewers_only(case)
+    case, role = case_access_or_404(
+        request, case_id, need="annotate", action="export", detail=f"notes.{fmt}"
+    )
+    _reviewers_only(role)
     notes = sharing.annotations_for(case)
     if fmt == "csv":
         # A byte-order mark, so spreadsheet programs read the Chinese as UTF-8.
@@ -175,7 +177,7 @@ def annotation_export(request: AuthedRequest, case_id: UUID, fmt: str) -> HttpRe
 def export_zip(request: AuthedRequest, case_id: UUID) -> StreamingHttpResponse:
     """The spec's ZIP bundle (entries, checkpoint, every original file) for the browser: the
     owner and anyone with an open share; each download by a lawyer is logged."""
-    case = case_for(request, case_id, action="export", detail="bundle")
+    case = case_access_or_404(request, case_id, action="export", detail="bundle").case
     response = StreamingHttpResponse(bundle.stream_bundle(case), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="case-{case.pk}.zip"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -16,15 +16,16 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.infra.http import public_url
 from locker.models import Share
+from locker.permissions import case_access_or_404
 from locker.selectors import access_log as access_log_view
 from locker.selectors import access_wording, sharing
 from locker.web.forms.sharing import ROLE_HELP, ShareForm
-from locker.web.views.common import AuthedRequest, case_for
+from locker.web.views.common import AuthedRequest
 
 
 @login_required
 def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     form = ShareForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,7 +61,14 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     return render(
         request,
         "locker/shares.html",
-        {"case": case, "form": form, "rows": rows, "role_help": ROLE_HELP, "nav": "shares"},
+        {
+            "case": case,
+            "role": role,
+            "form": form,
+            "rows": rows,
+            "role_help": ROLE_HELP,
+            "nav": "shares",
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -68,7 +76,7 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case = case_access_or_404(request, case_id, need="write").case
     share = get_object_or_404(Share, case=case, pk=share_id)
     services.end_share(share=share, by=request.user)
     messages.success(request, _("The share has ended. They can no longer open the case."))
@@ -77,7 +85,7 @@ def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpRespo
 
 @login_required
 def access_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     # Paginate the raw rows, then fold bursts within the page. Grouping first would mean
     # reading the whole log to know where page 2 begins; this way a page costs one bounded
     # query and its rows, the page count and the links depend on the log alone. The price: a
@@ -96,5 +104,5 @@ def access_log(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     return render(
         request,
         "locker/access_log.html",
-        {"case": case, "page": page, "rows": rows, "nav": "access_log"},
+        {"case": case, "role": role, "page": page, "rows": rows, "nav": "access_log"},
     )

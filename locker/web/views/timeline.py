@@ -19,10 +19,11 @@ from locker.core import http_ranges
 from locker.infra.storage import evidence_storage
 from locker.infra.thumbs import SIZES, derived_copy
 from locker.models import Entry, EvidenceFile
+from locker.permissions import case_access_or_404
 from locker.selectors import chain_status as chainstatus
 from locker.selectors.entries import Filters, timeline
 from locker.web.forms.entries import CorrectionForm, FilterForm
-from locker.web.views.common import AuthedRequest, case_for
+from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 30
 CORRECTABLE = ("call", "message", "contact_report", "note")
@@ -30,7 +31,7 @@ CORRECTABLE = ("call", "message", "contact_report", "note")
 
 @login_required
 def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case = case_for(request, case_id)
+    case, role = case_access_or_404(request, case_id)
     form = FilterForm(request.GET or None)
     filters = Filters()
     if form.is_valid():
@@ -44,6 +45,7 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         "locker/timeline.html",
         {
             "case": case,
+            "role": role,
             "form": form,
             "filters": filters,
             "page": page,
@@ -64,7 +66,7 @@ def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
 
 @login_required
 def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
-    case = case_for(request, case_id)
+    case, role = case_access_or_404(request, case_id)
     entry = get_object_or_404(Entry, case=case, seq=seq)
     corrections = Entry.objects.filter(case=case, kind="correction", body__corrects_seq=seq)
     return render(
@@ -72,6 +74,7 @@ def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         "locker/entry_detail.html",
         {
             "case": case,
+            "role": role,
             "entry": entry,
             "rows": _body_rows(entry),
             "corrections": corrections,
@@ -83,7 +86,7 @@ def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
 @login_required
 def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     """A correction is a new entry naming the one it corrects; nothing is edited in place."""
-    case = case_for(request, case_id, write=True)
+    case, role = case_access_or_404(request, case_id, need="write")
     target = get_object_or_404(Entry, case=case, seq=seq, kind__in=CORRECTABLE)
     form = CorrectionForm(request.POST or None, target=target)
     if request.method == "POST" and form.is_valid():
@@ -102,11 +105,13 @@ def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespon
             form.add_error(None, str(exc))
         else:
             return redirect("receipt", case_id=case.pk, seq=result.entry.seq)
-    return render(request, "locker/correct.html", {"case": case, "target": target, "form": form})
+    return render(
+        request, "locker/correct.html", {"case": case, "role": role, "target": target, "form": form}
+    )
 
 
 def _evidence(request: HttpRequest, case_id: UUID, sha256: str, action: str) -> EvidenceFile:
-    case = case_for(request, case_id, action=action, detail=sha256)
+    case = case_access_or_404(request, case_id, action=action, detail=sha256).case
     evidence = EvidenceFile.objects.filter(case=case, sha256=sha256).first()
     if evidence is None:
         raise Http404("No such file")
