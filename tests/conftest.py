@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +10,10 @@ from django.utils import translation
 
 from locker.infra import signing
 
-REQUIRE_SERVICES = os.environ.get("LOCKER_REQUIRE_SERVICES") == "1"
+# The hooks are imported so that pytest registers them from this conftest.
+from .prerequisites import needs, pytest_configure, pytest_runtest_setup
 
-
-def needs(condition: bool, reason: str) -> pytest.MarkDecorator:
-    """Skip where a prerequisite is missing, except in CI, where a missing one is a failure."""
-    if REQUIRE_SERVICES and not condition:
-        return pytest.mark.xfail(reason=f"CI must have it: {reason}", strict=True, run=False)
-    return pytest.mark.skipif(not condition, reason=reason)
+__all__ = ["needs", "pytest_configure", "pytest_runtest_setup"]
 
 
 def is_postgres() -> bool:
