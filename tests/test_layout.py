@@ -1,0 +1,44 @@
+"""The layout the README's "Where things live" describes is the tree there is."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LOCKER = REPO / "locker"
+# The package marker is no part of the layout.
+FRAMEWORK = {"__init__.py"}
+
+
+def readme_section() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split("## Where things live", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_names_every_top_level_entry_of_locker_and_no_other() -> None:
+    named = set(re.findall(r"`locker/([\w.]+?)/?`", readme_section()))
+    present = {p.name for p in LOCKER.iterdir() if p.name != "__pycache__"} - FRAMEWORK
+    assert named == present
+
+
+def test_core_reads_no_database() -> None:
+    # import-linter can forbid only whole external packages, so django.db is checked here.
+    forbidden = ("django.db", "django.contrib.auth", "locker.models")
+    found = []
+    for path in sorted((LOCKER / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if any(name == f or name.startswith(f + ".") for f in forbidden)
+            ]
+    assert found == []
