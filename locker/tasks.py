@@ -1,5 +1,5 @@
 """Celery tasks. Each takes a row id and treats the database row as the truth: the broker
-only carries hints that a row needs work (see locker/dossier/services.py)."""
+only carries hints that a row needs work (see locker/services/dossiers.py)."""
 
 from __future__ import annotations
 
