@@ -1,10 +1,20 @@
 """Evidence files in the "evidence" storage alias: content-addressed, written once, never
-overwritten or deleted by the app. S3 replaces the file system by configuration alone."""
+overwritten or deleted by the app (except a stored copy whose bytes no longer match its name,
+which is replaced by the right bytes). S3 replaces the file system by configuration alone.
+
+A write is complete or absent: on the file system the bytes go to a temporary name in the
+final directory, are flushed to disk and checked (size and SHA-256), and only then renamed
+to their content address; on S3 a PUT is whole or nothing, and the stored object is read
+back and checked. A full disk or a failing store is a StorageFull or StorageUnavailable,
+never a partial file under an evidence name."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import secrets
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -14,7 +24,7 @@ from typing import IO
 import filetype
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +61,23 @@ ALLOWED_MEDIA_TYPES = frozenset(
 class UploadError(ValueError):
     """The upload is refused. The message is lazy: it is put into words in the language
     active where it is shown (the page's, or English for the API)."""
+
+
+class StorageError(RuntimeError):
+    """Storing evidence failed for a reason that is not the upload's fault. Nothing was
+    stored under an evidence name; the message is lazy, like UploadError's."""
+
+
+class StorageFull(StorageError):
+    """No space left (ENOSPC, EDQUOT): the operator must free space; answer 507."""
+
+
+class StorageUnavailable(StorageError):
+    """The store failed or answered wrongly; worth retrying later: answer 503."""
+
+
+# errno values that mean "the disk or the quota is full".
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True)
@@ -117,13 +144,95 @@ def store_upload(case_id: str, upload: IO[bytes], *, max_bytes: int | None = Non
             )
         sha256 = digest.hexdigest()
         name = storage_name_for(case_id, sha256)
-        storage = evidence_storage()
-        if not storage.exists(name):
-            spool.seek(0)
-            saved = storage.save(name, File(spool, name=sha256))
+        write_verified(name, spool, sha256=sha256, size=size)
+    return StoredFile(sha256=sha256, size=size, media_type=media_type, storage_name=name)
+
+
+def _matches(name: str, sha256: str, size: int) -> bool:
+    return rehash_stored(name) == (sha256, size)
+
+
+def write_verified(name: str, spool: IO[bytes], *, sha256: str, size: int) -> None:
+    """Store `spool`'s bytes under `name` so that afterwards the stored bytes are exactly
+    those (`sha256`, `size`), or raise StorageFull / StorageUnavailable having stored nothing
+    under `name`. A copy already under `name` is kept only if its bytes match."""
+    storage = evidence_storage()
+    try:
+        if storage.exists(name) and _matches(name, sha256, size):
+            return
+        spool.seek(0)
+        if isinstance(storage, FileSystemStorage):
+            _write_file_atomically(storage, name, spool, sha256=sha256, size=size)
         else:
-            saved = name
-    return StoredFile(sha256=sha256, size=size, media_type=media_type, storage_name=saved)
+            _write_object(storage, name, spool)
+        if not _matches(name, sha256, size):
+            raise StorageUnavailable(_("the stored copy of the file did not match what was sent"))
+    except StorageError:
+        raise
+    except OSError as exc:
+        if exc.errno in FULL_ERRNOS:
+            raise StorageFull(_("the evidence store is full")) from exc
+        raise StorageUnavailable(_("the evidence store is not available")) from exc
+    except Exception as exc:
+        # Object stores raise their own errors (botocore's ClientError, EndpointConnectionError
+        # …); to the caller each means "not stored, try again later".
+        raise StorageUnavailable(_("the evidence store is not available")) from exc
+
+
+def _write_file_atomically(
+    storage: FileSystemStorage, name: str, spool: IO[bytes], *, sha256: str, size: int
+) -> None:
+    path = storage.path(name)
+    directory = os.path.dirname(path)
+    _make_directories(directory, storage.directory_permissions_mode)
+    temporary = os.path.join(directory, f".incoming-{secrets.token_hex(8)}")
+    file_mode = storage.file_permissions_mode or 0o600
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            while chunk := spool.read(CHUNK):
+                handle.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if (digest.hexdigest(), written) != (sha256, size):
+            raise StorageUnavailable(_("the file changed while it was being stored"))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    # The rename is durable only once the directory entry is on disk too.
+    directory_descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_descriptor)
+    finally:
+        os.close(directory_descriptor)
+
+
+def _make_directories(directory: str, mode: int | None) -> None:
+    # As FileSystemStorage does: the configured mode regardless of the process's umask.
+    if mode is None:
+        os.makedirs(directory, exist_ok=True)
+        return
+    old_umask = os.umask(0o777 & ~mode)
+    try:
+        os.makedirs(directory, mode=mode, exist_ok=True)
+    finally:
+        os.umask(old_umask)
+
+
+def _write_object(storage: Storage, name: str, spool: IO[bytes]) -> None:
+    # An object store's PUT is whole or nothing; a stale object under the name is replaced.
+    if storage.exists(name):
+        storage.delete(name)
+    saved = storage.save(name, File(spool, name=os.path.basename(name)))
+    if saved != name:
+        raise StorageUnavailable(_("the evidence store saved the file under another name"))
+
 
 
 def iter_stored(storage_name: str) -> Iterator[bytes]:

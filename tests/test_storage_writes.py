@@ -1,0 +1,139 @@
+"""Evidence writes are whole or absent: a full disk part-way through leaves nothing under the
+file's content address, a stored copy is trusted only if its bytes match, and a refused write
+changes nothing in the chain."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from locker import services
+from locker.core import chain
+from locker.infra import storage
+from locker.models import EvidenceFile
+
+from .factories import make_case
+from .ui_helpers import png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+class DiskFillsAfter:
+    """A file handle on a disk with `room` bytes left: writes past it fail with ENOSPC."""
+
+    def __init__(self, handle: Any, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self.room:
+            self.handle.write(data[: self.room])
+            self.room = 0
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return int(self.handle.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __enter__(self) -> DiskFillsAfter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def fill_disk_after(monkeypatch: pytest.MonkeyPatch, room: int) -> None:
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(
+        storage.os, "fdopen", lambda fd, *a, **k: DiskFillsAfter(real_fdopen(fd, *a, **k), room)
+    )
+
+
+def media_files(settings: Any) -> list[Path]:
+    return sorted(p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+
+
+def picture(size: int = 300_000) -> bytes:
+    return png_bytes() + b"\0" * size  # a valid PNG with padding: big enough to span chunks
+
+
+@pytest.mark.parametrize("room", [0, 1, storage.CHUNK, 3 * storage.CHUNK + 5])
+def test_a_full_disk_part_way_stores_nothing_and_says_so(settings, monkeypatch, room) -> None:
+    case = make_case()
+    fill_disk_after(monkeypatch, room)
+    with pytest.raises(storage.StorageFull):
+        services.append_entry(
+            case=case,
+            author="user:1",
+            kind="note",
+            body={"text": "x"},
+            uploads=[services.Upload("shot.png", io.BytesIO(picture()))],
+        )
+    assert media_files(settings) == []
+    assert case.entries.count() == 1 and not EvidenceFile.objects.exists()
+
+
+def test_the_same_bytes_sent_again_after_space_is_freed_are_stored_whole(
+    settings, monkeypatch
+) -> None:
+    case = make_case()
+    data = picture()
+    fill_disk_after(monkeypatch, storage.CHUNK)
+    with pytest.raises(storage.StorageFull):
+        storage.store_upload(str(case.id), io.BytesIO(data))
+    monkeypatch.undo()
+    stored = storage.store_upload(str(case.id), io.BytesIO(data))
+    assert storage.rehash_stored(stored.storage_name) == (chain.sha256_hex(data), len(data))
+
+
+def test_a_stored_copy_whose_bytes_do_not_match_is_replaced(settings) -> None:
+    case = make_case()
+    data = picture()
+    name = storage.storage_name_for(str(case.id), chain.sha256_hex(data))
+    target = Path(settings.MEDIA_ROOT) / name
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data[: len(data) // 2])  # what a failed write used to leave behind
+    storage.store_upload(str(case.id), io.BytesIO(data))
+    assert target.read_bytes() == data
+    assert media_files(settings) == [target]
+
+
+def test_a_matching_stored_copy_is_not_written_again(settings, monkeypatch) -> None:
+    case = make_case()
+    data = picture()
+    stored = storage.store_upload(str(case.id), io.BytesIO(data))
+    monkeypatch.setattr(storage.os, "fdopen", lambda *a, **k: pytest.fail("written again"))
+    assert storage.store_upload(str(case.id), io.BytesIO(data)) == stored
+
+
+def test_files_and_directories_keep_the_configured_modes(settings) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": str(settings.MEDIA_ROOT),
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
+        },
+    }
+    stored = storage.store_upload(str(make_case().id), io.BytesIO(picture()))
+    path = Path(settings.MEDIA_ROOT) / stored.storage_name
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_another_failure_of_the_store_is_unavailable_not_full(settings, monkeypatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(storage.os, "fsync", broken)
+    with pytest.raises(storage.StorageUnavailable):
+        storage.store_upload(str(make_case().id), io.BytesIO(picture()))
+    assert media_files(settings) == []
