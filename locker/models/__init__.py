@@ -6,15 +6,12 @@ from locker.models.cases import (
     Checkpoint,
     ContactLink,
     Entry,
-    EntryQuerySet,
     EvidenceFile,
     KeptReceipt,
-    KeptReceiptQuerySet,
 )
 from locker.models.dossiers import Dossier
 from locker.models.sharing import (
     AccessLog,
-    AccessLogQuerySet,
     Annotation,
     CaseVisit,
     Invitation,
@@ -24,7 +21,6 @@ from locker.models.sharing import (
 
 __all__ = [
     "AccessLog",
-    "AccessLogQuerySet",
     "Annotation",
     "ApiToken",
     "Case",
@@ -33,11 +29,9 @@ __all__ = [
     "ContactLink",
     "Dossier",
     "Entry",
-    "EntryQuerySet",
     "EvidenceFile",
     "Invitation",
     "KeptReceipt",
-    "KeptReceiptQuerySet",
     "ProfessionalProfile",
     "Profile",
     "Share",

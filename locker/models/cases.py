@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from locker.core import chain
+from locker.models.append_only import AppendOnlyModel
 
 
 class Case(models.Model):
@@ -64,15 +65,10 @@ class Case(models.Model):
         return values
 
 
-class EntryQuerySet(models.QuerySet["Entry"]):
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionError("chain entries are append-only")
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("chain entries are append-only")
+class Entry(AppendOnlyModel):
+    APPEND_ONLY_MESSAGE = "chain entries are append-only"
 
-
-class Entry(models.Model):
     """One link of a case's chain (docs/chain-format.md). Never updated or deleted."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="entries")
@@ -86,8 +82,6 @@ class Entry(models.Model):
     body = models.JSONField()
     evidence = models.JSONField(default=list)
 
-    objects = EntryQuerySet.as_manager()
-
     class Meta:
         ordering = ("case", "seq")
         constraints = [
@@ -100,13 +94,6 @@ class Entry(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} #{self.seq} {self.kind}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError("chain entries are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise PermissionError("chain entries are append-only")
 
     def as_entry(self) -> dict[str, Any]:
         """The spec's entry object, rebuilt from the stored columns."""
@@ -155,8 +142,12 @@ class EvidenceFile(models.Model):
         return f"{self.sha256[:12]} ({self.original_name})"
 
 
-class Checkpoint(models.Model):
-    """A signed chain head this instance issued (a receipt, or the head a dossier covers)."""
+class Checkpoint(AppendOnlyModel):
+    APPEND_ONLY_MESSAGE = "checkpoints are append-only"
+
+    """A signed chain head this instance issued (a receipt, or the head a dossier covers).
+    Never updated or deleted: rows removed together with their checkpoints would otherwise
+    pass every check of the stored chain."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="checkpoints")
     length = models.PositiveIntegerField()
@@ -172,15 +163,10 @@ class Checkpoint(models.Model):
         return f"{self.case_id} @{self.length} {self.head[:12]}"
 
 
-class KeptReceiptQuerySet(models.QuerySet["KeptReceipt"]):
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionError("kept receipts are append-only")
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("kept receipts are append-only")
+class KeptReceipt(AppendOnlyModel):
+    APPEND_ONLY_MESSAGE = "kept receipts are append-only"
 
-
-class KeptReceipt(models.Model):
     """A receipt (a signed checkpoint) the client kept and uploaded, so that whoever reviews
     the case can see whether the chain still holds the head it names. It is the client's
     evidence against the server: never updated or deleted (model layer here, a trigger on
@@ -197,8 +183,6 @@ class KeptReceipt(models.Model):
     signed_at = models.DateTimeField()
     signer_fingerprint = models.CharField(max_length=64)
 
-    objects = KeptReceiptQuerySet.as_manager()
-
     class Meta:
         ordering = ("case", "-length", "id")
         constraints = [
@@ -213,13 +197,6 @@ class KeptReceipt(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} kept @{self.length} {self.head[:12]}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError("kept receipts are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise PermissionError("kept receipts are append-only")
 
 
 class ContactLink(models.Model):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from locker.models.append_only import AppendOnlyModel
 from locker.models.cases import Case
 
 
@@ -114,15 +115,10 @@ class ProfessionalProfile(models.Model):
         return self.name
 
 
-class AccessLogQuerySet(models.QuerySet["AccessLog"]):
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionError("the access log is append-only")
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("the access log is append-only")
+class AccessLog(AppendOnlyModel):
+    APPEND_ONLY_MESSAGE = "the access log is append-only"
 
-
-class AccessLog(models.Model):
     """One access to a case by someone other than its owner. The client's record of who saw
     what: never updated or deleted (model layer here, a trigger on PostgreSQL)."""
 
@@ -141,8 +137,6 @@ class AccessLog(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField()
 
-    objects = AccessLogQuerySet.as_manager()
-
     class Meta:
         ordering = ("-at", "-id")
         indexes = [models.Index(fields=("case", "at"))]
@@ -150,13 +144,6 @@ class AccessLog(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} by {self.actor} at {self.at}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError("the access log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise PermissionError("the access log is append-only")
 
 
 class Annotation(models.Model):
