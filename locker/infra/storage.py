@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import secrets
 import tempfile
@@ -29,6 +30,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 CHUNK = 64 * 1024
+log = logging.getLogger(__name__)
 
 # What collectors send and phones record: screenshots, photos, call recordings, documents.
 ALLOWED_MEDIA_TYPES = frozenset(
@@ -71,9 +73,24 @@ class StorageError(RuntimeError):
 class StorageFull(StorageError):
     """No space left (ENOSPC, EDQUOT): the operator must free space; answer 507."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            _("the server has no room to store the file; nothing was saved. Try again later.")
+        )
+
 
 class StorageUnavailable(StorageError):
-    """The store failed or answered wrongly; worth retrying later: answer 503."""
+    """The store failed or answered wrongly; worth retrying later: answer 503. What went
+    wrong is logged, not shown: it can name paths and internals."""
+
+    def __init__(self, cause: str) -> None:
+        log.warning("evidence store unavailable: %s", cause)
+        super().__init__(
+            _(
+                "the file could not be stored just now; nothing was saved. "
+                "Try again in a few minutes."
+            )
+        )
 
 
 # errno values that mean "the disk or the quota is full".
@@ -166,17 +183,17 @@ def write_verified(name: str, spool: IO[bytes], *, sha256: str, size: int) -> No
         else:
             _write_object(storage, name, spool)
         if not _matches(name, sha256, size):
-            raise StorageUnavailable(_("the stored copy of the file did not match what was sent"))
+            raise StorageUnavailable("the stored copy did not match what was sent")
     except StorageError:
         raise
     except OSError as exc:
         if exc.errno in FULL_ERRNOS:
-            raise StorageFull(_("the evidence store is full")) from exc
-        raise StorageUnavailable(_("the evidence store is not available")) from exc
+            raise StorageFull() from exc
+        raise StorageUnavailable(repr(exc)) from exc
     except Exception as exc:
         # Object stores raise their own errors (botocore's ClientError, EndpointConnectionError
         # …); to the caller each means "not stored, try again later".
-        raise StorageUnavailable(_("the evidence store is not available")) from exc
+        raise StorageUnavailable(repr(exc)) from exc
 
 
 def _write_file_atomically(
@@ -199,7 +216,7 @@ def _write_file_atomically(
             handle.flush()
             os.fsync(handle.fileno())
         if (digest.hexdigest(), written) != (sha256, size):
-            raise StorageUnavailable(_("the file changed while it was being stored"))
+            raise StorageUnavailable("the bytes changed while they were written")
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -231,8 +248,7 @@ def _write_object(storage: Storage, name: str, spool: IO[bytes]) -> None:
         storage.delete(name)
     saved = storage.save(name, File(spool, name=os.path.basename(name)))
     if saved != name:
-        raise StorageUnavailable(_("the evidence store saved the file under another name"))
-
+        raise StorageUnavailable(f"saved under {saved!r}, not {name!r}")
 
 
 def iter_stored(storage_name: str) -> Iterator[bytes]:
