@@ -140,6 +140,11 @@ def canonical_bytes(value: Mapping[str, Any]) -> bytes:
     )
 
 
+def is_sha256_hex(value: str) -> bool:
+    """A SHA-256 written as the chain writes hashes: 64 lower-case hex digits."""
+    return bool(_HASH_RE.match(value))
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

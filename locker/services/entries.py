@@ -44,6 +44,57 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class DeclaredFile:
+    """What a client says it sends for one file, checked against what arrived: a phone that
+    lost signal mid-upload must get an error, not an entry without its file."""
+
+    size: int | None = None
+    sha256: str | None = None
+
+
+def parse_declared_files(value: Any) -> list[DeclaredFile]:
+    """The entry JSON's optional "files": one object per file sent, in order, each with
+    "size" (bytes) and/or "sha256" (lower-case hex). Raises InputError."""
+    problem = gettext_lazy(
+        'files must be a list with one object per file sent, each with "size" and/or "sha256"'
+    )
+    if not isinstance(value, list):
+        raise InputError(problem)
+    declared = []
+    for item in value:
+        if not isinstance(item, dict) or not item or set(item) - {"size", "sha256", "name"}:
+            raise InputError(problem)
+        size, sha256 = item.get("size"), item.get("sha256")
+        if size is not None and (type(size) is not int or size < 0):
+            raise InputError(problem)
+        if sha256 is not None and not (isinstance(sha256, str) and chain.is_sha256_hex(sha256)):
+            raise InputError(problem)
+        if size is None and sha256 is None:
+            raise InputError(problem)
+        declared.append(DeclaredFile(size=size, sha256=sha256))
+    return declared
+
+
+def _check_declared(
+    declared: Sequence[DeclaredFile], stored: Sequence[tuple[StoredFile, str]]
+) -> None:
+    for number, (expected, (got, name)) in enumerate(zip(declared, stored, strict=True), 1):
+        if (expected.size is not None and expected.size != got.size) or (
+            expected.sha256 is not None and expected.sha256 != got.sha256
+        ):
+            raise InputError(
+                format_lazy(
+                    gettext_lazy(
+                        "file {number} ({name}) is not what the request said it would send "
+                        "(the upload may have been cut off); nothing was saved, send it again"
+                    ),
+                    number=number,
+                    name=name,
+                )
+            )
+
+
+@dataclass(frozen=True)
 class AppendResult:
     entry: Entry
     receipt: dict[str, Any]
@@ -158,10 +209,12 @@ def append_entry(
     body: Any,
     occurred_at: str | datetime | None = None,
     uploads: Sequence[Upload] = (),
+    declared_files: Sequence[DeclaredFile] | None = None,
     allow_kinds: Sequence[str] = kinds.APPENDABLE_KINDS,
 ) -> AppendResult:
     """Validate, store evidence, then link the entry to the case's chain under a row lock
-    and sign the new head. Raises InputError (nothing stored in the chain) on bad input."""
+    and sign the new head. Raises InputError (nothing stored in the chain) on bad input,
+    including files that are not what `declared_files` says was sent."""
     if kind not in allow_kinds:
         if kind in kinds.BODY_MODELS:
             raise InputError(
@@ -183,8 +236,21 @@ def append_entry(
     claimed = parse_occurred_at(occurred_at)
     if kind == "correction":
         _validate_correction(case, clean)
+    if declared_files is not None and len(declared_files) != len(uploads):
+        raise InputError(
+            format_lazy(
+                gettext_lazy(
+                    "the request said it would send {declared} files, but {received} arrived "
+                    "(the upload may have been cut off); nothing was saved, send it again"
+                ),
+                declared=len(declared_files),
+                received=len(uploads),
+            )
+        )
     # Files first: a failure after this point leaves unreferenced files, never a lost record.
     stored = _store_files(case, uploads)
+    if declared_files is not None:
+        _check_declared(declared_files, stored)
     evidence = [
         {"sha256": f.sha256, "size": f.size, "media_type": f.media_type, "name": name}
         for f, name in stored
