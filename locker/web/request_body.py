@@ -1,0 +1,92 @@
+"""A request body is whole or refused. A phone that loses signal part-way through an upload,
+or an app killed while sending, leaves a body shorter than its Content-Length or a multipart
+body without its closing boundary; Django would then drop the cut file and hand the view the
+rest, and the entry would be recorded without its evidence. This middleware reads the body
+before any view does and answers 400, storing nothing, when it is not complete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class InterruptionWatcher(FileUploadHandler):
+    """First of the upload handlers: passes every chunk on unchanged and notes whether the
+    parser saw a file part end without its boundary."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request)
+        self.interrupted = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+    def upload_interrupted(self) -> None:
+        self.interrupted = True
+
+
+def body_is_cut(request: HttpRequest, watcher: InterruptionWatcher) -> bool:
+    if watcher.interrupted:
+        return True
+    # WSGIRequest reads the body through a LimitedStream bounded by Content-Length; fewer
+    # bytes read than that means the client stopped sending.
+    stream = getattr(request, "_stream", None)
+    position, limit = getattr(stream, "_pos", None), getattr(stream, "limit", None)
+    return isinstance(position, int) and isinstance(limit, int) and position < limit
+
+
+class CompleteBodyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in BODY_METHODS:
+            refused = self._check(request)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> HttpResponse | None:
+        watcher = InterruptionWatcher(request)
+        try:
+            if request.content_type == "multipart/form-data":
+                request.upload_handlers.insert(0, watcher)
+                request.FILES  # noqa: B018  # parse now, so the check below sees the whole read
+            else:
+                request.body  # noqa: B018
+        except MultiPartParserError:
+            return refusal(request, _("the request body is malformed; nothing was saved"))
+        if body_is_cut(request, watcher):
+            return refusal(
+                request,
+                _(
+                    "the upload was cut off before it was complete (the connection may have "
+                    "dropped); nothing was saved, send it again"
+                ),
+            )
+        return None
+
+
+def refusal(request: HttpRequest, message: str) -> HttpResponse:
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=400)
+    elif request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        # The page's upload script shows {"errors": […]} beside the form it keeps filled in.
+        response = JsonResponse({"errors": [message]}, status=400)
+    else:
+        context: dict[str, Any] = {"message": message}
+        response = render(request, "locker/request_refused.html", context, status=400)
+    response["Cache-Control"] = "no-store"
+    return response
