@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+from locker.infra import i18n_compile
+
 REPO = Path(__file__).resolve().parent.parent
 LOCKER = REPO / "locker"
 # The package marker is no part of the layout.
@@ -42,3 +44,12 @@ def test_core_reads_no_database() -> None:
                 if any(name == f or name.startswith(f + ".") for f in forbidden)
             ]
     assert found == []
+
+
+def test_the_message_compiler_finds_the_catalogues() -> None:
+    # make install compiles these; a path left behind by a move made every page English.
+
+
+    assert sorted(i18n_compile.LOCALE_DIR.glob("*/LC_MESSAGES/django.po")) == [
+        REPO / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+    ]
