@@ -4,7 +4,6 @@ and, for reviewers, their private notes. Also the browser download of the spec's
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -18,9 +17,10 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.exports import bundle
-from locker.models import Annotation, CaseVisit, Checkpoint, Entry
+from locker.models import Annotation, CaseVisit, Checkpoint
 from locker.permissions import Role, case_access_or_404
 from locker.selectors import chain_status as chainstatus
+from locker.selectors import entries as entry_reads
 from locker.selectors import sharing
 from locker.selectors.receipts import kept_receipts_of
 from locker.web.forms.sharing import AnnotationForm, ReviewFilterForm
@@ -28,14 +28,6 @@ from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 40
 RECENT_RECEIPTS = 5
-
-
-def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
-    return [
-        (name, value)
-        for name, value in entry.body.items()
-        if name not in ("tags", "changes", "previous") and value not in ("", None, [], {})
-    ]
 
 
 def _names(annotations: list[Annotation]) -> dict[int, str]:
@@ -62,7 +54,7 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     entries = list(page.object_list)
     selected = None
     if chosen:
-        selected = Entry.objects.filter(case=case, seq=chosen).first()
+        selected = entry_reads.entry_at(case, chosen)
         if selected is None:
             raise Http404("No such entry")
     elif entries:
@@ -80,11 +72,6 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         names = _names(notes)
     query = request.GET.copy()
     query.pop("seq", None)
-    corrections = (
-        list(Entry.objects.filter(case=case, kind="correction", body__corrects_seq=selected.seq))
-        if selected is not None
-        else []
-    )
     return render(
         request,
         "locker/review.html",
@@ -98,8 +85,7 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "entries": entries,
             "total": page.paginator.count,
             "selected": selected,
-            "rows": _body_rows(selected) if selected is not None else [],
-            "corrections": corrections,
+            "facts": entry_reads.entry_facts(selected) if selected is not None else None,
             "row_query": query.urlencode(),
             "last_visited": last_visited,
             "unread": unread if last_visited is not None else None,
