@@ -17,10 +17,10 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.exports import bundle
-from locker.models import Annotation, CaseVisit, Checkpoint
 from locker.permissions import Role, case_access_or_404
 from locker.selectors import chain_status as chainstatus
 from locker.selectors import entries as entry_reads
+from locker.selectors import review as review_reads
 from locker.selectors import sharing
 from locker.selectors.receipts import kept_receipts_of
 from locker.web.forms.sharing import AnnotationForm, ReviewFilterForm
@@ -28,15 +28,6 @@ from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 40
 RECENT_RECEIPTS = 5
-
-
-def _names(annotations: list[Annotation]) -> dict[int, str]:
-    """Each author's display name, looked up once per author rather than once per note."""
-    names: dict[int, str] = {}
-    for note in annotations:
-        if note.author_id not in names:
-            names[note.author_id] = sharing.display_name(note.author)
-    return names
 
 
 @login_required
@@ -60,16 +51,12 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     elif entries:
         selected = entries[0]
 
-    visit = CaseVisit.objects.filter(user=request.user, case=case).first()
-    last_visited = visit.last_visited if visit else None
+    last_visited = review_reads.last_visited(case, request.user)
     unread = sharing.unread_count(case, request.user)
     services.mark_visited(user=request.user, case=case)
 
-    notes: list[Annotation] = []
-    names: dict[int, str] = {}
-    if role == "reviewer":
-        notes = list(sharing.annotations_for(case))
-        names = _names(notes)
+    notes = review_reads.notes_with_authors(case) if role == "reviewer" else []
+    receipts = review_reads.signed_receipts(case, latest=RECENT_RECEIPTS)
     query = request.GET.copy()
     query.pop("seq", None)
     return render(
@@ -90,13 +77,11 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "last_visited": last_visited,
             "unread": unread if last_visited is not None else None,
             "badge": chainstatus.case_badge(case),
-            "receipts": Checkpoint.objects.filter(case=case).order_by("-length", "-signed_at")[
-                :RECENT_RECEIPTS
-            ],
-            "receipt_count": Checkpoint.objects.filter(case=case).count(),
+            "receipts": receipts.latest,
+            "receipt_count": receipts.count,
             "kept": kept_receipts_of(case),
-            "notes": [(note, names[note.author_id]) for note in notes],
-            "noted_seqs": {note.entry_seq for note in notes if note.entry_seq},
+            "notes": notes,
+            "noted_seqs": {note.entry_seq for note, _author in notes if note.entry_seq},
             "note_form": AnnotationForm(initial={"entry_seq": selected.seq if selected else None}),
         },
     )
