@@ -24,7 +24,7 @@ from locker.selectors import review as review_reads
 from locker.selectors import sharing
 from locker.selectors.receipts import kept_receipts_of
 from locker.web.forms.sharing import AnnotationForm, ReviewFilterForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, query_without
 
 PAGE_SIZE = 40
 RECENT_RECEIPTS = 5
@@ -57,8 +57,6 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 
     notes = review_reads.notes_with_authors(case) if role == "reviewer" else []
     receipts = review_reads.signed_receipts(case, latest=RECENT_RECEIPTS)
-    query = request.GET.copy()
-    query.pop("seq", None)
     return render(
         request,
         "locker/review.html",
@@ -73,7 +71,7 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "total": page.paginator.count,
             "selected": selected,
             "facts": entry_reads.entry_facts(selected) if selected is not None else None,
-            "row_query": query.urlencode(),
+            "row_query": query_without(request, "seq"),
             "last_visited": last_visited,
             "unread": unread if last_visited is not None else None,
             "badge": chainstatus.case_badge(case),

@@ -23,7 +23,7 @@ from locker.selectors import chain_status as chainstatus
 from locker.selectors import entries as entry_reads
 from locker.selectors.entries import Filters
 from locker.web.forms.entries import CorrectionForm, FilterForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, query_without
 
 PAGE_SIZE = 30
 
@@ -37,8 +37,6 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         filters = Filters(**form.cleaned_data)
     entries = entry_reads.timeline(case, filters, timezone.get_current_timezone())
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "locker/timeline.html",
@@ -48,7 +46,7 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "form": form,
             "filters": filters,
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without(request, "page"),
             "badge": chainstatus.case_badge(case),
         },
     )
