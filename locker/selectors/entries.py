@@ -1,19 +1,24 @@
-"""The timeline query: a case's entries newest first (by when they happened, else when they
-were recorded), filtered by kind, tag and a date range in the viewer's time zone. Shared by
-the owner's pages and the lawyer's review pages."""
+"""A case's entries as its pages read them. The timeline query: entries newest first (by when
+they happened, else when they were recorded), filtered by kind, tag and a date range in the
+viewer's time zone. One entry, one evidence file, and the facts shown of an entry: the same
+on the owner's entry page and in the lawyer's review viewer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from locker.models import Case, Entry
+from locker.infra.thumbs import IMAGE_TYPES
+from locker.models import Case, Entry, EvidenceFile
+
+# The kinds a person records by hand, and so may correct; the others are written by the app.
+CORRECTABLE_KINDS = ("call", "message", "contact_report", "note")
 
 
 @dataclass(frozen=True)
@@ -61,3 +66,83 @@ def timeline(case: Case, filters: Filters, tz: tzinfo) -> QuerySet[Entry]:
     if filters.end:
         entries = entries.filter(when__lt=_start_of(filters.end + timedelta(days=1), tz))
     return entries.order_by("-when", "-seq")
+
+
+def entry_at(case: Case, seq: int) -> Entry | None:
+    return Entry.objects.filter(case=case, seq=seq).first()
+
+
+def correctable_entry(case: Case, seq: int) -> Entry | None:
+    return Entry.objects.filter(case=case, seq=seq, kind__in=CORRECTABLE_KINDS).first()
+
+
+def evidence_file(case: Case, sha256: str) -> EvidenceFile | None:
+    return EvidenceFile.objects.filter(case=case, sha256=sha256).first()
+
+
+def corrections_of(entry: Entry) -> list[Entry]:
+    """The corrections naming this entry, oldest first (the entry itself is never changed)."""
+    return list(
+        Entry.objects.filter(
+            case_id=entry.case_id, kind="correction", body__corrects_seq=entry.seq
+        ).order_by("seq")
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceFact:
+    """One of an entry's files as it is shown: with a picture of it, a player, or neither."""
+
+    # 1-based: the figure's anchor (#file-N) that the timeline's thumbnails link to.
+    position: int
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+
+    @property
+    def preview(self) -> Literal["image", "audio", ""]:
+        if self.media_type in IMAGE_TYPES:
+            return "image"
+        return "audio" if self.media_type.startswith("audio/") else ""
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    entry: Entry
+    # The body's members to list, tags aside (shown as chips) and empty ones left out.
+    rows: list[tuple[str, Any]]
+    tags: list[str]
+    files: list[EvidenceFact]
+    corrections: list[Entry]
+    correctable: bool
+
+
+def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
+    return [
+        (name, value)
+        for name, value in entry.body.items()
+        if name != "tags" and value not in ("", None, [], {})
+    ]
+
+
+def entry_facts(entry: Entry) -> EntryFacts:
+    """Everything shown of one entry: rendered by templates/locker/_entry_facts.html."""
+    files = [
+        EvidenceFact(
+            position=position,
+            name=item["name"],
+            sha256=item["sha256"],
+            size=item["size"],
+            media_type=item["media_type"],
+        )
+        for position, item in enumerate(entry.evidence, start=1)
+    ]
+    return EntryFacts(
+        entry=entry,
+        rows=_body_rows(entry),
+        tags=entry.tags,
+        files=files,
+        corrections=corrections_of(entry),
+        correctable=entry.kind in CORRECTABLE_KINDS,
+    )

@@ -20,6 +20,14 @@ def wants_json(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
+def query_without(request: HttpRequest, name: str) -> str:
+    """The request's GET parameters but `name`, urlencoded: what a list's page or row links
+    keep while they change that one."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
 def form_error_response(form: Any) -> JsonResponse:
     """The errors of a form posted by the upload script, as sentences it can show."""
     messages: list[str] = []

@@ -4,7 +4,6 @@ and, for reviewers, their private notes. Also the browser download of the spec's
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -18,33 +17,17 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.exports import bundle
-from locker.models import Annotation, CaseVisit, Checkpoint, Entry
 from locker.permissions import Role, case_access_or_404
 from locker.selectors import chain_status as chainstatus
+from locker.selectors import entries as entry_reads
+from locker.selectors import review as review_reads
 from locker.selectors import sharing
 from locker.selectors.receipts import kept_receipts_of
 from locker.web.forms.sharing import AnnotationForm, ReviewFilterForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, query_without
 
 PAGE_SIZE = 40
 RECENT_RECEIPTS = 5
-
-
-def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
-    return [
-        (name, value)
-        for name, value in entry.body.items()
-        if name not in ("tags", "changes", "previous") and value not in ("", None, [], {})
-    ]
-
-
-def _names(annotations: list[Annotation]) -> dict[int, str]:
-    """Each author's display name, looked up once per author rather than once per note."""
-    names: dict[int, str] = {}
-    for note in annotations:
-        if note.author_id not in names:
-            names[note.author_id] = sharing.display_name(note.author)
-    return names
 
 
 @login_required
@@ -62,29 +45,18 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     entries = list(page.object_list)
     selected = None
     if chosen:
-        selected = Entry.objects.filter(case=case, seq=chosen).first()
+        selected = entry_reads.entry_at(case, chosen)
         if selected is None:
             raise Http404("No such entry")
     elif entries:
         selected = entries[0]
 
-    visit = CaseVisit.objects.filter(user=request.user, case=case).first()
-    last_visited = visit.last_visited if visit else None
+    last_visited = review_reads.last_visited(case, request.user)
     unread = sharing.unread_count(case, request.user)
     services.mark_visited(user=request.user, case=case)
 
-    notes: list[Annotation] = []
-    names: dict[int, str] = {}
-    if role == "reviewer":
-        notes = list(sharing.annotations_for(case))
-        names = _names(notes)
-    query = request.GET.copy()
-    query.pop("seq", None)
-    corrections = (
-        list(Entry.objects.filter(case=case, kind="correction", body__corrects_seq=selected.seq))
-        if selected is not None
-        else []
-    )
+    notes = review_reads.notes_with_authors(case) if role == "reviewer" else []
+    receipts = review_reads.signed_receipts(case, latest=RECENT_RECEIPTS)
     return render(
         request,
         "locker/review.html",
@@ -98,19 +70,16 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "entries": entries,
             "total": page.paginator.count,
             "selected": selected,
-            "rows": _body_rows(selected) if selected is not None else [],
-            "corrections": corrections,
-            "row_query": query.urlencode(),
+            "facts": entry_reads.entry_facts(selected) if selected is not None else None,
+            "row_query": query_without(request, "seq"),
             "last_visited": last_visited,
             "unread": unread if last_visited is not None else None,
             "badge": chainstatus.case_badge(case),
-            "receipts": Checkpoint.objects.filter(case=case).order_by("-length", "-signed_at")[
-                :RECENT_RECEIPTS
-            ],
-            "receipt_count": Checkpoint.objects.filter(case=case).count(),
+            "receipts": receipts.latest,
+            "receipt_count": receipts.count,
             "kept": kept_receipts_of(case),
-            "notes": [(note, names[note.author_id]) for note in notes],
-            "noted_seqs": {note.entry_seq for note in notes if note.entry_seq},
+            "notes": notes,
+            "noted_seqs": {note.entry_seq for note, _author in notes if note.entry_seq},
             "note_form": AnnotationForm(initial={"entry_seq": selected.seq if selected else None}),
         },
     )

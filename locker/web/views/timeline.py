@@ -3,14 +3,13 @@ safe derived copies for display)."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
@@ -18,15 +17,15 @@ from locker import services
 from locker.core import http_ranges
 from locker.infra.storage import evidence_storage
 from locker.infra.thumbs import SIZES, derived_copy
-from locker.models import Entry, EvidenceFile
+from locker.models import EvidenceFile
 from locker.permissions import case_access_or_404
 from locker.selectors import chain_status as chainstatus
-from locker.selectors.entries import Filters, timeline
+from locker.selectors import entries as entry_reads
+from locker.selectors.entries import Filters
 from locker.web.forms.entries import CorrectionForm, FilterForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, query_without
 
 PAGE_SIZE = 30
-CORRECTABLE = ("call", "message", "contact_report", "note")
 
 
 @login_required
@@ -36,10 +35,8 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     filters = Filters()
     if form.is_valid():
         filters = Filters(**form.cleaned_data)
-    entries = timeline(case, filters, timezone.get_current_timezone())
+    entries = entry_reads.timeline(case, filters, timezone.get_current_timezone())
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "locker/timeline.html",
@@ -49,37 +46,22 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "form": form,
             "filters": filters,
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without(request, "page"),
             "badge": chainstatus.case_badge(case),
         },
     )
 
 
-def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
-    """The body's members to list, tags aside (shown as chips) and empty ones left out."""
-    return [
-        (name, value)
-        for name, value in entry.body.items()
-        if name != "tags" and value not in ("", None, [], {})
-    ]
-
-
 @login_required
 def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    entry = get_object_or_404(Entry, case=case, seq=seq)
-    corrections = Entry.objects.filter(case=case, kind="correction", body__corrects_seq=seq)
+    entry = entry_reads.entry_at(case, seq)
+    if entry is None:
+        raise Http404("No such entry")
     return render(
         request,
         "locker/entry_detail.html",
-        {
-            "case": case,
-            "role": role,
-            "entry": entry,
-            "rows": _body_rows(entry),
-            "corrections": corrections,
-            "correctable": entry.kind in CORRECTABLE,
-        },
+        {"case": case, "role": role, "facts": entry_reads.entry_facts(entry)},
     )
 
 
@@ -87,7 +69,9 @@ def entry_detail(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
 def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     """A correction is a new entry naming the one it corrects; nothing is edited in place."""
     case, role = case_access_or_404(request, case_id, need="write")
-    target = get_object_or_404(Entry, case=case, seq=seq, kind__in=CORRECTABLE)
+    target = entry_reads.correctable_entry(case, seq)
+    if target is None:
+        raise Http404("No such entry")
     form = CorrectionForm(request.POST or None, target=target)
     if request.method == "POST" and form.is_valid():
         try:
@@ -112,7 +96,7 @@ def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespon
 
 def _evidence(request: HttpRequest, case_id: UUID, sha256: str, action: str) -> EvidenceFile:
     case = case_access_or_404(request, case_id, action=action, detail=sha256).case
-    evidence = EvidenceFile.objects.filter(case=case, sha256=sha256).first()
+    evidence = entry_reads.evidence_file(case, sha256)
     if evidence is None:
         raise Http404("No such file")
     return evidence
