@@ -4,7 +4,6 @@ POST /api/verify for dossiers and export bundles."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -66,10 +65,7 @@ class DossierStatus(Schema):
 
 def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:
     """The dossier, if its case may be read by the requester; 404 otherwise."""
-    try:
-        dossier = Dossier.objects.filter(pk=uuid.UUID(str(dossier_id))).first()
-    except ValueError:
-        dossier = None
+    dossier = dossier_selectors.dossier_by_id(dossier_id)
     if dossier is None:
         raise HttpError(404, "Not Found")
     case_access_or_404(
@@ -112,7 +108,8 @@ def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = case_access_or_404(
         request, case_id, need="read", action="view", detail=f"GET {request.path}"
     ).case
-    return [dossier_selectors.dossier_status(d) for d in Dossier.objects.filter(case=case)[:100]]
+    dossiers = dossier_selectors.dossiers_of(case, limit=100)
+    return [dossier_selectors.dossier_status(dossier) for dossier in dossiers]
 
 
 @router.get("/dossiers/{dossier_id}", response=DossierStatus, summary="Progress of a dossier")

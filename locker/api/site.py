@@ -24,9 +24,12 @@ from locker.api.pagination import BoundedLimitOffset
 from locker.core import chain
 from locker.exports import bundle
 from locker.infra.http import client_ip, request_user
-from locker.models import ApiToken, Case, Entry
+from locker.models import Case
 from locker.permissions import case_access_or_404
+from locker.selectors.accounts import token_of, tokens_of
+from locker.selectors.cases import cases_owned_by, chain_head
 from locker.selectors.chain import verify_case
+from locker.selectors.entries import chain_entries
 
 
 class BearerToken(HttpBearer):
@@ -116,12 +119,12 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Status[dict[
 
 @api.get("/tokens", response=list[TokenOut], summary="My API tokens")
 def list_tokens(request: HttpRequest) -> Any:
-    return ApiToken.objects.filter(user=request_user(request))
+    return tokens_of(request_user(request))
 
 
 @api.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of my tokens")
 def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
-    token = ApiToken.objects.filter(pk=token_id, user=request_user(request)).first()
+    token = token_of(request_user(request), token_id)
     if token is None:
         raise HttpError(404, "Not Found")
     services.revoke_token(token=token)
@@ -178,13 +181,13 @@ class CaseOut(Schema):
 
 
 def case_out(case: Case) -> dict[str, Any]:
-    head = Entry.objects.filter(case=case).order_by("-seq").values("seq", "hash").first()
+    length, head = chain_head(case)
     return {
         **{name: getattr(case, name) for name in Case.FACT_FIELDS},
         "id": case.id,
         "created_at": case.created_at,
-        "length": head["seq"] if head else 0,
-        "head": head["hash"] if head else "0" * 64,
+        "length": length,
+        "head": head,
     }
 
 
@@ -200,7 +203,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
 
 @cases.get("/cases", response=list[CaseOut], summary="My cases")
 def list_cases(request: HttpRequest) -> list[dict[str, Any]]:
-    return [case_out(case) for case in Case.objects.filter(owner=request_user(request))]
+    return [case_out(case) for case in cases_owned_by(request_user(request))]
 
 
 @cases.get("/cases/{case_id}", response=CaseOut)
@@ -347,7 +350,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
 @paginate(BoundedLimitOffset)
 def list_entries(request: HttpRequest, case_id: str) -> Any:
     case = case_access_or_404(request, case_id).case
-    return _LineView(Entry.objects.filter(case=case).order_by("seq"))
+    return _LineView(chain_entries(case))
 
 
 class _LineView:
