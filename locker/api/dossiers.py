@@ -1,23 +1,18 @@
 """Dossier endpoints of the JSON API (mounted on locker.api.site's NinjaAPI, which supplies the
-bearer-token auth): request a dossier, watch its progress, download it; and the public
-POST /api/verify for dossiers and export bundles."""
+bearer-token auth): request a dossier, watch its progress, download it. Checking a dossier
+someone hands you, POST /api/verify, is in locker.api.verification."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Router, Schema, Status
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.files import UploadedFile
 from pydantic import Field, StrictBool
 
 from locker.api.errors import api_message
-from locker.api.site import TrustedAddressThrottle
-from locker.dossier.verify import verify_upload
-from locker.infra import ratelimit
 from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import case_access_or_404
@@ -127,44 +122,3 @@ def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
     if dossier.state != Dossier.State.READY:
         return Status(409, {"detail": f"the dossier is {dossier.state}, not ready"})
     return pdf_attachment(dossier)
-
-
-class VerifyOut(Schema):
-    ok: bool
-    kind: str
-    problem: str | None = None
-    first_bad_seq: int | None = None
-    case: str | None = None
-    length: int
-    head: str
-    signer_fingerprint: str | None = None
-    checkpoint_trusted: bool
-    head_known: bool
-    receipt_checked: bool
-    notes: list[str]
-
-
-class VerifyThrottle(TrustedAddressThrottle):
-    def __init__(self) -> None:
-        super().__init__(settings.LOCKER_VERIFY_RATE)
-
-
-@router.post(
-    "/verify",
-    auth=None,
-    response=VerifyOut,
-    throttle=[VerifyThrottle()],
-    summary="Verify a dossier PDF or an export bundle (ZIP); no account needed",
-)
-def verify(
-    request: HttpRequest,
-    file: UploadedFile = File(...),  # noqa: B008 - ninja's way to declare an upload
-    receipt: UploadedFile | None = File(None),  # noqa: B008
-) -> dict[str, Any]:
-    if file.size is not None and file.size > settings.LOCKER_VERIFY_MAX_BYTES:
-        raise HttpError(413, "the file is too large to verify here")
-    # The per-address limit is the route's throttle; this is the instance-wide one.
-    if not ratelimit.instance_admits_verification():
-        raise HttpError(429, "this server is verifying many files now; try again in a minute")
-    kind, report = verify_upload(file, receipt)
-    return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}
