@@ -1,24 +1,18 @@
 """Dossier endpoints of the JSON API (mounted on locker.api.site's NinjaAPI, which supplies the
-bearer-token auth): request a dossier, watch its progress, download it; and the public
-POST /api/verify for dossiers and export bundles."""
+bearer-token auth): request a dossier, watch its progress, download it. Checking a dossier
+someone hands you, POST /api/verify, is in locker.api.verification."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Router, Schema, Status
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.files import UploadedFile
 from pydantic import Field, StrictBool
 
 from locker.api.errors import api_message
-from locker.api.site import TrustedAddressThrottle
-from locker.dossier.verify import verify_upload
-from locker.infra import ratelimit
 from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import case_access_or_404
@@ -66,10 +60,7 @@ class DossierStatus(Schema):
 
 def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:
     """The dossier, if its case may be read by the requester; 404 otherwise."""
-    try:
-        dossier = Dossier.objects.filter(pk=uuid.UUID(str(dossier_id))).first()
-    except ValueError:
-        dossier = None
+    dossier = dossier_selectors.dossier_by_id(dossier_id)
     if dossier is None:
         raise HttpError(404, "Not Found")
     case_access_or_404(
@@ -112,7 +103,8 @@ def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = case_access_or_404(
         request, case_id, need="read", action="view", detail=f"GET {request.path}"
     ).case
-    return [dossier_selectors.dossier_status(d) for d in Dossier.objects.filter(case=case)[:100]]
+    dossiers = dossier_selectors.dossiers_of(case, limit=100)
+    return [dossier_selectors.dossier_status(dossier) for dossier in dossiers]
 
 
 @router.get("/dossiers/{dossier_id}", response=DossierStatus, summary="Progress of a dossier")
@@ -130,44 +122,3 @@ def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
     if dossier.state != Dossier.State.READY:
         return Status(409, {"detail": f"the dossier is {dossier.state}, not ready"})
     return pdf_attachment(dossier)
-
-
-class VerifyOut(Schema):
-    ok: bool
-    kind: str
-    problem: str | None = None
-    first_bad_seq: int | None = None
-    case: str | None = None
-    length: int
-    head: str
-    signer_fingerprint: str | None = None
-    checkpoint_trusted: bool
-    head_known: bool
-    receipt_checked: bool
-    notes: list[str]
-
-
-class VerifyThrottle(TrustedAddressThrottle):
-    def __init__(self) -> None:
-        super().__init__(settings.LOCKER_VERIFY_RATE)
-
-
-@router.post(
-    "/verify",
-    auth=None,
-    response=VerifyOut,
-    throttle=[VerifyThrottle()],
-    summary="Verify a dossier PDF or an export bundle (ZIP); no account needed",
-)
-def verify(
-    request: HttpRequest,
-    file: UploadedFile = File(...),  # noqa: B008 - ninja's way to declare an upload
-    receipt: UploadedFile | None = File(None),  # noqa: B008
-) -> dict[str, Any]:
-    if file.size is not None and file.size > settings.LOCKER_VERIFY_MAX_BYTES:
-        raise HttpError(413, "the file is too large to verify here")
-    # The per-address limit is the route's throttle; this is the instance-wide one.
-    if not ratelimit.instance_admits_verification():
-        raise HttpError(429, "this server is verifying many files now; try again in a minute")
-    kind, report = verify_upload(file, receipt)
-    return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}

@@ -1,12 +1,16 @@
-"""The language of the API's error messages. Service errors carry lazy messages; the API
-puts them into English, which integrators match on, unless the client's Accept-Language
-puts Chinese first (then Simplified Chinese, the only Chinese the app speaks)."""
+"""The API's errors: the services' refusals answered as JSON, and the language of the messages.
+Service errors carry lazy messages; the API puts them into English, which integrators match
+on, unless the client's Accept-Language puts Chinese first (then Simplified Chinese, the only
+Chinese the app speaks)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
+from ninja import NinjaAPI
+
+from locker import services
 
 API_DEFAULT_LANGUAGE = "en"
 
@@ -31,3 +35,12 @@ def english(exc: Exception) -> str:
     """The message in English, for code that decides by its words (never shown as is)."""
     with translation.override(API_DEFAULT_LANGUAGE):
         return str(exc)
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Answer the services' refusals as JSON {"detail"} in the API's language."""
+
+    @api.exception_handler(services.InputError)
+    def input_error(request: HttpRequest, exc: services.InputError) -> HttpResponse:
+        status = 413 if "larger than the limit" in english(exc) else 422
+        return api.create_response(request, {"detail": api_message(request, exc)}, status=status)

@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
@@ -21,6 +20,7 @@ from locker.infra.http import client_ip, public_url, request_user
 from locker.models import Case, ProfessionalProfile, Share
 from locker.permissions import case_access_or_404
 from locker.selectors import sharing
+from locker.selectors.accounts import professional_profile_of
 
 # No auth here on purpose: the router inherits the API's default (bearer token) when mounted.
 router = Router(tags=["sharing"])
@@ -92,8 +92,7 @@ def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status
 )
 def list_shares(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = case_access_or_404(request, case_id, need="write").case
-    shares = Share.objects.filter(case=case).select_related("case", "user").order_by("-created_at")
-    return [share_out(share) for share in shares]
+    return [share_out(share) for share in sharing.shares_of_case(case)]
 
 
 @router.delete(
@@ -103,7 +102,7 @@ def list_shares(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
 )
 def delete_share(request: HttpRequest, case_id: str, share_id: int) -> Status[None]:
     case = case_access_or_404(request, case_id, need="write").case
-    share = Share.objects.filter(pk=share_id, case=case).first()
+    share = sharing.share_of_case(case, share_id)
     if share is None:
         raise Http404("No such share")
     services.end_share(share=share, by=request_user(request))
@@ -128,9 +127,7 @@ class AccessOut(Schema):
 @paginate(BoundedLimitOffset)
 def access_log(request: HttpRequest, case_id: str) -> Any:
     case = case_access_or_404(request, case_id, need="write").case
-    return sharing.access_log_for(case).values(
-        "id", "action", "detail", "via", "ip", "at", who=F("actor")
-    )
+    return sharing.access_log_rows(case)
 
 
 # Grantee: cases shared with me ------------------------------------------------------------
@@ -209,12 +206,11 @@ def received_out(share: Share) -> dict[str, Any]:
     summary="Shares addressed to me: pending ones to accept, active and ended ones",
 )
 def received_shares(request: HttpRequest) -> list[dict[str, Any]]:
-    shares = Share.objects.filter(user=request_user(request)).select_related("invited_by")
-    return [received_out(share) for share in shares.order_by("-created_at")]
+    return [received_out(share) for share in sharing.shares_received_by(request_user(request))]
 
 
 def _my_share(request: HttpRequest, share_id: int) -> Share:
-    share = Share.objects.filter(pk=share_id, user=request_user(request)).first()
+    share = sharing.share_received_by(request_user(request), share_id)
     if share is None:
         raise Http404("No such share")
     return share
@@ -265,7 +261,7 @@ class ProfileOut(Schema):
 
 @router.get("/profile", response=ProfileOut, summary="My professional profile")
 def get_profile(request: HttpRequest) -> ProfessionalProfile:
-    profile = ProfessionalProfile.objects.filter(user=request_user(request)).first()
+    profile = professional_profile_of(request_user(request))
     if profile is None:
         raise Http404("No profile yet")
     return profile

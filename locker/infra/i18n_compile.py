@@ -9,6 +9,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+# locker/infra/i18n_compile.py -> the repository root, where LOCALE_PATHS looks.
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 
 

@@ -1,10 +1,13 @@
-"""Reads of dossier rows: what a client is told of a dossier's progress."""
+"""Reads of dossier rows: finding them, and what a client is told of a dossier's progress."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from locker.models import Dossier
+from django.db.models import QuerySet
+
+from locker.models import Case, Dossier
 
 
 def dossier_status(dossier: Dossier) -> dict[str, Any]:
@@ -26,3 +29,16 @@ def dossier_status(dossier: Dossier) -> dict[str, Any]:
         "chain_length": dossier.chain_length if ready else None,
         "chain_head": dossier.chain_head if ready else None,
     }
+
+
+def dossier_by_id(dossier_id: Any) -> Dossier | None:
+    """The dossier with this id; None when there is none or the id is not a UUID."""
+    try:
+        return Dossier.objects.filter(pk=uuid.UUID(str(dossier_id))).first()
+    except ValueError:
+        return None
+
+
+def dossiers_of(case: Case, *, limit: int) -> QuerySet[Dossier]:
+    """The case's dossiers in the model's order (newest first), at most `limit` of them."""
+    return Dossier.objects.filter(case=case)[:limit]

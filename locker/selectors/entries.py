@@ -146,3 +146,8 @@ def entry_facts(entry: Entry) -> EntryFacts:
         corrections=corrections_of(entry),
         correctable=entry.kind in CORRECTABLE_KINDS,
     )
+
+
+def chain_entries(case: Case) -> QuerySet[Entry]:
+    """The case's entries in chain order (seq), unevaluated so that a page is sliced in SQL."""
+    return Entry.objects.filter(case=case).order_by("seq")

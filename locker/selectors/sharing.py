@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from locker.models import (
@@ -303,3 +303,27 @@ def has_shares(user: Any) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return Share.objects.filter(user=user, ended_at__isnull=True).exclude(case__owner=user).exists()
+
+
+def shares_of_case(case: Case) -> QuerySet[Share]:
+    """Every share of the case, ended ones included, newest first (for its owner)."""
+    return Share.objects.filter(case=case).select_related("case", "user").order_by("-created_at")
+
+
+def share_of_case(case: Case, share_id: int) -> Share | None:
+    return Share.objects.filter(pk=share_id, case=case).first()
+
+
+def shares_received_by(user: Any) -> QuerySet[Share]:
+    """The shares addressed to the user, pending, active and ended, newest first."""
+    return Share.objects.filter(user=user).select_related("invited_by").order_by("-created_at")
+
+
+def share_received_by(user: Any, share_id: int) -> Share | None:
+    """The share with this id if it is addressed to the user; None otherwise."""
+    return Share.objects.filter(pk=share_id, user=user).first()
+
+
+def access_log_rows(case: Case) -> QuerySet[AccessLog, Any]:
+    """The case's access log (newest first) as the API's rows, unevaluated for pagination."""
+    return access_log_for(case).values("id", "action", "detail", "via", "ip", "at", who=F("actor"))

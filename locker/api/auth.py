@@ -1,0 +1,57 @@
+"""Who is calling the API: the bearer token that authenticates every call but the public ones,
+the author a write is recorded under, and the per-address throttles of the public calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from ninja.throttling import AnonRateThrottle
+
+from locker import services
+from locker.infra.http import client_ip
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>`; the token's user becomes request_user(request)."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        found = services.find_token(token)
+        if found is None:
+            return None
+        request.api_token = found  # type: ignore[attr-defined]
+        return found.user
+
+
+# The API's default auth (locker.api.site); routes without a token say auth=None.
+bearer = BearerToken()
+
+
+def author_of(request: HttpRequest) -> str:
+    """The author recorded on the entries a request writes: its token, else its user."""
+    token = getattr(request, "api_token", None)
+    return f"token:{token.pk}" if token is not None else f"user:{request.user.pk}"
+
+
+class TrustedAddressThrottle(AnonRateThrottle):
+    """ninja's throttle keyed on the address we trust (access.client_ip), not on an
+    X-Forwarded-For header any client can vary to escape the limit."""
+
+    def get_ident(self, request: HttpRequest) -> str | None:
+        return client_ip(request) or "unknown"
+
+
+class LoginThrottle(TrustedAddressThrottle):
+    """POST /api/tokens: password guesses per address."""
+
+    def __init__(self) -> None:
+        super().__init__(settings.LOCKER_LOGIN_RATE)
+
+
+class VerifyThrottle(TrustedAddressThrottle):
+    """POST /api/verify: verifications per address (the instance-wide limit is separate)."""
+
+    def __init__(self) -> None:
+        super().__init__(settings.LOCKER_VERIFY_RATE)

@@ -1,0 +1,70 @@
+"""API tokens: exchange a username and password for one (the only route without a token), list
+mine, revoke one. Only a token's hash is stored; the raw value is shown once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from locker import services
+from locker.api.auth import LoginThrottle
+from locker.infra.http import request_user
+from locker.selectors.accounts import token_of, tokens_of
+
+# No tags: the OpenAPI document has always listed the token routes untagged.
+router = Router()
+
+
+class Credentials(Schema):
+    username: str
+    password: str
+    name: str = ""
+
+
+class NewToken(Schema):
+    id: int
+    token: str
+    name: str
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@router.post(
+    "/tokens",
+    auth=None,
+    response={201: NewToken},
+    throttle=[LoginThrottle()],
+    summary="Exchange a username and password for an API token",
+)
+def create_token(request: HttpRequest, credentials: Credentials) -> Status[dict[str, Any]]:
+    user = authenticate(request, username=credentials.username, password=credentials.password)
+    if user is None:
+        raise HttpError(401, "wrong username or password")
+    token, raw = services.issue_token(user=user, name=credentials.name)
+    return Status(201, {"id": token.pk, "token": raw, "name": token.name})
+
+
+@router.get("/tokens", response=list[TokenOut], summary="My API tokens")
+def list_tokens(request: HttpRequest) -> Any:
+    return tokens_of(request_user(request))
+
+
+@router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of my tokens")
+def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
+    token = token_of(request_user(request), token_id)
+    if token is None:
+        raise HttpError(404, "Not Found")
+    services.revoke_token(token=token)
+    return Status(204, None)

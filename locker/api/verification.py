@@ -1,0 +1,54 @@
+"""POST /api/verify: anyone, without an account, checks a dossier PDF or an export bundle (ZIP),
+optionally against a receipt they kept. Listed under the "dossiers" tag, as it always was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import File, Router, Schema
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from locker.api.auth import VerifyThrottle
+from locker.dossier.verify import verify_upload
+from locker.infra import ratelimit
+
+router = Router(tags=["dossiers"])
+
+
+class VerifyOut(Schema):
+    ok: bool
+    kind: str
+    problem: str | None = None
+    first_bad_seq: int | None = None
+    case: str | None = None
+    length: int
+    head: str
+    signer_fingerprint: str | None = None
+    checkpoint_trusted: bool
+    head_known: bool
+    receipt_checked: bool
+    notes: list[str]
+
+
+@router.post(
+    "/verify",
+    auth=None,
+    response=VerifyOut,
+    throttle=[VerifyThrottle()],
+    summary="Verify a dossier PDF or an export bundle (ZIP); no account needed",
+)
+def verify(
+    request: HttpRequest,
+    file: UploadedFile = File(...),  # noqa: B008 - ninja's way to declare an upload
+    receipt: UploadedFile | None = File(None),  # noqa: B008
+) -> dict[str, Any]:
+    if file.size is not None and file.size > settings.LOCKER_VERIFY_MAX_BYTES:
+        raise HttpError(413, "the file is too large to verify here")
+    # The per-address limit is the route's throttle; this is the instance-wide one.
+    if not ratelimit.instance_admits_verification():
+        raise HttpError(429, "this server is verifying many files now; try again in a minute")
+    kind, report = verify_upload(file, receipt)
+    return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}
