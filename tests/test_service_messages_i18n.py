@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from locker import services
-from locker.api.errors import api_language
+from locker.infra.http import api_language
 from locker.models import Share
 
 from .factories import UserFactory, make_case

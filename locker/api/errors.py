@@ -7,22 +7,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from django.utils.translation.trans_real import parse_accept_lang_header
 from ninja import NinjaAPI
 
 from locker import services
-
-API_DEFAULT_LANGUAGE = "en"
-
-
-def api_language(request: HttpRequest) -> str:
-    """zh-hans when the client's most preferred language is a Chinese one, else en.
-    The session's or profile's language is ignored on purpose: the API answers programs."""
-    for code, quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
-        if code == "*" or quality <= 0:
-            continue
-        return "zh-hans" if code.split("-")[0] == "zh" else API_DEFAULT_LANGUAGE
-    return API_DEFAULT_LANGUAGE
+from locker.infra.http import API_DEFAULT_LANGUAGE, api_language
 
 
 def api_message(request: HttpRequest, exc: Exception) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from locker.infra.storage import evidence_storage
 from locker.models import Dossier
@@ -67,3 +68,16 @@ def pdf_attachment(dossier: Dossier) -> FileResponse:
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+API_DEFAULT_LANGUAGE = "en"
+
+
+def api_language(request: HttpRequest) -> str:
+    """zh-hans when the client's most preferred language is a Chinese one, else en.
+    The session's or profile's language is ignored on purpose: the API answers programs."""
+    for code, quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*" or quality <= 0:
+            continue
+        return "zh-hans" if code.split("-")[0] == "zh" else API_DEFAULT_LANGUAGE
+    return API_DEFAULT_LANGUAGE

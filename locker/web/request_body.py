@@ -13,7 +13,11 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from locker.infra.http import api_language
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -78,13 +82,16 @@ class CompleteBodyMiddleware:
         return None
 
 
-def refusal(request: HttpRequest, message: str) -> HttpResponse:
+def refusal(request: HttpRequest, message: str | Promise) -> HttpResponse:
     response: HttpResponse
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=400)
+        # In the API's language (English unless the client asks for Chinese), like its
+        # other errors.
+        with translation.override(api_language(request)):
+            response = JsonResponse({"detail": str(message)}, status=400)
     elif request.headers.get("X-Requested-With") == "XMLHttpRequest":
         # The page's upload script shows {"errors": […]} beside the form it keeps filled in.
-        response = JsonResponse({"errors": [message]}, status=400)
+        response = JsonResponse({"errors": [str(message)]}, status=400)
     else:
         context: dict[str, Any] = {"message": message}
         response = render(request, "locker/request_refused.html", context, status=400)
