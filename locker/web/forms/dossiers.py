@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from locker.dossier.templates import KIND_LABELS
+from locker.dossier.formatting import KIND_LABELS
 from locker.models import Dossier
 
 
