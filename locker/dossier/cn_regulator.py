@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from locker.core.labels import tag_label
 from locker.dossier.blocks import Block, Bullets, KeyValues, Para, Section
 from locker.dossier.data import DossierData
-from locker.dossier.formatting import fmt_time, tag_label, unknown
+from locker.dossier.formatting import fmt_time, unknown
 
 
 def _staff(data: DossierData) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from locker.core.labels import field_label, kind_label
 from locker.dossier.blocks import Block, KeyValues, Para, Section
 from locker.dossier.data import DossierData
-from locker.dossier.formatting import FACT_LABELS, kind_label, unknown
+from locker.dossier.formatting import unknown
 
 
 def template_title(key: str) -> str:
@@ -49,10 +50,10 @@ def cover(data: DossierData) -> Section:
         f"{kind_label(kind)} {count}" for kind, count in sorted(data.conduct.by_kind.items())
     )
     items = [
-        (FACT_LABELS["title"](), facts.get("title") or ""),
-        (FACT_LABELS["lender"](), facts.get("lender") or unknown()),
-        (FACT_LABELS["lending_app"](), facts.get("lending_app") or unknown()),
-        (FACT_LABELS["borrower_name"](), facts.get("borrower_name") or unknown()),
+        (field_label("title"), facts.get("title") or ""),
+        (field_label("lender"), facts.get("lender") or unknown()),
+        (field_label("lending_app"), facts.get("lending_app") or unknown()),
+        (field_label("borrower_name"), facts.get("borrower_name") or unknown()),
         (_("Period covered"), period(data)),
         (_("Records by kind"), counts or "—"),
         (_("Records shown / in the chain"), f"{len(data.rows)} / {data.length}"),

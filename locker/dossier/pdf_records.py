@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from reportlab.platypus import Flowable, KeepTogether, TableStyle
 
+from locker.core.labels import kind_label, tag_label
 from locker.dossier.data import DossierData, is_night, row_party, row_summary
-from locker.dossier.formatting import fmt_time, kind_label, tag_label
+from locker.dossier.formatting import fmt_time
 from locker.dossier.pdf_layout import NIGHT, LayoutKit, para
 from locker.selectors import access_wording
 
@@ -51,7 +52,7 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         if omitted
         else _("All records of the case are shown.")
     )
-    table = kit.grid(header, rows, [0.05, 0.13, 0.08, 0.12, 0.34, 0.11, 0.07, 0.10], long=True)
+    table = kit.grid(header, rows, [0.05, 0.13, 0.08, 0.12, 0.33, 0.12, 0.07, 0.10], long=True)
     night_rows = [
         ("TEXTCOLOR", (1, i + 1), (1, i + 1), NIGHT)
         for i, row in enumerate(data.rows)

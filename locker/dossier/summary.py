@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from locker.core.labels import field_label, tag_label
 from locker.dossier.blocks import Block, Grid, KeyValues, Marker, Para, Section
 from locker.dossier.data import DossierData
-from locker.dossier.formatting import FACT_LABELS, fmt_money, fmt_time, tag_label, unknown
+from locker.dossier.formatting import fmt_money, fmt_time, unknown
 
 
 def loan_facts(data: DossierData) -> list[tuple[str, str]]:
@@ -15,12 +16,12 @@ def loan_facts(data: DossierData) -> list[tuple[str, str]]:
     currency = facts.get("currency") or ""
     items = []
     for name in ("lender", "lending_app", "collector_agency"):
-        items.append((FACT_LABELS[name](), facts.get(name) or unknown()))
+        items.append((field_label(name), facts.get(name) or unknown()))
     for name in ("principal_minor", "received_minor", "demanded_minor"):
         value = facts.get(name)
-        items.append((FACT_LABELS[name](), fmt_money(value, currency) if value else unknown()))
+        items.append((field_label(name), fmt_money(value, currency) if value else unknown()))
     for name in ("loan_start", "loan_due"):
-        items.append((FACT_LABELS[name](), facts.get(name) or unknown()))
+        items.append((field_label(name), facts.get(name) or unknown()))
     return items
 
 

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
 
+from locker.core.labels import kind_label
 from locker.dossier.blocks import Block, Grid, KeyValues, Para, Section
 from locker.dossier.data import DossierData, Row, is_night, row_summary
-from locker.dossier.formatting import fmt_money, fmt_time, kind_label
+from locker.dossier.formatting import fmt_money, fmt_time
 from locker.dossier.summary import loan_facts
 
 CFPB_NARRATIVE_LIMIT = 4000
