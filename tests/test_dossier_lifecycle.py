@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from locker import tasks
 from locker.core import stats
 from locker.dossier.data import build_rows, summarise
-from locker.dossier.templates import CFPB_NARRATIVE_LIMIT, cfpb_issues, cfpb_narrative
+from locker.dossier.us_cfpb import CFPB_NARRATIVE_LIMIT, cfpb_issues, cfpb_narrative
 from locker.exports.bundle import bundle_lines
 from locker.infra import queue
 from locker.models import Dossier

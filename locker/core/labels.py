@@ -1,6 +1,10 @@
-"""Human names, in the active language, for the chain's machine words (kinds, tags, channels,
-directions, body members). Shared by pages and documents, so one word reads the same
-everywhere."""
+"""Human names for the chain's machine words (kinds, tags, channels, directions, body
+members and case facts): the one list the pages, the forms and the PDF dossiers all word
+them from, so one word reads the same everywhere.
+
+The names are lazy: each is put into words when it is shown, in the language active then
+(the request's on a page, the dossier's own under translation.override in the dossier
+pipeline)."""
 
 from __future__ import annotations
 
@@ -64,8 +68,8 @@ FIELD_LABELS: dict[str, Promise] = {
     "changes": _("Changes"),
     "previous": _("Before"),
     "occurred_at": _("When it happened"),
-    "title": _("Title"),
-    "borrower_name": _("Borrower's name as shown"),
+    "title": _("Case"),
+    "borrower_name": _("Borrower"),
     "lender": _("Lender or platform"),
     "lending_app": _("Lending app"),
     "currency": _("Currency"),
@@ -82,3 +86,15 @@ def label(table: dict[str, Promise], value: object) -> str:
     """The label of a value, or the value itself when it has none (e.g. future kinds)."""
     found = table.get(str(value))
     return str(found) if found is not None else str(value)
+
+
+def kind_label(kind: object) -> str:
+    return label(KIND_LABELS, kind)
+
+
+def tag_label(tag: object) -> str:
+    return label(TAG_LABELS, tag)
+
+
+def field_label(name: object) -> str:
+    return label(FIELD_LABELS, name)

@@ -27,7 +27,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from locker.core.chain import parse_json, parse_jsonl
-from locker.dossier.render import MACHINE_LINE_PREFIX
+from locker.dossier.pdf_verification import MACHINE_LINE_PREFIX
 from locker.dossier.sign import CHECKPOINT_NAME, ENTRIES_NAME, asn1_certificate
 from locker.exports.verification import (
     BundleReport,

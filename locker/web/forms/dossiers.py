@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from locker.dossier.templates import KIND_LABELS
+from locker.core import labels
 from locker.models import Dossier
 
 
@@ -51,7 +51,7 @@ class DossierForm(forms.Form):
         super().__init__(*args, **kwargs)
         kinds = self.fields["kinds"]
         assert isinstance(kinds, forms.MultipleChoiceField)
-        kinds.choices = [(k, label()) for k, label in KIND_LABELS.items()]
+        kinds.choices = list(labels.KIND_LABELS.items())
         # The access log is the owner's record of the people they shared the case with;
         # those people are not offered it at all.
         if not owner:

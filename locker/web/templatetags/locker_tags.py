@@ -12,19 +12,10 @@ from locker.web.forms.entries import format_minor
 register = template.Library()
 
 
-@register.filter
-def kind_label(value: Any) -> str:
-    return labels.label(labels.KIND_LABELS, value)
-
-
-@register.filter
-def tag_label(value: Any) -> str:
-    return labels.label(labels.TAG_LABELS, value)
-
-
-@register.filter
-def field_label(value: Any) -> str:
-    return labels.label(labels.FIELD_LABELS, value)
+# The names come from the one list in locker.core.labels, which the dossiers use too.
+kind_label = register.filter("kind_label", labels.kind_label)
+tag_label = register.filter("tag_label", labels.tag_label)
+field_label = register.filter("field_label", labels.field_label)
 
 
 @register.filter

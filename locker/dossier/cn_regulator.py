@@ -1,0 +1,104 @@
+"""The complaint to the National Financial Regulatory Administration (12378) and the
+National Internet Finance Association of China: who complains about whom, the request,
+the facts and the legal basis."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from locker.core.labels import tag_label
+from locker.dossier.blocks import Block, Bullets, KeyValues, Para, Section
+from locker.dossier.data import DossierData
+from locker.dossier.formatting import fmt_time, unknown
+
+
+def _staff(data: DossierData) -> str:
+    claims: dict[str, None] = {}
+    for row in data.rows:
+        claim = str(row.body.get("caller_claims") or "").strip() if row.kind == "call" else ""
+        if claim:
+            claims.setdefault(claim, None)
+    parts = list(claims)[:20]
+    numbers = data.conduct.collector_numbers[:20]
+    if numbers:
+        parts.append(_("numbers used: %(numbers)s") % {"numbers": ", ".join(numbers)})
+    return "; ".join(parts) or unknown()
+
+
+def regulator_complaint(data: DossierData) -> Section:
+    facts = data.case_facts
+    conduct = data.conduct
+    institution = " / ".join(
+        v
+        for v in (facts.get("lender"), facts.get("lending_app"), facts.get("collector_agency"))
+        if v
+    )
+    request = [
+        _("Order the institution and its collectors to stop the abusive collection described."),
+        _("Investigate the disclosure and use of my contact list and personal information."),
+        _(
+            "Check the loan's lawfulness, including the amount actually received against the "
+            "principal stated and the amount demanded."
+        ),
+        _("Tell me in writing the result of the investigation."),
+    ]
+    facts_text = _(
+        "From %(first)s to %(last)s the collectors contacted me %(contacts)d times in the "
+        "records below, %(night)d times before 08:00 or after 21:00, using %(numbers)d "
+        "different numbers, and reached %(reached)d of my contacts."
+    ) % {
+        "first": fmt_time(conduct.first),
+        "last": fmt_time(conduct.last),
+        "contacts": conduct.contact_count,
+        "night": conduct.night_contacts,
+        "numbers": len(conduct.collector_numbers),
+        "reached": conduct.contacts_reached,
+    }
+    tagged = [
+        _("%(tag)s: %(count)d times") % {"tag": tag_label(tag), "count": stat.count}
+        for tag, stat in sorted(conduct.tags.items(), key=lambda kv: -kv[1].count)
+    ]
+    basis = [
+        _(
+            "Personal Information Protection Law of the PRC (processing and disclosure of "
+            "personal information, including the contact list, without consent)."
+        ),
+        _(
+            "National Internet Finance Association of China, Guidelines on Post-loan "
+            "Collection Risk Control for Internet Consumer Credit (2018): no violent or "
+            "abusive collection, no contact with unrelated third parties, collection only "
+            "between 08:00 and 21:00."
+        ),
+        _(
+            "Public Security Administration Punishments Law, art. 42 (threats, insults, "
+            "repeated harassing messages)."
+        ),
+        _(
+            "Criminal Law, art. 293-1 (collection of illegal debts by threats or harassment), "
+            "where the debt is unlawful."
+        ),
+    ]
+    blocks: list[Block] = [
+        KeyValues(
+            [
+                (_("Complainant"), facts.get("borrower_name") or unknown()),
+                (_("Institution complained about"), institution or unknown()),
+                (_("Staff involved (where known)"), _staff(data)),
+            ]
+        ),
+        Para(_("Request"), "h3"),
+        Bullets(request),
+        Para(_("Facts"), "h3"),
+        Para(facts_text),
+        Bullets(tagged) if tagged else Para("—"),
+        Para(_("Basis"), "h3"),
+        Bullets(basis),
+        Para(
+            _(
+                "The facts are documented in the timeline and exhibits below; each record "
+                "carries its hash and can be verified."
+            ),
+            "small",
+        ),
+    ]
+    return Section(_("Complaint"), blocks, new_page=True)

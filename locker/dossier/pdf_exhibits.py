@@ -1,0 +1,133 @@
+"""The evidence pages (images scaled to print, audio and other files listed) and the court
+bundle's exhibit index, which gives the Bates number of the page each exhibit is on."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Image, LongTable, Paragraph, Spacer
+
+from locker.dossier.data import Exhibit
+from locker.dossier.images import PreparedImage
+from locker.dossier.pdf_layout import FRAME_HEIGHT, FRAME_WIDTH, GRID, LayoutKit, para
+from locker.dossier.pdf_pages import Anchor, BatesRef
+
+
+def exhibit_caption(kit: LayoutKit, exhibit: Exhibit, extra: str = "") -> Paragraph:
+    text = (
+        f"{exhibit.label} · #{exhibit.seq} · {exhibit.name}\n"
+        f"SHA-256 {exhibit.sha256}\n{exhibit.media_type}, {exhibit.size:,} B{extra}"
+    )
+    return para(text, kit.styles.tiny, breakable=True)
+
+
+def evidence(
+    kit: LayoutKit,
+    exhibits: list[Exhibit],
+    *,
+    images: dict[str, PreparedImage],
+    audio_durations: dict[str, int | None],
+    refs: dict[str, int],
+) -> list[Flowable]:
+    """The exhibits: images two to a row, the other files in a table. Each exhibit's
+    Anchor records its page in `refs` for the exhibit index."""
+    if not exhibits:
+        return [para(_("No evidence files in the chosen range."), kit.styles.small)]
+    flow: list[Flowable] = [
+        para(
+            _(
+                "Images are scaled to print resolution; the original files, byte for byte, "
+                "are in the case's export bundle under the SHA-256 shown."
+            ),
+            kit.styles.small,
+        )
+    ]
+    cells: list[list[Flowable]] = []
+    others: list[Exhibit] = []
+    cell_width = FRAME_WIDTH / 2 - 6
+    image_height = FRAME_HEIGHT - 45 * mm
+    for exhibit in exhibits:
+        prepared = images.get(exhibit.sha256) if exhibit.is_image else None
+        if prepared is None or prepared.path is None:
+            others.append(exhibit)
+            continue
+        scale = min(cell_width / prepared.width, image_height / prepared.height)
+        picture = Image(
+            str(prepared.path), width=prepared.width * scale, height=prepared.height * scale
+        )
+        extra = "" if prepared.matches else "\n" + _("WARNING: stored bytes differ")
+        cells.append([Anchor(exhibit.label, refs), picture, exhibit_caption(kit, exhibit, extra)])
+    if cells:
+        pairs = [cells[i : i + 2] for i in range(0, len(cells), 2)]
+        body = [pair + ([[Spacer(1, 1)]] if len(pair) == 1 else []) for pair in pairs]
+        table = LongTable(body, colWidths=[FRAME_WIDTH / 2] * 2)
+        table.setStyle(
+            kit.table_style(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                    ("BOX", (0, 0), (-1, -1), 0.3, GRID),
+                    ("INNERGRID", (0, 0), (-1, -1), 0.3, GRID),
+                ]
+            )
+        )
+        flow.append(table)
+    if others:
+        rows = []
+        for exhibit in others:
+            if exhibit.is_audio:
+                seconds = audio_durations.get(exhibit.sha256)
+                detail = (
+                    _("duration %(m)d:%(s)02d") % {"m": seconds // 60, "s": seconds % 60}
+                    if seconds is not None
+                    else _("duration unknown")
+                )
+            elif exhibit.is_image:
+                detail = _("image that cannot be displayed here")
+            else:
+                detail = _("file not displayed; see the export bundle")
+            rows.append(
+                [
+                    [Anchor(exhibit.label, refs), para(exhibit.label, kit.styles.cell)],
+                    f"#{exhibit.seq}",
+                    exhibit.name,
+                    f"{exhibit.media_type}\n{exhibit.size:,} B\n{detail}",
+                    para(exhibit.sha256, kit.styles.tiny, breakable=True),
+                ]
+            )
+        flow += [
+            Spacer(1, 6),
+            para(_("Audio recordings and other files"), kit.styles.h3),
+            kit.grid(
+                [_("Exhibit"), _("Seq"), _("File"), _("Type, size, duration"), "SHA-256"],
+                rows,
+                [0.08, 0.07, 0.25, 0.22, 0.38],
+                long=True,
+            ),
+        ]
+    return flow
+
+
+def exhibit_index(kit: LayoutKit, exhibits: list[Exhibit]) -> list[Flowable]:
+    if not exhibits:
+        return [para(_("No evidence files in the chosen range."), kit.styles.small)]
+    rows = []
+    for exhibit in exhibits:
+        rows.append(
+            [
+                exhibit.label,
+                BatesRef(exhibit.label, kit.styles.cell),
+                f"#{exhibit.seq}",
+                exhibit.name,
+                f"{exhibit.media_type}, {exhibit.size:,} B",
+                para(exhibit.sha256, kit.styles.tiny, breakable=True),
+            ]
+        )
+    return [
+        kit.grid(
+            [_("Exhibit"), _("Bates"), _("Seq"), _("File"), _("Type and size"), "SHA-256"],
+            rows,
+            [0.07, 0.11, 0.06, 0.22, 0.18, 0.36],
+            long=True,
+        )
+    ]

@@ -1,0 +1,154 @@
+"""The layout pieces every part of a dossier PDF is built from: the page geometry and
+colours, the paragraph styles, `para()` and the tables.
+
+All text that reaches a Paragraph goes through `para()`, which escapes it: user text can
+never become reportlab markup (CVE-2023-33733 showed where that leads)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, LongTable, Paragraph, Table, TableStyle
+
+from locker.infra import fonts
+
+PAGE = A4
+MARGIN = 16 * mm
+FRAME_WIDTH = PAGE[0] - 2 * MARGIN
+FRAME_HEIGHT = PAGE[1] - 2 * MARGIN - 12 * mm
+NIGHT = colors.HexColor("#c62828")
+DAY = colors.HexColor("#607d8b")
+GRID = colors.HexColor("#b0bec5")
+HEADER_BG = colors.HexColor("#eceff1")
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+
+
+@dataclass(frozen=True)
+class Styles:
+    body: ParagraphStyle
+    small: ParagraphStyle
+    lead: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    h3: ParagraphStyle
+    cell: ParagraphStyle
+    cell_head: ParagraphStyle
+    tiny: ParagraphStyle
+
+
+def make_styles() -> Styles:
+    font = fonts.register_reportlab_font()
+
+    def style(name: str, size: float, leading: float, **kw: Any) -> ParagraphStyle:
+        return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading, **kw)
+
+    return Styles(
+        body=style("body", 9.5, 13.5, spaceAfter=4),
+        small=style("small", 8, 11, textColor=colors.HexColor("#455a64"), spaceAfter=3),
+        lead=style("lead", 11, 15, spaceAfter=8),
+        # Headings stay on the page of what they introduce.
+        h1=style("h1", 18, 23, spaceAfter=10, textColor=colors.HexColor("#1a237e"), keepWithNext=1),
+        h2=style(
+            "h2",
+            14,
+            18,
+            spaceBefore=4,
+            spaceAfter=6,
+            textColor=colors.HexColor("#1a237e"),
+            keepWithNext=1,
+        ),
+        h3=style(
+            "h3",
+            11,
+            14,
+            spaceBefore=6,
+            spaceAfter=3,
+            textColor=colors.HexColor("#283593"),
+            keepWithNext=1,
+        ),
+        cell=style("cell", 7.5, 9.5),
+        cell_head=style("cell_head", 7.5, 9.5, textColor=colors.HexColor("#263238")),
+        tiny=style("tiny", 6.5, 8.5, textColor=colors.HexColor("#37474f")),
+    )
+
+
+def para(text: Any, style: ParagraphStyle, *, breakable: bool = False) -> Paragraph:
+    """A Paragraph of literal text: escaped, line breaks kept. `breakable` lets long tokens
+    such as hashes wrap anywhere."""
+    value = "" if text is None else str(text)
+    markup = escape(value).replace("\n", "<br/>")
+    if breakable or _CJK.search(value):
+        style = ParagraphStyle(f"{style.name}-cjk", parent=style, wordWrap="CJK")
+    return Paragraph(markup, style)
+
+
+@dataclass(frozen=True)
+class LayoutKit:
+    """The styles and the embedded font, with the tables drawn in them."""
+
+    styles: Styles
+    font: str
+
+    def table_style(self, commands: list[tuple[Any, ...]]) -> TableStyle:
+        # A table sets its cell font even around Paragraphs: keep it the embedded one.
+        return TableStyle([("FONTNAME", (0, 0), (-1, -1), self.font), *commands])
+
+    def grid(
+        self,
+        header: list[str],
+        rows: list[list[Any]],
+        widths: list[float],
+        *,
+        long: bool = False,
+        zebra: bool = True,
+    ) -> Table:
+        body = [[para(h, self.styles.cell_head) for h in header]]
+        for row in rows:
+            # A list is a cell of several flowables (an Anchor and its label), not text.
+            body.append(
+                [
+                    cell if isinstance(cell, Flowable | list) else para(cell, self.styles.cell)
+                    for cell in row
+                ]
+            )
+        cls = LongTable if long else Table
+        table = cls(body, colWidths=[w * FRAME_WIDTH for w in widths], repeatRows=1)
+        commands: list[tuple[Any, ...]] = [
+            ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+            ("GRID", (0, 0), (-1, -1), 0.3, GRID),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ]
+        if zebra:
+            commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, "#f7f9fa"]))
+        table.setStyle(self.table_style(commands))
+        return table
+
+    def key_values(self, items: list[tuple[str, str]]) -> Table:
+        body = [
+            [para(k, self.styles.cell_head), para(v, self.styles.cell, breakable=len(str(v)) > 40)]
+            for k, v in items
+        ]
+        table = Table(body, colWidths=[0.3 * FRAME_WIDTH, 0.7 * FRAME_WIDTH])
+        table.setStyle(
+            self.table_style(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.3, GRID),
+                    ("BACKGROUND", (0, 0), (0, -1), HEADER_BG),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        return table

@@ -1,0 +1,103 @@
+"""The verification page: the signed chain head, how to check the dossier, the verify
+page's QR code, and the machine line the verifier reads back from the page."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Image, Spacer
+
+from locker.dossier.data import DossierData
+from locker.dossier.pdf_layout import LayoutKit, para
+
+MACHINE_LINE_PREFIX = "EL-CHAIN-HEAD"
+
+
+class MachineLine(Flowable):
+    """One unbroken line of ASCII the verifier reads back from the page content."""
+
+    def __init__(self, text: str, font: str) -> None:
+        super().__init__()
+        self.text, self.font = text, font
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return available_width, 10
+
+    def draw(self) -> None:
+        self.canv.setFont(self.font, 6.5)
+        self.canv.setFillColor(colors.HexColor("#37474f"))
+        self.canv.drawString(0, 2, self.text)
+
+
+def machine_line(case: str, length: int, head: str) -> str:
+    return f"{MACHINE_LINE_PREFIX} case={case} length={length} head={head}"
+
+
+def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
+    checkpoint = data.checkpoint["checkpoint"]
+    url = data.dossier.verify_url
+    items = [
+        (_("Case id"), checkpoint["case"]),
+        (_("Chain length"), str(checkpoint["length"])),
+        (_("Head hash (SHA-256 of the last record)"), checkpoint["head"]),
+        (_("Checkpoint signed at (UTC)"), checkpoint["signed_at"]),
+        (_("Checkpoint signature (ECDSA P-256, base64)"), data.checkpoint["signature"]),
+        (_("Signer"), data.signer_subject),
+        (_("Signer certificate fingerprint (SHA-256)"), data.signer_fingerprint),
+        (_("Embedded files"), "entries.jsonl, checkpoint.json"),
+        (_("Records shown / omitted"), f"{len(data.rows)} / {data.omitted}"),
+    ]
+    steps = [
+        _(
+            "Open this PDF in a reader that shows signatures (Adobe Reader, or pdfsig from "
+            "poppler): the signature must be valid and cover the whole document. Any change "
+            "to the file breaks it."
+        ),
+        _(
+            "Upload the PDF to the verify page (QR code below) or run `python manage.py "
+            "verify_bundle dossier.pdf` on the instance: it checks the signature, the "
+            "embedded chain and that this instance signed the head."
+        ),
+        _(
+            "Or check it yourself: take the attached entries.jsonl; each line's entry, "
+            'serialised as canonical JSON (RFC 8785), must hash (SHA-256) to its "hash"; '
+            "each record's \"prev\" must equal the previous record's hash (the first: 64 "
+            "zeros); the last hash must equal the head hash above and in checkpoint.json."
+        ),
+        _(
+            "Every exhibit's SHA-256 is printed beside it; the original file, from the "
+            "export bundle, must hash to the same value."
+        ),
+    ]
+    flow: list[Flowable] = [
+        kit.key_values(items),
+        Spacer(1, 6),
+        para(_("How to verify"), kit.styles.h3),
+    ]
+    flow += [para(f"{i}. {step}", kit.styles.body) for i, step in enumerate(steps, start=1)]
+    if url:
+        flow += [Spacer(1, 4), qr_code(url), para(url, kit.styles.small)]
+    flow += [
+        Spacer(1, 4),
+        MachineLine(
+            machine_line(checkpoint["case"], checkpoint["length"], checkpoint["head"]),
+            kit.font,
+        ),
+    ]
+    return flow
+
+
+def qr_code(url: str) -> Image:
+    code = qrcode.QRCode(border=2, box_size=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    buffer.seek(0)
+    image = Image(buffer, width=32 * mm, height=32 * mm)
+    image.hAlign = "LEFT"
+    return image
