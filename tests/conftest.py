@@ -11,6 +11,8 @@ from django.utils import translation
 
 from locker.infra import signing
 
+from .personas import Personas
+
 REQUIRE_SERVICES = os.environ.get("LOCKER_REQUIRE_SERVICES") == "1"
 
 
@@ -84,3 +86,10 @@ def _private_cache(settings, request: pytest.FixtureRequest) -> None:
             "LOCATION": f"test-{request.node.nodeid}",
         }
     }
+
+
+@pytest.fixture
+def world(db: None) -> Personas:
+    """The case and its seven personas (tests/personas.py). A module that needs more on the
+    case adds it in a local `world` fixture that takes this one."""
+    return Personas()
