@@ -13,11 +13,13 @@ One case, owned by "client", and seven personas around it:
 Shares and links are made through the real services, as a person would make them. Each
 persona (its account, share or link) is made the first time a test asks for it, so a test
 that never meets the lawyers has no shares on its case; `everyone()` makes them all at once,
-in a fixed order, for modules whose tests count on all of them being there.
+in a fixed order, for modules whose tests count on all of them being there. The case's one
+piece of evidence with a file (`screenshot`, `sha`) is made the same way.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -25,16 +27,17 @@ from django.test import Client
 from django.urls import reverse
 
 from locker import services
-from locker.models import Case, ContactLink, Share
+from locker.models import Case, ContactLink, Entry, Share
 
 from .factories import UserFactory, make_case, share_with
-from .ui_helpers import client_for
+from .ui_helpers import client_for, png_bytes
 
 PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous", "contact")
 # The personas that tests written before the contact-link holder joined go through.
 WITHOUT_CONTACT = PERSONAS[:-1]
 LAWYER_ROLES = {"viewer": Share.VIEWER, "reviewer": Share.REVIEWER, "revoked": Share.REVIEWER}
 SIGNED_OUT = ("anonymous", "contact")
+SCREENSHOT_MESSAGE = {"channel": "sms", "text": "再不还钱就爆你通讯录"}
 CASE_FACTS = {"title": "网贷催收", "lender": "闪电借款", "borrower_name": "李小姐"}
 
 
@@ -96,6 +99,7 @@ class Personas:
         self._accounts: dict[str, Any] = {"owner": self.owner}
         self._shares: dict[str, Share] = {}
         self._contact: tuple[ContactLink, str] | None = None
+        self._screenshot: Entry | None = None
         self._web: dict[str, Client] = {}
         self._api: dict[str, ApiClient] = {}
 
@@ -125,6 +129,29 @@ class Personas:
         """The share a lawyer persona was given (ended, for "revoked")."""
         self.user(persona)
         return self._shares[persona]
+
+    @property
+    def screenshot(self) -> Entry:
+        """An SMS the owner logged with a screenshot of it: the case's one piece of evidence
+        with a file, appended to the chain the first time a test asks for it."""
+        return self._screenshot or self.add_screenshot()
+
+    def add_screenshot(self, **body: Any) -> Entry:
+        """Append the screenshot now (once), its message's body with `body`'s fields added."""
+        assert self._screenshot is None, "the case has its screenshot already"
+        self._screenshot = services.append_entry(
+            case=self.case,
+            author=f"user:{self.owner.pk}",
+            kind="message",
+            body={**SCREENSHOT_MESSAGE, **body},
+            uploads=[services.Upload(name="shot.png", stream=io.BytesIO(png_bytes()))],
+        ).entry
+        return self._screenshot
+
+    @property
+    def sha(self) -> str:
+        """The SHA-256 of the screenshot's picture, as its file routes take it."""
+        return str(self.screenshot.evidence[0]["sha256"])
 
     @property
     def contact_link(self) -> ContactLink:
