@@ -10,6 +10,8 @@ from django.utils import translation
 
 from locker.infra import signing
 
+from .personas import Personas
+
 # The hooks are imported so that pytest registers them from this conftest.
 from .prerequisites import needs, pytest_configure, pytest_runtest_setup
 
@@ -79,3 +81,10 @@ def _private_cache(settings, request: pytest.FixtureRequest) -> None:
             "LOCATION": f"test-{request.node.nodeid}",
         }
     }
+
+
+@pytest.fixture
+def world(db: None) -> Personas:
+    """The case and its seven personas (tests/personas.py). A module that needs more on the
+    case adds it in a local `world` fixture that takes this one."""
+    return Personas()

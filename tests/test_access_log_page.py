@@ -18,7 +18,7 @@ from locker.models import AccessLog, Case, Share
 from locker.selectors import access_log as access_log_view
 
 from .factories import UserFactory, make_case, share_with
-from .test_sharing_api import api_as
+from .personas import api_as
 from .ui_helpers import client_for, csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,33 +12,10 @@ from locker.core import chain
 from locker.models import ApiToken, Case, Entry
 
 from .factories import PASSWORD, UserFactory, make_case
+from .personas import ApiClient
 from .test_services import PNG
 
 pytestmark = pytest.mark.django_db
-
-
-class ApiClient:
-    def __init__(self, raw_token: str | None) -> None:
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {raw_token}"} if raw_token else {}
-
-    def get(self, path: str, **kw: Any):
-        return self.client.get(path, **self.headers, **kw)
-
-    def post_json(self, path: str, data: Any, raw: bytes | None = None):
-        body = raw if raw is not None else json.dumps(data, ensure_ascii=False).encode()
-        return self.client.post(path, body, content_type="application/json", **self.headers)
-
-    def post_multipart(self, path: str, data: dict[str, Any]):
-        return self.client.post(path, data, **self.headers)
-
-    def patch_json(self, path: str, data: Any):
-        return self.client.patch(
-            path, json.dumps(data), content_type="application/json", **self.headers
-        )
-
-    def delete(self, path: str):
-        return self.client.delete(path, **self.headers)
 
 
 def client_for(user) -> ApiClient:

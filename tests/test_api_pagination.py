@@ -7,10 +7,9 @@ import pytest
 
 from locker import services
 from locker.api import pagination as api_pagination
-from locker.models import AccessLog, Share
+from locker.models import AccessLog, Case
 
-from .factories import UserFactory, make_case, share_with
-from .test_api import client_for
+from .personas import ApiClient, Personas
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +17,17 @@ HUGE = (10**30, 2**63 - 1, 2**63, 2**64, "9" * 4000)
 
 
 @pytest.fixture
-def world():
-    owner = UserFactory()
-    case = make_case(owner)
+def world(world: Personas) -> tuple[Case, ApiClient]:
+    """The shared case with four notes and three logged looks by the viewer: (case, the
+    owner's API client)."""
+    case = world.case
     for n in range(4):
         services.append_entry(case=case, author="user:1", kind="note", body={"text": f"n{n}"})
-    lawyer = UserFactory()
-    share_with(case, lawyer, Share.VIEWER)
     for n in range(3):
-        services.record_access(case=case, user=lawyer, action="view", detail=f"page {n}")
-    return case, client_for(owner)
+        services.record_access(
+            case=case, user=world.user("viewer"), action="view", detail=f"page {n}"
+        )
+    return case, world.api("owner")
 
 
 def paths(case) -> dict[str, int]:

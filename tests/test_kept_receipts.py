@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -31,51 +29,27 @@ from locker.models.append_only import AppendOnlyQuerySet
 from locker.selectors import access_wording
 from locker.selectors.receipts import kept_receipts_of, status_of
 
-from .factories import UserFactory, add_entry, make_case, share_with
+from .factories import add_entry, make_case
+from .personas import WITHOUT_CONTACT, Personas
 from .tamper import delete_entry, raw_sql, rewrite_body
 from .test_postgres import ON_POSTGRES
-from .ui_helpers import client_for, csrf_post
+from .ui_helpers import csrf_post
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous")
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
-@dataclass
-class World:
-    case: Case
-    users: dict[str, Any]
-
-    def user(self, persona: str) -> Any:
-        return self.users.get(persona)
-
-    def page_client(self, persona: str) -> Client:
-        if persona == "anonymous":
-            return Client(enforce_csrf_checks=True)
-        return client_for(self.users[persona])
-
-
-def make_world() -> World:
-    """A case with three entries, shared with a viewer and a reviewer; a third lawyer's share
-    was ended by the owner."""
-    owner = UserFactory(username="xiaoli")
-    case = make_case(owner, title="网贷催收")
-    add_entry(case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
-    add_entry(case, "note", {"text": "又打来了"})
-    users = {"owner": owner}
-    users.update(
-        {n: UserFactory(username=n) for n in ("viewer", "reviewer", "revoked", "stranger")}
-    )
-    share_with(case, users["viewer"], "viewer")
-    share_with(case, users["reviewer"], "reviewer")
-    services.end_share(share=share_with(case, users["revoked"], "reviewer"), by=owner)
-    return World(case, users)
+def with_a_call_and_a_note(world: Personas) -> Personas:
+    """The shared case with a call and a note after its opening entry, and every persona."""
+    add_entry(world.case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
+    add_entry(world.case, "note", {"text": "又打来了"})
+    return world.everyone()
 
 
 @pytest.fixture
-def world() -> World:
-    return make_world()
+def world(world: Personas) -> Personas:
+    return with_a_call_and_a_note(world)
 
 
 def receipt_of(case: Case, seq: int) -> dict[str, Any]:
@@ -130,7 +104,7 @@ def kept_url(case: Case) -> str:
 # The service -------------------------------------------------------------------------------
 
 
-def test_the_owner_keeps_a_receipt_once(world: World) -> None:
+def test_the_owner_keeps_a_receipt_once(world: Personas) -> None:
     data = as_bytes(receipt_of(world.case, 2))
     first = services.add_kept_receipt(case=world.case, user=world.user("owner"), data=data)
     again = services.add_kept_receipt(case=world.case, user=world.user("owner"), data=data)
@@ -144,7 +118,7 @@ def test_the_owner_keeps_a_receipt_once(world: World) -> None:
     assert kept.signer_fingerprint == signing.fingerprint(signing.load_signer().certificate)
 
 
-def test_another_checkpoint_of_the_same_head_is_the_same_receipt(world: World) -> None:
+def test_another_checkpoint_of_the_same_head_is_the_same_receipt(world: Personas) -> None:
     owner = world.user("owner")
     head = Entry.objects.get(case=world.case, seq=3)
     later = services.issue_checkpoint(case=world.case, length=3, head=head.hash)
@@ -155,7 +129,7 @@ def test_another_checkpoint_of_the_same_head_is_the_same_receipt(world: World) -
 
 
 @pytest.mark.parametrize("persona", ("viewer", "reviewer", "revoked", "stranger"))
-def test_only_the_owner_may_keep_a_receipt(world: World, persona: str) -> None:
+def test_only_the_owner_may_keep_a_receipt(world: Personas, persona: str) -> None:
     with pytest.raises(PermissionError):
         services.add_kept_receipt(
             case=world.case, user=world.user(persona), data=as_bytes(receipt_of(world.case, 2))
@@ -163,7 +137,7 @@ def test_only_the_owner_may_keep_a_receipt(world: World, persona: str) -> None:
     assert not KeptReceipt.objects.exists()
 
 
-def bad_uploads(world: World) -> dict[str, tuple[bytes, str]]:
+def bad_uploads(world: Personas) -> dict[str, tuple[bytes, str]]:
     """What a client might upload by mistake or on purpose, and the message it gets."""
     good = receipt_of(world.case, 2)
     other_case = make_case(world.user("owner"))
@@ -199,7 +173,7 @@ def bad_uploads(world: World) -> dict[str, tuple[bytes, str]]:
     }
 
 
-def test_bad_uploads_are_refused_with_a_clear_message_and_store_nothing(world: World) -> None:
+def test_bad_uploads_are_refused_with_a_clear_message_and_store_nothing(world: Personas) -> None:
     for name, (data, message) in bad_uploads(world).items():
         with pytest.raises(services.InputError) as refused:
             services.add_kept_receipt(case=world.case, user=world.user("owner"), data=data)
@@ -210,7 +184,7 @@ def test_bad_uploads_are_refused_with_a_clear_message_and_store_nothing(world: W
 # Status against the chain now --------------------------------------------------------------
 
 
-def keep(world: World, *seqs: int) -> None:
+def keep(world: Personas, *seqs: int) -> None:
     for seq in seqs:
         services.add_kept_receipt(
             case=world.case, user=world.user("owner"), data=as_bytes(receipt_of(world.case, seq))
@@ -221,7 +195,7 @@ def statuses(case: Case) -> dict[int, str]:
     return {row.receipt.length: row.status for row in kept_receipts_of(case)}
 
 
-def test_receipts_hold_while_the_chain_is_intact_and_as_it_grows(world: World) -> None:
+def test_receipts_hold_while_the_chain_is_intact_and_as_it_grows(world: Personas) -> None:
     keep(world, 1, 2, 3)
     add_entry(world.case, "note", {"text": "第四条"})
     assert statuses(world.case) == {1: "holds", 2: "holds", 3: "holds"}
@@ -229,20 +203,20 @@ def test_receipts_hold_while_the_chain_is_intact_and_as_it_grows(world: World) -
     assert all(row.signer_trusted for row in kept_receipts_of(world.case))
 
 
-def test_removing_the_last_entry_shows_as_removed(world: World) -> None:
+def test_removing_the_last_entry_shows_as_removed(world: Personas) -> None:
     keep(world, 2, 3)
     delete_entry(Entry.objects.get(case=world.case, seq=3).pk)
     assert statuses(world.case) == {2: "holds", 3: "removed"}
 
 
-def test_rewriting_an_entrys_content_shows_as_rewritten(world: World) -> None:
+def test_rewriting_an_entrys_content_shows_as_rewritten(world: Personas) -> None:
     keep(world, 2, 3)
     # The hash column is left as it was: only hashing the content again shows the change.
     rewrite_body(Entry.objects.get(case=world.case, seq=3).pk, {"text": "从来没打过电话"})
     assert statuses(world.case) == {2: "holds", 3: "rewritten"}
 
 
-def test_rewriting_an_entry_with_its_hash_recomputed_shows_as_rewritten(world: World) -> None:
+def test_rewriting_an_entry_with_its_hash_recomputed_shows_as_rewritten(world: Personas) -> None:
     keep(world, 2, 3)
     entry = Entry.objects.get(case=world.case, seq=3)
     forged = {**entry.as_entry(), "body": {"text": "从来没打过电话"}}
@@ -253,10 +227,10 @@ def test_rewriting_an_entry_with_its_hash_recomputed_shows_as_rewritten(world: W
     assert statuses(world.case) == {2: "holds", 3: "rewritten"}
 
 
-def test_a_receipt_uploaded_after_the_removal_is_kept_and_shows_it(world: World) -> None:
+def test_a_receipt_uploaded_after_the_removal_is_kept_and_shows_it(world: Personas) -> None:
     receipt = receipt_of(world.case, 3)
     delete_entry(Entry.objects.get(case=world.case, seq=3).pk)
-    client = world.page_client("owner")
+    client = world.web("owner")
     response = csrf_post(
         client, kept_url(world.case), {"receipt": upload_file(receipt)}, follow=True, **EN
     )
@@ -278,7 +252,7 @@ def new_instance_keys(settings, tmp_path):
 
 
 def test_when_the_instance_has_new_keys_old_receipts_show_an_unknown_signer(
-    world: World, request: pytest.FixtureRequest
+    world: Personas, request: pytest.FixtureRequest
 ) -> None:
     keep(world, 2)
     old = receipt_of(world.case, 3)
@@ -287,14 +261,14 @@ def test_when_the_instance_has_new_keys_old_receipts_show_an_unknown_signer(
     assert row.status == "holds" and row.signer_trusted is False
     with pytest.raises(services.InputError, match="not signed by this server"):
         services.add_kept_receipt(case=world.case, user=world.user("owner"), data=as_bytes(old))
-    page = world.page_client("reviewer").get(reverse("review", args=[world.case.pk]), **EN)
+    page = world.web("reviewer").get(reverse("review", args=[world.case.pk]), **EN)
     assert "this server no longer recognises the signer" in page.content.decode()
 
 
 # The model refuses changes -----------------------------------------------------------------
 
 
-def test_a_kept_receipt_cannot_be_changed_or_deleted(world: World) -> None:
+def test_a_kept_receipt_cannot_be_changed_or_deleted(world: Personas) -> None:
     keep(world, 2)
     kept = KeptReceipt.objects.get()
     kept.head = "0" * 64
@@ -309,7 +283,7 @@ def test_a_kept_receipt_cannot_be_changed_or_deleted(world: World) -> None:
     assert KeptReceipt.objects.get().head == Entry.objects.get(case=world.case, seq=2).hash
 
 
-def test_two_uploads_at_once_keep_one_receipt(world: World, monkeypatch) -> None:
+def test_two_uploads_at_once_keep_one_receipt(world: Personas, monkeypatch) -> None:
     keep(world, 2)
     # The other upload's row appears between this one's look-up and its insert.
     first = AppendOnlyQuerySet.first
@@ -332,7 +306,7 @@ def test_two_uploads_at_once_keep_one_receipt(world: World, monkeypatch) -> None
         "DELETE FROM locker_keptreceipt WHERE id = %s",
     ],
 )
-def test_the_database_refuses_to_change_a_kept_receipt(world: World, sql: str) -> None:
+def test_the_database_refuses_to_change_a_kept_receipt(world: Personas, sql: str) -> None:
     keep(world, 2)
     kept = KeptReceipt.objects.get()
     params = ["0" * 64, kept.pk] if sql.startswith("UPDATE") else [kept.pk]
@@ -348,10 +322,10 @@ def test_the_database_refuses_to_change_a_kept_receipt(world: World, sql: str) -
 # Web pages ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_the_kept_receipts_page_answers_each_persona(world: World, persona: str) -> None:
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_the_kept_receipts_page_answers_each_persona(world: Personas, persona: str) -> None:
     keep(world, 3)
-    response = world.page_client(persona).get(kept_url(world.case), **EN)
+    response = world.web(persona).get(kept_url(world.case), **EN)
     expected = {"owner": 200, "viewer": 200, "reviewer": 200, "anonymous": 302}.get(persona, 404)
     assert response.status_code == expected
     page = response.content.decode()
@@ -363,9 +337,9 @@ def test_the_kept_receipts_page_answers_each_persona(world: World, persona: str)
         assert has_form == (persona == "owner")
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_only_the_owner_uploads_through_the_page(world: World, persona: str) -> None:
-    client = world.page_client(persona)
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_only_the_owner_uploads_through_the_page(world: Personas, persona: str) -> None:
+    client = world.web(persona)
     response = csrf_post(
         client, kept_url(world.case), {"receipt": upload_file(receipt_of(world.case, 2))}
     )
@@ -378,8 +352,8 @@ def test_only_the_owner_uploads_through_the_page(world: World, persona: str) -> 
         assert not KeptReceipt.objects.exists()
 
 
-def test_the_owner_uploads_from_the_case_page_and_again_changes_nothing(world: World) -> None:
-    client = world.page_client("owner")
+def test_the_owner_uploads_from_the_case_page_and_again_changes_nothing(world: Personas) -> None:
+    client = world.web("owner")
     detail = client.get(reverse("case_detail", args=[world.case.pk]), **EN).content.decode()
     assert f'action="{kept_url(world.case)}"' in detail and 'name="receipt"' in detail
     for expected in ("Receipt kept: the record still holds entry 2.", "already uploaded"):
@@ -396,18 +370,18 @@ def test_the_owner_uploads_from_the_case_page_and_again_changes_nothing(world: W
     assert "Receipts you kept (1)" in detail
 
 
-def test_lawyers_see_no_upload_form_on_the_case_page(world: World) -> None:
+def test_lawyers_see_no_upload_form_on_the_case_page(world: Personas) -> None:
     for persona in ("viewer", "reviewer"):
-        client = world.page_client(persona)
+        client = world.web(persona)
         detail = client.get(reverse("case_detail", args=[world.case.pk]), **EN).content.decode()
         assert 'name="receipt"' not in detail
         assert f'href="{kept_url(world.case)}"' in detail and "Receipts the client kept" in detail
 
 
 @pytest.mark.parametrize("bad", ["not json", "forged signature", "another signer", "another case"])
-def test_a_bad_upload_on_the_page_says_why_in_the_users_language(world: World, bad: str) -> None:
+def test_a_bad_upload_on_the_page_says_why_in_the_users_language(world: Personas, bad: str) -> None:
     data, message = bad_uploads(world)[bad]
-    client = world.page_client("owner")
+    client = world.web("owner")
     response = csrf_post(client, kept_url(world.case), {"receipt": upload_file(data)}, **EN)
     assert response.status_code == 400
     assert message.replace("'", "&#x27;") in response.content.decode()
@@ -423,19 +397,19 @@ def test_a_bad_upload_on_the_page_says_why_in_the_users_language(world: World, b
     assert not KeptReceipt.objects.exists()
 
 
-def test_a_post_without_a_file_stores_nothing(world: World) -> None:
-    response = csrf_post(world.page_client("owner"), kept_url(world.case), {})
+def test_a_post_without_a_file_stores_nothing(world: Personas) -> None:
+    response = csrf_post(world.web("owner"), kept_url(world.case), {})
     assert response.status_code == 400
     assert not KeptReceipt.objects.exists()
 
 
-def test_the_review_page_shows_the_reviewer_each_status(world: World) -> None:
+def test_the_review_page_shows_the_reviewer_each_status(world: Personas) -> None:
     keep(world, 1, 2, 3)
     add_entry(world.case, "note", {"text": "第四条"})
     keep(world, 4)
     rewrite_body(Entry.objects.get(case=world.case, seq=3).pk, {"text": "改过了"})
     delete_entry(Entry.objects.get(case=world.case, seq=4).pk)
-    reviewer = world.page_client("reviewer")
+    reviewer = world.web("reviewer")
     page = reviewer.get(reverse("review", args=[world.case.pk]), **EN).content.decode()
     kept = page[page.index('id="kept-title"') :]
     kept = kept[: kept.index("</section>")]
@@ -449,15 +423,15 @@ def test_the_review_page_shows_the_reviewer_each_status(world: World) -> None:
     assert "当事人保存的回执" in text and "已被删除" in text and "已被改写" in text
 
 
-def test_the_review_page_says_when_no_receipt_was_kept(world: World) -> None:
-    page = world.page_client("viewer").get(reverse("review", args=[world.case.pk]), **EN)
+def test_the_review_page_says_when_no_receipt_was_kept(world: Personas) -> None:
+    page = world.web("viewer").get(reverse("review", args=[world.case.pk]), **EN)
     assert "No kept receipt has been uploaded." in page.content.decode()
 
 
-def test_a_lawyers_look_at_the_kept_receipts_is_logged_in_words(world: World) -> None:
-    world.page_client("owner").get(kept_url(world.case))
+def test_a_lawyers_look_at_the_kept_receipts_is_logged_in_words(world: Personas) -> None:
+    world.web("owner").get(kept_url(world.case))
     assert not AccessLog.objects.exists()
-    world.page_client("viewer").get(kept_url(world.case))
+    world.web("viewer").get(kept_url(world.case))
     (row,) = AccessLog.objects.filter(user=world.user("viewer"))
     assert (row.action, row.detail) == ("view", f"GET {kept_url(world.case)}")
     with translation.override("en"):

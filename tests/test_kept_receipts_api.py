@@ -10,19 +10,19 @@ import pytest
 
 from locker.models import AccessLog, Entry, KeptReceipt
 
+from .personas import WITHOUT_CONTACT, Personas, api_as
 from .tamper import delete_entry
-from .test_kept_receipts import PERSONAS, World, as_bytes, bad_uploads, keep, make_world, receipt_of
-from .test_sharing_api import api_as
+from .test_kept_receipts import as_bytes, bad_uploads, keep, receipt_of, with_a_call_and_a_note
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world() -> World:
-    return make_world()
+def world(world: Personas) -> Personas:
+    return with_a_call_and_a_note(world)
 
 
-def api_url(world: World) -> str:
+def api_url(world: Personas) -> str:
     return f"/api/cases/{world.case.pk}/receipts"
 
 
@@ -37,8 +37,8 @@ def api_expect(owner: int, lawyer: int) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_api_list_answers_each_persona(world: World, persona: str) -> None:
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_api_list_answers_each_persona(world: Personas, persona: str) -> None:
     keep(world, 2)
     response = api_as(world.user(persona)).get(api_url(world))
     assert response.status_code == api_expect(200, 200)[persona]
@@ -58,15 +58,15 @@ def test_api_list_answers_each_persona(world: World, persona: str) -> None:
         assert datetime.fromisoformat(item["uploaded_at"]) <= datetime.now(UTC)
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_api_upload_answers_each_persona(world: World, persona: str) -> None:
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_api_upload_answers_each_persona(world: Personas, persona: str) -> None:
     data = as_bytes(receipt_of(world.case, 2))
     response = api_as(world.user(persona)).post_json(api_url(world), None, raw=data)
     assert response.status_code == api_expect(201, 404)[persona]
     assert KeptReceipt.objects.count() == (1 if persona == "owner" else 0)
 
 
-def test_api_upload_is_idempotent_and_reports_the_status(world: World) -> None:
+def test_api_upload_is_idempotent_and_reports_the_status(world: Personas) -> None:
     owner = api_as(world.user("owner"))
     data = as_bytes(receipt_of(world.case, 3))
     created = owner.post_json(api_url(world), None, raw=data)
@@ -80,7 +80,7 @@ def test_api_upload_is_idempotent_and_reports_the_status(world: World) -> None:
     assert item["status"] == "removed"
 
 
-def test_api_refuses_bad_receipts_with_422_and_stores_nothing(world: World) -> None:
+def test_api_refuses_bad_receipts_with_422_and_stores_nothing(world: Personas) -> None:
     owner = api_as(world.user("owner"))
     for name, (data, message) in bad_uploads(world).items():
         if not data:
@@ -92,7 +92,7 @@ def test_api_refuses_bad_receipts_with_422_and_stores_nothing(world: World) -> N
     assert not KeptReceipt.objects.exists()
 
 
-def test_api_refusal_in_chinese_when_asked(world: World) -> None:
+def test_api_refusal_in_chinese_when_asked(world: Personas) -> None:
     owner = api_as(world.user("owner"))
     data, _message = bad_uploads(world)["another case"]
     response = owner.client.post(
@@ -106,7 +106,7 @@ def test_api_refusal_in_chinese_when_asked(world: World) -> None:
     assert response.json()["detail"] == "这张回执属于另一个案件"
 
 
-def test_api_upload_needs_json(world: World) -> None:
+def test_api_upload_needs_json(world: Personas) -> None:
     owner = api_as(world.user("owner"))
     response = owner.client.post(
         api_url(world),
@@ -118,7 +118,7 @@ def test_api_upload_needs_json(world: World) -> None:
     assert not KeptReceipt.objects.exists()
 
 
-def test_a_lawyers_api_listing_is_logged(world: World) -> None:
+def test_a_lawyers_api_listing_is_logged(world: Personas) -> None:
     api_as(world.user("reviewer")).get(api_url(world))
     (row,) = AccessLog.objects.filter(user=world.user("reviewer"))
     assert (row.action, row.via) == ("view", "api")

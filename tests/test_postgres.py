@@ -33,7 +33,7 @@ def test_concurrent_appends_form_one_contiguous_valid_chain() -> None:
     raw_tokens = [services.issue_token(user=case.owner)[1] for _ in range(threads_count)]
 
     def worker(raw: str) -> None:
-        from .test_api import ApiClient
+        from .personas import ApiClient
 
         api = ApiClient(raw)
         try:

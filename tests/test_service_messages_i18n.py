@@ -24,10 +24,10 @@ from locker.infra.http import api_language
 from locker.models import Share
 
 from .factories import UserFactory, make_case
-from .test_api import ApiClient
+from .personas import ApiClient
 from .test_api import client_for as api_client_for
 from .test_services import PNG
-from .ui_helpers import csrf_post, personas
+from .ui_helpers import csrf_post
 
 pytestmark = pytest.mark.django_db
 
@@ -118,14 +118,8 @@ def test_every_service_message_has_a_chinese_translation() -> None:
 # Pages: the user's language --------------------------------------------------------------
 
 
-@pytest.fixture
-def world():
-    case, owner, stranger, anonymous = personas()
-    return {"case": case, "owner": owner, "stranger": stranger, "anonymous": anonymous}
-
-
 def _note_url(world) -> str:
-    return reverse("log_entry", args=[world["case"].pk, "note"])
+    return reverse("log_entry", args=[world.case.pk, "note"])
 
 
 def _future_note(client, url: str, **headers):
@@ -135,29 +129,29 @@ def _future_note(client, url: str, **headers):
 
 def test_quick_log_in_chinese_shows_the_chinese_message(world) -> None:
     url = _note_url(world)
-    response = _future_note(world["owner"], url, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    response = _future_note(world.web("owner"), url, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
     page = response.content.decode()
     assert response.status_code == 400
     assert FUTURE_ZH in page and FUTURE_EN not in page
-    assert world["case"].entries.count() == 1
+    assert world.case.entries.count() == 1
 
 
 def test_quick_log_in_english_shows_the_english_message(world) -> None:
-    response = _future_note(world["owner"], _note_url(world), HTTP_ACCEPT_LANGUAGE="en-US,en")
+    response = _future_note(world.web("owner"), _note_url(world), HTTP_ACCEPT_LANGUAGE="en-US,en")
     page = response.content.decode()
     assert response.status_code == 400
     assert FUTURE_EN in page and FUTURE_ZH not in page
 
 
 def test_the_users_chosen_language_beats_the_browsers(world) -> None:
-    services.set_preferences(user=world["case"].owner, language="zh-hans")
-    response = _future_note(world["owner"], _note_url(world), HTTP_ACCEPT_LANGUAGE="en-US,en")
+    services.set_preferences(user=world.case.owner, language="zh-hans")
+    response = _future_note(world.web("owner"), _note_url(world), HTTP_ACCEPT_LANGUAGE="en-US,en")
     assert FUTURE_ZH in response.content.decode()
 
 
 def test_refused_file_type_through_the_quick_log_form_in_chinese(world) -> None:
     url = _note_url(world)
-    owner = world["owner"]
+    owner = world.web("owner")
     owner.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN")
     exe = SimpleUploadedFile("x.exe", EXE, content_type="application/octet-stream")
     response = csrf_post(
@@ -169,38 +163,38 @@ def test_refused_file_type_through_the_quick_log_form_in_chinese(world) -> None:
     page = response.content.decode()
     assert response.status_code == 400
     assert REFUSED_ZH in page and "file type is not accepted" not in page
-    assert world["case"].entries.count() == 1
+    assert world.case.entries.count() == 1
 
 
 def test_stranger_and_anonymous_get_no_message_and_store_nothing(world) -> None:
     url = _note_url(world)
-    stranger = _future_note(world["stranger"], url, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    stranger = _future_note(world.web("stranger"), url, HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert stranger.status_code == 404
     assert FUTURE_ZH not in stranger.content.decode()
-    anonymous = _future_note(world["anonymous"], url, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    anonymous = _future_note(world.web("anonymous"), url, HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith(reverse("login"))
-    assert world["case"].entries.count() == 1
+    assert world.case.entries.count() == 1
 
 
 def test_sharing_page_refusal_in_chinese_and_english(world) -> None:
-    url = reverse("shares", args=[world["case"].pk])
-    owner = world["owner"]
+    url = reverse("shares", args=[world.case.pk])
+    owner = world.web("owner")
     owner.get(url)
     for language, expected in (("zh-CN", "这是你自己的案件。"), ("en", "this is your own case")):
         response = csrf_post(
             owner,
             url,
-            {"grantee": world["case"].owner.username, "role": "viewer"},
+            {"grantee": world.case.owner.username, "role": "viewer"},
             HTTP_ACCEPT_LANGUAGE=language,
         )
         assert response.status_code == 400
         assert expected in response.content.decode()
-    assert not Share.objects.filter(case=world["case"]).exists()
+    assert not Share.objects.filter(case=world.case).exists()
     for persona in ("stranger", "anonymous"):
-        response = csrf_post(world[persona], url, {"grantee": "someone", "role": "viewer"})
+        response = csrf_post(world.web(persona), url, {"grantee": "someone", "role": "viewer"})
         assert response.status_code in (302, 404)
-    assert not Share.objects.filter(case=world["case"]).exists()
+    assert not Share.objects.filter(case=world.case).exists()
 
 
 # API: English unless Chinese is asked for -----------------------------------------------

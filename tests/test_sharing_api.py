@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,69 +13,22 @@ from django.core import mail
 from django.utils import timezone
 
 from locker import services
-from locker.models import AccessLog, Annotation, Case, Invitation, Share
+from locker.models import AccessLog, Annotation, Invitation, Share
 
 from .factories import UserFactory, add_entry, make_case, share_with
-from .test_api import ApiClient
+from .personas import WITHOUT_CONTACT, ApiClient, Personas, api_as
 
 pytestmark = pytest.mark.django_db
 
 
-class Client(ApiClient):
-    def put_json(self, path: str, data: Any):
-        return self.client.put(
-            path, json.dumps(data), content_type="application/json", **self.headers
-        )
-
-    def call(self, method: str, path: str, data: Any = None):
-        if method == "GET":
-            return self.get(path)
-        if method == "DELETE":
-            return self.delete(path)
-        if method == "PUT":
-            return self.put_json(path, data)
-        if method == "PATCH":
-            return self.patch_json(path, data)
-        return self.post_json(path, data)
-
-
-def api_as(user: Any) -> Client:
-    if user is None:
-        return Client(None)
-    return Client(services.issue_token(user=user, name="test")[1])
-
-
-@dataclass
-class World:
-    case: Case
-    owner: Any
-    viewer: Any
-    reviewer: Any
-    revoked: Any
-    stranger: Any
-    viewer_share: Share
-    reviewer_share: Share
-
-    def user(self, persona: str) -> Any:
-        return None if persona == "anonymous" else getattr(self, persona)
-
-
 @pytest.fixture
-def world() -> World:
-    owner = UserFactory(username="client")
-    case = make_case(owner, lender="闪电借款")
-    add_entry(case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
-    viewer, reviewer, revoked, stranger = (
-        UserFactory(username=n) for n in ("viewer", "reviewer", "revoked", "stranger")
-    )
-    viewer_share = share_with(case, viewer, "viewer")
-    reviewer_share = share_with(case, reviewer, "reviewer")
-    services.end_share(share=share_with(case, revoked, "reviewer"), by=owner)
+def world(world: Personas) -> Personas:
+    """The shared case with a call after its opening entry, every persona, and one more
+    account ("newlawyer") for the owner to share the case with."""
+    add_entry(world.case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
+    world.everyone()
     UserFactory(username="newlawyer")
-    return World(case, owner, viewer, reviewer, revoked, stranger, viewer_share, reviewer_share)
-
-
-PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous")
+    return world
 
 
 def expect(owner: int, viewer: int, reviewer: int, others: int = 404) -> dict[str, int]:
@@ -122,18 +74,18 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
 @pytest.mark.parametrize(
     ("method", "path", "body", "expected"), ROUTES, ids=[f"{r[0]} {r[1]}" for r in ROUTES]
 )
 def test_every_route_answers_every_persona(world, persona, method, path, body, expected) -> None:
-    url = path.format(case=world.case.id, viewer_share=world.viewer_share.pk)
+    url = path.format(case=world.case.id, viewer_share=world.share("viewer").pk)
     response = api_as(world.user(persona)).call(method, url, body)
     assert response.status_code == expected[persona], response.content[:300]
 
 
 def test_no_access_is_the_same_404_as_no_case(world) -> None:
-    stranger = api_as(world.stranger)
+    stranger = api_as(world.user("stranger"))
     missing = stranger.get("/api/cases/00000000-0000-4000-8000-000000000000")
     hidden = stranger.get(f"/api/cases/{world.case.id}")
     assert missing.status_code == hidden.status_code == 404
@@ -141,14 +93,14 @@ def test_no_access_is_the_same_404_as_no_case(world) -> None:
 
 
 def test_lawyers_cannot_add_correct_reshare_or_change_facts(world) -> None:
-    for lawyer in (world.viewer, world.reviewer):
+    for lawyer in (world.user("viewer"), world.user("reviewer")):
         api = api_as(lawyer)
         correction = {"kind": "correction", "body": {"corrects_seq": 2, "reason": "x"}}
         assert api.post_json(f"/api/cases/{world.case.id}/entries", correction).status_code == 404
         share = {"user": "stranger", "role": "viewer"}
         assert api.post_json(f"/api/cases/{world.case.id}/shares", share).status_code == 404
     assert world.case.entries.count() == 2
-    assert not Share.objects.filter(user=world.stranger).exists()
+    assert not Share.objects.filter(user=world.user("stranger")).exists()
 
 
 # Access log --------------------------------------------------------------------------------
@@ -157,29 +109,33 @@ def test_lawyers_cannot_add_correct_reshare_or_change_facts(world) -> None:
 def test_each_access_by_a_lawyer_is_logged_and_the_owners_are_not(world) -> None:
     before = AccessLog.objects.count()
     api_as(world.owner).get(f"/api/cases/{world.case.id}/entries")
-    api_as(world.stranger).get(f"/api/cases/{world.case.id}")
+    api_as(world.user("stranger")).get(f"/api/cases/{world.case.id}")
     assert AccessLog.objects.count() == before
 
-    viewer = api_as(world.viewer)
+    viewer = api_as(world.user("viewer"))
     assert viewer.get(f"/api/cases/{world.case.id}").status_code == 200
     assert viewer.get(f"/api/cases/{world.case.id}/export").status_code == 200
-    rows = list(AccessLog.objects.filter(user=world.viewer).order_by("id"))
+    rows = list(AccessLog.objects.filter(user=world.user("viewer")).order_by("id"))
     assert [(r.action, r.detail, r.via, r.ip) for r in rows] == [
         ("view", f"GET /api/cases/{world.case.id}", "api", "127.0.0.1"),
         ("export", "bundle", "api", "127.0.0.1"),
     ]
 
-    reviewer = api_as(world.reviewer)
+    reviewer = api_as(world.user("reviewer"))
     reviewer.post_json(f"/api/cases/{world.case.id}/annotations", {"text": "要点"})
     reviewer.get(f"/api/cases/{world.case.id}/annotations/export?format=json")
     actions = list(
-        AccessLog.objects.filter(user=world.reviewer).order_by("id").values_list("action", "detail")
+        AccessLog.objects.filter(user=world.user("reviewer"))
+        .order_by("id")
+        .values_list("action", "detail")
     )
     assert actions == [("annotate", "annotation"), ("export", "annotations.json")]
 
 
 def test_owner_reads_the_access_log_through_the_api(world) -> None:
-    api_as(world.viewer).get(f"/api/cases/{world.case.id}/verify", REMOTE_ADDR="203.0.113.9")
+    api_as(world.user("viewer")).get(
+        f"/api/cases/{world.case.id}/verify", REMOTE_ADDR="203.0.113.9"
+    )
     response = api_as(world.owner).get(f"/api/cases/{world.case.id}/access-log")
     assert response.status_code == 200
     page = response.json()
@@ -192,55 +148,55 @@ def test_owner_reads_the_access_log_through_the_api(world) -> None:
 
 
 def test_listing_shared_cases_is_logged_per_case(world) -> None:
-    response = api_as(world.reviewer).get("/api/shared-cases")
+    response = api_as(world.user("reviewer")).get("/api/shared-cases")
     (row,) = response.json()
     assert row["case"] == str(world.case.id)
     assert row["role"] == "reviewer"
     assert row["counts_by_kind"] == {"call": 1, "case_update": 1}
     assert row["chain_ok"] is True and row["chain_length"] == 2
     assert row["unread"] == 2
-    assert AccessLog.objects.filter(user=world.reviewer, action="list").count() == 1
+    assert AccessLog.objects.filter(user=world.user("reviewer"), action="list").count() == 1
 
 
 # Revocation --------------------------------------------------------------------------------
 
 
 def test_revocation_while_a_token_is_in_use_takes_effect_on_the_next_request(world) -> None:
-    lawyer = api_as(world.viewer)
+    lawyer = api_as(world.user("viewer"))
     case_url = f"/api/cases/{world.case.id}"
     assert lawyer.get(case_url).status_code == 200
     assert lawyer.get(case_url + "/entries").status_code == 200
 
-    revoke = api_as(world.owner).delete(f"{case_url}/shares/{world.viewer_share.pk}")
+    revoke = api_as(world.owner).delete(f"{case_url}/shares/{world.share('viewer').pk}")
     assert revoke.status_code == 204
 
     for path in ("", "/entries", "/verify", "/export"):
         assert lawyer.get(case_url + path).status_code == 404
     assert lawyer.get("/api/shared-cases").json() == []
     shares = api_as(world.owner).get(f"{case_url}/shares").json()
-    ended = next(s for s in shares if s["id"] == world.viewer_share.pk)
+    ended = next(s for s in shares if s["id"] == world.share("viewer").pk)
     assert ended["status"] == "ended" and ended["ended_by"] == "owner"
 
 
 def test_the_lawyer_can_leave_a_share(world) -> None:
-    lawyer = api_as(world.reviewer)
-    assert lawyer.delete(f"/api/shares/{world.reviewer_share.pk}").status_code == 204
+    lawyer = api_as(world.user("reviewer"))
+    assert lawyer.delete(f"/api/shares/{world.share('reviewer').pk}").status_code == 204
     assert lawyer.get(f"/api/cases/{world.case.id}").status_code == 404
-    share = Share.objects.get(pk=world.reviewer_share.pk)
-    assert share.ended_by == world.reviewer
+    share = Share.objects.get(pk=world.share("reviewer").pk)
+    assert share.ended_by == world.user("reviewer")
     # Someone else's share cannot be ended through this route.
-    other = api_as(world.stranger).delete(f"/api/shares/{world.viewer_share.pk}")
+    other = api_as(world.user("stranger")).delete(f"/api/shares/{world.share('viewer').pk}")
     assert other.status_code == 404
-    assert Share.objects.get(pk=world.viewer_share.pk).ended_at is None
+    assert Share.objects.get(pk=world.share("viewer").pk).ended_at is None
 
 
 def test_a_share_of_another_case_cannot_be_ended_through_this_case(world) -> None:
     other_case = make_case(world.owner)
     response = api_as(world.owner).delete(
-        f"/api/cases/{other_case.id}/shares/{world.viewer_share.pk}"
+        f"/api/cases/{other_case.id}/shares/{world.share('viewer').pk}"
     )
     assert response.status_code == 404
-    assert Share.objects.get(pk=world.viewer_share.pk).ended_at is None
+    assert Share.objects.get(pk=world.share("viewer").pk).ended_at is None
 
 
 # Sharing and accepting ---------------------------------------------------------------------
@@ -268,7 +224,7 @@ def test_share_by_username_needs_acceptance(world) -> None:
     assert accepted.status_code == 200 and accepted.json()["case"] == str(world.case.id)
     assert api.get(f"/api/cases/{world.case.id}").status_code == 200
     # Another user cannot accept a share addressed to someone else.
-    intruder = api_as(world.stranger)
+    intruder = api_as(world.user("stranger"))
     assert intruder.post_json(f"/api/shares/{created['id']}/accept", {}).status_code == 404
 
 
@@ -362,7 +318,7 @@ def test_annotations_are_shared_among_reviewers_and_never_in_the_chain(world) ->
     second = UserFactory(username="partner")
     share_with(world.case, second, "reviewer")
     head_before = world.case.entries.count()
-    first = api_as(world.reviewer)
+    first = api_as(world.user("reviewer"))
     created = first.post_json(
         f"/api/cases/{world.case.id}/annotations", {"text": "=HYPERLINK(1) 夜间", "entry_seq": 2}
     )
@@ -383,24 +339,26 @@ def test_annotations_are_shared_among_reviewers_and_never_in_the_chain(world) ->
     "payload", [{"text": "  "}, {"text": "x", "entry_seq": 99}, {"text": "x" * 10001}]
 )
 def test_bad_annotations_are_refused(world, payload) -> None:
-    response = api_as(world.reviewer).post_json(f"/api/cases/{world.case.id}/annotations", payload)
+    response = api_as(world.user("reviewer")).post_json(
+        f"/api/cases/{world.case.id}/annotations", payload
+    )
     assert response.status_code == 422
     assert not Annotation.objects.exists()
 
 
 def test_profile_names_the_lawyer_to_the_client(world) -> None:
-    api = api_as(world.reviewer)
+    api = api_as(world.user("reviewer"))
     assert api.get("/api/profile").status_code == 404
     profile = {"name": "王律师", "organisation": "法律援助中心", "jurisdiction": "上海"}
     assert api.put_json("/api/profile", profile).json() == profile
     assert api.put_json("/api/profile", {"name": ""}).status_code == 422
     shares = api_as(world.owner).get(f"/api/cases/{world.case.id}/shares").json()
     assert "王律师 (法律援助中心)" in [s["grantee"] for s in shares]
-    assert Client(None).get("/api/profile").status_code == 401
+    assert ApiClient(None).get("/api/profile").status_code == 401
 
 
 def test_openapi_lists_the_sharing_routes() -> None:
-    paths = Client(None).get("/api/openapi.json").json()["paths"]
+    paths = ApiClient(None).get("/api/openapi.json").json()["paths"]
     for path in (
         "/api/cases/{case_id}/shares",
         "/api/cases/{case_id}/shares/{share_id}",

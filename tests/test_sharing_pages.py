@@ -8,8 +8,6 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from django.core import mail
@@ -18,59 +16,30 @@ from django.urls import reverse
 
 from locker import services
 from locker.exports.verification import verify_bundle_zip
-from locker.models import AccessLog, Annotation, Case, CaseVisit, Entry, Share
+from locker.models import AccessLog, Annotation, CaseVisit, Entry, Share
 
 from .factories import UserFactory, add_entry, make_case, share_with
-from .ui_helpers import body_of, client_for, csrf_post, png_bytes
+from .personas import WITHOUT_CONTACT, Personas
+from .ui_helpers import body_of, client_for, csrf_post
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous")
-
-
-@dataclass
-class World:
-    case: Case
-    entry: Entry
-    sha: str
-    users: dict[str, Any]
-    shares: dict[str, Share]
-
-    def client(self, persona: str) -> Client:
-        if persona == "anonymous":
-            return Client(enforce_csrf_checks=True)
-        return client_for(self.users[persona])
-
 
 @pytest.fixture
-def world() -> World:
-    owner = UserFactory(username="xiaoli")
-    case = make_case(owner, title="网贷催收", lender="闪电借款", borrower_name="李小姐")
-    add_entry(case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
-    entry = services.append_entry(
-        case=case,
-        author=f"user:{owner.pk}",
-        kind="message",
-        body={"channel": "sms", "sender": "170 1234 5678", "text": "再不还钱就爆你通讯录"},
-        uploads=[services.Upload(name="shot.png", stream=io.BytesIO(png_bytes()))],
-    ).entry
-    users = {
-        "owner": owner,
-        **{name: UserFactory(username=name) for name in ("viewer", "reviewer", "revoked")},
-        "stranger": UserFactory(username="stranger"),
-    }
-    services.upsert_profile(user=users["reviewer"], name="王律师", organisation="明理律师事务所")
-    shares = {
-        "viewer": share_with(case, users["viewer"], Share.VIEWER),
-        "reviewer": share_with(case, users["reviewer"], Share.REVIEWER),
-        "revoked": share_with(case, users["revoked"], Share.REVIEWER),
-    }
-    services.end_share(share=shares["revoked"], by=owner)
-    return World(case, entry, entry.evidence[0]["sha256"], users, shares)
+def world(world: Personas) -> Personas:
+    """The shared case with a call, then the screenshot (from a known sender), every persona,
+    and the reviewer's professional profile."""
+    add_entry(world.case, "call", {"number": "95188", "summary": "威胁要上门", "tags": ["threat"]})
+    world.add_screenshot(sender="170 1234 5678")
+    world.everyone()
+    services.upsert_profile(
+        user=world.user("reviewer"), name="王律师", organisation="明理律师事务所"
+    )
+    return world
 
 
-def urls(w: World) -> dict[str, str]:
-    c, seq = w.case.pk, w.entry.seq
+def urls(w: Personas) -> dict[str, str]:
+    c, seq = w.case.pk, w.screenshot.seq
     return {
         "review": reverse("review", args=[c]),
         "review_entry": reverse("review", args=[c]) + f"?seq={seq}",
@@ -117,9 +86,9 @@ EXPECTED_GET: dict[str, set[str]] = {
 }
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_every_case_page_answers_each_persona_as_expected(world: World, persona: str) -> None:
-    client = world.client(persona)
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_every_case_page_answers_each_persona_as_expected(world: Personas, persona: str) -> None:
+    client = world.web(persona)
     answers = {}
     for name, url in urls(world).items():
         response = client.get(url)
@@ -132,9 +101,9 @@ def test_every_case_page_answers_each_persona_as_expected(world: World, persona:
     assert {k: v for k, v in answers.items() if v[0] != v[1]} == {}
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_desk_pages_need_a_sign_in_and_nothing_else(world: World, persona: str) -> None:
-    client = world.client(persona)
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_desk_pages_need_a_sign_in_and_nothing_else(world: Personas, persona: str) -> None:
+    client = world.web(persona)
     for url in (reverse("shared"), reverse("professional_profile")):
         response = client.get(url)
         if persona == "anonymous":
@@ -143,8 +112,8 @@ def test_desk_pages_need_a_sign_in_and_nothing_else(world: World, persona: str) 
             assert response.status_code == 200, url
 
 
-def test_lawyers_see_no_write_controls_and_the_owner_does(world: World) -> None:
-    c, seq = world.case.pk, world.entry.seq
+def test_lawyers_see_no_write_controls_and_the_owner_does(world: Personas) -> None:
+    c, seq = world.case.pk, world.screenshot.seq
     write_urls = [
         reverse("quick_log", args=[c]),
         reverse("case_edit", args=[c]),
@@ -161,14 +130,14 @@ def test_lawyers_see_no_write_controls_and_the_owner_does(world: World) -> None:
         reverse("review", args=[c]),
     ]
     for persona in ("viewer", "reviewer"):
-        client = world.client(persona)
+        client = world.web(persona)
         for page in pages:
             html = client.get(page).content.decode()
             leaked = [url for url in write_urls if f'href="{url}"' in html]
             assert leaked == [], (persona, page, leaked)
         detail = client.get(pages[0]).content.decode()
         assert reverse("review", args=[c]) in detail
-    owner = world.client("owner")
+    owner = world.web("owner")
     detail = owner.get(pages[0]).content.decode()
     for url in write_urls[:5]:
         assert f'href="{url}"' in detail, url
@@ -177,9 +146,9 @@ def test_lawyers_see_no_write_controls_and_the_owner_does(world: World) -> None:
 
 
 @pytest.mark.parametrize("persona", ("viewer", "reviewer"))
-def test_write_actions_stay_404_for_lawyers_even_when_posted(world: World, persona: str) -> None:
-    client = world.client(persona)
-    c, seq = world.case.pk, world.entry.seq
+def test_write_actions_stay_404_for_lawyers_even_when_posted(world: Personas, persona: str) -> None:
+    client = world.web(persona)
+    c, seq = world.case.pk, world.screenshot.seq
     before = Entry.objects.filter(case=world.case).count()
     for url, data in (
         (reverse("log_entry", args=[c, "note"]), {"text": "律师不能写", "occurred_at": ""}),
@@ -187,23 +156,25 @@ def test_write_actions_stay_404_for_lawyers_even_when_posted(world: World, perso
         (reverse("correct_entry", args=[c, seq]), {"reason": "x"}),
         (reverse("links", args=[c]), {"label": "x", "days": 7}),
         (reverse("shares", args=[c]), {"grantee": "stranger", "role": "viewer"}),
-        (reverse("share_end", args=[c, world.shares["viewer"].pk]), {}),
+        (reverse("share_end", args=[c, world.share("viewer").pk]), {}),
     ):
         assert csrf_post(client, url, data).status_code == 404, url
     assert Entry.objects.filter(case=world.case).count() == before
     assert Share.objects.filter(case=world.case, ended_at__isnull=True).count() == 2
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_only_reviewers_add_notes(world: World, persona: str) -> None:
-    client = world.client(persona)
+@pytest.mark.parametrize("persona", WITHOUT_CONTACT)
+def test_only_reviewers_add_notes(world: Personas, persona: str) -> None:
+    client = world.web(persona)
     url = reverse("annotation_add", args=[world.case.pk])
-    response = csrf_post(client, url, {"text": "注意第2条的号码", "entry_seq": world.entry.seq})
+    response = csrf_post(
+        client, url, {"text": "注意第2条的号码", "entry_seq": world.screenshot.seq}
+    )
     if persona == "reviewer":
         assert response.status_code == 302
-        assert response["Location"].endswith(f"?seq={world.entry.seq}#notes")
+        assert response["Location"].endswith(f"?seq={world.screenshot.seq}#notes")
         note = Annotation.objects.get()
-        assert note.author == world.users["reviewer"] and note.entry_seq == world.entry.seq
+        assert note.author == world.user("reviewer") and note.entry_seq == world.screenshot.seq
         page = client.get(response["Location"]).content.decode()
         assert "注意第2条的号码" in page and "王律师 (明理律师事务所)" in page
     else:
@@ -212,22 +183,22 @@ def test_only_reviewers_add_notes(world: World, persona: str) -> None:
         assert not Annotation.objects.exists()
 
 
-def test_notes_stay_private_to_reviewers(world: World) -> None:
+def test_notes_stay_private_to_reviewers(world: Personas) -> None:
     services.add_annotation(
-        case=world.case, author=world.users["reviewer"], text="私下：证据链完整", entry_seq=None
+        case=world.case, author=world.user("reviewer"), text="私下：证据链完整", entry_seq=None
     )
     review = reverse("review", args=[world.case.pk])
-    assert "私下：证据链完整" in world.client("reviewer").get(review).content.decode()
+    assert "私下：证据链完整" in world.web("reviewer").get(review).content.decode()
     for persona in ("owner", "viewer"):
-        html = world.client(persona).get(review).content.decode()
+        html = world.web(persona).get(review).content.decode()
         assert "私下：证据链完整" not in html and 'id="notes"' not in html
 
 
-def test_notes_export_as_csv_and_json(world: World) -> None:
-    reviewer = world.users["reviewer"]
+def test_notes_export_as_csv_and_json(world: Personas) -> None:
+    reviewer = world.user("reviewer")
     services.add_annotation(case=world.case, author=reviewer, text="=HYPERLINK(1)", entry_seq=2)
     services.add_annotation(case=world.case, author=reviewer, text="催收录音需要公证")
-    client = world.client("reviewer")
+    client = world.web("reviewer")
     csv_response = client.get(reverse("annotation_export", args=[world.case.pk, "csv"]))
     assert csv_response["Content-Type"].startswith("text/csv")
     assert "attachment" in csv_response["Content-Disposition"]
@@ -242,8 +213,8 @@ def test_notes_export_as_csv_and_json(world: World) -> None:
     assert sorted(rows.values_list("detail", flat=True)) == ["notes.csv", "notes.json"]
 
 
-def test_notes_form_refuses_an_empty_note_and_a_foreign_post(world: World) -> None:
-    client = world.client("reviewer")
+def test_notes_form_refuses_an_empty_note_and_a_foreign_post(world: Personas) -> None:
+    client = world.web("reviewer")
     url = reverse("annotation_add", args=[world.case.pk])
     response = csrf_post(client, url, {"text": "   "})
     assert response.status_code == 302 and not Annotation.objects.exists()
@@ -252,19 +223,19 @@ def test_notes_form_refuses_an_empty_note_and_a_foreign_post(world: World) -> No
     assert forged.status_code == 403 and not Annotation.objects.exists()
 
 
-def test_revocation_while_the_lawyer_has_the_review_page_open(world: World) -> None:
-    lawyer = world.client("reviewer")
+def test_revocation_while_the_lawyer_has_the_review_page_open(world: Personas) -> None:
+    lawyer = world.web("reviewer")
     c = world.case.pk
-    review = reverse("review", args=[c]) + f"?seq={world.entry.seq}"
+    review = reverse("review", args=[c]) + f"?seq={world.screenshot.seq}"
     page = lawyer.get(review)
     assert page.status_code == 200
     picture = reverse("evidence_derived", args=[c, world.sha, "view"])
     assert picture in page.content.decode()
     assert lawyer.get(picture).status_code == 200
 
-    owner = world.client("owner")
+    owner = world.web("owner")
     owner.get(reverse("shares", args=[c]))
-    ended = csrf_post(owner, reverse("share_end", args=[c, world.shares["reviewer"].pk]), {})
+    ended = csrf_post(owner, reverse("share_end", args=[c, world.share("reviewer").pk]), {})
     assert ended.status_code == 302
 
     # The page is still open in the lawyer's browser; every next request finds nothing.
@@ -278,14 +249,16 @@ def test_revocation_while_the_lawyer_has_the_review_page_open(world: World) -> N
     assert str(c) not in lawyer.get(reverse("shared")).content.decode()
 
 
-def test_lawyers_page_views_and_downloads_are_logged_and_the_owners_are_not(world: World) -> None:
-    c, seq = world.case.pk, world.entry.seq
-    owner = world.client("owner")
+def test_lawyers_page_views_and_downloads_are_logged_and_the_owners_are_not(
+    world: Personas,
+) -> None:
+    c, seq = world.case.pk, world.screenshot.seq
+    owner = world.web("owner")
     for url in (reverse("review", args=[c]), reverse("evidence_original", args=[c, world.sha])):
         body_of(owner.get(url))
     assert not AccessLog.objects.exists()
 
-    lawyer = world.client("viewer")
+    lawyer = world.web("viewer")
     lawyer.get(reverse("review", args=[c]) + f"?seq={seq}")
     body_of(lawyer.get(reverse("evidence_derived", args=[c, world.sha, "view"])))
     body_of(lawyer.get(reverse("evidence_original", args=[c, world.sha])))
@@ -305,11 +278,11 @@ def test_lawyers_page_views_and_downloads_are_logged_and_the_owners_are_not(worl
     assert "viewer" in html and "shot.png" in html and "127.0.0.1" in html
 
 
-def test_shared_page_lists_cases_pending_shares_and_logs_the_listing(world: World) -> None:
+def test_shared_page_lists_cases_pending_shares_and_logs_the_listing(world: Personas) -> None:
     other_owner = UserFactory(username="zhang")
     other = make_case(other_owner, title="另一案", lender="速贷", borrower_name="张先生")
-    pending = share_with(other, world.users["reviewer"], Share.VIEWER, accept=False)
-    client = world.client("reviewer")
+    pending = share_with(other, world.user("reviewer"), Share.VIEWER, accept=False)
+    client = world.web("reviewer")
     html = client.get(reverse("shared")).content.decode()
     assert "李小姐" in html and "闪电借款" in html  # the accepted share's row
     assert "张先生" not in html and "速贷" not in html  # nothing of a case before acceptance
@@ -317,7 +290,7 @@ def test_shared_page_lists_cases_pending_shares_and_logs_the_listing(world: Worl
     assert [(r.case_id, r.action) for r in AccessLog.objects.all()] == [(world.case.pk, "list")]
 
     # Someone else cannot accept or decline it.
-    stranger = world.client("stranger")
+    stranger = world.web("stranger")
     stranger.get(reverse("shared"))
     assert csrf_post(stranger, reverse("share_accept", args=[pending.pk]), {}).status_code == 404
     assert csrf_post(stranger, reverse("share_leave", args=[pending.pk]), {}).status_code == 404
@@ -331,22 +304,22 @@ def test_shared_page_lists_cases_pending_shares_and_logs_the_listing(world: Worl
     assert "张先生" in client.get(reverse("shared")).content.decode()
 
 
-def test_declining_and_leaving_end_the_share(world: World) -> None:
+def test_declining_and_leaving_end_the_share(world: Personas) -> None:
     other = make_case(UserFactory(), borrower_name="赵女士")
-    pending = share_with(other, world.users["viewer"], Share.VIEWER, accept=False)
-    client = world.client("viewer")
+    pending = share_with(other, world.user("viewer"), Share.VIEWER, accept=False)
+    client = world.web("viewer")
     client.get(reverse("shared"))
     assert csrf_post(client, reverse("share_leave", args=[pending.pk]), {}).status_code == 302
     pending.refresh_from_db()
-    assert pending.status == "ended" and pending.ended_by == world.users["viewer"]
+    assert pending.status == "ended" and pending.ended_by == world.user("viewer")
 
-    share = world.shares["viewer"]
+    share = world.share("viewer")
     assert csrf_post(client, reverse("share_leave", args=[share.pk]), {}).status_code == 302
     assert client.get(reverse("review", args=[world.case.pk])).status_code == 404
 
 
-def test_dashboard_shows_counts_chain_status_and_unread(world: World) -> None:
-    client = world.client("reviewer")
+def test_dashboard_shows_counts_chain_status_and_unread(world: Personas) -> None:
+    client = world.web("reviewer")
     html = client.get(reverse("shared")).content.decode()
     assert "✔" in html
     client.get(reverse("review", args=[world.case.pk]))
@@ -355,9 +328,9 @@ def test_dashboard_shows_counts_chain_status_and_unread(world: World) -> None:
     assert '<span class="pill new">1</span>' in html
 
 
-def test_review_page_filters_searches_and_shows_the_chosen_entry(world: World) -> None:
+def test_review_page_filters_searches_and_shows_the_chosen_entry(world: Personas) -> None:
     add_entry(world.case, "note", {"text": "对方自称法院工作人员"})
-    client = world.client("reviewer")
+    client = world.web("reviewer")
     url = reverse("review", args=[world.case.pk])
 
     everything = client.get(url).content.decode()
@@ -367,7 +340,7 @@ def test_review_page_filters_searches_and_shows_the_chosen_entry(world: World) -
     assert found.count('class="rrow') == 1 and "再不还钱就爆你通讯录" in found
     # The match is selected in the viewer: its picture, hash and seq.
     assert reverse("evidence_derived", args=[world.case.pk, world.sha, "view"]) in found
-    assert world.sha in found and f"#{world.entry.seq}" in found
+    assert world.sha in found and f"#{world.screenshot.seq}" in found
 
     calls = client.get(url, {"kind": "call"}).content.decode()
     assert calls.count('class="rrow') == 1 and "95188" in calls
@@ -380,10 +353,10 @@ def test_review_page_filters_searches_and_shows_the_chosen_entry(world: World) -
     assert client.get(url, {"seq": 999}).status_code == 404
 
 
-def test_review_visit_is_remembered_for_unread(world: World) -> None:
-    client = world.client("viewer")
+def test_review_visit_is_remembered_for_unread(world: Personas) -> None:
+    client = world.web("viewer")
     client.get(reverse("review", args=[world.case.pk]))
-    visit = CaseVisit.objects.get(user=world.users["viewer"], case=world.case)
+    visit = CaseVisit.objects.get(user=world.user("viewer"), case=world.case)
     add_entry(world.case, "note", {"text": "新的一条"})
     html = client.get(reverse("review", args=[world.case.pk])).content.decode()
     assert html.count('class="flag new"') == 1
@@ -391,8 +364,8 @@ def test_review_visit_is_remembered_for_unread(world: World) -> None:
     assert visit_after.last_visited > visit.last_visited
 
 
-def test_export_zip_is_the_verifiable_bundle(world: World) -> None:
-    response = world.client("viewer").get(reverse("export_zip", args=[world.case.pk]))
+def test_export_zip_is_the_verifiable_bundle(world: Personas) -> None:
+    response = world.web("viewer").get(reverse("export_zip", args=[world.case.pk]))
     assert response["Content-Type"] == "application/zip"
     data = body_of(response)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -401,14 +374,14 @@ def test_export_zip_is_the_verifiable_bundle(world: World) -> None:
     assert report.ok, report
 
 
-def test_owner_shares_by_username_and_by_email_and_ends_a_share(world: World) -> None:
-    owner = world.client("owner")
+def test_owner_shares_by_username_and_by_email_and_ends_a_share(world: Personas) -> None:
+    owner = world.web("owner")
     url = reverse("shares", args=[world.case.pk])
     owner.get(url)
     sent = len(mail.outbox)
     response = csrf_post(owner, url, {"grantee": "stranger", "role": "reviewer"})
     assert response.status_code == 302
-    share = Share.objects.get(case=world.case, user=world.users["stranger"])
+    share = Share.objects.get(case=world.case, user=world.user("stranger"))
     assert share.role == "reviewer" and share.status == "pending"
 
     response = csrf_post(owner, url, {"grantee": "Lawyer@Example.org", "role": "viewer"})
@@ -431,7 +404,7 @@ def test_owner_shares_by_username_and_by_email_and_ends_a_share(world: World) ->
     share.refresh_from_db()
     assert share.status == "ended"
     # CSRF: a post without the page's token ends nothing.
-    viewer_share = world.shares["viewer"]
+    viewer_share = world.share("viewer")
     forged = owner.post(reverse("share_end", args=[world.case.pk, viewer_share.pk]))
     assert forged.status_code == 403
     viewer_share.refresh_from_db()
@@ -444,8 +417,8 @@ def _invitation_link() -> str:
     return match.group(0)
 
 
-def test_invitation_to_a_new_address_leads_through_sign_up_to_the_case(world: World) -> None:
-    owner = world.client("owner")
+def test_invitation_to_a_new_address_leads_through_sign_up_to_the_case(world: Personas) -> None:
+    owner = world.web("owner")
     owner.get(reverse("shares", args=[world.case.pk]))
     csrf_post(
         owner,
@@ -496,8 +469,8 @@ def test_invitation_to_a_new_address_leads_through_sign_up_to_the_case(world: Wo
     assert again.get(reverse("invitation")).status_code == 410
 
 
-def test_invitation_for_a_signed_in_user_and_refusals(world: World) -> None:
-    owner = world.client("owner")
+def test_invitation_for_a_signed_in_user_and_refusals(world: Personas) -> None:
+    owner = world.web("owner")
     owner.get(reverse("shares", args=[world.case.pk]))
     csrf_post(
         owner,
@@ -506,7 +479,7 @@ def test_invitation_for_a_signed_in_user_and_refusals(world: World) -> None:
     )
     path = "/" + _invitation_link().split("://", 1)[1].split("/", 1)[1]
 
-    lawyer = client_for(world.users["stranger"])
+    lawyer = client_for(world.user("stranger"))
     lawyer.get(path)
     forged = lawyer.post(reverse("invitation"), {"accept": "1"})
     assert forged.status_code == 403
@@ -539,8 +512,8 @@ def test_signup_honours_only_a_safe_next(client) -> None:
     assert fine["Location"] == "/shared/"
 
 
-def test_professional_profile_is_how_clients_see_the_lawyer(world: World) -> None:
-    client = world.client("viewer")
+def test_professional_profile_is_how_clients_see_the_lawyer(world: Personas) -> None:
+    client = world.web("viewer")
     url = reverse("professional_profile")
     client.get(url)
     bad = csrf_post(client, url, {"name": "", "organisation": "", "jurisdiction": ""})
@@ -550,18 +523,18 @@ def test_professional_profile_is_how_clients_see_the_lawyer(world: World) -> Non
     )
     assert saved.status_code == 302
     assert "陈律师 (法律援助中心)" in client.get(url).content.decode()
-    html = world.client("owner").get(reverse("shares", args=[world.case.pk])).content.decode()
+    html = world.web("owner").get(reverse("shares", args=[world.case.pk])).content.decode()
     assert "陈律师 (法律援助中心)" in html
 
 
-def test_nav_links_to_the_desk_only_for_people_with_shares(world: World) -> None:
+def test_nav_links_to_the_desk_only_for_people_with_shares(world: Personas) -> None:
     shared = f'href="{reverse("shared")}"'
-    assert shared in world.client("viewer").get(reverse("case_list")).content.decode()
-    assert shared not in world.client("stranger").get(reverse("case_list")).content.decode()
-    assert shared not in world.client("revoked").get(reverse("case_list")).content.decode()
+    assert shared in world.web("viewer").get(reverse("case_list")).content.decode()
+    assert shared not in world.web("stranger").get(reverse("case_list")).content.decode()
+    assert shared not in world.web("revoked").get(reverse("case_list")).content.decode()
 
 
-def test_pages_within_the_weight_budget_with_a_long_case(world: World) -> None:
+def test_pages_within_the_weight_budget_with_a_long_case(world: Personas) -> None:
     """HTML plus the CSS, JS and icons each page loads stays under issue 3's 150 KB."""
     for n in range(80):
         add_entry(
@@ -573,16 +546,16 @@ def test_pages_within_the_weight_budget_with_a_long_case(world: World) -> None:
                 "tags": ["threat", "night_time"],
             },
         )
-    reviewer = world.users["reviewer"]
+    reviewer = world.user("reviewer")
     for _ in range(30):
         services.add_annotation(case=world.case, author=reviewer, text="需要核实" * 40, entry_seq=2)
-    lawyer = world.client("reviewer")
+    lawyer = world.web("reviewer")
     for _ in range(20):
         body_of(lawyer.get(reverse("evidence_original", args=[world.case.pk, world.sha])))
-    owner = world.client("owner")
+    owner = world.web("owner")
     pages = [
         (lawyer, reverse("review", args=[world.case.pk])),
-        (lawyer, reverse("review", args=[world.case.pk]) + f"?seq={world.entry.seq}"),
+        (lawyer, reverse("review", args=[world.case.pk]) + f"?seq={world.screenshot.seq}"),
         (lawyer, reverse("shared")),
         (lawyer, reverse("professional_profile")),
         (owner, reverse("shares", args=[world.case.pk])),

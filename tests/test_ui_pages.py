@@ -3,7 +3,6 @@ visitor, with CSRF checks on as in a browser."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
@@ -11,41 +10,27 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from locker import services
 from locker.core import chain
 from locker.models import Case, ContactLink, Entry
 
 from .factories import UserFactory, add_entry, make_case
-from .ui_helpers import body_of, client_for, csrf_post, personas, png_bytes
+from .personas import Personas
+from .ui_helpers import body_of, client_for, csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world():
-    case, owner, stranger, anonymous = personas()
-    picture = png_bytes()
-    entry = services.append_entry(
-        case=case,
-        author=f"user:{case.owner_id}",
-        kind="message",
-        body={"channel": "sms", "text": "再不还钱就爆你通讯录", "tags": ["threat"]},
-        uploads=[services.Upload(name="shot.png", stream=io.BytesIO(picture))],
-    ).entry
-    link, _raw = services.create_contact_link(case=case, user=case.owner)
-    return {
-        "case": case,
-        "entry": entry,
-        "sha": entry.evidence[0]["sha256"],
-        "link": link,
-        "owner": owner,
-        "stranger": stranger,
-        "anonymous": anonymous,
-    }
+def world(world: Personas) -> Personas:
+    """The shared case with the screenshot, tagged as a threat, after its opening entry, and
+    its contact link."""
+    world.add_screenshot(tags=["threat"])  # entry 2
+    world.contact_link  # noqa: B018
+    return world
 
 
-def case_pages(w) -> dict[str, str]:
-    c = w["case"].pk
+def case_pages(w: Personas) -> dict[str, str]:
+    c = w.case.pk
     return {
         "detail": reverse("case_detail", args=[c]),
         "edit": reverse("case_edit", args=[c]),
@@ -59,11 +44,11 @@ def case_pages(w) -> dict[str, str]:
         "receipt": reverse("receipt", args=[c, 2]),
         "receipt_json": reverse("receipt_json", args=[c, 2]),
         "correct": reverse("correct_entry", args=[c, 2]),
-        "original": reverse("evidence_original", args=[c, w["sha"]]),
-        "thumb": reverse("evidence_derived", args=[c, w["sha"], "thumb"]),
-        "view": reverse("evidence_derived", args=[c, w["sha"], "view"]),
+        "original": reverse("evidence_original", args=[c, w.sha]),
+        "thumb": reverse("evidence_derived", args=[c, w.sha, "thumb"]),
+        "view": reverse("evidence_derived", args=[c, w.sha, "view"]),
         "links": reverse("links", args=[c]),
-        "link": reverse("link_detail", args=[c, w["link"].pk]),
+        "link": reverse("link_detail", args=[c, w.contact_link.pk]),
     }
 
 
@@ -77,19 +62,19 @@ PAGE_NAMES = [
 @pytest.mark.parametrize("name", PAGE_NAMES)
 def test_case_pages_owner_stranger_anonymous(world, name) -> None:
     url = case_pages(world)[name]
-    owner = world["owner"].get(url)
+    owner = world.web("owner").get(url)
     assert owner.status_code == 200, name
     body_of(owner)
     assert "no-store" in owner["Cache-Control"]
-    assert world["stranger"].get(url).status_code == 404
-    anonymous = world["anonymous"].get(url)
+    assert world.web("stranger").get(url).status_code == 404
+    anonymous = world.web("anonymous").get(url)
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith(reverse("login"))
 
 
 def test_unknown_case_is_404_like_a_strangers(world) -> None:
     url = reverse("case_detail", args=["00000000-0000-4000-8000-000000000000"])
-    assert world["owner"].get(url).status_code == 404
+    assert world.web("owner").get(url).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -98,32 +83,32 @@ def test_unknown_case_is_404_like_a_strangers(world) -> None:
 def test_public_pages_answer_everyone(world, url_name) -> None:
     url = reverse(url_name)
     for persona in ("owner", "stranger", "anonymous"):
-        response = world[persona].get(url)
+        response = world.web(persona).get(url)
         assert response.status_code in (200, 302, 410), (persona, url_name)
 
 
 @pytest.mark.parametrize("url_name", ["case_list", "case_create", "preferences", "password_change"])
 def test_account_pages_need_login(world, url_name) -> None:
     url = reverse(url_name)
-    assert world["owner"].get(url).status_code == 200
-    assert world["stranger"].get(url).status_code == 200
-    response = world["anonymous"].get(url)
+    assert world.web("owner").get(url).status_code == 200
+    assert world.web("stranger").get(url).status_code == 200
+    response = world.web("anonymous").get(url)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
 def test_case_list_shows_only_my_cases(world) -> None:
-    mine = world["owner"].get(reverse("case_list")).content.decode()
-    theirs = world["stranger"].get(reverse("case_list")).content.decode()
-    url = reverse("case_detail", args=[world["case"].pk])
+    mine = world.web("owner").get(reverse("case_list")).content.decode()
+    theirs = world.web("stranger").get(reverse("case_list")).content.decode()
+    url = reverse("case_detail", args=[world.case.pk])
     assert url in mine and url not in theirs
 
 
 # --- forms: what each persona's post does ---------------------------------------------------
 
 
-def _post_forms(w) -> dict[str, tuple[str, dict]]:
+def _post_forms(w: Personas) -> dict[str, tuple[str, dict]]:
     pages = case_pages(w)
-    c = w["case"].pk
+    c = w.case.pk
     return {
         "edit": (pages["edit"], {"title": "改过的标题", "currency": "CNY",
                                  "principal_minor": "5000"}),
@@ -139,7 +124,7 @@ def _post_forms(w) -> dict[str, tuple[str, dict]]:
                                        "tags": ["threat"]}),
         "check": (reverse("case_check", args=[c]), {}),
         "links": (pages["links"], {"label": "妈妈", "days": "7"}),
-        "revoke": (reverse("link_revoke", args=[c, w["link"].pk]), {}),
+        "revoke": (reverse("link_revoke", args=[c, w.contact_link.pk]), {}),
     }  # fmt: skip
 
 
@@ -158,30 +143,30 @@ def _state(case: Case) -> tuple[int, int, int]:
 @pytest.mark.parametrize("name", FORM_NAMES)
 def test_forms_stranger_and_anonymous_change_nothing(world, name) -> None:
     url, data = _post_forms(world)[name]
-    before = _state(world["case"])
-    assert csrf_post(world["stranger"], url, data).status_code == 404
-    anonymous = csrf_post(world["anonymous"], url, data)
+    before = _state(world.case)
+    assert csrf_post(world.web("stranger"), url, data).status_code == 404
+    anonymous = csrf_post(world.web("anonymous"), url, data)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
-    assert _state(world["case"]) == before
-    assert Case.objects.get(pk=world["case"].pk).title == world["case"].title
+    assert _state(world.case) == before
+    assert Case.objects.get(pk=world.case.pk).title == world.case.title
 
 
 @pytest.mark.parametrize("name", FORM_NAMES)
 def test_forms_without_csrf_token_are_refused(world, name) -> None:
     url, data = _post_forms(world)[name]
-    before = _state(world["case"])
-    assert world["owner"].post(url, data).status_code == 403
-    assert _state(world["case"]) == before
+    before = _state(world.case)
+    assert world.web("owner").post(url, data).status_code == 403
+    assert _state(world.case) == before
 
 
 @pytest.mark.parametrize("name", FORM_NAMES)
 def test_forms_work_for_the_owner(world, name) -> None:
     url, data = _post_forms(world)[name]
-    entries, links, revoked = _state(world["case"])
-    world["owner"].get(url) if name not in ("check", "revoke") else None
-    response = csrf_post(world["owner"], url, data)
+    entries, links, revoked = _state(world.case)
+    world.web("owner").get(url) if name not in ("check", "revoke") else None
+    response = csrf_post(world.web("owner"), url, data)
     assert response.status_code == 302, response.content[:2000]
-    after = _state(world["case"])
+    after = _state(world.case)
     expected = {
         "edit": (entries + 1, links, revoked),
         "check": (entries, links, revoked),
@@ -189,16 +174,16 @@ def test_forms_work_for_the_owner(world, name) -> None:
         "revoke": (entries, links, revoked + 1),
     }.get(name, (entries + 1, links, revoked))
     assert after == expected
-    assert chain.verify_lines(e.as_line() for e in world["case"].entries.order_by("seq")).ok
+    assert chain.verify_lines(e.as_line() for e in world.case.entries.order_by("seq")).ok
 
 
 def test_log_call_stores_body_time_in_user_zone_and_shows_receipt(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url, data = _post_forms(world)["log_call"]
     owner.get(url)
     response = csrf_post(owner, url, {**data, "duration": "3:20", "caller_claims": "法务部"})
-    entry = Entry.objects.filter(case=world["case"]).order_by("-seq").first()
-    assert entry.kind == "call" and entry.author == f"user:{world['case'].owner_id}"
+    entry = Entry.objects.filter(case=world.case).order_by("-seq").first()
+    assert entry.kind == "call" and entry.author == f"user:{world.case.owner_id}"
     assert entry.body == {
         "direction": "incoming",
         "number": "170 1234 5678",
@@ -211,7 +196,7 @@ def test_log_call_stores_body_time_in_user_zone_and_shows_receipt(world) -> None
     assert entry.as_entry()["occurred_at"] == "2026-01-05T15:10:00.000000Z"
     receipt = owner.get(response["Location"])
     assert entry.hash[:12].encode() in receipt.content
-    download = owner.get(reverse("receipt_json", args=[world["case"].pk, entry.seq]))
+    download = owner.get(reverse("receipt_json", args=[world.case.pk, entry.seq]))
     document = json.loads(body_of(download))
     assert document["checkpoint"]["head"] == entry.hash
     assert document["checkpoint"]["length"] == entry.seq
@@ -220,7 +205,7 @@ def test_log_call_stores_body_time_in_user_zone_and_shows_receipt(world) -> None
 
 
 def test_message_with_several_files_in_one_go(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url = case_pages(world)["log_message"]
     owner.get(url)
     files = [
@@ -234,12 +219,12 @@ def test_message_with_several_files_in_one_go(world) -> None:
         {"channel": "wechat", "occurred_at": "2026-01-06T08:00", "files": files, "photo": photo},
     )
     assert response.status_code == 302
-    entry = Entry.objects.filter(case=world["case"]).order_by("-seq").first()
+    entry = Entry.objects.filter(case=world.case).order_by("-seq").first()
     assert [e["name"] for e in entry.evidence] == ["a.png", "b.png", "cam.jpg"]
 
 
 def test_invalid_form_keeps_what_was_typed(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url = case_pages(world)["log_call"]
     owner.get(url)
     response = csrf_post(
@@ -249,11 +234,11 @@ def test_invalid_form_keeps_what_was_typed(world) -> None:
     )
     assert response.status_code == 400
     assert "他骂我" in response.content.decode()
-    assert Entry.objects.filter(case=world["case"]).count() == 2
+    assert Entry.objects.filter(case=world.case).count() == 2
 
 
 def test_xhr_post_answers_json_and_a_retry_does_not_save_twice(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url = case_pages(world)["log_note"]
     page = owner.get(url).content.decode()
     submission = page.split('name="submission" value="')[1].split('"')[0]
@@ -262,7 +247,7 @@ def test_xhr_post_answers_json_and_a_retry_does_not_save_twice(world) -> None:
     assert first.status_code == 200
     again = csrf_post(owner, url, data, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
     assert again.json() == first.json()
-    assert Entry.objects.filter(case=world["case"], kind="note").count() == 1
+    assert Entry.objects.filter(case=world.case, kind="note").count() == 1
     bad = csrf_post(
         owner, url, {"text": "", "occurred_at": "x"}, HTTP_X_REQUESTED_WITH="XMLHttpRequest"
     )
@@ -270,7 +255,7 @@ def test_xhr_post_answers_json_and_a_retry_does_not_save_twice(world) -> None:
 
 
 def test_future_time_is_refused_with_a_message(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url = case_pages(world)["log_note"]
     owner.get(url)
     response = csrf_post(owner, url, {"text": "x", "occurred_at": "2099-01-01T00:00"})
@@ -280,7 +265,7 @@ def test_future_time_is_refused_with_a_message(world) -> None:
 
 
 def test_case_create_converts_yuan_to_fen_without_floats(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     owner.get(reverse("case_create"))
     response = csrf_post(
         owner,
@@ -298,33 +283,33 @@ def test_case_create_converts_yuan_to_fen_without_floats(world) -> None:
 
 
 def test_case_edit_records_a_case_update_with_previous_values(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url = case_pages(world)["edit"]
     owner.get(url)
     csrf_post(owner, url, {"title": "新标题", "currency": "CNY", "demanded_minor": "8600"})
-    update = Entry.objects.filter(case=world["case"]).order_by("-seq").first()
+    update = Entry.objects.filter(case=world.case).order_by("-seq").first()
     assert update.kind == "case_update"
     assert update.body["changes"]["demanded_minor"] == 860000
-    assert update.body["previous"]["title"] == world["case"].title
+    assert update.body["previous"]["title"] == world.case.title
 
 
 def test_correction_is_a_new_entry_and_the_original_stays(world) -> None:
-    owner = world["owner"]
+    owner = world.web("owner")
     url, data = _post_forms(world)["correct"]
     owner.get(url)
     csrf_post(owner, url, data)
-    original = Entry.objects.get(case=world["case"], seq=2)
-    correction = Entry.objects.filter(case=world["case"]).order_by("-seq").first()
+    original = Entry.objects.get(case=world.case, seq=2)
+    correction = Entry.objects.filter(case=world.case).order_by("-seq").first()
     assert correction.kind == "correction"
     assert correction.body["corrects_seq"] == 2
     assert correction.body["changes"] == {"sender": "95188"}
     assert original.body["sender"] == ""
-    page = owner.get(reverse("entry_detail", args=[world["case"].pk, 2])).content.decode()
+    page = owner.get(reverse("entry_detail", args=[world.case.pk, 2])).content.decode()
     assert f"/entries/{correction.seq}/" in page
 
 
 def test_timeline_filters_by_kind_tag_and_dates(world) -> None:
-    case = world["case"]
+    case = world.case
     add_entry(
         case,
         "call",
@@ -338,7 +323,7 @@ def test_timeline_filters_by_kind_tag_and_dates(world) -> None:
     url = case_pages(world)["timeline"]
 
     def seqs(query: str) -> list[int]:
-        html = world["owner"].get(url + query).content.decode()
+        html = world.web("owner").get(url + query).content.decode()
         return [int(s) for s in re.findall(r'class="seq">#(\d+)<', html)]
 
     assert seqs("?kind=call") == [4, 3]
@@ -348,20 +333,20 @@ def test_timeline_filters_by_kind_tag_and_dates(world) -> None:
     assert seqs("?start=2026-01-03&end=2026-01-03") == [4]
     assert seqs("?start=2026-01-02&end=2026-01-02") == [3]
     assert seqs("?kind=note&tag=threat") == []
-    assert world["owner"].get(url + "?start=not-a-date").status_code == 200
+    assert world.web("owner").get(url + "?start=not-a-date").status_code == 200
 
 
 def test_full_check_reports_a_changed_file(world, settings) -> None:
     from locker.infra.storage import evidence_storage
     from locker.models import EvidenceFile
 
-    owner = world["owner"]
-    url = reverse("case_check", args=[world["case"].pk])
+    owner = world.web("owner")
+    url = reverse("case_check", args=[world.case.pk])
     owner.get(case_pages(world)["detail"])
     csrf_post(owner, url, {})
     page = owner.get(case_pages(world)["detail"]).content.decode()
     assert 'class="badge ok"' in page
-    stored = EvidenceFile.objects.get(case=world["case"])
+    stored = EvidenceFile.objects.get(case=world.case)
     path = evidence_storage().path(stored.storage_name)
     with open(path, "ab") as handle:
         handle.write(b"tampered")
@@ -434,5 +419,5 @@ def test_many_login_attempts_are_rate_limited() -> None:
 
 def test_stranger_cannot_reach_owner_files_even_with_the_hash(world) -> None:
     other_case = make_case(owner=UserFactory())
-    url = reverse("evidence_original", args=[other_case.pk, world["sha"]])
-    assert world["owner"].get(url).status_code == 404
+    url = reverse("evidence_original", args=[other_case.pk, world.sha])
+    assert world.web("owner").get(url).status_code == 404

@@ -1,4 +1,5 @@
-"""Helpers for the browser-page tests: personas, CSRF-checked posts, small images."""
+"""Helpers for the browser-page tests: CSRF-checked posts, small images (the personas are in
+personas.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.test import Client
 from PIL import Image
 
-from .factories import PASSWORD, UserFactory, make_case
+from .factories import PASSWORD
 
 
 def client_for(user: Any = None) -> Client:
@@ -32,14 +33,6 @@ def csrf_post(client: Client, url: str, data: dict[str, Any], **extra: Any) -> A
     else:
         form_token = token.value
     return client.post(url, {**data, "csrfmiddlewaretoken": form_token}, **extra)
-
-
-def personas() -> tuple[Any, Any, Any]:
-    """(case, owner client, stranger client, anonymous client) for one new case."""
-    owner = UserFactory()
-    stranger = UserFactory()
-    case = make_case(owner=owner)
-    return case, client_for(owner), client_for(stranger), Client(enforce_csrf_checks=True)
 
 
 def png_bytes(width: int = 60, height: int = 120, color: str = "red", exif: bool = False) -> bytes:
