@@ -19,9 +19,9 @@ from locker.core import charts, stats
 from locker.models import Case, Entry, KeptReceipt
 from locker.permissions import case_access_or_404
 from locker.selectors import chain_status as chainstatus
-from locker.web.forms.entries import CaseForm
+from locker.web.forms.cases import CaseForm
+from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
-from locker.web.views.receipts import KeptReceiptForm
 
 
 def _author(request: HttpRequest) -> str:

@@ -24,7 +24,7 @@ from locker import services
 from locker.infra import ratelimit
 from locker.models import ContactLink
 from locker.permissions import case_access_or_404
-from locker.web.forms.entries import ContactLinkForm, StatementForm
+from locker.web.forms.links import ContactLinkForm, StatementForm
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
