@@ -12,8 +12,8 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -22,8 +22,9 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.infra import ratelimit
-from locker.models import ContactLink
+from locker.models import Case, ContactLink
 from locker.permissions import case_access_or_404
+from locker.selectors import contact_links
 from locker.web.forms.links import ContactLinkForm, StatementForm
 from locker.web.views.common import (
     AuthedRequest,
@@ -52,11 +53,18 @@ def links(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         # Shown once on the next page, then gone: only its hash is stored.
         request.session[FRESH_KEY] = {"id": link.pk, "token": raw}
         return redirect("link_detail", case_id=case.pk, link_id=link.pk)
-    now = timezone.now()
-    rows = [(link, link.state(now)) for link in case.contact_links.all()]
     return render(
-        request, "locker/links.html", {"case": case, "role": role, "form": form, "rows": rows}
+        request,
+        "locker/links.html",
+        {"case": case, "role": role, "form": form, "rows": contact_links.links_of(case)},
     )
+
+
+def _link(case: Case, link_id: int) -> ContactLink:
+    link = contact_links.link_of(case, link_id)
+    if link is None:
+        raise Http404("No such link")
+    return link
 
 
 def _qr_svg(url: str) -> str:
@@ -67,7 +75,7 @@ def _qr_svg(url: str) -> str:
 @login_required
 def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id, need="write")
-    link = get_object_or_404(ContactLink, case=case, pk=link_id)
+    link = _link(case, link_id)
     fresh = request.session.get(FRESH_KEY)
     url = qr = None
     if isinstance(fresh, dict) and fresh.get("id") == link.pk:
@@ -85,7 +93,7 @@ def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResp
 @require_POST
 def link_revoke(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case = case_access_or_404(request, case_id, need="write").case
-    link = get_object_or_404(ContactLink, case=case, pk=link_id)
+    link = _link(case, link_id)
     services.revoke_contact_link(link=link)
     messages.success(request, _("The link no longer works."))
     return redirect("links", case_id=case.pk)
@@ -119,8 +127,7 @@ def statement_open(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _owner_zone(link: ContactLink) -> None:
-    profile = getattr(link.case.owner, "locker_profile", None)
-    zone = profile.time_zone if profile else "Asia/Shanghai"
+    zone = contact_links.owner_time_zone(link)
     try:
         timezone.activate(zoneinfo.ZoneInfo(zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -7,12 +7,13 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from locker import services
-from locker.models import Checkpoint, Entry
+from locker.models import Case, Checkpoint, Entry
 from locker.permissions import case_access_or_404
+from locker.selectors import log
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
@@ -78,12 +79,15 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
     )
 
 
+def _entry(case: Case, seq: int) -> Entry:
+    entry = log.entry_at(case, seq)
+    if entry is None:
+        raise Http404("No such entry")
+    return entry
+
+
 def _checkpoint(entry: Entry) -> Checkpoint:
-    checkpoint = (
-        Checkpoint.objects.filter(case=entry.case, length=entry.seq, head=entry.hash)
-        .order_by("signed_at")
-        .first()
-    )
+    checkpoint = log.receipt_for(entry)
     if checkpoint is None:
         raise Http404("No receipt for this entry")
     return checkpoint
@@ -92,7 +96,7 @@ def _checkpoint(entry: Entry) -> Checkpoint:
 @login_required
 def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    entry = get_object_or_404(Entry, case=case, seq=seq)
+    entry = _entry(case, seq)
     return render(
         request,
         "locker/receipt.html",
@@ -108,7 +112,7 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         case_id,
         action="download",
     ).case
-    entry = get_object_or_404(Entry, case=case, seq=seq)
+    entry = _entry(case, seq)
     document = _checkpoint(entry).document
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2).encode(),
