@@ -1,10 +1,13 @@
-"""Reads of dossier rows: what a client is told of a dossier's progress."""
+"""Reads of dossier rows: a case's dossiers, and what a client is told of a dossier's
+progress."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from locker.models import Dossier
+from django.db.models import QuerySet
+
+from locker.models import Case, Dossier
 
 
 def dossier_status(dossier: Dossier) -> dict[str, Any]:
@@ -26,3 +29,13 @@ def dossier_status(dossier: Dossier) -> dict[str, Any]:
         "chain_length": dossier.chain_length if ready else None,
         "chain_head": dossier.chain_head if ready else None,
     }
+
+
+def dossier_of(case: Case, dossier_id: Any) -> Dossier | None:
+    """The dossier if it belongs to the case; None for another case's, or none at all."""
+    return Dossier.objects.filter(pk=dossier_id, case=case).first()
+
+
+def recent_dossiers_of(case: Case, limit: int = 50) -> QuerySet[Dossier]:
+    """The case's dossiers as the export page lists them (the model's order), with who asked."""
+    return Dossier.objects.filter(case=case).select_related("requested_by")[:limit]

@@ -303,3 +303,18 @@ def has_shares(user: Any) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return Share.objects.filter(user=user, ended_at__isnull=True).exclude(case__owner=user).exists()
+
+
+# The owner's sharing page.
+
+
+def share_rows(case: Case) -> list[dict[str, Any]]:
+    """Every share of the case, newest first, each with the grantee as the owner sees them."""
+    shares = case.shares.select_related("user", "ended_by").order_by("-created_at")
+    return [
+        {"share": share, "label": grantee_label(share), "status": share.status} for share in shares
+    ]
+
+
+def share_of(case: Case, share_id: int) -> Share | None:
+    return Share.objects.filter(case=case, pk=share_id).first()
