@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +16,7 @@ from locker.infra.http import client_ip
 from locker.models import Share
 from locker.selectors import desk, sharing
 from locker.web.forms.sharing import ProfessionalProfileForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, found_or_404
 
 
 @login_required
@@ -51,10 +51,7 @@ def shared(request: AuthedRequest) -> HttpResponse:
 
 def _my_share(request: AuthedRequest, share_id: int) -> Share:
     """A share addressed to the signed-in user; anyone else's is a 404."""
-    share = desk.share_addressed_to(request.user, share_id)
-    if share is None:
-        raise Http404("No such share")
-    return share
+    return found_or_404(desk.share_addressed_to(request.user, share_id), "share")
 
 
 @login_required

@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -20,7 +20,7 @@ from locker.selectors.dossiers import dossier_of, dossier_status, recent_dossier
 from locker.services import InputError
 from locker.services import dossiers as dossier_services
 from locker.web.forms.dossiers import DossierForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, found_or_404
 
 
 def _dossier(
@@ -33,10 +33,7 @@ def _dossier(
         action=action,
         detail=access_wording.dossier_detail(dossier_id),
     )
-    dossier = dossier_of(case, dossier_id)
-    if dossier is None:
-        raise Http404("No such dossier")
-    return dossier, role
+    return found_or_404(dossier_of(case, dossier_id), "dossier"), role
 
 
 def _language_initial() -> str:

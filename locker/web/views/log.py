@@ -11,7 +11,6 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from locker import services
-from locker.models import Case, Checkpoint, Entry
 from locker.permissions import case_access_or_404
 from locker.selectors import log
 from locker.web.forms.entries import QUICK_LOG_FORMS
@@ -19,6 +18,7 @@ from locker.web.views.common import (
     AuthedRequest,
     Submission,
     form_error_response,
+    found_or_404,
     saved_response,
     still_saving_response,
     wants_json,
@@ -79,28 +79,15 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
     )
 
 
-def _entry(case: Case, seq: int) -> Entry:
-    entry = log.entry_at(case, seq)
-    if entry is None:
-        raise Http404("No such entry")
-    return entry
-
-
-def _checkpoint(entry: Entry) -> Checkpoint:
-    checkpoint = log.receipt_for(entry)
-    if checkpoint is None:
-        raise Http404("No receipt for this entry")
-    return checkpoint
-
-
 @login_required
 def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    entry = _entry(case, seq)
+    entry = found_or_404(log.entry_at(case, seq), "entry")
+    checkpoint = found_or_404(log.receipt_for(entry), "receipt")
     return render(
         request,
         "locker/receipt.html",
-        {"case": case, "role": role, "entry": entry, "checkpoint": _checkpoint(entry)},
+        {"case": case, "role": role, "entry": entry, "checkpoint": checkpoint},
     )
 
 
@@ -112,8 +99,8 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         case_id,
         action="download",
     ).case
-    entry = _entry(case, seq)
-    document = _checkpoint(entry).document
+    entry = found_or_404(log.entry_at(case, seq), "entry")
+    document = found_or_404(log.receipt_for(entry), "receipt").document
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2).encode(),
         content_type="application/json; charset=utf-8",

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from locker.permissions import case_access_or_404
 from locker.selectors import access_log as access_log_view
 from locker.selectors import access_wording, sharing
 from locker.web.forms.sharing import ROLE_HELP, ShareForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, found_or_404
 
 
 @login_required
@@ -72,9 +72,7 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @require_POST
 def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpResponse:
     case = case_access_or_404(request, case_id, need="write").case
-    share = sharing.share_of(case, share_id)
-    if share is None:
-        raise Http404("No such share")
+    share = found_or_404(sharing.share_of(case, share_id), "share")
     services.end_share(share=share, by=request.user)
     messages.success(request, _("The share has ended. They can no longer open the case."))
     return redirect("shares", case_id=case.pk)
