@@ -103,7 +103,7 @@ def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = case_access_or_404(
         request, case_id, need="read", action="view", detail=f"GET {request.path}"
     ).case
-    dossiers = dossier_selectors.dossiers_of(case, limit=100)
+    dossiers = dossier_selectors.recent_dossiers_of(case, limit=100)
     return [dossier_selectors.dossier_status(dossier) for dossier in dossiers]
 
 

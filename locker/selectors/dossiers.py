@@ -1,4 +1,5 @@
-"""Reads of dossier rows: finding them, and what a client is told of a dossier's progress."""
+"""Reads of dossier rows: finding them, a case's dossiers, and what a client is told of a
+dossier's progress."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def dossier_by_id(dossier_id: Any) -> Dossier | None:
         return None
 
 
-def dossiers_of(case: Case, *, limit: int) -> QuerySet[Dossier]:
-    """The case's dossiers in the model's order (newest first), at most `limit` of them."""
-    return Dossier.objects.filter(case=case)[:limit]
+def dossier_of(case: Case, dossier_id: Any) -> Dossier | None:
+    """The dossier if it belongs to the case; None for another case's, or none at all."""
+    return Dossier.objects.filter(pk=dossier_id, case=case).first()
+
+
+def recent_dossiers_of(case: Case, limit: int = 50) -> QuerySet[Dossier]:
+    """The case's dossiers as the export page lists them (the model's order), with who asked."""
+    return Dossier.objects.filter(case=case).select_related("requested_by")[:limit]

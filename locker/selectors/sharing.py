@@ -327,3 +327,14 @@ def share_received_by(user: Any, share_id: int) -> Share | None:
 def access_log_rows(case: Case) -> QuerySet[AccessLog, Any]:
     """The case's access log (newest first) as the API's rows, unevaluated for pagination."""
     return access_log_for(case).values("id", "action", "detail", "via", "ip", "at", who=F("actor"))
+
+
+# The owner's sharing page.
+
+
+def share_rows(case: Case) -> list[dict[str, Any]]:
+    """Every share of the case, newest first, each with the grantee as the owner sees them."""
+    shares = case.shares.select_related("user", "ended_by").order_by("-created_at")
+    return [
+        {"share": share, "label": grantee_label(share), "status": share.status} for share in shares
+    ]

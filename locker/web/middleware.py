@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from locker.models import Profile
+from locker.selectors.preferences import preferences_of
 
 LOCK_KEY = "locker_locked"
 # Reachable while locked: the unlock and log-out pages, the exit itself, the language switch,
@@ -34,7 +35,7 @@ def user_profile(request: HttpRequest) -> Profile | None:
         user = getattr(request, "user", None)
         profile = None
         if user is not None and user.is_authenticated:
-            profile = Profile.objects.filter(user=user).first()
+            profile = preferences_of(user)
         request._locker_profile = profile  # type: ignore[attr-defined]
     return request._locker_profile  # type: ignore[attr-defined,no-any-return]
 

@@ -1,231 +1,21 @@
-"""Browser forms. They turn what a person types on a phone into the exact values the
-services take: money typed as yuan becomes integer fen (through Decimal, never float),
-times typed in the user's zone become aware datetimes, several files become Uploads."""
+"""Quick-log forms, the correction form and the timeline's filter form. They turn what a
+person types on a phone into the exact values the services take: times typed in the user's
+zone become aware datetimes, several files become Uploads."""
 
 from __future__ import annotations
 
 import re
 import uuid
-import zoneinfo
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
-from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from locker.core import kinds, labels
-from locker.models import Case
 from locker.services import MAX_FILES_PER_ENTRY, Upload
-
-COMMON_TIME_ZONES = (
-    "Asia/Shanghai",
-    "Asia/Hong_Kong",
-    "Asia/Taipei",
-    "Asia/Macau",
-    "Asia/Singapore",
-    "Asia/Kuala_Lumpur",
-    "Asia/Jakarta",
-    "Asia/Manila",
-    "Asia/Bangkok",
-    "Asia/Ho_Chi_Minh",
-    "Asia/Tokyo",
-    "Asia/Seoul",
-    "Asia/Kolkata",
-    "Asia/Dubai",
-    "Europe/London",
-    "Europe/Berlin",
-    "Africa/Lagos",
-    "Africa/Nairobi",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "America/Mexico_City",
-    "America/Sao_Paulo",
-    "Australia/Sydney",
-    "UTC",
-)
-MONEY_RE = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
-
-
-def time_zone_choices(current: str = "") -> list[tuple[str, str]]:
-    zones = list(COMMON_TIME_ZONES)
-    if current and current not in zones:
-        zones.insert(0, current)
-    return [(z, z.replace("_", " ")) for z in zones]
-
-
-class TimeZoneField(forms.CharField):
-    """Any IANA zone name; the select offers common ones and the browser may add its own."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", _("Time zone"))
-        kwargs.setdefault("max_length", 64)
-        super().__init__(widget=forms.Select(choices=time_zone_choices()), **kwargs)
-
-    def clean(self, value: Any) -> str:
-        value = super().clean(value)
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise forms.ValidationError(_("Unknown time zone.")) from exc
-        return str(value)
-
-
-class SignupForm(UserCreationForm):  # type: ignore[type-arg]
-    # Not a model field here: the address becomes the account's only once its owner opens
-    # the confirmation link we mail to it.
-    email = forms.EmailField(
-        label=_("Email (optional)"),
-        required=False,
-        help_text=_(
-            "Only used to reset your password; we mail a link to confirm it. "
-            "No phone number is ever asked."
-        ),
-    )
-    time_zone = TimeZoneField()
-
-    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
-        model = get_user_model()
-        fields = ("username",)
-
-    def clean_username(self) -> str:
-        username = str(self.cleaned_data.get("username", ""))
-        # Cases are shared "by username or email": a user name that looks like an address
-        # could catch a share meant for that address.
-        if "@" in username:
-            raise forms.ValidationError(_("A user name cannot contain @."))
-        return username
-
-
-class EmailForm(forms.Form):
-    email = forms.EmailField(
-        label=_("Email for password resets"),
-        required=False,
-        help_text=_(
-            "We mail a link to a new address; it counts once you open it. Leave empty to remove it."
-        ),
-    )
-
-
-class PreferencesForm(forms.Form):
-    time_zone = TimeZoneField()
-    language = forms.ChoiceField(
-        label=_("Language"),
-        choices=[("", _("Same as my browser")), *settings.LANGUAGES],
-        required=False,
-    )
-
-
-class UnlockForm(forms.Form):
-    password = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autofocus": True})
-    )
-
-
-class MoneyField(forms.CharField):
-    """An amount typed in major units ("5000", "3,500.50") stored as integer minor units."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> int | None:
-        text = str(super().clean(value) or "")
-        text = re.sub(r"[\s,，¥￥$]", "", text).replace("。", ".")
-        if not text:
-            return None
-        if not MONEY_RE.match(text):
-            raise forms.ValidationError(
-                _("Enter an amount like 5000 or 3500.50 (at most two decimals).")
-            )
-        try:
-            minor = (Decimal(text) * 100).to_integral_exact()
-        except InvalidOperation as exc:
-            raise forms.ValidationError(_("Enter an amount like 5000 or 3500.50.")) from exc
-        return int(minor)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return format_minor(value, grouping=False)
-        return value
-
-
-def format_minor(value: int, *, grouping: bool = True) -> str:
-    major, minor = divmod(value, 100)
-    whole = f"{major:,}" if grouping else str(major)
-    return f"{whole}.{minor:02d}"
-
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class CaseForm(forms.Form):
-    title = forms.CharField(
-        label=_("Name for this case"),
-        max_length=200,
-        help_text=_("Only you see it. Page titles never show it."),
-    )
-    lender = forms.CharField(label=_("Lender or platform"), max_length=200, required=False)
-    lending_app = forms.CharField(label=_("Lending app"), max_length=200, required=False)
-    borrower_name = forms.CharField(
-        label=_("Borrower's name as shown in documents"), max_length=200, required=False
-    )
-    currency = forms.ChoiceField(
-        label=_("Currency"),
-        choices=[
-            ("CNY", "CNY ¥"),
-            ("HKD", "HKD"),
-            ("TWD", "TWD"),
-            ("USD", "USD $"),
-            ("EUR", "EUR"),
-            ("GBP", "GBP"),
-        ],
-        initial="CNY",
-    )
-    principal_minor = MoneyField(label=_("Loan amount on the contract"))
-    received_minor = MoneyField(
-        label=_("Amount actually received"),
-        help_text=_("After fees taken up front (砍头息), if any."),
-    )
-    demanded_minor = MoneyField(label=_("Amount the collectors demand"))
-    loan_start = forms.DateField(label=_("Loan start date"), required=False, widget=DATE_WIDGET)
-    loan_due = forms.DateField(label=_("Loan due date"), required=False, widget=DATE_WIDGET)
-    collector_agency = forms.CharField(
-        label=_("Collection agency, if known"), max_length=200, required=False
-    )
-
-    @classmethod
-    def for_case(cls, case: Case, data: Any = None) -> CaseForm:
-        return cls(data=data, initial={name: getattr(case, name) for name in Case.FACT_FIELDS})
-
-    def facts(self) -> dict[str, Any]:
-        return {name: self.cleaned_data.get(name) for name in Case.FACT_FIELDS}
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data if d]
-        return [single(data, initial)] if data else []
+from locker.web.forms.fields import DATE_WIDGET, MultipleFileField
 
 
 def _now_local() -> str:
@@ -423,21 +213,6 @@ QUICK_LOG_FORMS: dict[str, type[EntryForm]] = {
 }
 
 
-class StatementForm(ContactReportForm):
-    """What a contact fills in through a statement link: about themselves, no account."""
-
-    file_accept = "image/*"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["contact_name"].label = _("Your name")
-        self.fields["relation"].label = _("Who you are to the borrower (mother, colleague…)")
-        self.fields["channel"].label = _("How the collectors reached you")
-        self.fields["summary"].label = _("What they said or sent")
-        self.fields["occurred_at"].label = _("When (roughly is fine)")
-        self.fields["files"].label = _("Screenshots (optional)")
-
-
 class CorrectionForm(forms.Form):
     """A correction names the entry, says why, and carries only the fields that change. An
     emptied field removes the value where the kind allows it, else leaves it unchanged."""
@@ -530,16 +305,3 @@ class FilterForm(forms.Form):
     )
     start = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET)
     end = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET)
-
-
-class ContactLinkForm(forms.Form):
-    label = forms.CharField(
-        label=_("Who is it for? (only you see this)"), max_length=100, required=False
-    )
-    days = forms.IntegerField(
-        label=_("Works for (days)"),
-        min_value=1,
-        max_value=30,
-        initial=7,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )

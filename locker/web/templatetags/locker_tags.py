@@ -6,8 +6,8 @@ from django import template
 from django.utils.translation import gettext as _
 
 from locker.core import labels
+from locker.core.money import format_minor
 from locker.infra.thumbs import IMAGE_TYPES
-from locker.web.forms.entries import format_minor
 
 register = template.Library()
 

@@ -24,7 +24,7 @@ from django.views.i18n import set_language as django_set_language
 from locker import services
 from locker.infra import ratelimit
 from locker.infra.http import public_url
-from locker.web.forms.entries import (
+from locker.web.forms.accounts import (
     EmailForm,
     PreferencesForm,
     SignupForm,

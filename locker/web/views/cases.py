@@ -7,7 +7,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,13 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from locker import services
-from locker.core import charts, stats
-from locker.models import Case, Entry, KeptReceipt
+from locker.core import charts
 from locker.permissions import case_access_or_404
+from locker.selectors import case_pages
 from locker.selectors import chain_status as chainstatus
-from locker.web.forms.entries import CaseForm
+from locker.web.forms.cases import CaseForm
+from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
-from locker.web.views.receipts import KeptReceiptForm
 
 
 def _author(request: HttpRequest) -> str:
@@ -30,12 +29,7 @@ def _author(request: HttpRequest) -> str:
 
 @login_required
 def case_list(request: AuthedRequest) -> HttpResponse:
-    cases = (
-        Case.objects.filter(owner=request.user)
-        .annotate(entry_count=Count("entries"), last_recorded=Max("entries__recorded_at"))
-        .order_by("-last_recorded")
-    )
-    return render(request, "locker/case_list.html", {"cases": cases})
+    return render(request, "locker/case_list.html", {"cases": case_pages.owned_cases(request.user)})
 
 
 @login_required
@@ -73,14 +67,7 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    owner = role == "owner"
-    entries = list(
-        Entry.objects.filter(case=case).only(
-            "seq", "kind", "body", "occurred_at", "recorded_at", "case_id"
-        )
-    )
-    summary = stats.summarise(entries, timezone.get_current_timezone())
-    recent = sorted(entries, key=lambda e: (e.occurred_at or e.recorded_at, e.seq), reverse=True)
+    overview = case_pages.case_overview(case, timezone.get_current_timezone())
     return render(
         request,
         "locker/case_detail.html",
@@ -88,23 +75,16 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "case": case,
             "role": role,
             "badge": chainstatus.case_badge(case),
-            "summary": summary,
-            "days_chart": charts.days_chart(summary.days),
-            "hours_chart": charts.hours_chart(summary.hours),
-            "recent": recent[:5],
-            "entry_count": len(entries),
-            "upfront_minor": _upfront(case),
-            "receipt_form": KeptReceiptForm() if owner else None,
-            "kept_count": KeptReceipt.objects.filter(case=case).count(),
+            "summary": overview.summary,
+            "days_chart": charts.days_chart(overview.summary.days),
+            "hours_chart": charts.hours_chart(overview.summary.hours),
+            "recent": overview.recent,
+            "entry_count": overview.entry_count,
+            "upfront_minor": overview.upfront_minor,
+            "receipt_form": KeptReceiptForm() if role == "owner" else None,
+            "kept_count": overview.kept_count,
         },
     )
-
-
-def _upfront(case: Case) -> int | None:
-    """What the lender kept back from the principal (砍头息), if the facts show any."""
-    if case.principal_minor is None or case.received_minor is None:
-        return None
-    return max(case.principal_minor - case.received_minor, 0) or None
 
 
 @login_required

@@ -1,19 +1,40 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+
+T = TypeVar("T")
 
 
 class AuthedRequest(HttpRequest):
     """The request a login_required view receives: its user is signed in."""
 
     user: User
+
+
+def found_or_404(found: T | None, what: str) -> T:
+    """What a selector found, or a 404 naming what is missing (the same for a row of another
+    case as for none at all)."""
+    if found is None:
+        raise Http404(f"No such {what}")
+    return found
+
+
+def private_response(response: HttpResponse, referrer_policy: str = "same-origin") -> HttpResponse:
+    """A page reached through a secret link (a contact link, an invitation): kept out of search
+    engines and sent with no Referer beyond this site."""
+    # The clean page's address holds no secret, and "no-referrer" would make browsers send
+    # `Origin: null` with its form posts, which the CSRF check refuses. The token URL's own
+    # answer (a redirect) still sends no referrer at all.
+    response["Referrer-Policy"] = referrer_policy
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 def wants_json(request: HttpRequest) -> bool:

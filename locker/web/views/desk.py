@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.core import labels
 from locker.infra.http import client_ip
-from locker.models import ProfessionalProfile, Share
-from locker.selectors import sharing
+from locker.models import Share
+from locker.selectors import desk, sharing
 from locker.web.forms.sharing import ProfessionalProfileForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, found_or_404
 
 
 @login_required
@@ -44,17 +44,14 @@ def shared(request: AuthedRequest) -> HttpResponse:
                 (share, sharing.display_name(share.invited_by))
                 for share in sharing.pending_shares_for(request.user)
             ],
-            "profile": ProfessionalProfile.objects.filter(user=request.user).first(),
+            "profile": desk.professional_profile_of(request.user),
         },
     )
 
 
 def _my_share(request: AuthedRequest, share_id: int) -> Share:
     """A share addressed to the signed-in user; anyone else's is a 404."""
-    share = Share.objects.filter(pk=share_id, user=request.user).first()
-    if share is None:
-        raise Http404("No such share")
-    return share
+    return found_or_404(desk.share_addressed_to(request.user, share_id), "share")
 
 
 @login_required
@@ -87,7 +84,7 @@ def share_leave(request: AuthedRequest, share_id: int) -> HttpResponse:
 
 @login_required
 def professional_profile(request: AuthedRequest) -> HttpResponse:
-    profile = ProfessionalProfile.objects.filter(user=request.user).first()
+    profile = desk.professional_profile_of(request.user)
     initial = (
         {
             "name": profile.name,

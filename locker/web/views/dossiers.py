@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -16,11 +16,11 @@ from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import Role, case_access_or_404
 from locker.selectors import access_wording
-from locker.selectors.dossiers import dossier_status
+from locker.selectors.dossiers import dossier_of, dossier_status, recent_dossiers_of
 from locker.services import InputError
 from locker.services import dossiers as dossier_services
 from locker.web.forms.dossiers import DossierForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, found_or_404
 
 
 def _dossier(
@@ -33,10 +33,7 @@ def _dossier(
         action=action,
         detail=access_wording.dossier_detail(dossier_id),
     )
-    dossier = Dossier.objects.filter(pk=dossier_id, case=case).first()
-    if dossier is None:
-        raise Http404("No such dossier")
-    return dossier, role
+    return found_or_404(dossier_of(case, dossier_id), "dossier"), role
 
 
 def _language_initial() -> str:
@@ -77,11 +74,10 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             return redirect("dossier_detail", case_id=case.id, dossier_id=dossier.id)
-    past = Dossier.objects.filter(case=case).select_related("requested_by")[:50]
     return render(
         request,
         "dossier/export.html",
-        {"case": case, "role": role, "form": form, "dossiers": past},
+        {"case": case, "role": role, "form": form, "dossiers": recent_dossiers_of(case)},
         status=400 if form.errors else 200,
     )
 

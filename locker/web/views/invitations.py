@@ -14,28 +14,20 @@ from django.urls import reverse
 from locker import services
 from locker.infra import ratelimit
 from locker.selectors import sharing
+from locker.web.views.common import private_response
 
 SESSION_KEY = "invitation_token"
 
 
-def _private(response: HttpResponse, referrer_policy: str = "same-origin") -> HttpResponse:
-    # The clean page's address holds no secret, and "no-referrer" would make browsers send
-    # `Origin: null` with its form posts, which the CSRF check refuses. The token URL's own
-    # answer (a redirect) still sends no referrer at all.
-    response["Referrer-Policy"] = referrer_policy
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     if not ratelimit.hit("invite-open", ratelimit.client_ip(request), limit=20, window_s=600):
-        return _private(render(request, "locker/too_many.html", status=429))
+        return private_response(render(request, "locker/too_many.html", status=429))
     request.session[SESSION_KEY] = token
-    return _private(redirect("invitation"), "no-referrer")
+    return private_response(redirect("invitation"), "no-referrer")
 
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
-    return _private(render(request, "locker/invitation_unavailable.html", status=410))
+    return private_response(render(request, "locker/invitation_unavailable.html", status=410))
 
 
 def invitation(request: HttpRequest) -> HttpResponse:
@@ -55,20 +47,20 @@ def invitation(request: HttpRequest) -> HttpResponse:
         context.update(
             signup_url=f"{reverse('signup')}?{query}", login_url=f"{reverse('login')}?{query}"
         )
-        return _private(render(request, "locker/invitation.html", context))
+        return private_response(render(request, "locker/invitation.html", context))
     error = ""
     if request.method == "POST":
         if "decline" in request.POST:
             request.session.pop(SESSION_KEY, None)
-            return _private(redirect("shared"))
+            return private_response(redirect("shared"))
         try:
             accepted = services.accept_invitation(token=token, user=request.user)
         except services.InputError as exc:
             error = str(exc)
         else:
             request.session.pop(SESSION_KEY, None)
-            return _private(redirect("review", case_id=accepted.case_id))
+            return private_response(redirect("review", case_id=accepted.case_id))
     context["error"] = error
-    return _private(
+    return private_response(
         render(request, "locker/invitation.html", context, status=400 if error else 200)
     )

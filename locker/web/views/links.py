@@ -13,7 +13,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -24,11 +24,14 @@ from locker import services
 from locker.infra import ratelimit
 from locker.models import ContactLink
 from locker.permissions import case_access_or_404
-from locker.web.forms.entries import ContactLinkForm, StatementForm
+from locker.selectors import contact_links
+from locker.web.forms.links import ContactLinkForm, StatementForm
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
     form_error_response,
+    found_or_404,
+    private_response,
     saved_response,
     still_saving_response,
     wants_json,
@@ -52,10 +55,10 @@ def links(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         # Shown once on the next page, then gone: only its hash is stored.
         request.session[FRESH_KEY] = {"id": link.pk, "token": raw}
         return redirect("link_detail", case_id=case.pk, link_id=link.pk)
-    now = timezone.now()
-    rows = [(link, link.state(now)) for link in case.contact_links.all()]
     return render(
-        request, "locker/links.html", {"case": case, "role": role, "form": form, "rows": rows}
+        request,
+        "locker/links.html",
+        {"case": case, "role": role, "form": form, "rows": contact_links.links_of(case)},
     )
 
 
@@ -67,7 +70,7 @@ def _qr_svg(url: str) -> str:
 @login_required
 def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id, need="write")
-    link = get_object_or_404(ContactLink, case=case, pk=link_id)
+    link = found_or_404(contact_links.link_of(case, link_id), "link")
     fresh = request.session.get(FRESH_KEY)
     url = qr = None
     if isinstance(fresh, dict) and fresh.get("id") == link.pk:
@@ -85,7 +88,7 @@ def link_detail(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResp
 @require_POST
 def link_revoke(request: AuthedRequest, case_id: UUID, link_id: int) -> HttpResponse:
     case = case_access_or_404(request, case_id, need="write").case
-    link = get_object_or_404(ContactLink, case=case, pk=link_id)
+    link = found_or_404(contact_links.link_of(case, link_id), "link")
     services.revoke_contact_link(link=link)
     messages.success(request, _("The link no longer works."))
     return redirect("links", case_id=case.pk)
@@ -95,32 +98,22 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return render(request, "locker/statement_unavailable.html", status=410)
 
 
-def _private(response: HttpResponse, referrer_policy: str = "same-origin") -> HttpResponse:
-    # The clean page's address holds no secret, and "no-referrer" would make browsers send
-    # `Origin: null` with its form posts, which the CSRF check refuses. The token URL's own
-    # answer (a redirect) still sends no referrer at all.
-    response["Referrer-Policy"] = referrer_policy
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def statement_open(request: HttpRequest, token: str) -> HttpResponse:
     """First visit: trade the token for a session, then reload at a clean URL so the token
     stays out of the address bar, the history and any Referer."""
     if not ratelimit.hit("link-open", ratelimit.client_ip(request), limit=20, window_s=600):
-        return _private(render(request, "locker/too_many.html", status=429))
+        return private_response(render(request, "locker/too_many.html", status=429))
     try:
         link = services.open_contact_link(raw=token)
     except services.LinkUnavailable:
-        return _private(_unavailable(request))
+        return private_response(_unavailable(request))
     request.session.cycle_key()
     request.session[SESSION_KEY] = link.pk
-    return _private(redirect("statement"), "no-referrer")
+    return private_response(redirect("statement"), "no-referrer")
 
 
 def _owner_zone(link: ContactLink) -> None:
-    profile = getattr(link.case.owner, "locker_profile", None)
-    zone = profile.time_zone if profile else "Asia/Shanghai"
+    zone = contact_links.owner_time_zone(link)
     try:
         timezone.activate(zoneinfo.ZoneInfo(zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -134,20 +127,20 @@ def statement(request: HttpRequest) -> HttpResponse:
     except (services.LinkUnavailable, TypeError, ValueError):
         link = None
     if link is None:
-        return _private(_unavailable(request))
+        return private_response(_unavailable(request))
     # Times typed by the contact are read in the borrower's zone, which the page states.
     _owner_zone(link)
     if request.method != "POST":
-        return _private(render(request, "locker/statement.html", {"form": StatementForm()}))
+        return private_response(render(request, "locker/statement.html", {"form": StatementForm()}))
     if not ratelimit.hit("link-post", ratelimit.client_ip(request), limit=10, window_s=600):
-        return _private(render(request, "locker/too_many.html", status=429))
+        return private_response(render(request, "locker/too_many.html", status=429))
     form = StatementForm(request.POST, request.FILES)
     if form.is_valid():
         submission = Submission(f"link:{link.pk}", form.cleaned_data.get("submission"))
         if url := submission.done_url():
-            return _private(saved_response(request, url))
+            return private_response(saved_response(request, url))
         if not submission.claim():
-            return _private(still_saving_response(request))
+            return private_response(still_saving_response(request))
         try:
             services.submit_contact_report(
                 link=link,
@@ -157,7 +150,7 @@ def statement(request: HttpRequest) -> HttpResponse:
             )
         except services.LinkUnavailable:
             submission.release()
-            return _private(_unavailable(request))
+            return private_response(_unavailable(request))
         except services.InputError as exc:
             submission.release()
             form.add_error(None, str(exc))
@@ -165,11 +158,11 @@ def statement(request: HttpRequest) -> HttpResponse:
             request.session.pop(SESSION_KEY, None)
             url = reverse("statement_done")
             submission.finish(url)
-            return _private(saved_response(request, url))
+            return private_response(saved_response(request, url))
     if wants_json(request):
-        return _private(form_error_response(form))
-    return _private(render(request, "locker/statement.html", {"form": form}, status=400))
+        return private_response(form_error_response(form))
+    return private_response(render(request, "locker/statement.html", {"form": form}, status=400))
 
 
 def statement_done(request: HttpRequest) -> HttpResponse:
-    return _private(render(request, "locker/statement_done.html"))
+    return private_response(render(request, "locker/statement_done.html"))

@@ -7,17 +7,18 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from locker import services
-from locker.models import Checkpoint, Entry
 from locker.permissions import case_access_or_404
+from locker.selectors import log
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
     form_error_response,
+    found_or_404,
     saved_response,
     still_saving_response,
     wants_json,
@@ -78,25 +79,15 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
     )
 
 
-def _checkpoint(entry: Entry) -> Checkpoint:
-    checkpoint = (
-        Checkpoint.objects.filter(case=entry.case, length=entry.seq, head=entry.hash)
-        .order_by("signed_at")
-        .first()
-    )
-    if checkpoint is None:
-        raise Http404("No receipt for this entry")
-    return checkpoint
-
-
 @login_required
 def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    entry = get_object_or_404(Entry, case=case, seq=seq)
+    entry = found_or_404(log.entry_at(case, seq), "entry")
+    checkpoint = found_or_404(log.receipt_for(entry), "receipt")
     return render(
         request,
         "locker/receipt.html",
-        {"case": case, "role": role, "entry": entry, "checkpoint": _checkpoint(entry)},
+        {"case": case, "role": role, "entry": entry, "checkpoint": checkpoint},
     )
 
 
@@ -108,8 +99,8 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         case_id,
         action="download",
     ).case
-    entry = get_object_or_404(Entry, case=case, seq=seq)
-    document = _checkpoint(entry).document
+    entry = found_or_404(log.entry_at(case, seq), "entry")
+    document = found_or_404(log.receipt_for(entry), "receipt").document
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2).encode(),
         content_type="application/json; charset=utf-8",

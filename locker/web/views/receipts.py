@@ -5,30 +5,18 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from locker import services
 from locker.permissions import case_access_or_404
 from locker.selectors.receipts import kept_receipts_of, status_of
+from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
-
-
-class KeptReceiptForm(forms.Form):
-    receipt = forms.FileField(
-        label=gettext_lazy("Upload a receipt you kept (.json)"),
-        help_text=gettext_lazy(
-            "The file you downloaded after saving an entry. Whoever reviews your case will see "
-            "whether the record still holds the entry it names."
-        ),
-        widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
-    )
 
 
 def _report_upload(request: AuthedRequest, result: services.KeptReceiptResult) -> None:

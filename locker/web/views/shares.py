@@ -9,18 +9,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.infra.http import public_url
-from locker.models import Share
 from locker.permissions import case_access_or_404
 from locker.selectors import access_log as access_log_view
 from locker.selectors import access_wording, sharing
 from locker.web.forms.sharing import ROLE_HELP, ShareForm
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, found_or_404
 
 
 @login_required
@@ -54,10 +53,6 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                     ),
                 )
             return redirect("shares", case_id=case.pk)
-    rows = [
-        {"share": share, "label": sharing.grantee_label(share), "status": share.status}
-        for share in case.shares.select_related("user", "ended_by").order_by("-created_at")
-    ]
     return render(
         request,
         "locker/shares.html",
@@ -65,7 +60,7 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "case": case,
             "role": role,
             "form": form,
-            "rows": rows,
+            "rows": sharing.share_rows(case),
             "role_help": ROLE_HELP,
             "nav": "shares",
         },
@@ -77,7 +72,7 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @require_POST
 def share_end(request: AuthedRequest, case_id: UUID, share_id: int) -> HttpResponse:
     case = case_access_or_404(request, case_id, need="write").case
-    share = get_object_or_404(Share, case=case, pk=share_id)
+    share = found_or_404(sharing.share_of_case(case, share_id), "share")
     services.end_share(share=share, by=request.user)
     messages.success(request, _("The share has ended. They can no longer open the case."))
     return redirect("shares", case_id=case.pk)

@@ -1,0 +1,117 @@
+"""Account forms: sign-up, preferences (time zone and language), the address for password
+resets, and the password that unlocks a session after a quick exit."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+COMMON_TIME_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Macau",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Jakarta",
+    "Asia/Manila",
+    "Asia/Bangkok",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "UTC",
+)
+
+
+def time_zone_choices(current: str = "") -> list[tuple[str, str]]:
+    zones = list(COMMON_TIME_ZONES)
+    if current and current not in zones:
+        zones.insert(0, current)
+    return [(z, z.replace("_", " ")) for z in zones]
+
+
+class TimeZoneField(forms.CharField):
+    """Any IANA zone name; the select offers common ones and the browser may add its own."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Time zone"))
+        kwargs.setdefault("max_length", 64)
+        super().__init__(widget=forms.Select(choices=time_zone_choices()), **kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise forms.ValidationError(_("Unknown time zone.")) from exc
+        return str(value)
+
+
+class SignupForm(UserCreationForm):  # type: ignore[type-arg]
+    # Not a model field here: the address becomes the account's only once its owner opens
+    # the confirmation link we mail to it.
+    email = forms.EmailField(
+        label=_("Email (optional)"),
+        required=False,
+        help_text=_(
+            "Only used to reset your password; we mail a link to confirm it. "
+            "No phone number is ever asked."
+        ),
+    )
+    time_zone = TimeZoneField()
+
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
+        model = get_user_model()
+        fields = ("username",)
+
+    def clean_username(self) -> str:
+        username = str(self.cleaned_data.get("username", ""))
+        # Cases are shared "by username or email": a user name that looks like an address
+        # could catch a share meant for that address.
+        if "@" in username:
+            raise forms.ValidationError(_("A user name cannot contain @."))
+        return username
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email for password resets"),
+        required=False,
+        help_text=_(
+            "We mail a link to a new address; it counts once you open it. Leave empty to remove it."
+        ),
+    )
+
+
+class PreferencesForm(forms.Form):
+    time_zone = TimeZoneField()
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Same as my browser")), *settings.LANGUAGES],
+        required=False,
+    )
+
+
+class UnlockForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autofocus": True})
+    )
