@@ -124,9 +124,7 @@ class _NotKept(Exception):
         self.body = body
 
 
-def run_once(
-    *, user: Any, key: str, fingerprint: str, action: Action
-) -> tuple[int, bytes, bool]:
+def run_once(*, user: Any, key: str, fingerprint: str, action: Action) -> tuple[int, bytes, bool]:
     """Run `action` once per (user, key) and return (status, body, replayed).
 
     First request with a key: runs `action` and, if its status is kept (is_kept), stores
