@@ -10,6 +10,7 @@ from locker.models.cases import (
     KeptReceipt,
 )
 from locker.models.dossiers import Dossier
+from locker.models.idempotency import IdempotencyKey
 from locker.models.sharing import (
     AccessLog,
     Annotation,
@@ -30,6 +31,7 @@ __all__ = [
     "Dossier",
     "Entry",
     "EvidenceFile",
+    "IdempotencyKey",
     "Invitation",
     "KeptReceipt",
     "ProfessionalProfile",

@@ -9,6 +9,7 @@ from locker.web.views import (
     cases,
     desk,
     dossiers,
+    health,
     invitations,
     links,
     log,
@@ -89,4 +90,5 @@ urlpatterns = [
     path(dossier + "status", dossiers.status, name="dossier_status"),
     path(dossier + "pdf", dossiers.download, name="dossier_pdf"),
     path("verify", verify.verify_page, name="verify"),
+    path("readyz", health.readyz, name="readyz"),
 ]

@@ -1,0 +1,53 @@
+"""GET /readyz: whether this instance can serve, for load balancers and operators. No
+authentication and nothing secret: the database answers or not, and how many evidence
+files no entry names (see `manage.py evidence_orphans`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from locker.selectors.orphans import orphan_count
+from locker.web.unavailable import RETRY_AFTER_S
+
+log = logging.getLogger(__name__)
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        return False
+    return True
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    database = _database_answers()
+    payload: dict[str, Any] = {
+        "database": "ok" if database else "unavailable",
+        "orphan_files": None,
+        "orphan_scan_complete": None,
+    }
+    if database:
+        try:
+            # Counted at most every few minutes per process, and over a bounded scan.
+            payload["orphan_files"], payload["orphan_scan_complete"] = orphan_count()
+            payload["storage"] = "ok"
+        except (OperationalError, InterfaceError):
+            payload["database"] = "unavailable"
+        except Exception:  # the store's own errors (OSError, botocore …): reported, not raised
+            log.exception("readyz: the evidence storage could not be listed")
+            payload["storage"] = "unavailable"
+    response = JsonResponse(payload, status=200 if payload["database"] == "ok" else 503)
+    if response.status_code == 503:
+        response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
