@@ -208,23 +208,35 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# Rate limits and cached chain checks: Redis when it is there, otherwise files under the data
-# dir, which every gunicorn worker of `make run` shares.
+# Rate limits, form submission ids and cached chain checks: Redis when it is there, otherwise
+# files under the data dir, which every gunicorn worker of `make run` shares. Either way
+# behind ResilientCache (locker/infra/cache.py): nothing that records evidence may fail or
+# wait because the cache is down or frozen, so the sockets time out quickly and a failing
+# cache is skipped for LOCKER_CACHE_RETRY_S seconds, this process's memory standing in.
+LOCKER_CACHE_SOCKET_TIMEOUT_S = float(os.environ.get("LOCKER_CACHE_SOCKET_TIMEOUT_S", "0.25"))
+LOCKER_CACHE_RETRY_S = float(os.environ.get("LOCKER_CACHE_RETRY_S", "5"))
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "locker-cache",
-        }
+    _shared_cache: dict[str, object] = {
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "locker-cache",
+        "OPTIONS": {
+            "primary": "django.core.cache.backends.redis.RedisCache",
+            "primary_options": {
+                "socket_connect_timeout": LOCKER_CACHE_SOCKET_TIMEOUT_S,
+                "socket_timeout": LOCKER_CACHE_SOCKET_TIMEOUT_S,
+            },
+            "retry_after_s": LOCKER_CACHE_RETRY_S,
+        },
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(DATA_DIR / "cache"),
-        }
+    _shared_cache = {
+        "LOCATION": str(DATA_DIR / "cache"),
+        "OPTIONS": {
+            "primary": "django.core.cache.backends.filebased.FileBasedCache",
+            "retry_after_s": LOCKER_CACHE_RETRY_S,
+        },
     }
+CACHES = {"default": {"BACKEND": "locker.infra.cache.ResilientCache", **_shared_cache}}
 
 # Where the quick-exit control sends the page: an ordinary site that says nothing about debt.
 LOCKER_QUICK_EXIT_URL = os.environ.get("LOCKER_QUICK_EXIT_URL", "https://www.baidu.com/")
@@ -282,9 +294,13 @@ LOCKER_DOSSIER_SOFT_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_SOFT_LIMIT_S", 
 LOCKER_DOSSIER_HARD_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_HARD_LIMIT_S", "660"))
 # A TrueType-outline CJK font file to use instead of the one installed with the project.
 LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
-# Short broker connection timeouts: a request must not hang when the broker is down.
+# Short broker timeouts: a request must not hang when the broker is down (refused) or frozen
+# (the connection is accepted, then nothing answers): enqueue_dossier gives up after about
+# one connect timeout plus one socket timeout, and the row waits for the sweep.
+LOCKER_BROKER_SOCKET_TIMEOUT_S = float(os.environ.get("LOCKER_BROKER_SOCKET_TIMEOUT_S", "1"))
 if REDIS_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 2)
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 1)
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_timeout", LOCKER_BROKER_SOCKET_TIMEOUT_S)
 else:
     # kombu's filesystem transport otherwise creates ./control in the working directory.
     _control_dir = DATA_DIR / "broker" / "control"

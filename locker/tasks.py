@@ -4,13 +4,14 @@ only carries hints that a row needs work (see locker/services/dossiers.py)."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import InterfaceError
+from django.db import InterfaceError, close_old_connections
 from django.db import OperationalError as DatabaseOperationalError
 from django.utils.translation import gettext_noop
 
@@ -112,9 +113,34 @@ def sweep_dossiers() -> int:
 
 
 @worker_ready.connect
-def _sweep_at_start(**kwargs: Any) -> None:
-    # A worker that starts after a crash picks up what the crashed one left behind.
+def _sweep_at_start_and_on_a_timer(**kwargs: Any) -> None:
+    # A worker that starts after a crash picks up what the crashed one left behind, and then
+    # keeps sweeping on its own timer: beat's schedule is the usual trigger, but a dead beat
+    # process must not stop recovery (the sweep's updates are conditional, so beat and any
+    # number of workers sweeping at once re-enqueue a row once).
+    _sweep_logged()
+    SweepTimer(settings.LOCKER_DOSSIER_SWEEP_S).start()
+
+
+def _sweep_logged() -> None:
     try:
         sweep_dossiers()
     except Exception:
-        log.exception("dossier sweep at worker start failed")
+        log.exception("dossier sweep in the worker failed")
+    finally:
+        # A connection that broke (PostgreSQL restarted) must not break the next sweep.
+        close_old_connections()
+
+
+class SweepTimer(threading.Thread):
+    """Runs the sweep every `interval_s` seconds in the worker's main process, for as long as
+    the process lives (a daemon thread: it never holds up the worker's shutdown)."""
+
+    def __init__(self, interval_s: float) -> None:
+        super().__init__(name="dossier-sweep-timer", daemon=True)
+        self.interval_s = max(0.5, interval_s)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval_s):
+            _sweep_logged()

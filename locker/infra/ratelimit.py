@@ -1,5 +1,9 @@
 """A small fixed-window rate limiter on the cache (Redis in CI and production, shared files
-under `make run`), for the doors strangers can knock on: contact links, log-in, sign-up."""
+under `make run`), for the doors strangers can knock on: contact links, log-in, sign-up.
+
+It fails safe: while the shared cache is away, attempts are counted in this process's memory
+(locker/infra/cache.py does that for the configured cache; a cache that raises anyway is
+caught here), so a limit is never lifted, at worst counted per process until it returns."""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 
+from locker.infra.cache import CACHE_ERRORS, local_fallback
 from locker.infra.http import client_ip as trusted_ip
 
 
@@ -22,12 +28,19 @@ def hit(scope: str, key: str, *, limit: int, window_s: int) -> bool:
     """Count one attempt; True while the caller is within `limit` attempts per window."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     name = f"rl:{scope}:{digest}"
-    if cache.add(name, 1, timeout=window_s):
+    try:
+        return _count(cache, name, limit=limit, window_s=window_s)
+    except CACHE_ERRORS:
+        return _count(local_fallback("ratelimit"), name, limit=limit, window_s=window_s)
+
+
+def _count(store: BaseCache, name: str, *, limit: int, window_s: int) -> bool:
+    if store.add(name, 1, timeout=window_s):
         return True
     try:
-        count = cache.incr(name)
+        count = store.incr(name)
     except ValueError:  # expired between add and incr
-        cache.add(name, 1, timeout=window_s)
+        store.add(name, 1, timeout=window_s)
         return True
     return count <= limit
 
