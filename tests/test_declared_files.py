@@ -4,8 +4,10 @@ so a cut upload is an error, never an entry without its file."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from locker import services
 from locker.core import chain
@@ -59,3 +61,21 @@ def test_a_mismatch_stores_no_entry(declared, message) -> None:
 def test_a_malformed_declaration_is_refused(value) -> None:
     with pytest.raises(services.InputError, match="one object per file"):
         services.parse_declared_files(value)
+
+
+def test_the_api_takes_the_declaration_in_the_entry_json(world) -> None:
+    data = png_bytes()
+    url = f"/api/cases/{world.case.id}/entries"
+    before = world.case.entries.count()
+
+    def send(files: list[dict[str, object]]):
+        entry = json.dumps({"kind": "note", "body": {"text": "x"}, "files": files})
+        upload = SimpleUploadedFile("shot.png", data, content_type="image/png")
+        return world.api("owner").post_multipart(url, {"entry": entry, "files": [upload]})
+
+    cut = send([{"size": len(data) + 1000, "sha256": chain.sha256_hex(data)}])
+    assert cut.status_code == 422 and "cut off" in cut.json()["detail"]
+    assert world.case.entries.count() == before
+    whole = send([{"size": len(data), "sha256": chain.sha256_hex(data)}])
+    assert whole.status_code == 201
+    assert world.case.entries.count() == before + 1

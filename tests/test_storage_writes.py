@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from locker import services
 from locker.core import chain
@@ -18,7 +21,8 @@ from locker.infra import storage
 from locker.models import EvidenceFile
 
 from .factories import make_case
-from .ui_helpers import png_bytes
+from .personas import Personas
+from .ui_helpers import csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +141,55 @@ def test_another_failure_of_the_store_is_unavailable_not_full(settings, monkeypa
     with pytest.raises(storage.StorageUnavailable):
         storage.store_upload(str(make_case().id), io.BytesIO(picture()))
     assert media_files(settings) == []
+
+
+# What the person sending is told: the API, the page's upload script and the plain form.
+
+
+def an_upload(name: str = "shot.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, picture(), content_type="image/png")
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [(errno.ENOSPC, 507), (errno.EIO, 503)], ids=["full", "failing"]
+)
+def test_the_api_says_full_or_unavailable_and_records_nothing(
+    world: Personas, monkeypatch, error, status
+) -> None:
+    before = world.case.entries.count()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(storage.os, "fsync", broken)
+    entry = json.dumps({"kind": "note", "body": {"text": "录音"}})
+    response = world.api("owner").post_multipart(
+        f"/api/cases/{world.case.id}/entries", {"entry": entry, "files": [an_upload()]}
+    )
+    assert response.status_code == status
+    assert "nothing was saved" in response.json()["detail"]
+    assert ("Retry-After" in response) == (status == 503)
+    assert world.case.entries.count() == before
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["upload script", "plain form"])
+def test_the_page_says_the_store_is_full_in_the_users_language(
+    world: Personas, monkeypatch, script
+) -> None:
+    before = world.case.entries.count()
+    fill_disk_after(monkeypatch, 0)
+    extra = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"} if script else {}
+    response = csrf_post(
+        world.web("owner"),
+        reverse("log_entry", args=[world.case.pk, "note"]),
+        {"text": "他们又打电话了", "occurred_at": "2026-11-28T22:40", "files": [an_upload()]},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+        **extra,
+    )
+    assert response.status_code == 507
+    zh = "服务器没有空间保存这个文件"
+    if script:
+        assert zh in response.json()["errors"][0]
+    else:
+        assert zh in response.content.decode() and 'id="quick-exit"' in response.content.decode()
+    assert world.case.entries.count() == before

@@ -42,6 +42,22 @@ ENTRY_REQUEST_DOC = {
                             "nullable": True,
                         },
                         "body": {"type": "object"},
+                        "files": {
+                            "type": "array",
+                            "description": (
+                                "optional, multipart only: what you send, one object per file "
+                                "in order; an entry whose files are not this is refused"
+                            ),
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {"type": "integer", "minimum": 0},
+                                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                    "name": {"type": "string"},
+                                },
+                                "additionalProperties": False,
+                            },
+                        },
                     },
                     "additionalProperties": False,
                 }
@@ -98,9 +114,11 @@ def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[se
         raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise HttpError(400, "the entry must be a JSON object")
-    unknown = set(document) - {"kind", "occurred_at", "body"}
+    unknown = set(document) - {"kind", "occurred_at", "body", "files"}
     if unknown:
-        raise HttpError(422, f"unknown members {sorted(unknown)}; expected kind, occurred_at, body")
+        raise HttpError(
+            422, f"unknown members {sorted(unknown)}; expected kind, occurred_at, body, files"
+        )
     if "kind" not in document or "body" not in document:
         raise HttpError(422, "the entry needs kind and body")
     return document, uploads
@@ -118,6 +136,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
     kind = document["kind"]
     if not isinstance(kind, str):
         raise HttpError(422, "kind must be a string")
+    declared = document.get("files")
     result = services.append_entry(
         case=case,
         author=author_of(request),
@@ -125,6 +144,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
         body=document["body"],
         occurred_at=document.get("occurred_at"),
         uploads=uploads,
+        declared_files=None if declared is None else services.parse_declared_files(declared),
     )
     entry = result.entry
     return Status(

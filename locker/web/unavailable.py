@@ -1,6 +1,8 @@
 """When the database is unavailable (PostgreSQL restarting, the network to it cut), every
 request answers 503 with Retry-After and a short message instead of a 500: JSON under
-/api/, otherwise a small page in the visitor's language with the quick-exit control.
+/api/, otherwise a small page in the visitor's language with the quick-exit control. When
+the evidence store is full (507) or failing (503), a request that was saving a file gets
+the same kind of answer; nothing of that record was stored (locker/infra/storage.py).
 
 The middleware is first in MIDDLEWARE. Django turns an exception into a 500 response at each
 middleware's boundary, so a database error raised by a later middleware (sessions, auth)
@@ -24,7 +26,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
+
+from locker.infra.http import api_language
+from locker.infra.storage import StorageError, StorageFull
 
 RETRY_AFTER_S = 30
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -46,12 +52,13 @@ def is_api(request: HttpRequest) -> bool:
 
 
 def _language(request: HttpRequest) -> str:
-    # The API answers programs in English unless Chinese is asked for first (as its other
-    # errors do); pages follow the language cookie and the browser (no profile: no database).
+    # Pages follow the language cookie and the browser (no profile: no database).
     if is_api(request):
-        first = request.headers.get("Accept-Language", "").strip().lower()
-        return "zh-hans" if first.startswith("zh") else "en"
+        return api_language(request)
     return translation.get_language_from_request(request)
+
+
+DATABASE_MESSAGE = gettext_lazy("the database is unavailable for a moment; try again in a minute")
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
@@ -60,23 +67,36 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         response: HttpResponse = HttpResponseRedirect(settings.LOCKER_QUICK_EXIT_URL)
         response["Referrer-Policy"] = "no-referrer"
         return response
+    return refusal(request, 503, DATABASE_MESSAGE, database=True)
+
+
+def refusal(
+    request: HttpRequest, status: int, message: str | Promise, *, database: bool = False
+) -> HttpResponse:
+    """A short answer that needs no database: JSON {"detail"} under /api/, {"errors"} for
+    the page's upload script (which keeps the form filled in), otherwise a small page."""
     with translation.override(_language(request)):
+        response: HttpResponse
         if is_api(request):
-            response = JsonResponse(
-                {
-                    "detail": gettext(
-                        "the database is unavailable for a moment; try again in a minute"
-                    )
-                },
-                status=503,
-            )
+            response = JsonResponse({"detail": str(message)}, status=status)
+        elif request.headers.get("X-Requested-With") == "XMLHttpRequest":
+            response = JsonResponse({"errors": [str(message)]}, status=status)
         else:
             # render_to_string without the request: no context processors, so no queries.
-            page = render_to_string("503.html", {"quick_exit_url": settings.LOCKER_QUICK_EXIT_URL})
-            response = HttpResponse(page, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_S)
+            context = {
+                "quick_exit_url": settings.LOCKER_QUICK_EXIT_URL,
+                "database": database,
+                "message": str(message),
+            }
+            response = HttpResponse(render_to_string("503.html", context), status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_S)
     add_never_cache_headers(response)
     return response
+
+
+def storage_refusal(request: HttpRequest, error: StorageError) -> HttpResponse:
+    return refusal(request, 507 if isinstance(error, StorageFull) else 503, error.args[0])
 
 
 class DatabaseUnavailableMiddleware:
@@ -93,4 +113,12 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, DATABASE_ERRORS):
             log.warning("database unavailable: %r (%s %s)", exception, request.method, request.path)
             return unavailable_response(request)
+        if isinstance(exception, StorageError):
+            log.warning(
+                "evidence store refused a write: %r (%s %s)",
+                exception,
+                request.method,
+                request.path,
+            )
+            return storage_refusal(request, exception)
         return None
