@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # Before anything reads the body (CSRF, the views): a cut body is refused whole.
     "locker.web.request_body.CompleteBodyMiddleware",
+    # After the body check: a retried API POST with the same Idempotency-Key is answered once.
+    "locker.api.idempotency.IdempotencyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -311,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "locker.tasks.sweep_dossiers",
         "schedule": LOCKER_DOSSIER_SWEEP_S,
         "options": {"expires": LOCKER_DOSSIER_SWEEP_S},
+    },
+    "delete-expired-idempotency-keys": {
+        "task": "locker.tasks.delete_expired_idempotency_keys",
+        "schedule": 3600,
+        "options": {"expires": 3600},
     },
 }
 # The public /verify page and POST /api/verify: largest upload, and requests per client.

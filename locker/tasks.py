@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 from locker.dossier.build import build_dossier
 from locker.infra import queue
 from locker.services import dossiers as dossier_services
+from locker.services import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,12 @@ def render_dossier(self: Any, dossier_id: str) -> str:
         )
         return "failed"
     return "ready"
+
+
+@shared_task(name=queue.DELETE_EXPIRED_IDEMPOTENCY_KEYS, ignore_result=True)
+def delete_expired_idempotency_keys() -> int:
+    """Forget API Idempotency-Keys once clients were promised they are kept (24 hours)."""
+    return idempotency.delete_expired_keys()
 
 
 @shared_task(name=queue.SWEEP_DOSSIERS, ignore_result=True)
