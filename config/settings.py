@@ -316,7 +316,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "delete-expired-idempotency-keys": {
         "task": "locker.tasks.delete_expired_idempotency_keys",
-        "schedule": 3600,
+        "schedule": 3600.0,
         "options": {"expires": 3600},
     },
 }
