@@ -193,3 +193,26 @@ def test_the_page_says_the_store_is_full_in_the_users_language(
     else:
         assert zh in response.content.decode() and 'id="quick-exit"' in response.content.decode()
     assert world.case.entries.count() == before
+
+
+def test_a_file_removed_before_its_entry_is_made_fails_the_append(settings, monkeypatch) -> None:
+    # evidence_orphans removing the file between the upload and the entry (both under the
+    # case's lock): the append must fail as a retryable error, never name a missing file.
+    case = make_case()
+    real_store = storage.store_upload
+
+    def store_then_lose(case_id: str, upload: Any, **kwargs: Any) -> storage.StoredFile:
+        stored = real_store(case_id, upload, **kwargs)
+        storage.evidence_storage().delete(stored.storage_name)
+        return stored
+
+    monkeypatch.setattr("locker.services.entries.store_upload", store_then_lose)
+    with pytest.raises(storage.StorageUnavailable):
+        services.append_entry(
+            case=case,
+            author="user:1",
+            kind="note",
+            body={"text": "x"},
+            uploads=[services.Upload("shot.png", io.BytesIO(picture()))],
+        )
+    assert case.entries.count() == 1 and not EvidenceFile.objects.exists()

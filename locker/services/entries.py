@@ -17,7 +17,14 @@ from django.utils.translation import gettext_lazy
 
 from locker.core import chain, kinds
 from locker.infra import signing
-from locker.infra.storage import StoredFile, UploadError, clean_file_name, store_upload
+from locker.infra.storage import (
+    StorageUnavailable,
+    StoredFile,
+    UploadError,
+    clean_file_name,
+    evidence_storage,
+    store_upload,
+)
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -255,10 +262,15 @@ def append_entry(
         {"sha256": f.sha256, "size": f.size, "media_type": f.media_type, "name": name}
         for f, name in stored
     ]
-    for f, name in stored:
-        _record_evidence_file(case, f, name)
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
+        # Under the case's lock, which evidence_orphans also takes before it removes a file
+        # no row names: a file it removed after we stored (or found) it is caught here, and
+        # once its row exists it is no orphan any more.
+        for f, name in stored:
+            if not evidence_storage().exists(f.storage_name):
+                raise StorageUnavailable(f"{f.storage_name} vanished before its entry was made")
+            _record_evidence_file(case, f, name)
         head = (
             Entry.objects.filter(case=locked)
             .order_by("-seq")
