@@ -20,9 +20,14 @@ def readme_section() -> str:
 
 
 def test_the_readme_names_every_top_level_entry_of_locker_and_no_other() -> None:
-    named = set(re.findall(r"`locker/([\w.]+?)/?`", readme_section()))
+    named = set(re.findall(r"`locker/([\w.]+?)/?`", readme_section()))  # top-level only
     present = {p.name for p in LOCKER.iterdir() if p.name != "__pycache__"} - FRAMEWORK
     assert named == present
+
+
+def test_every_path_the_section_names_exists() -> None:
+    named = re.findall(r"`(locker/[\w./]+)`", readme_section())
+    assert named and [path for path in named if not (REPO / path).exists()] == []
 
 
 def test_core_reads_no_database() -> None:

@@ -203,7 +203,7 @@ def test_a_mail_server_failure_keeps_the_share_and_says_so(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("gone")
 
-    monkeypatch.setattr(services.shares, "send_mail", refuse)
+    monkeypatch.setattr(services.sharing, "send_mail", refuse)
     case = make_case()
     result = services.share_case(
         case=case, by=case.owner, grantee="x@example.org", role="viewer", site_url="https://e"

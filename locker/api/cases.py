@@ -16,7 +16,8 @@ from locker.api.auth import author_of
 from locker.infra.http import request_user
 from locker.models import Case
 from locker.permissions import case_access_or_404
-from locker.selectors.cases import cases_owned_by, chain_head
+from locker.selectors.cases import cases_owned_by
+from locker.selectors.chain import chain_head
 
 router = Router(tags=["cases"])
 

@@ -1,4 +1,5 @@
-"""Reads of what belongs to an account: its API tokens and its professional profile."""
+"""Reads of what belongs to an account: its API tokens, its display preferences (Profile) and
+its professional profile."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from locker.models import ApiToken, ProfessionalProfile
+from locker.models import ApiToken, ProfessionalProfile, Profile
 
 
 def tokens_of(user: Any) -> QuerySet[ApiToken]:
@@ -21,3 +22,8 @@ def token_of(user: Any, token_id: int) -> ApiToken | None:
 
 def professional_profile_of(user: Any) -> ProfessionalProfile | None:
     return ProfessionalProfile.objects.filter(user=user).first()
+
+
+def preferences_of(user: Any) -> Profile | None:
+    """The user's profile (given the user or their id), or None if they never saved one."""
+    return Profile.objects.filter(user=user).first()

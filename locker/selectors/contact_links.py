@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from locker.models import Case, ContactLink
-from locker.selectors.preferences import preferences_of
+from locker.selectors.accounts import preferences_of
 
 # The zone for an owner who never chose one: the app is Chinese-first.
 DEFAULT_OWNER_ZONE = "Asia/Shanghai"

@@ -10,7 +10,7 @@ from cryptography import x509
 
 from locker.core import chain
 from locker.infra import signing
-from locker.models import Case, Entry, KeptReceipt
+from locker.models import Case, Checkpoint, Entry, KeptReceipt
 
 Status = Literal["holds", "removed", "rewritten"]
 
@@ -74,3 +74,13 @@ def status_of(receipt: KeptReceipt) -> KeptReceiptStatus:
     """One receipt's status now (after an upload)."""
     entry = Entry.objects.filter(case_id=receipt.case_id, seq=receipt.length).first()
     return KeptReceiptStatus(receipt, _status(receipt, entry), _trusted(receipt, {}))
+
+
+def receipt_for(entry: Entry) -> Checkpoint | None:
+    """The checkpoint signed for the chain ending at this entry; the first one signed, should
+    the same head have been signed again later (an export also signs the head it covers)."""
+    return (
+        Checkpoint.objects.filter(case=entry.case, length=entry.seq, head=entry.hash)
+        .order_by("signed_at")
+        .first()
+    )

@@ -26,7 +26,7 @@ from locker.models import (
     ProfessionalProfile,
     Share,
 )
-from locker.selectors import chain_status as chainstatus
+from locker.selectors import chain as stored_chain
 
 # Paths the emails point to; the pages that serve them come with the lawyer's desk pages.
 INVITATION_PATH = "/invitations/{token}/"
@@ -149,7 +149,7 @@ def dashboard_rows(user: Any) -> list[DashboardRow]:
         unread_qs = Entry.objects.filter(case=case)
         if visited is not None:
             unread_qs = unread_qs.filter(recorded_at__gt=visited)
-        report = chainstatus.case_badge(case).report
+        report = stored_chain.case_badge(case).report
         rows.append(
             DashboardRow(
                 case_id=str(case.id),

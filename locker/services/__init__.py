@@ -36,7 +36,7 @@ from locker.services.entries import (
     update_case_facts,
 )
 from locker.services.receipts import MAX_RECEIPT_BYTES, KeptReceiptResult, add_kept_receipt
-from locker.services.shares import (
+from locker.services.sharing import (
     MAX_ANNOTATION_CHARS,
     ShareConflict,
     ShareResult,

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from locker.models import Profile
-from locker.selectors.preferences import preferences_of
+from locker.selectors.accounts import preferences_of
 
 LOCK_KEY = "locker_locked"
 # Reachable while locked: the unlock and log-out pages, the exit itself, the language switch,

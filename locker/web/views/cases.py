@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.core import charts
 from locker.permissions import case_access_or_404
-from locker.selectors import case_pages
-from locker.selectors import chain_status as chainstatus
+from locker.selectors import cases as case_selectors
+from locker.selectors import chain as stored_chain
 from locker.web.forms.cases import CaseForm
 from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
@@ -29,7 +29,9 @@ def _author(request: HttpRequest) -> str:
 
 @login_required
 def case_list(request: AuthedRequest) -> HttpResponse:
-    return render(request, "locker/case_list.html", {"cases": case_pages.owned_cases(request.user)})
+    return render(
+        request, "locker/case_list.html", {"cases": case_selectors.owned_cases(request.user)}
+    )
 
 
 @login_required
@@ -67,14 +69,14 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    overview = case_pages.case_overview(case, timezone.get_current_timezone())
+    overview = case_selectors.case_overview(case, timezone.get_current_timezone())
     return render(
         request,
         "locker/case_detail.html",
         {
             "case": case,
             "role": role,
-            "badge": chainstatus.case_badge(case),
+            "badge": stored_chain.case_badge(case),
             "summary": overview.summary,
             "days_chart": charts.days_chart(overview.summary.days),
             "hours_chart": charts.hours_chart(overview.summary.hours),
@@ -92,7 +94,7 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 def case_check(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     """The full check on demand: every evidence file re-hashed from storage."""
     case = case_access_or_404(request, case_id, action="verify").case
-    badge = chainstatus.full_check(case)
+    badge = stored_chain.full_check(case)
     if badge.report.ok:
         messages.success(
             request,

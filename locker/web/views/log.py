@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from locker import services
 from locker.permissions import case_access_or_404
-from locker.selectors import log
+from locker.selectors.entries import entry_at
+from locker.selectors.receipts import receipt_for
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
@@ -82,8 +83,8 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
 @login_required
 def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    entry = found_or_404(log.entry_at(case, seq), "entry")
-    checkpoint = found_or_404(log.receipt_for(entry), "receipt")
+    entry = found_or_404(entry_at(case, seq), "entry")
+    checkpoint = found_or_404(receipt_for(entry), "receipt")
     return render(
         request,
         "locker/receipt.html",
@@ -99,8 +100,8 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         case_id,
         action="download",
     ).case
-    entry = found_or_404(log.entry_at(case, seq), "entry")
-    document = found_or_404(log.receipt_for(entry), "receipt").document
+    entry = found_or_404(entry_at(case, seq), "entry")
+    document = found_or_404(receipt_for(entry), "receipt").document
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2).encode(),
         content_type="application/json; charset=utf-8",

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from locker import services
 from locker.exports import bundle
 from locker.permissions import Role, case_access_or_404
-from locker.selectors import chain_status as chainstatus
+from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
 from locker.selectors import review as review_reads
 from locker.selectors import sharing
@@ -74,7 +74,7 @@ def review(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "row_query": query_without(request, "seq"),
             "last_visited": last_visited,
             "unread": unread if last_visited is not None else None,
-            "badge": chainstatus.case_badge(case),
+            "badge": stored_chain.case_badge(case),
             "receipts": receipts.latest,
             "receipt_count": receipts.count,
             "kept": kept_receipts_of(case),

@@ -19,7 +19,7 @@ from locker.infra.storage import evidence_storage
 from locker.infra.thumbs import SIZES, derived_copy
 from locker.models import EvidenceFile
 from locker.permissions import case_access_or_404
-from locker.selectors import chain_status as chainstatus
+from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
 from locker.selectors.entries import Filters
 from locker.web.forms.entries import CorrectionForm, FilterForm
@@ -47,7 +47,7 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "filters": filters,
             "page": page,
             "query": query_without(request, "page"),
-            "badge": chainstatus.case_badge(case),
+            "badge": stored_chain.case_badge(case),
         },
     )
 

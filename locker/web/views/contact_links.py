@@ -25,7 +25,7 @@ from locker.infra import ratelimit
 from locker.models import ContactLink
 from locker.permissions import case_access_or_404
 from locker.selectors import contact_links
-from locker.web.forms.links import ContactLinkForm, StatementForm
+from locker.web.forms.contact_links import ContactLinkForm, StatementForm
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
