@@ -66,18 +66,22 @@ def picture(size: int = 300_000) -> bytes:
     return png_bytes() + b"\0" * size  # a valid PNG with padding: big enough to span chunks
 
 
+def append_with_picture(case: Any) -> None:
+    services.append_entry(
+        case=case,
+        author="user:1",
+        kind="note",
+        body={"text": "x"},
+        uploads=[services.Upload("shot.png", io.BytesIO(picture()))],
+    )
+
+
 @pytest.mark.parametrize("room", [0, 1, storage.CHUNK, 3 * storage.CHUNK + 5])
 def test_a_full_disk_part_way_stores_nothing_and_says_so(settings, monkeypatch, room) -> None:
     case = make_case()
     fill_disk_after(monkeypatch, room)
     with pytest.raises(storage.StorageFull):
-        services.append_entry(
-            case=case,
-            author="user:1",
-            kind="note",
-            body={"text": "x"},
-            uploads=[services.Upload("shot.png", io.BytesIO(picture()))],
-        )
+        append_with_picture(case)
     assert media_files(settings) == []
     assert case.entries.count() == 1 and not EvidenceFile.objects.exists()
 
@@ -208,11 +212,5 @@ def test_a_file_removed_before_its_entry_is_made_fails_the_append(settings, monk
 
     monkeypatch.setattr("locker.services.entries.store_upload", store_then_lose)
     with pytest.raises(storage.StorageUnavailable):
-        services.append_entry(
-            case=case,
-            author="user:1",
-            kind="note",
-            body={"text": "x"},
-            uploads=[services.Upload("shot.png", io.BytesIO(picture()))],
-        )
+        append_with_picture(case)
     assert case.entries.count() == 1 and not EvidenceFile.objects.exists()
