@@ -64,19 +64,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a database error anywhere below answers 503 + Retry-After, not 500.
-    "locker.web.unavailable.DatabaseUnavailableMiddleware",
+    "locker.web.middleware.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Before anything reads the body (CSRF, the views): a cut body is refused whole.
-    "locker.web.request_body.CompleteBodyMiddleware",
+    "locker.web.middleware.request_body.CompleteBodyMiddleware",
     # After the body check: a retried API POST with the same Idempotency-Key is answered once.
     "locker.api.idempotency.IdempotencyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "locker.web.middleware.SafetyMiddleware",
+    "locker.web.middleware.safety.SafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

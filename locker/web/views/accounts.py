@@ -31,7 +31,7 @@ from locker.web.forms.accounts import (
     UnlockForm,
     time_zone_choices,
 )
-from locker.web.middleware import LOCK_KEY, default_time_zone, user_profile
+from locker.web.middleware.safety import LOCK_KEY, default_time_zone, user_profile
 from locker.web.views.common import AuthedRequest
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from locker.selectors.orphans import orphan_count
-from locker.web.unavailable import RETRY_AFTER_S
+from locker.web.middleware.unavailable import RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
 
