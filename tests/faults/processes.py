@@ -397,3 +397,36 @@ class PostgresCluster:
             connection.execute(statement)
         return self.url(name)
 
+
+def mount_tmpfs(directory: Path, size: str) -> None:
+    """A tmpfs of `size` (mount's syntax: 2m) on `directory`: a disk that fills up. Needs
+    the right to mount (root, outside a locked-down container)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(directory)],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
+
+
+def unmount(directory: Path) -> None:
+    # Lazy: a process of the test that still has the directory open does not block it.
+    subprocess.run(["umount", "-l", str(directory)], check=False, capture_output=True, timeout=10)
+
+
+def can_mount_tmpfs() -> bool:
+    """Whether this process may mount a tmpfs (tried on a throw-away directory)."""
+    if shutil.which("mount") is None or shutil.which("umount") is None:
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="locker-faults-mount-"))
+    try:
+        mount_tmpfs(probe, "64k")
+    except (subprocess.SubprocessError, OSError):
+        return False
+    else:
+        unmount(probe)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()
