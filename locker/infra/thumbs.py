@@ -5,14 +5,14 @@ evidence storage under derived/; originals are never touched."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import warnings
 
-from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from locker.infra.storage import evidence_storage
+from locker.infra.storage import evidence_storage, write_verified
 from locker.models import EvidenceFile
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ def _render(evidence: EvidenceFile, edge: int) -> bytes | None:
 
 def derived_copy(evidence: EvidenceFile, size: str) -> str | None:
     """The storage name of the derived copy, made on first use; None if the file is not an
-    image Pillow can safely decode."""
+    image Pillow can safely decode. Written like evidence (write_verified): a full or failing
+    store raises StorageFull / StorageUnavailable (a 507 / 503, not a 500) and leaves no
+    partial copy, which would otherwise be served as the picture from then on."""
     if size not in SIZES or not can_derive(evidence):
         return None
     name = derived_name(evidence, size)
@@ -74,6 +76,6 @@ def derived_copy(evidence: EvidenceFile, size: str) -> str | None:
     data = _render(evidence, SIZES[size])
     if data is None:
         return None
-    if not storage.exists(name):  # a concurrent request may have made it meanwhile
-        storage.save(name, ContentFile(data))
+    # A concurrent request may have made it meanwhile: kept if its bytes are these.
+    write_verified(name, io.BytesIO(data), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     return name

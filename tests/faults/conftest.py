@@ -4,8 +4,11 @@ app processes the test starts; all stopped when the test ends, whatever happened
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +23,12 @@ from .processes import (
     CeleryBeat,
     CeleryWorker,
     Gunicorn,
+    PostgresCluster,
     RedisServer,
     Service,
     app_env,
     manage,
+    postgres_bin_dir,
 )
 
 USERNAME = "faults"
@@ -33,6 +38,11 @@ SLOW_S = 5.0  # no request may take longer, whatever is down
 needs_redis_server = needs(
     shutil.which("redis-server") is not None, "the fault tests start their own redis-server"
 )
+
+needs_postgres_server = needs(
+    postgres_bin_dir() is not None, "initdb and pg_ctl (a PostgreSQL server package)"
+)
+POSTGRES_TEMPLATE = "locker_template"
 
 S = TypeVar("S", bound=Service)
 
@@ -70,6 +80,25 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(service.output() for service in [self.redis, *self.services])
 
+    def query(self, statement: str, *params: object) -> list[tuple[Any, ...]]:
+        """Rows of the test's SQLite database, read directly (the app processes share it)."""
+        with contextlib.closing(sqlite3.connect(self.workdir / "locker.sqlite3", timeout=10)) as db:
+            return db.execute(statement, params).fetchall()
+
+    def count(self, table: str) -> int:
+        return int(self.query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608  # our names
+
+
+def prepare_database(env: dict[str, str], *more: tuple[str, ...]) -> None:
+    """Migrate the environment's database, run the `more` commands, make the account."""
+    account = (
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user({USERNAME!r}, password={PASSWORD!r})"
+    )
+    for args in (("migrate", "--noinput"), *more, ("shell", "-c", account)):
+        result = manage(env, *args)
+        assert result.returncode == 0, f"manage.py {args}:\n{result.stdout}{result.stderr}"
+
 
 @pytest.fixture(scope="session")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -77,19 +106,35 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     test works on its own copy (migrating takes seconds)."""
     template = tmp_path_factory.mktemp("faults-template")
     env = app_env(template, database_url=f"sqlite:///{template / 'locker.sqlite3'}", redis_url="")
-    for args in (
-        ("migrate", "--noinput"),
-        ("locker_keys",),
-        (
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_user({USERNAME!r}, password={PASSWORD!r})",
-        ),
-    ):
-        result = manage(env, *args)
-        assert result.returncode == 0, f"manage.py {args}:\n{result.stdout}{result.stderr}"
+    prepare_database(env, ("locker_keys",))
     return template
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A durable cluster (an immediate stop must not lose commits) with a migrated template
+    database holding the fault suite's account; each test works on a copy."""
+    workdir = tmp_path_factory.mktemp("faults-postgres")
+    own = PostgresCluster(workdir / "pg", durable=True).init()
+    try:
+        own.start()
+        env = app_env(workdir, database_url=own.create_database(POSTGRES_TEMPLATE), redis_url="")
+        prepare_database(env)
+        yield own
+    finally:
+        own.remove()
+
+
+def postgres_app_env(
+    cluster: PostgresCluster, migrated: Path, workdir: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of app processes on a fresh copy of the cluster's migrated template
+    (DATABASE_URL), with the session's instance keys and no Redis (a file cache)."""
+    database_url = cluster.create_database(
+        f"locker_{uuid.uuid4().hex[:12]}", template=POSTGRES_TEMPLATE
+    )
+    shutil.copytree(migrated / "keys", workdir / "keys")
+    return app_env(workdir, database_url=database_url, redis_url="", **extra)
 
 
 @pytest.fixture
@@ -195,3 +240,30 @@ class Visitor:
                 timeout=10,
             ),
         )
+
+
+def api_case(base_url: str, title: str) -> tuple[dict[str, str], str]:
+    """A new API token for the account and a new case: (the Authorization header, its id)."""
+    token = requests.post(
+        base_url + "/api/tokens",
+        json={"username": USERNAME, "password": PASSWORD, "name": "faults"},
+        timeout=10,
+    )
+    assert token.status_code == 201, token.text
+    auth = {"Authorization": f"Bearer {token.json()['token']}"}
+    case = requests.post(base_url + "/api/cases", json={"title": title}, headers=auth, timeout=10)
+    assert case.status_code == 201, case.text
+    return auth, str(case.json()["id"])
+
+
+def signed_in(stack: Stack, timed: Timed, title: str = "故障测试") -> tuple[Gunicorn, Visitor, str]:
+    """The stack's web server, a signed-in Visitor with an API token, and a new case's id."""
+    web = stack.web()
+    visitor = Visitor(web.base_url, timed)
+    visitor.log_in()
+    token = visitor.new_token()
+    assert token.status_code == 201, token.text
+    visitor.token = token.json()["token"]
+    case = visitor.api("POST", "/api/cases", json={"title": title})
+    assert case.status_code == 201, case.text
+    return web, visitor, case.json()["id"]

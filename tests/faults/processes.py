@@ -264,9 +264,14 @@ def postgres_bin_dir() -> Path | None:
 class PostgresCluster:
     """Its own PostgreSQL cluster (initdb, trust authentication for local connections) on a
     free port, with its socket in the test's directory. PostgreSQL refuses to run as root,
-    so as root the cluster belongs to the `postgres` account and commands run as it."""
+    so as root the cluster belongs to the `postgres` account and commands run as it.
 
-    def __init__(self, workdir: Path) -> None:
+    Commits are not flushed (`synchronous_commit=off`) unless `durable`: faster, and safe for
+    a fast stop or a SIGKILL of one backend, but an immediate stop (a crash of the whole
+    server) may then lose the last commits, which a test that counts acknowledged writes
+    across such a stop must not mistake for the app's fault."""
+
+    def __init__(self, workdir: Path, *, durable: bool = False) -> None:
         bin_dir = postgres_bin_dir()
         if bin_dir is None:
             raise RuntimeError("initdb and pg_ctl are not installed")
@@ -279,6 +284,7 @@ class PostgresCluster:
         self.socket_dir = workdir / "pgsocket"
         self.log_path = workdir / "postgres.log"
         self.port = free_port()
+        self.durable = durable
 
     def _as_owner(self, argv: list[str]) -> list[str]:
         if os.geteuid() == 0:
@@ -323,7 +329,8 @@ class PostgresCluster:
     def start(self) -> PostgresCluster:
         options = (
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c full_page_writes=off "
+            f"-c synchronous_commit={'on' if self.durable else 'off'}"
         )
         self._run(
             "pg_ctl",
@@ -381,7 +388,45 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database (a copy of `template`, which nobody may be connected to); its URL."""
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         with psycopg.connect(self.url(), autocommit=True, connect_timeout=10) as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            connection.execute(statement)
         return self.url(name)
+
+
+def mount_tmpfs(directory: Path, size: str) -> None:
+    """A tmpfs of `size` (mount's syntax: 2m) on `directory`: a disk that fills up. Needs
+    the right to mount (root, outside a locked-down container)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(directory)],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
+
+
+def unmount(directory: Path) -> None:
+    # Lazy: a process of the test that still has the directory open does not block it.
+    subprocess.run(["umount", "-l", str(directory)], check=False, capture_output=True, timeout=10)
+
+
+def can_mount_tmpfs() -> bool:
+    """Whether this process may mount a tmpfs (tried on a throw-away directory)."""
+    if shutil.which("mount") is None or shutil.which("umount") is None:
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="locker-faults-mount-"))
+    try:
+        mount_tmpfs(probe, "64k")
+    except (subprocess.SubprocessError, OSError):
+        return False
+    else:
+        unmount(probe)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()

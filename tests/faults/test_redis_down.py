@@ -12,24 +12,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import SLOW_S, Stack, Timed, Visitor, needs_redis_server
+from .conftest import SLOW_S, Stack, Timed, Visitor, needs_redis_server, signed_in
 from .processes import wait_until
 
 pytestmark = [pytest.mark.faults, needs_redis_server]
 
 RECEIPT_SEQ = re.compile(r"/(\d+)/receipt/")
-
-
-def signed_in(stack: Stack, timed: Timed) -> tuple[Visitor, str]:
-    web = stack.web()
-    visitor = Visitor(web.base_url, timed)
-    visitor.log_in()
-    token = visitor.new_token()
-    assert token.status_code == 201, token.text
-    visitor.token = token.json()["token"]
-    case = visitor.api("POST", "/api/cases", json={"title": "故障测试"})
-    assert case.status_code == 201, case.text
-    return visitor, case.json()["id"]
 
 
 def log_round(visitor: Visitor, case_id: str, label: str, acknowledged: list[int]) -> None:
@@ -72,7 +60,7 @@ def note_seqs(stack: Stack, case_id: str) -> list[int]:
 
 def test_logging_goes_on_while_redis_is_killed_and_while_it_is_frozen(stack: Stack) -> None:
     timed = Timed()
-    visitor, case_id = signed_in(stack, timed)
+    _, visitor, case_id = signed_in(stack, timed)
     acknowledged: list[int] = []
     phases: dict[str, float] = {}
 
@@ -116,7 +104,7 @@ def test_a_dossier_requested_while_redis_is_away_is_made_when_it_returns(
     stack: Stack, fault: str
 ) -> None:
     timed = Timed()
-    visitor, case_id = signed_in(stack, timed)
+    _, visitor, case_id = signed_in(stack, timed)
     stack.worker()
     assert visitor.api(
         "POST", f"/api/cases/{case_id}/entries", json={"kind": "note", "body": {"text": "催收"}}
