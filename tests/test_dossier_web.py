@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.urls import reverse
 
 from locker import services
 from locker.dossier.build import build_dossier
@@ -232,3 +233,25 @@ def test_verify_rate_per_address_and_for_the_whole_instance(settings) -> None:
         "/api/verify", {"file": io.BytesIO(b"hello")}, REMOTE_ADDR="203.0.113.5"
     )
     assert refused.status_code == 429 and "try again in a minute" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("persona", "owners_tabs"), [("owner", True), ("reviewer", False), ("viewer", False)]
+)
+def test_the_dossier_pages_show_each_person_their_own_tabs(world, persona, owners_tabs) -> None:
+    # The pages once read the role from an attribute the case there never had, so the owner
+    # was shown the lawyer's Review tab and not their own Log and Contacts tabs.
+    world.everyone()
+    dossier = ds.request_dossier(
+        case=world.case, user=world.user("owner"), template="court", language="en"
+    )
+    case_id = world.case.pk
+    log_tab = f'href="{reverse("quick_log", args=[case_id])}"'
+    review_tab = f'href="{reverse("review", args=[case_id])}"'
+    for url in (
+        reverse("dossier_export", args=[case_id]),
+        reverse("dossier_detail", args=[case_id, dossier.pk]),
+    ):
+        page = world.web(persona).get(url).content.decode()
+        assert (log_tab in page) is owners_tabs, url
+        assert (review_tab in page) is not owners_tabs, url
