@@ -181,7 +181,26 @@ STORAGES = {
 # Keys: the instance CA and the signing certificate (checkpoints and dossier PDFs).
 LOCKER_KEY_DIR = Path(os.environ.get("LOCKER_KEY_DIR") or DATA_DIR / "keys")
 LOCKER_MAX_UPLOAD_BYTES = int(os.environ.get("LOCKER_MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
-LOCKER_TSA_URL = os.environ.get("LOCKER_TSA_URL", "")
+# Third-party time (docs/chain-format.md, "Anchors"): RFC 3161 time-stamp authorities, comma-
+# separated, credentials as https://user:password@host/path. LOCKER_TSA_URL (one URL) is the
+# older name, still read. Every LOCKER_ANCHOR_INTERVAL_S seconds (and before every dossier)
+# the checkpoints signed since the last round are anchored under one Merkle root.
+LOCKER_TSA_URLS = [
+    address.strip()
+    for address in (
+        os.environ.get("LOCKER_TSA_URLS") or os.environ.get("LOCKER_TSA_URL", "")
+    ).split(",")
+    if address.strip()
+]
+LOCKER_TSA_TIMEOUT_S = float(os.environ.get("LOCKER_TSA_TIMEOUT_S", "10"))
+# PEM file of the TSA roots (and intermediates) this instance trusts: carried beside each
+# token, and the only roots whose tokens count when verifying.
+LOCKER_TSA_CA_FILE = os.environ.get("LOCKER_TSA_CA_FILE", "")
+LOCKER_ANCHOR_INTERVAL_S = float(os.environ.get("LOCKER_ANCHOR_INTERVAL_S", "600"))
+# An entry attested more than this long after it was recorded is flagged.
+LOCKER_ANCHOR_LATE_S = float(os.environ.get("LOCKER_ANCHOR_LATE_S", "3600"))
+# Checkpoints per round at most (the rest wait for the next round).
+LOCKER_ANCHOR_MAX_LEAVES = int(os.environ.get("LOCKER_ANCHOR_MAX_LEAVES", "50000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600
@@ -318,6 +337,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "locker.tasks.delete_expired_idempotency_keys",
         "schedule": 3600.0,
         "options": {"expires": 3600},
+    },
+    "anchor-checkpoints": {
+        "task": "locker.tasks.anchor_checkpoints",
+        "schedule": LOCKER_ANCHOR_INTERVAL_S,
+        "options": {"expires": LOCKER_ANCHOR_INTERVAL_S},
     },
 }
 # The public /verify page and POST /api/verify: largest upload, and requests per client.

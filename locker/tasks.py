@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from locker.dossier.build import build_dossier
 from locker.infra import queue
+from locker.services import anchors as anchor_services
 from locker.services import dossiers as dossier_services
 from locker.services import idempotency
 
@@ -106,6 +107,31 @@ def render_dossier(self: Any, dossier_id: str) -> str:
 def delete_expired_idempotency_keys() -> int:
     """Forget API Idempotency-Keys once clients were promised they are kept (24 hours)."""
     return idempotency.delete_expired_keys()
+
+
+# A TSA that is down is asked again after 10, 30, 90 … s (capped at 10 minutes) until the
+# next scheduled round takes over; the checkpoints wait, appends never do.
+ANCHOR_MAX_RETRIES = 5
+
+
+@shared_task(
+    bind=True,
+    name=queue.ANCHOR_CHECKPOINTS,
+    max_retries=ANCHOR_MAX_RETRIES,
+    ignore_result=True,
+    # A round is worth nothing once the next one is due.
+    expires=settings.LOCKER_ANCHOR_INTERVAL_S,
+)
+def anchor_checkpoints(self: Any) -> int:
+    """One anchoring round (locker/services/anchors.py): how many checkpoints it anchored."""
+    try:
+        result = anchor_services.anchor_pending_checkpoints()
+    except anchor_services.TSAUnavailable as exc:
+        if self.request.retries >= self.max_retries:
+            log.warning("anchoring failed after %d tries: %s", self.request.retries + 1, exc)
+            return 0
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    return result.checkpoints
 
 
 @shared_task(name=queue.SWEEP_DOSSIERS, ignore_result=True)

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 RENDER_DOSSIER = "locker.tasks.render_dossier"
 SWEEP_DOSSIERS = "locker.tasks.sweep_dossiers"
 DELETE_EXPIRED_IDEMPOTENCY_KEYS = "locker.tasks.delete_expired_idempotency_keys"
+ANCHOR_CHECKPOINTS = "locker.tasks.anchor_checkpoints"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:

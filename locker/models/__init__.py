@@ -1,6 +1,7 @@
 """The app's models, split by area; import them from here."""
 
 from locker.models.accounts import ApiToken, Profile
+from locker.models.anchors import Anchor, AnchorLeaf
 from locker.models.cases import (
     Case,
     Checkpoint,
@@ -22,6 +23,8 @@ from locker.models.sharing import (
 
 __all__ = [
     "AccessLog",
+    "Anchor",
+    "AnchorLeaf",
     "Annotation",
     "ApiToken",
     "Case",

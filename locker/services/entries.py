@@ -312,19 +312,23 @@ def append_entry(
     return AppendResult(entry=entry, receipt=receipt)
 
 
-def issue_checkpoint(*, case: Case, length: int, head: str) -> dict[str, Any]:
+def issue_checkpoint_row(*, case: Case, length: int, head: str) -> Checkpoint:
+    """Sign the head and store the checkpoint (the next anchoring round picks it up)."""
     signed_at = timezone.now()
     document = signing.sign_checkpoint(
         case_id=str(case.id), length=length, head=head, signed_at=signed_at
     )
-    Checkpoint.objects.create(
+    return Checkpoint.objects.create(
         case=case,
         length=length,
         head=head,
         signed_at=chain.parse_timestamp(document["checkpoint"]["signed_at"]),
         document=document,
     )
-    return document
+
+
+def issue_checkpoint(*, case: Case, length: int, head: str) -> dict[str, Any]:
+    return issue_checkpoint_row(case=case, length=length, head=head).document
 
 
 def parse_date(value: str | date | None, name: str) -> date | None:
