@@ -7,10 +7,11 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
-from locker.core import chain
+from locker.core import anchors, chain
 from locker.infra.storage import iter_stored
-from locker.models import Case, Entry, EvidenceFile
-from locker.services import issue_checkpoint
+from locker.models import Case, Checkpoint, Entry, EvidenceFile
+from locker.selectors.anchors import anchors_document
+from locker.services.anchors import anchor_case_head
 
 # A bundle uploaded for verification is untrusted input: bound what we are willing to read.
 MAX_MEMBERS = 100_000
@@ -28,6 +29,9 @@ entries.jsonl   one line per record, in order; each line is {"entry": ..., "hash
 evidence/<hash> the exact bytes of each evidence file, named by its SHA-256
 checkpoint.json the chain head (length and hash of the last record), signed by the
                 Evidence Locker instance that exported this bundle
+anchors.json    third-party time: signed chain heads with RFC 3161 time-stamp tokens
+                from independent time-stamp authorities over a Merkle root that
+                includes them (docs/chain-format.md, "Anchors")
 
 How to verify, with any tool, without trusting the server that made this file:
 1. For each line with an entry, serialise the entry as canonical JSON (RFC 8785: members
@@ -38,6 +42,11 @@ How to verify, with any tool, without trusting the server that made this file:
 4. checkpoint.json's "case", "length" and "head" must match the last line; its "signature"
    (ECDSA P-256 / SHA-256, base64 DER) must verify over the canonical JSON of "checkpoint"
    with the public key of "certificate".
+5. anchors.json: for each checkpoint in it, the Merkle proof from the SHA-256 of
+   0x00 followed by the canonical JSON of "checkpoint" must lead to "root", and each
+   time-stamp token must be a valid RFC 3161 token over SHA-256 of the 32 root bytes.
+   Its time shows the records up to that checkpoint's length existed no later than it.
+   Records whose attested time is long after their recorded_at deserve a closer look.
 If you kept a receipt (a checkpoint from when a record was added), the line at its "length"
 must still have its "head" hash: otherwise records were removed or rewritten.
 
@@ -87,12 +96,28 @@ def _signed_lines(
     case: Case,
     include: Callable[[Entry], bool] | None,
     checkpoint: dict[str, Any] | None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """The lines, the checkpoint over their head, and anchors.json. Without a given
+    checkpoint, the head's own is used (anchored now if a TSA answers)."""
     lines = bundle_lines(case, include=include)
+    length, head = head_of(lines)
+    row: Checkpoint | None
     if checkpoint is None:
-        length, head = head_of(lines)
-        checkpoint = issue_checkpoint(case=case, length=length, head=head)
-    return lines, checkpoint
+        row = anchor_case_head(case=case, length=length, head=head)
+        checkpoint = row.document
+    else:
+        body = checkpoint["checkpoint"]
+        row = (
+            Checkpoint.objects.filter(
+                case=case,
+                length=body["length"],
+                head=body["head"],
+                signed_at=chain.parse_timestamp(body["signed_at"]),
+            )
+            .order_by("id")
+            .first()
+        )
+    return lines, checkpoint, anchors_document(case, up_to_length=length, checkpoint=row)
 
 
 class _Pipe:
@@ -120,7 +145,10 @@ class _Pipe:
 
 
 def _zip_chunks(
-    case: Case, lines: list[dict[str, Any]], checkpoint: dict[str, Any]
+    case: Case,
+    lines: list[dict[str, Any]],
+    checkpoint: dict[str, Any],
+    anchors_json: dict[str, Any],
 ) -> Iterator[bytes]:
     names = _evidence_names(lines)
     stored = {
@@ -140,6 +168,7 @@ def _zip_chunks(
                     if pipe.chunks:
                         yield pipe.drain()
         archive.writestr("checkpoint.json", chain.canonical_bytes(checkpoint))
+        archive.writestr(anchors.ANCHORS_MEMBER, chain.canonical_bytes(anchors_json))
     yield pipe.drain()
 
 
@@ -151,8 +180,8 @@ def stream_bundle(
 ) -> Iterator[bytes]:
     """The ZIP as chunks for a streaming response; evidence files are never all in memory.
     Signs a checkpoint for the head unless one is given."""
-    lines, checkpoint = _signed_lines(case, include, checkpoint)
-    return _zip_chunks(case, lines, checkpoint)
+    lines, checkpoint, anchors_json = _signed_lines(case, include, checkpoint)
+    return _zip_chunks(case, lines, checkpoint, anchors_json)
 
 
 def write_bundle(
@@ -163,7 +192,7 @@ def write_bundle(
     checkpoint: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the ZIP to `out`; returns the checkpoint it carries."""
-    lines, checkpoint = _signed_lines(case, include, checkpoint)
-    for chunk in _zip_chunks(case, lines, checkpoint):
+    lines, checkpoint, anchors_json = _signed_lines(case, include, checkpoint)
+    for chunk in _zip_chunks(case, lines, checkpoint, anchors_json):
         out.write(chunk)
     return checkpoint

@@ -8,13 +8,17 @@ import hashlib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, Any
 
-from locker.core import chain
+from django.conf import settings
+
+from locker.core import anchors, chain
 from locker.core.chain import iter_jsonl, parse_json
 from locker.exports.bundle import MAX_JSON_BYTES, MAX_JSONL_BYTES, MAX_MEMBERS
 from locker.infra import signing
 from locker.models import Checkpoint, Entry
+from locker.selectors.anchors import trusted_tsa_roots
 
 
 @dataclass
@@ -33,6 +37,9 @@ class BundleReport:
     signer_fingerprint: str | None = None
     receipt_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    # Third-party time from anchors.json (None: the bundle has none, as older ones do).
+    attestation: anchors.AttestationReport | None = None
+    anchors_problem: str | None = None
 
     def fail(self, problem: str, seq: int | None = None) -> BundleReport:
         self.ok = False
@@ -51,6 +58,9 @@ class _Seen:
     evidence: list[tuple[int, Any, Any]] = field(default_factory=list)  # (seq, sha256, size)
     wanted: set[int] = field(default_factory=set)
     held: dict[int, Any] = field(default_factory=dict)
+    # (seq, hash) of every line and the recorded_at of full entries, for attested times.
+    links: list[tuple[Any, Any]] = field(default_factory=list)
+    recorded: dict[Any, Any] = field(default_factory=dict)
 
 
 def _observe(lines: Iterable[Any], seen: _Seen) -> Iterator[Any]:
@@ -60,13 +70,18 @@ def _observe(lines: Iterable[Any], seen: _Seen) -> Iterator[Any]:
         seen.count += 1
         if isinstance(line, Mapping):
             entry = line.get("entry")
+            omitted = line.get("omitted")
+            if isinstance(entry, Mapping):
+                seen.links.append((entry.get("seq"), line.get("hash")))
+                seen.recorded[entry.get("seq")] = entry.get("recorded_at")
+            elif isinstance(omitted, Mapping):
+                seen.links.append((omitted.get("seq"), omitted.get("hash")))
             if isinstance(entry, Mapping):
                 seen.cases.add(entry.get("case"))
                 for item in entry.get("evidence") or ():
                     if isinstance(item, Mapping):
                         seen.evidence.append((seen.count, item.get("sha256"), item.get("size")))
             if seen.count in seen.wanted:
-                omitted = line.get("omitted")
                 seen.held[seen.count] = (
                     line.get("hash")
                     if entry is not None
@@ -92,6 +107,7 @@ def verify_lines_and_checkpoint(
     evidence_lookup: EvidenceLookup | None,
     *,
     receipt: Any = None,
+    anchors_document: Any = None,
 ) -> BundleReport:
     """Everything spec section 5 asks of a bundle, given its parts: the lines (a list, or a
     stream read once), the checkpoint document, and `evidence_lookup`, which returns (sha256,
@@ -140,7 +156,34 @@ def verify_lines_and_checkpoint(
         report.receipt_checked = True
         if problem:
             return report.fail(problem)
+    if anchors_document is not None:
+        _attest(report, seen, anchors_document)
     return report
+
+
+def _attest(report: BundleReport, seen: _Seen, document: Any) -> None:
+    """Attested times from anchors.json, for a chain that verified (so every link and
+    recorded time below has its checked shape). A bad anchors.json is reported beside the
+    chain's result: it takes nothing away from what the chain itself proves."""
+    try:
+        receipts = anchors.parse_anchors_document(document, case_id=report.case)
+        trusted = trusted_tsa_roots()
+        checks = []
+        for receipt in receipts:
+            check = anchors.check_anchored_receipt(receipt, trusted_roots=trusted)
+            if check.checkpoint["case"] != report.case:
+                raise anchors.AnchorFormatError("an anchored checkpoint names another case")
+            checks.append(check)
+    except (anchors.AnchorFormatError, chain.FormatError) as exc:
+        report.anchors_problem = str(exc)
+        return
+    recorded = {seq: chain.parse_timestamp(text) for seq, text in seen.recorded.items()}
+    report.attestation = anchors.attest(
+        links=seen.links,
+        recorded=recorded,
+        checks=checks,
+        late_after=timedelta(seconds=settings.LOCKER_ANCHOR_LATE_S),
+    )
 
 
 def check_receipt(
@@ -195,6 +238,15 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
             checkpoint_doc = parse_json(archive.read("checkpoint.json"), "checkpoint.json")
         except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
             return BundleReport(ok=False, problem=str(exc))
+        anchors_doc: Any = None
+        anchors_problem: str | None = None
+        if (info := members.get(anchors.ANCHORS_MEMBER)) is not None:
+            try:
+                if info.file_size > MAX_JSONL_BYTES:
+                    raise chain.FormatError("anchors.json is too large")
+                anchors_doc = parse_json(archive.read(info), anchors.ANCHORS_MEMBER)
+            except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
+                anchors_problem = str(exc)
 
         def lookup(sha256: str) -> tuple[str, int] | None:
             info = members.get(f"evidence/{sha256}")
@@ -212,6 +264,13 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
             return digest.hexdigest(), size
 
         with archive.open("entries.jsonl") as entries:
-            return verify_lines_and_checkpoint(
-                iter_jsonl(entries), checkpoint_doc, lookup, receipt=receipt
+            report = verify_lines_and_checkpoint(
+                iter_jsonl(entries),
+                checkpoint_doc,
+                lookup,
+                receipt=receipt,
+                anchors_document=anchors_doc,
             )
+        if anchors_problem and report.ok:
+            report.anchors_problem = anchors_problem
+        return report

@@ -45,6 +45,16 @@ def anchored_receipt(checkpoint: Checkpoint) -> dict[str, Any]:
     return receipt
 
 
+def checkpoint_anchor(checkpoint: Checkpoint) -> Anchor | None:
+    """The round that anchored this checkpoint, if one has."""
+    leaf = AnchorLeaf.objects.select_related("anchor").filter(checkpoint=checkpoint).first()
+    return leaf.anchor if leaf is not None else None
+
+
+def tsa_configured() -> bool:
+    return tsa.is_configured()
+
+
 def _receipt(leaf: AnchorLeaf) -> dict[str, Any]:
     return {**leaf.checkpoint.document, "anchor": anchor_member(leaf)}
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from locker import services
 from locker.permissions import case_access_or_404
 from locker.selectors.entries import entry_at
+from locker.selectors.anchors import anchored_receipt, checkpoint_anchor, tsa_configured
 from locker.selectors.receipts import receipt_for
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
@@ -88,20 +89,28 @@ def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
     return render(
         request,
         "locker/receipt.html",
-        {"case": case, "role": role, "entry": entry, "checkpoint": checkpoint},
+        {
+            "case": case,
+            "role": role,
+            "entry": entry,
+            "checkpoint": checkpoint,
+            "anchor": checkpoint_anchor(checkpoint),
+            "anchoring_configured": tsa_configured(),
+        },
     )
 
 
 @login_required
 def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
-    """The signed checkpoint issued when this entry was appended (spec section 4)."""
+    """The signed checkpoint issued when this entry was appended (spec section 4), with its
+    anchor (third-party time) once a round has anchored it."""
     case = case_access_or_404(
         request,
         case_id,
         action="download",
     ).case
     entry = found_or_404(entry_at(case, seq), "entry")
-    document = found_or_404(receipt_for(entry), "receipt").document
+    document = anchored_receipt(found_or_404(receipt_for(entry), "receipt"))
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2).encode(),
         content_type="application/json; charset=utf-8",
