@@ -7,15 +7,50 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Router, Schema
+from ninja import Field, File, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from locker.api.auth import VerifyThrottle
+from locker.core.anchors import report_json
 from locker.dossier.verify import verify_upload
 from locker.infra import ratelimit
 
 router = Router(tags=["dossiers"])
+
+
+class AttestedRangeOut(Schema):
+    first_seq: int
+    last_seq: int
+    recorded_from: str | None
+    recorded_to: str | None
+    attested_at: str | None = Field(description="earliest trusted TSA time; null: not yet")
+    attested_by: list[str]
+    largest_lag_s: int | None
+    late: bool = Field(description="attested later than recorded by more than late_after_s")
+
+
+class AnchorConflictOut(Schema):
+    length: int
+    head: str
+    attested_at: str | None
+
+
+class AnchorRejectedOut(Schema):
+    length: int
+    head: str
+    problems: list[str]
+
+
+class AttestationOut(Schema):
+    ranges: list[AttestedRangeOut]
+    attested_length: int
+    first_late_seq: int | None
+    late_after_s: int
+    conflicts: list[AnchorConflictOut] = Field(
+        description="anchored heads the chain no longer has: rewritten after a TSA saw them"
+    )
+    rejected: list[AnchorRejectedOut]
 
 
 class VerifyOut(Schema):
@@ -31,6 +66,10 @@ class VerifyOut(Schema):
     head_known: bool
     receipt_checked: bool
     notes: list[str]
+    attestation: AttestationOut | None = Field(
+        None, description="third-party time from anchors.json; null when the file has none"
+    )
+    anchors_problem: str | None = None
 
 
 @router.post(
@@ -51,4 +90,10 @@ def verify(
     if not ratelimit.instance_admits_verification():
         raise HttpError(429, "this server is verifying many files now; try again in a minute")
     kind, report = verify_upload(file, receipt)
-    return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}
+    fields = {k: getattr(report, k) for k in VerifyOut.model_fields if k not in COMPUTED}
+    attestation = report_json(report.attestation) if report.attestation else None
+    return {**fields, "kind": kind, "attestation": attestation}
+
+
+# Fields the report does not hold as they are sent.
+COMPUTED = frozenset({"kind", "attestation"})

@@ -483,12 +483,31 @@ def attest(
     )
 
 
+def _stamp(moment: datetime | None) -> str | None:
+    return chain.format_timestamp(moment) if moment is not None else None
+
+
+def report_json(report: AttestationReport) -> dict[str, Any]:
+    """The whole report in the API's JSON form (POST /api/verify `attestation`)."""
+    return {
+        "ranges": ranges_json(report),
+        "attested_length": report.attested_length,
+        "first_late_seq": report.first_late_seq,
+        "late_after_s": int(report.late_after.total_seconds()),
+        "conflicts": [
+            {"length": c.length, "head": c.head, "attested_at": _stamp(c.attested_at)}
+            for c in report.conflicts
+        ],
+        "rejected": [
+            {"length": c.length, "head": c.head, "problems": list(c.problems)}
+            for c in report.rejected
+        ],
+    }
+
+
 def ranges_json(report: AttestationReport) -> list[dict[str, Any]]:
     """The report's ranges in the API's and the verifier's JSON form."""
-
-    def stamp(moment: datetime | None) -> str | None:
-        return chain.format_timestamp(moment) if moment is not None else None
-
+    stamp = _stamp
     return [
         {
             "first_seq": r.first_seq,

@@ -177,6 +177,8 @@ def _attest(report: BundleReport, seen: _Seen, document: Any) -> None:
     except (anchors.AnchorFormatError, chain.FormatError) as exc:
         report.anchors_problem = str(exc)
         return
+    if not checks:
+        return  # the file carries no third-party time: said as such, not as "not yet"
     recorded = {seq: chain.parse_timestamp(text) for seq, text in seen.recorded.items()}
     report.attestation = anchors.attest(
         links=seen.links,

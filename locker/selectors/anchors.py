@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Max
 
 from locker.core import anchors, chain
@@ -110,9 +111,12 @@ def trusted_tsa_roots() -> frozenset[str]:
 @dataclass(frozen=True)
 class AnchorStatus:
     configured: bool
-    # The newest third-party time that covers this case, and whether its head has it yet.
+    # The newest third-party time that covers this case, how far it reaches, and whether
+    # the case's head has it yet.
     newest_attested_at: datetime | None
+    attested_length: int
     head_anchored: bool
+    interval_minutes: int
 
 
 def anchor_status(case: Case, *, length: int) -> AnchorStatus:
@@ -126,5 +130,7 @@ def anchor_status(case: Case, *, length: int) -> AnchorStatus:
     return AnchorStatus(
         configured=tsa.is_configured(),
         newest_attested_at=newest.anchor.attested_at if newest else None,
+        attested_length=newest.length if newest else 0,
         head_anchored=newest is not None and newest.length >= length,
+        interval_minutes=max(1, round(settings.LOCKER_ANCHOR_INTERVAL_S / 60)),
     )

@@ -49,7 +49,43 @@ class Command(BaseCommand):
             self.stdout.write("receipt     the chain still holds the receipt's head")
         for note in report.notes:
             self.stdout.write(note)
+        self._attestation(report)
         if not report.ok:
             where = f" at seq {report.first_bad_seq}" if report.first_bad_seq else ""
             raise CommandError(f"NOT VERIFIED{where}: {report.problem}", returncode=1)
         self.stdout.write("VERIFIED")
+
+    def _attestation(self, report: BundleReport) -> None:
+        if report.anchors_problem:
+            self.stdout.write(f"anchors     unreadable: {report.anchors_problem}")
+            return
+        attestation = report.attestation
+        if attestation is None:
+            self.stdout.write("anchors     none: no third-party time in this file")
+            return
+        for conflict in attestation.conflicts:
+            self.stdout.write(
+                f"CONFLICT    a TSA vouched for another head at length {conflict.length} "
+                f"({conflict.head[:16]}…): rewritten after it was time-stamped"
+            )
+        for rejected in attestation.rejected:
+            self.stdout.write(
+                f"rejected    anchor at length {rejected.length}: " + "; ".join(rejected.problems)
+            )
+        for span in attestation.ranges:
+            seqs = f"{span.first_seq}-{span.last_seq}"
+            recorded = span.recorded_to.isoformat() if span.recorded_to else "-"
+            if span.attested_at is None:
+                self.stdout.write(f"attested    {seqs:>11}  recorded {recorded}  not yet")
+                continue
+            flag = "  LATE" if span.late else ""
+            self.stdout.write(
+                f"attested    {seqs:>11}  recorded {recorded}  "
+                f"no later than {span.attested_at.isoformat()} by "
+                f"{'; '.join(span.attested_by)}{flag}"
+            )
+        if attestation.first_late_seq is not None:
+            self.stdout.write(
+                f"LATE        from seq {attestation.first_late_seq}: attested more than "
+                f"{int(attestation.late_after.total_seconds())} s after recorded"
+            )

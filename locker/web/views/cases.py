@@ -18,6 +18,7 @@ from locker.core import charts
 from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
 from locker.selectors import chain as stored_chain
+from locker.selectors.anchors import anchor_status
 from locker.web.forms.cases import CaseForm
 from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
@@ -85,6 +86,7 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "upfront_minor": overview.upfront_minor,
             "receipt_form": KeptReceiptForm() if role == "owner" else None,
             "kept_count": overview.kept_count,
+            "anchoring": anchor_status(case, length=overview.entry_count),
         },
     )
 
