@@ -3,11 +3,11 @@ optionally against a receipt they kept. Listed under the "dossiers" tag, as it a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Router, Schema
+from ninja import Field, File, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -16,6 +16,14 @@ from locker.dossier.verify import verify_upload
 from locker.infra import ratelimit
 
 router = Router(tags=["dossiers"])
+
+
+class SignerOut(Schema):
+    fingerprint_sha256: str
+    status: Literal["current", "former", "unknown"] = Field(
+        description="this instance's current signing key, a former one (see GET /api/keys), "
+        "or a key this instance does not know"
+    )
 
 
 class VerifyOut(Schema):
@@ -27,6 +35,7 @@ class VerifyOut(Schema):
     length: int
     head: str
     signer_fingerprint: str | None = None
+    signer: SignerOut | None = None
     checkpoint_trusted: bool
     head_known: bool
     receipt_checked: bool
@@ -51,4 +60,8 @@ def verify(
     if not ratelimit.instance_admits_verification():
         raise HttpError(429, "this server is verifying many files now; try again in a minute")
     kind, report = verify_upload(file, receipt)
-    return {"kind": kind, **{k: getattr(report, k) for k in VerifyOut.model_fields if k != "kind"}}
+    computed = {"kind": kind, "signer": report.signer.as_json() if report.signer else None}
+    return {
+        **{k: getattr(report, k) for k in VerifyOut.model_fields if k not in computed},
+        **computed,
+    }
