@@ -196,6 +196,7 @@ ROUTES: list[Route] = [
     web("password_reset_confirm", lambda w: ["MQ", "bad-token"], everyone()),
     web("password_reset_complete", nothing, everyone()),
     web("verify", nothing, everyone()),
+    web("keys", nothing, everyone()),
     web("readyz", nothing, everyone()),
     web("unlock", nothing, everyone(302)),
     # a token in an address is swapped for the session, then the clean page says if it works
@@ -285,4 +286,5 @@ ROUTES: list[Route] = [
     api("GET /api/dossiers/<dossier_id>", readers(200, A)),
     api("GET /api/dossiers/<dossier_id>/pdf", readers(409, A)),
     api("POST /api/verify", everyone(422), {}),
+    api("GET /api/keys", everyone()),
 ]  # fmt: skip

@@ -53,6 +53,7 @@ def test_api_list_answers_each_persona(world: Personas, persona: str) -> None:
             "uploaded_at": item["uploaded_at"],
             "signer_fingerprint": kept.signer_fingerprint,
             "signer_trusted": True,
+            "signer": {"fingerprint_sha256": kept.signer_fingerprint, "status": "current"},
             "status": "holds",
         }
         assert datetime.fromisoformat(item["uploaded_at"]) <= datetime.now(UTC)

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from locker import services
+from locker.api.verification import SignerOut
 from locker.core import chain
 from locker.infra.http import request_user
 from locker.permissions import case_access_or_404
@@ -28,6 +29,7 @@ class KeptReceiptOut(Schema):
     uploaded_at: datetime
     signer_fingerprint: str
     signer_trusted: bool
+    signer: SignerOut
     status: Literal["holds", "removed", "rewritten"]
 
 
@@ -41,6 +43,7 @@ def kept_out(row: KeptReceiptStatus) -> dict[str, Any]:
         "uploaded_at": receipt.uploaded_at,
         "signer_fingerprint": receipt.signer_fingerprint,
         "signer_trusted": row.signer_trusted,
+        "signer": row.signer.as_json(),
         "status": row.status,
     }
 

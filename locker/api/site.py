@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router
 
-from locker.api import cases, dossiers, entries, receipts, sharing, tokens, verification
+from locker.api import (
+    cases,
+    dossiers,
+    entries,
+    keys,
+    receipts,
+    sharing,
+    tokens,
+    verification,
+)
 from locker.api.auth import bearer
 from locker.api.errors import install_error_handlers
 
@@ -35,6 +44,7 @@ ROUTERS: tuple[Router, ...] = (
     receipts.router,
     dossiers.router,
     verification.router,
+    keys.router,
 )
 for router in ROUTERS:
     api.add_router("", router)

@@ -3,7 +3,7 @@ optionally against a receipt they kept. Listed under the "dossiers" tag, as it a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -51,6 +51,12 @@ class AttestationOut(Schema):
         description="anchored heads the chain no longer has: rewritten after a TSA saw them"
     )
     rejected: list[AnchorRejectedOut]
+class SignerOut(Schema):
+    fingerprint_sha256: str
+    status: Literal["current", "former", "unknown"] = Field(
+        description="this instance's current signing key, a former one (see GET /api/keys), "
+        "or a key this instance does not know"
+    )
 
 
 class VerifyOut(Schema):
@@ -62,6 +68,7 @@ class VerifyOut(Schema):
     length: int
     head: str
     signer_fingerprint: str | None = None
+    signer: SignerOut | None = None
     checkpoint_trusted: bool
     head_known: bool
     receipt_checked: bool
@@ -90,10 +97,12 @@ def verify(
     if not ratelimit.instance_admits_verification():
         raise HttpError(429, "this server is verifying many files now; try again in a minute")
     kind, report = verify_upload(file, receipt)
-    fields = {k: getattr(report, k) for k in VerifyOut.model_fields if k not in COMPUTED}
-    attestation = report_json(report.attestation) if report.attestation else None
-    return {**fields, "kind": kind, "attestation": attestation}
-
-
-# Fields the report does not hold as they are sent.
-COMPUTED = frozenset({"kind", "attestation"})
+    computed = {
+        "kind": kind,
+        "signer": report.signer.as_json() if report.signer else None,
+        "attestation": report_json(report.attestation) if report.attestation else None,
+    }
+    return {
+        **{k: getattr(report, k) for k in VerifyOut.model_fields if k not in computed},
+        **computed,
+    }

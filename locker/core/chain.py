@@ -149,6 +149,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def fingerprint_groups(hex_digest: str, size: int = 4) -> str:
+    """A fingerprint in blocks of `size` characters, for reading aloud and comparing by eye
+    (the /keys page, receipts, dossiers); the blocks joined again are the fingerprint."""
+    return " ".join(hex_digest[i : i + size] for i in range(0, len(hex_digest), size))
+
+
 def entry_hash(entry: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_bytes(entry))
 
@@ -347,6 +353,7 @@ def verify_checkpoint(document: Any) -> x509.Certificate:
 
 
 # Reading untrusted JSON and JSON Lines in the chain's own strict form (spec sections 2, 5).
+
 
 def reject_json_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in the chain format")

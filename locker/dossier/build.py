@@ -13,7 +13,9 @@ import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+from cryptography import x509
 from django.core.files import File
 from django.utils import timezone, translation
 
@@ -61,6 +63,13 @@ class Progress:
         return lambda fraction: self(start + (end - start) * min(1.0, max(0.0, fraction)))
 
 
+def keys_url_beside(verify_url: str) -> str:
+    """The public /keys page at the same address as the dossier's /verify page (the views
+    store the absolute verify address; /keys is its sibling, under any path prefix of
+    LOCKER_PUBLIC_URL too)."""
+    return urljoin(verify_url, "keys") if verify_url else ""
+
+
 def gather(dossier: Dossier) -> DossierData:
     """The dossier's data, with a freshly signed checkpoint for the chain's head."""
     case = dossier.case
@@ -73,7 +82,10 @@ def gather(dossier: Dossier) -> DossierData:
     for row in rows:
         for exhibit in row.exhibits:
             exhibits.setdefault(exhibit.sha256, exhibit)
-    signer = signing.load_signer()
+    # The certificate the checkpoint carries is the one named on the verification page (a
+    # rotation between the two reads could otherwise print another key's fingerprint).
+    certificate = x509.load_pem_x509_certificate(checkpoint["certificate"].encode())
+    ca = signing.load_signer().ca_certificate
     user = dossier.requested_by
     access_log = None
     if dossier.include_access_log and dossier.template == Dossier.Template.COURT:
@@ -97,8 +109,10 @@ def gather(dossier: Dossier) -> DossierData:
         exhibits=sorted(exhibits.values(), key=lambda e: e.number),
         zone=zone,
         checkpoint=checkpoint,
-        signer_fingerprint=signing.fingerprint(signer.certificate),
-        signer_subject=signer.certificate.subject.rfc4514_string(),
+        signer_fingerprint=signing.fingerprint(certificate),
+        signer_subject=certificate.subject.rfc4514_string(),
+        ca_fingerprint=signing.fingerprint(ca),
+        keys_url=keys_url_beside(dossier.verify_url),
         generated_at=timezone.now().astimezone(zone),
         requested_by=user.get_full_name() or user.get_username(),
         access_log=access_log,

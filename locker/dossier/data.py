@@ -151,6 +151,8 @@ class DossierData:
     generated_at: datetime
     requested_by: str
     access_log: AccessLogPart | None = None
+    ca_fingerprint: str = ""
+    keys_url: str = ""  # the public /keys page, where the fingerprints above can be checked
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:

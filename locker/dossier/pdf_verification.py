@@ -11,10 +11,13 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, Spacer
 
+from locker.core.chain import fingerprint_groups
 from locker.dossier.data import DossierData
 from locker.dossier.pdf_layout import LayoutKit, para
 
 MACHINE_LINE_PREFIX = "EL-CHAIN-HEAD"
+SIGNER_LINE_PREFIX = "EL-SIGNER-SHA256"
+CA_LINE_PREFIX = "EL-CA-SHA256"
 
 
 class MachineLine(Flowable):
@@ -47,10 +50,16 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         (_("Checkpoint signed at (UTC)"), checkpoint["signed_at"]),
         (_("Checkpoint signature (ECDSA P-256, base64)"), data.checkpoint["signature"]),
         (_("Signer"), data.signer_subject),
-        (_("Signer certificate fingerprint (SHA-256)"), data.signer_fingerprint),
+        (
+            _("Signer certificate fingerprint (SHA-256)"),
+            fingerprint_groups(data.signer_fingerprint),
+        ),
+        (_("Instance CA fingerprint (SHA-256)"), fingerprint_groups(data.ca_fingerprint)),
         (_("Embedded files"), "entries.jsonl, checkpoint.json"),
         (_("Records shown / omitted"), f"{len(data.rows)} / {data.omitted}"),
     ]
+    if data.keys_url:
+        items.append((_("This instance's published keys"), data.keys_url))
     steps = [
         _(
             "Open this PDF in a reader that shows signatures (Adobe Reader, or pdfsig from "
@@ -72,6 +81,13 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
             "Every exhibit's SHA-256 is printed beside it; the original file, from the "
             "export bundle, must hash to the same value."
         ),
+        _(
+            "Compare the two fingerprints above with the keys this instance publishes "
+            "(%(url)s): the signer must be listed there as its current key or a former "
+            "one, and the CA must be the same. A rotated key stays listed, so an older "
+            "dossier still checks."
+        )
+        % {"url": data.keys_url or "/keys"},
     ]
     flow: list[Flowable] = [
         kit.key_values(items),
@@ -87,6 +103,9 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
             machine_line(checkpoint["case"], checkpoint["length"], checkpoint["head"]),
             kit.font,
         ),
+        # The fingerprints once more, unbroken, for a program (or a search) to find.
+        MachineLine(f"{SIGNER_LINE_PREFIX} {data.signer_fingerprint}", kit.font),
+        MachineLine(f"{CA_LINE_PREFIX} {data.ca_fingerprint}", kit.font),
     ]
     return flow
 

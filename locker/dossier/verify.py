@@ -132,8 +132,9 @@ def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
         raise DossierInvalid(_("the file was changed after it was signed"))
     if not status.valid:
         raise DossierInvalid(_("the signature does not verify"))
-    signer = x509.load_der_x509_certificate(status.signing_cert.dump())
-    if not status.trusted or not signing.is_trusted(signer):
+    signer = signing.check_signer(x509.load_der_x509_certificate(status.signing_cert.dump()))
+    # A former key's dossiers stay valid: the CA that issued it is the trust root above.
+    if not status.trusted or signer.status == "unknown":
         raise DossierInvalid(_("the PDF was not signed by this instance"))
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         raise DossierInvalid(
@@ -147,7 +148,7 @@ def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
     signed_at = status.signer_reported_dt
     report.notes.append(
         "signature   PAdES certification (no changes allowed), whole file covered, signer "
-        f"SHA-256 {signing.fingerprint(signer)}"
+        f"SHA-256 {signer.fingerprint_sha256} ({signer.status} key of this instance)"
         + (f", signing time {signed_at.isoformat()}" if signed_at else "")
         + (", time-stamped" if timestamp is not None else "")
     )

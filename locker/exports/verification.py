@@ -35,6 +35,8 @@ class BundleReport:
     checkpoint_trusted: bool = False
     head_known: bool = False
     signer_fingerprint: str | None = None
+    # The checkpoint's signer: this instance's current key, a former one, or unknown here.
+    signer: signing.SignerCheck | None = None
     receipt_checked: bool = False
     notes: list[str] = field(default_factory=list)
     # Third-party time from anchors.json (None: the bundle has none, as older ones do).
@@ -149,7 +151,8 @@ def verify_lines_and_checkpoint(
             f"checkpoint covers {body['length']} entries with head {body['head'][:12]}…, "
             f"the bundle has {report.length} ending in {report.head[:12]}…"
         )
-    report.checkpoint_trusted = signing.is_trusted(certificate)
+    report.signer = signing.check_signer(certificate)
+    report.checkpoint_trusted = report.signer.status != "unknown"
     report.head_known = _head_known(body["case"], body["length"], body["head"])
     if receipt is not None:
         problem = check_receipt(seen.count, seen.held, receipt, report.case)

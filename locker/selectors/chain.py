@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from locker.core import chain
+from locker.infra import signing
 from locker.infra.storage import rehash_stored
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
@@ -58,6 +59,37 @@ def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
                 "the entry differs from the one a signed checkpoint covered",
             )
     return report
+
+
+@dataclass(frozen=True)
+class CheckpointSigners:
+    """Who signed a case's stored checkpoints: how many by this instance's current key, by
+    a former one, by a key it does not know; and the first whose signature does not verify."""
+
+    counts: dict[str, int]
+    bad_signature_length: int | None = None
+
+
+def checkpoint_signers(case: Case) -> CheckpointSigners:
+    """Every checkpoint the instance stored for the case, its signature checked again and
+    its signer placed (signing.check_signer). After a key rotation the older checkpoints
+    are the former key's and still verify."""
+    counts = {"current": 0, "former": 0, "unknown": 0}
+    by_certificate: dict[str, signing.SignerStatus] = {}
+    bad = None
+    rows = Checkpoint.objects.filter(case=case).only("length", "document")
+    for checkpoint in rows.order_by("length", "signed_at").iterator(chunk_size=500):
+        try:
+            certificate = chain.verify_checkpoint(checkpoint.document)
+        except chain.FormatError:
+            if bad is None:
+                bad = checkpoint.length
+            continue
+        pem = str(checkpoint.document["certificate"])
+        if pem not in by_certificate:
+            by_certificate[pem] = signing.signer_status(certificate)
+        counts[by_certificate[pem]] += 1
+    return CheckpointSigners(counts, bad)
 
 
 def _check_evidence(case: Case) -> tuple[int, str] | None:

@@ -4,7 +4,7 @@ stored now. Nothing here writes; uploads go through services.add_kept_receipt.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 
@@ -21,8 +21,13 @@ class KeptReceiptStatus:
     # "holds": the entry at the receipt's length is the one it names; "removed": there is no
     # entry at that length any more; "rewritten": there is one, but not that one.
     status: Status
-    # Whether this instance trusts the signer now (it did at upload, or the upload was refused).
-    signer_trusted: bool
+    # Who signed it, as this instance sees it now: its current key, a former one, or unknown
+    # (it was known at upload, or the upload was refused: the keys changed since).
+    signer: signing.SignerCheck
+
+    @property
+    def signer_trusted(self) -> bool:
+        return self.signer.status != "unknown"
 
     @property
     def holds(self) -> bool:
@@ -41,17 +46,21 @@ def _status(receipt: KeptReceipt, entry: Entry | None) -> Status:
     return "holds"
 
 
-def _trusted(receipt: KeptReceipt, known: dict[str, bool]) -> bool:
+def signer_of(document: Any) -> signing.SignerCheck | None:
+    """Who signed a checkpoint document (a receipt), as this instance sees it now; None when
+    it carries no readable certificate. The signature itself is not checked here."""
+    try:
+        certificate = x509.load_pem_x509_certificate(str(document["certificate"]).encode())
+    except (KeyError, TypeError, ValueError):
+        return None
+    return signing.check_signer(certificate)
+
+
+def _signer(receipt: KeptReceipt, known: dict[str, signing.SignerCheck]) -> signing.SignerCheck:
     fingerprint = receipt.signer_fingerprint
     if fingerprint not in known:
-        try:
-            certificate = x509.load_pem_x509_certificate(
-                str(receipt.document["certificate"]).encode()
-            )
-        except (KeyError, TypeError, ValueError):
-            known[fingerprint] = False
-        else:
-            known[fingerprint] = signing.is_trusted(certificate)
+        found = signer_of(receipt.document)
+        known[fingerprint] = found or signing.SignerCheck(fingerprint, "unknown")
     return known[fingerprint]
 
 
@@ -63,17 +72,16 @@ def kept_receipts_of(case: Case) -> list[KeptReceiptStatus]:
     entries: dict[int, Entry] = {}
     if lengths:
         entries = {e.seq: e for e in Entry.objects.filter(case=case, seq__in=lengths)}
-    known: dict[str, bool] = {}
+    known: dict[str, signing.SignerCheck] = {}
     return [
-        KeptReceiptStatus(r, _status(r, entries.get(r.length)), _trusted(r, known))
-        for r in receipts
+        KeptReceiptStatus(r, _status(r, entries.get(r.length)), _signer(r, known)) for r in receipts
     ]
 
 
 def status_of(receipt: KeptReceipt) -> KeptReceiptStatus:
     """One receipt's status now (after an upload)."""
     entry = Entry.objects.filter(case_id=receipt.case_id, seq=receipt.length).first()
-    return KeptReceiptStatus(receipt, _status(receipt, entry), _trusted(receipt, {}))
+    return KeptReceiptStatus(receipt, _status(receipt, entry), _signer(receipt, {}))
 
 
 def receipt_for(entry: Entry) -> Checkpoint | None:

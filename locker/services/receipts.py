@@ -62,9 +62,9 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
     # Refused rather than kept with a flag: a receipt proves something only because this
     # server signed it, so one signed by any other key says nothing about this record, and
     # showing it as "rewritten" would let anyone cast doubt on it with a key of their own.
-    # A new signing key does not make old receipts untrusted (signing.is_trusted accepts any
-    # certificate the instance CA issued); only a new CA would, and then this server could no
-    # longer tell its old receipts from forgeries either.
+    # A rotated signing key does not make old receipts untrusted (signing.is_trusted accepts
+    # the former keys listed at /keys); only a new key directory (a new CA) would, and then
+    # this server could no longer tell its old receipts from forgeries either.
     if not signing.is_trusted(certificate):
         raise InputError(
             gettext_lazy(

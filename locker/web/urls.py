@@ -12,6 +12,7 @@ from locker.web.views import (
     dossiers,
     health,
     invitations,
+    keys,
     log,
     receipts,
     review,
@@ -90,5 +91,6 @@ urlpatterns = [
     path(dossier + "status", dossiers.status, name="dossier_status"),
     path(dossier + "pdf", dossiers.download, name="dossier_pdf"),
     path("verify", verify.verify_page, name="verify"),
+    path("keys", keys.keys_page, name="keys"),
     path("readyz", health.readyz, name="readyz"),
 ]

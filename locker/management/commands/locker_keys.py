@@ -2,11 +2,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from locker.core import chain
 from locker.infra import signing
 
 
 class Command(BaseCommand):
-    help = "Create the instance's CA and signing key if missing, and show their fingerprints."
+    help = (
+        "Create the instance's CA and signing key if missing, and show their fingerprints "
+        "(and those of former signing keys; `rotate_signing_key` makes a new one)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         created = signing.ensure_keys()
@@ -20,3 +24,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Signing certificate SHA-256 {signing.fingerprint(signer.certificate)}")
         self.stdout.write(f"  subject           {signer.certificate.subject.rfc4514_string()}")
         self.stdout.write(f"  valid until       {signer.certificate.not_valid_after_utc:%Y-%m-%d}")
+        for retired in signer.previous:
+            self.stdout.write(
+                f"Former signing key  SHA-256 {signing.fingerprint(retired.certificate)}"
+            )
+            self.stdout.write(f"  retired at        {chain.format_timestamp(retired.retired_at)}")

@@ -42,6 +42,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 "signer is this instance: " + ("yes" if report.checkpoint_trusted else "no")
             )
+            if report.signer is not None:
+                # current, former (a key retired by a rotation) or unknown; listed at /keys
+                self.stdout.write(f"signer key  {report.signer.status}")
             self.stdout.write(
                 "head signed by this instance: " + ("yes" if report.head_known else "no")
             )

@@ -5,7 +5,7 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
-from locker.core import labels
+from locker.core import chain, labels
 from locker.core.money import format_minor
 from locker.infra.thumbs import IMAGE_TYPES
 
@@ -28,6 +28,10 @@ def money(value: Any) -> str:
 @register.filter
 def short(value: Any) -> str:
     return str(value)[:12]
+
+
+# A certificate's fingerprint in blocks of four, as /keys, receipts and dossiers print it.
+fingerprint_groups = register.filter("fingerprint_groups", chain.fingerprint_groups)
 
 
 @register.filter

@@ -11,10 +11,11 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from locker import services
+from locker.infra.http import public_url
 from locker.permissions import case_access_or_404
 from locker.selectors.anchors import anchored_receipt, checkpoint_anchor, tsa_configured
 from locker.selectors.entries import entry_at
-from locker.selectors.receipts import receipt_for
+from locker.selectors.receipts import receipt_for, signer_of
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
@@ -96,6 +97,8 @@ def receipt(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
             "checkpoint": checkpoint,
             "anchor": checkpoint_anchor(checkpoint),
             "anchoring_configured": tsa_configured(),
+            "signer": signer_of(checkpoint.document),
+            "keys_url": public_url(request, reverse("keys")),
         },
     )
 
@@ -118,4 +121,10 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
     response["Content-Disposition"] = (
         f'attachment; filename="receipt-{str(case.pk)[:8]}-{entry.seq}.json"'
     )
+    # The document is the signed checkpoint (and its anchor, once anchored); where its signer can be
+    # checked is said beside it (RFC 8288).
+    response["Link"] = f'<{public_url(request, reverse("keys"))}>; rel="related"; title="keys"'
+    signer = signer_of(document)
+    if signer is not None:
+        response["X-Signer-Fingerprint-SHA256"] = signer.fingerprint_sha256
     return response
