@@ -90,5 +90,6 @@ urlpatterns = [
     path(dossier + "status", dossiers.status, name="dossier_status"),
     path(dossier + "pdf", dossiers.download, name="dossier_pdf"),
     path("verify", verify.verify_page, name="verify"),
+    path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]
