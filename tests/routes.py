@@ -197,6 +197,7 @@ ROUTES: list[Route] = [
     web("password_reset_complete", nothing, everyone()),
     web("verify", nothing, everyone()),
     web("keys", nothing, everyone()),
+    web("healthz", nothing, everyone()),
     web("readyz", nothing, everyone()),
     web("unlock", nothing, everyone(302)),
     # a token in an address is swapped for the session, then the clean page says if it works

@@ -92,5 +92,6 @@ urlpatterns = [
     path(dossier + "pdf", dossiers.download, name="dossier_pdf"),
     path("verify", verify.verify_page, name="verify"),
     path("keys", keys.keys_page, name="keys"),
+    path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -1,6 +1,8 @@
-"""GET /readyz: whether this instance can serve, for load balancers and operators. No
-authentication and nothing secret: the database answers or not, and how many evidence
-files no entry names (see `manage.py evidence_orphans`)."""
+"""GET /healthz and GET /readyz, for container health checks, load balancers and operators.
+No authentication and nothing secret. /healthz: the process answers (liveness; it touches no
+database, so a database outage does not get every web process restarted). /readyz: whether
+this instance can serve: the database answers or not, and how many evidence files no entry
+names (see `manage.py evidence_orphans`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,12 @@ def _database_answers() -> bool:
     except (OperationalError, InterfaceError):
         return False
     return True
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
 
 
 @never_cache
