@@ -33,6 +33,9 @@ class BundleReport:
     signer_fingerprint: str | None = None
     receipt_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    # The anchors.json read from the bundle or dossier (its outer shape checked; each
+    # anchored receipt is for the caller to check), or None when it carries none.
+    anchors: dict[str, Any] | None = None
 
     def fail(self, problem: str, seq: int | None = None) -> BundleReport:
         self.ok = False
