@@ -168,6 +168,7 @@ def test_a_stated_head_that_differs_from_the_embedded_chain_is_rejected(tmp_path
         signed,
         entries=build.entries_jsonl(new.lines),
         checkpoint=new.checkpoint,
+        anchors=new.anchors,
         reason="test",
     )
     with translation.override("en"):
@@ -297,7 +298,8 @@ def _test_tsa(tmp_path: Path) -> DummyTimeStamper:
     )
 
 
-def test_with_a_time_stamp_authority_the_signature_is_pades_b_t(tmp_path: Path) -> None:
+def test_with_a_time_stamper_given_the_signature_is_time_stamped(tmp_path: Path) -> None:
+    # (PAdES B-LTA against a real TSA over HTTP: tests/test_dossier_lta.py.)
     case = small_case()
     dossier, _data = make_dossier(case, "cn_12321", "en")
     data = build.gather(dossier)
@@ -310,6 +312,7 @@ def test_with_a_time_stamp_authority_the_signature_is_pades_b_t(tmp_path: Path) 
         signed,
         entries=build.entries_jsonl(data.lines),
         checkpoint=data.checkpoint,
+        anchors=data.anchors,
         reason="test",
         timestamper=_test_tsa(tmp_path),
     )

@@ -1,6 +1,6 @@
-"""The pipeline the worker runs for one claimed dossier: gather the chain, sign a checkpoint
-for its head, prepare the images, lay out, embed and sign, store under the final name only
-once the file is complete, then mark the row ready. Progress goes to the row as it goes
+"""The pipeline the worker runs for one claimed dossier: gather the chain, anchor a
+checkpoint for its head, prepare the images, lay out, embed and sign, store under the final
+name only once the file is complete, then mark the row ready. Progress goes to the row as it goes
 (which also renews the worker's lease)."""
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ from django.utils import timezone, translation
 from locker.dossier.data import AccessLogPart, DossierData, build_rows, include_filter, summarise
 from locker.dossier.images import audio_durations, prepare_images
 from locker.dossier.render import render_pdf
-from locker.dossier.sign import sign_dossier
+from locker.dossier.sign import sign_dossier, will_time_stamp
 from locker.exports.bundle import bundle_lines, entries_jsonl, head_of
 from locker.infra import signing
 from locker.infra.storage import evidence_storage
-from locker.models import Dossier
+from locker.infra.tsa import TSAUnavailable
+from locker.models import AnchorLeaf, Dossier
 from locker.selectors import access_wording, sharing
+from locker.selectors.anchors import anchors_document
 from locker.services import dossiers as services
-from locker.services import issue_checkpoint
+from locker.services.anchors import anchor_case_head
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,19 @@ def keys_url_beside(verify_url: str) -> str:
 
 
 def gather(dossier: Dossier) -> DossierData:
-    """The dossier's data, with a freshly signed checkpoint for the chain's head."""
+    """The dossier's data, with a checkpoint for the chain's head anchored by a TSA at once
+    when one is configured. Raises TSAUnavailable (the task retries later) when TSAs are
+    configured and none anchored the head: a dossier meant to carry third-party time does
+    not go out without it."""
     case = dossier.case
     lines = bundle_lines(case, include=include_filter(dossier))
     length, head = head_of(lines)
-    checkpoint = issue_checkpoint(case=case, length=length, head=head)
+    time_stamped = will_time_stamp()
+    checkpoint_row = anchor_case_head(case=case, length=length, head=head)
+    if time_stamped and not AnchorLeaf.objects.filter(checkpoint=checkpoint_row).exists():
+        raise TSAUnavailable(f"case {case.id}: no time-stamp authority anchored the head")
+    checkpoint = checkpoint_row.document
+    anchors = anchors_document(case, up_to_length=length, checkpoint=checkpoint_row)
     zone = zoneinfo.ZoneInfo(dossier.time_zone)
     rows = build_rows(lines, zone)
     exhibits: dict[str, Any] = {}
@@ -109,6 +119,8 @@ def gather(dossier: Dossier) -> DossierData:
         exhibits=sorted(exhibits.values(), key=lambda e: e.number),
         zone=zone,
         checkpoint=checkpoint,
+        anchors=anchors,
+        time_stamped=time_stamped,
         signer_fingerprint=signing.fingerprint(certificate),
         signer_subject=certificate.subject.rfc4514_string(),
         ca_fingerprint=signing.fingerprint(ca),
@@ -144,14 +156,19 @@ def render_and_sign(
             )
         report(RENDERED, state=Dossier.State.SIGNING)
         signed = scratch / "signed.pdf"
-        with unsigned.open("rb") as source, signed.open("wb") as out:
-            sign_dossier(
+        # Opened for reading too: a B-LTA signature appends its DSS and time-stamp to it.
+        with unsigned.open("rb") as source, signed.open("w+b") as out:
+            level = sign_dossier(
                 source,
                 out,
                 entries=entries_jsonl(data.lines),
                 checkpoint=data.checkpoint,
+                anchors=data.anchors,
                 reason=f"Evidence Locker dossier {dossier.id} of case {dossier.case_id}",
+                # As the verification page says (decided when the data was gathered).
+                time_stamp=data.time_stamped,
             )
+        log.info("dossier %s signed at PAdES %s", dossier.id, level)
     return signed, pages
 
 

@@ -146,6 +146,11 @@ class DossierData:
     exhibits: list[Exhibit]
     zone: zoneinfo.ZoneInfo
     checkpoint: dict[str, Any]
+    # anchors.json for the dossier (embedded beside entries.jsonl and checkpoint.json).
+    anchors: dict[str, Any]
+    # Whether the signature gets third-party time (PAdES B-LTA); without it the
+    # verification page says the times are the server's own.
+    time_stamped: bool
     signer_fingerprint: str
     signer_subject: str
     generated_at: datetime

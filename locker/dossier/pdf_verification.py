@@ -8,12 +8,14 @@ import io
 import qrcode
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, Spacer
 
 from locker.core.chain import fingerprint_groups
 from locker.dossier.data import DossierData
 from locker.dossier.pdf_layout import LayoutKit, para
+from locker.dossier.sign import EMBEDDED_NAMES, SignatureLevel
 
 MACHINE_LINE_PREFIX = "EL-CHAIN-HEAD"
 SIGNER_LINE_PREFIX = "EL-SIGNER-SHA256"
@@ -40,6 +42,38 @@ def machine_line(case: str, length: int, head: str) -> str:
     return f"{MACHINE_LINE_PREFIX} case={case} length={length} head={head}"
 
 
+def no_third_party_time_note() -> str:
+    """What the verification page says when no time-stamp authority is configured."""
+    return _(
+        "No trusted time-stamp: this dossier carries no third-party time. Every time in it "
+        "is this server's own, and nothing outside the server vouches for when the records "
+        "existed."
+    )
+
+
+def signature_level_text(time_stamped: bool) -> str:
+    if time_stamped:
+        return _(
+            "PAdES %(level)s: time-stamped by an independent RFC 3161 time-stamp authority, "
+            "with the certificates and revocation data to check it later"
+        ) % {"level": SignatureLevel.B_LTA.value}
+    return _("PAdES %(level)s: no time-stamp") % {"level": SignatureLevel.B_B.value}
+
+
+def _notice(text: str, kit: LayoutKit) -> Flowable:
+    style = ParagraphStyle(
+        "notice",
+        parent=kit.styles.body,
+        borderColor=colors.HexColor("#b26a00"),
+        borderWidth=0.8,
+        borderPadding=4,
+        backColor=colors.HexColor("#fff8e1"),
+        spaceBefore=4,
+        spaceAfter=8,
+    )
+    return para(text, style)
+
+
 def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     checkpoint = data.checkpoint["checkpoint"]
     url = data.dossier.verify_url
@@ -55,17 +89,29 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
             fingerprint_groups(data.signer_fingerprint),
         ),
         (_("Instance CA fingerprint (SHA-256)"), fingerprint_groups(data.ca_fingerprint)),
-        (_("Embedded files"), "entries.jsonl, checkpoint.json"),
+        (_("Signature"), signature_level_text(data.time_stamped)),
+        (_("Embedded files"), ", ".join(EMBEDDED_NAMES)),
         (_("Records shown / omitted"), f"{len(data.rows)} / {data.omitted}"),
     ]
     if data.keys_url:
         items.append((_("This instance's published keys"), data.keys_url))
-    steps = [
+    reader_step = (
         _(
+            "Open this PDF in a reader that shows signatures (Adobe Reader, or pdfsig from "
+            "poppler): the signature must be valid. After it come only the validation data "
+            "(certificates and revocation lists) and a document time-stamp from the "
+            "time-stamp authority, which covers the whole document. Any change to the file "
+            "breaks them."
+        )
+        if data.time_stamped
+        else _(
             "Open this PDF in a reader that shows signatures (Adobe Reader, or pdfsig from "
             "poppler): the signature must be valid and cover the whole document. Any change "
             "to the file breaks it."
-        ),
+        )
+    )
+    steps = [
+        reader_step,
         _(
             "Upload the PDF to the verify page (QR code below) or run `python manage.py "
             "verify_bundle dossier.pdf` on the instance: it checks the signature, the "
@@ -89,7 +135,10 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         )
         % {"url": data.keys_url or "/keys"},
     ]
-    flow: list[Flowable] = [
+    flow: list[Flowable] = []
+    if not data.time_stamped:
+        flow.append(_notice(no_third_party_time_note(), kit))
+    flow += [
         kit.key_values(items),
         Spacer(1, 6),
         para(_("How to verify"), kit.styles.h3),

@@ -1,8 +1,11 @@
 """Verification of a dossier PDF (spec section 6), for `verify_bundle`, the /verify page
 and POST /api/verify: the one signature is a certification by this instance's CA that
-covers the whole file (no revision after it), the embedded entries.jsonl and
-checkpoint.json verify by the same chain rules as a bundle, the head stated on the
-verification page is the checkpoint's, and this instance signed that head.
+covers the whole file, or (PAdES B-LTA) is followed only by what long-term validation adds,
+a DSS and document time-stamps, the last of which covers the rest of the file; the
+embedded entries.jsonl and checkpoint.json verify by the same chain rules as a bundle, the
+head stated on the verification page is the checkpoint's, and this instance signed that
+head. The embedded anchors.json, when there is one, is read back for the caller
+(`BundleReport.anchors`).
 
 The file is untrusted input and pyHanko can raise on malformed signatures: any exception
 makes the result "not verified"."""
@@ -21,14 +24,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from locker.core import anchors as core_anchors
 from locker.core.chain import parse_json, parse_jsonl
 from locker.dossier.pdf_verification import MACHINE_LINE_PREFIX
-from locker.dossier.sign import CHECKPOINT_NAME, ENTRIES_NAME, asn1_certificate
+from locker.dossier.sign import ANCHORS_NAME, CHECKPOINT_NAME, ENTRIES_NAME, asn1_certificate
 from locker.exports.verification import (
     BundleReport,
     verify_bundle_zip,
@@ -119,12 +124,15 @@ def stated_heads(reader: PdfFileReader) -> list[tuple[str, int, str]]:
 
 
 def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
-    signatures = reader.embedded_signatures
+    signatures = reader.embedded_regular_signatures
     if not signatures:
         raise DossierInvalid(_("the PDF has no signature"))
     if len(signatures) != 1:
         raise DossierInvalid(_("the PDF has more than one signature"))
     signature = signatures[0]
+    time_stamps = reader.embedded_timestamp_signatures
+    if any(ts.signed_revision < signature.signed_revision for ts in time_stamps):
+        raise DossierInvalid(_("the PDF has more than one signature"))
     ca = asn1_certificate(signing.load_signer().ca_certificate)
     context = ValidationContext(trust_roots=[ca], allow_fetching=False, revocation_mode="soft-fail")
     status = validate_pdf_signature(signature, context)
@@ -136,22 +144,53 @@ def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
     # A former key's dossiers stay valid: the CA that issued it is the trust root above.
     if not status.trusted or signer.status == "unknown":
         raise DossierInvalid(_("the PDF was not signed by this instance"))
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        raise DossierInvalid(
-            _("something was added to the file after it was signed (a later revision)")
-        )
     if signature.docmdp_level != MDPPerm.NO_CHANGES:
         raise DossierInvalid(_("the signature is not a certification that allows no changes"))
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        # Only long-term validation may follow (ISO 32000-2 12.8.2.2.2): pyHanko's
+        # difference analysis finds nothing beyond DSS, document time-stamp and metadata
+        # updates, and the file ends with a document time-stamp that covers all of it.
+        level = status.modification_level
+        ends_time_stamped = bool(time_stamps) and (
+            time_stamps[-1].evaluate_signature_coverage() == SignatureCoverageLevel.ENTIRE_FILE
+        )
+        if (
+            level is None
+            or level.value > ModificationLevel.LTA_UPDATES.value
+            or not status.docmdp_ok
+            or not ends_time_stamped
+        ):
+            raise DossierInvalid(
+                _("something was added to the file after it was signed (a later revision)")
+            )
     timestamp = status.timestamp_validity
     if timestamp is not None and not (timestamp.intact and timestamp.valid):
         raise DossierInvalid(_("the signature's time-stamp does not verify"))
+    document_times = []
+    for time_stamp in time_stamps:
+        # Cryptographic soundness here; whose TSA it is, is for the caller to judge, as
+        # with the anchors' tokens.
+        stamped = validate_pdf_timestamp(
+            time_stamp,
+            ValidationContext(allow_fetching=False, revocation_mode="soft-fail"),
+        )
+        if not (stamped.intact and stamped.valid):
+            raise DossierInvalid(_("the document time-stamp does not verify"))
+        document_times.append(stamped.timestamp)
     signed_at = status.signer_reported_dt
     report.notes.append(
-        "signature   PAdES certification (no changes allowed), whole file covered, signer "
-        f"SHA-256 {signer.fingerprint_sha256} ({signer.status} key of this instance)"
+        "signature   PAdES certification (no changes allowed), "
+        + ("whole file covered" if not time_stamps else "covered up to its long-term data")
+        + f", signer SHA-256 {signer.fingerprint_sha256} ({signer.status} key of this instance)"
         + (f", signing time {signed_at.isoformat()}" if signed_at else "")
-        + (", time-stamped" if timestamp is not None else "")
+        + (f", time-stamped {timestamp.timestamp.isoformat()}" if timestamp is not None else "")
+        + (", no time-stamp (PAdES B-B)" if timestamp is None and not time_stamps else "")
     )
+    if document_times:
+        report.notes.append(
+            "long-term   PAdES B-LTA: DSS with validation data, document time-stamp(s) "
+            + ", ".join(moment.isoformat() for moment in document_times)
+        )
 
 
 def verify_dossier_pdf(source: str | Path | IO[bytes], *, receipt: Any = None) -> BundleReport:
@@ -180,11 +219,24 @@ def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
             raise DossierInvalid(_("the PDF does not embed %(name)s") % {"name": required})
     lines = parse_jsonl(files[ENTRIES_NAME])
     checkpoint = parse_json(files[CHECKPOINT_NAME], CHECKPOINT_NAME)
-    report = verify_lines_and_checkpoint(lines, checkpoint, None, receipt=receipt)
+    # Dossiers made before anchoring have none; one that is there must be well formed.
+    anchors = parse_json(files[ANCHORS_NAME], ANCHORS_NAME) if ANCHORS_NAME in files else None
+    report = verify_lines_and_checkpoint(
+        lines, checkpoint, None, receipt=receipt, anchors_document=anchors
+    )
     report.notes[:0] = signature_report.notes
     if not report.ok:
         return report
     body = checkpoint["checkpoint"]
+    if anchors is not None:
+        try:
+            core_anchors.parse_anchors_document(anchors, case_id=body["case"])
+        except core_anchors.AnchorFormatError as exc:
+            return report.fail(
+                _("the embedded %(name)s is not valid: %(error)s")
+                % {"name": ANCHORS_NAME, "error": exc}
+            )
+        report.anchors = anchors
     stated = stated_heads(reader)
     if not stated:
         return report.fail(_("the verification page does not state the chain head"))

@@ -42,6 +42,9 @@ class BundleReport:
     # Third-party time from anchors.json (None: the bundle has none, as older ones do).
     attestation: anchors.AttestationReport | None = None
     anchors_problem: str | None = None
+    # The anchors.json read from the bundle or dossier (its outer shape checked; each
+    # anchored receipt is for the caller to check), or None when it carries none.
+    anchors: dict[str, Any] | None = None
 
     def fail(self, problem: str, seq: int | None = None) -> BundleReport:
         self.ok = False

@@ -60,6 +60,10 @@ class RetiredCertificate:
 
     certificate: x509.Certificate
     retired_at: datetime
+# How long an instance CRL says it holds (its nextUpdate). A dossier carries the CRL of the
+# moment it was signed; after this a validator relies on the dossier's document time-stamp
+# (PAdES B-LTA) to know the CRL was there in time.
+CRL_VALIDITY = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -422,6 +426,35 @@ def rotate_signing_key() -> Rotation:
         os.replace(directory / PENDING_CERT, directory / SIGNING_CERT)
         _fsync_dir(directory)
     return Rotation(retired=old, current=new, retired_at=retired_at)
+
+
+def _load_ca_key() -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key((key_dir() / CA_KEY).read_bytes(), None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise RuntimeError("the CA key is not an EC key")
+    return key
+
+
+def issue_crl(*, now: datetime | None = None) -> x509.CertificateRevocationList:
+    """A CRL from the instance CA, valid from `now` for CRL_VALIDITY. It lists no certificate:
+    nothing revokes a key here yet. The signing certificate names no CRL distribution point,
+    so a validator finds this CRL only where we put it: in each dossier's DSS. The CRL
+    number is the issue time in microseconds, so it increases across processes (RFC 5280
+    5.2.3) without a counter to share."""
+    moment = now or datetime.now(UTC)
+    signer = load_signer()
+    ca_key = _load_ca_key()
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(signer.ca_certificate.subject)
+        .last_update(moment)
+        .next_update(moment + CRL_VALIDITY)
+        .add_extension(x509.CRLNumber(int(moment.timestamp() * 1_000_000)), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
 
 
 def sign_checkpoint(*, case_id: str, length: int, head: str, signed_at: datetime) -> dict[str, Any]:
