@@ -3,6 +3,7 @@ stored now. Nothing here writes; uploads go through services.add_kept_receipt.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from cryptography import x509
 from locker.core import anchors, chain
 from locker.infra import signing
 from locker.models import Case, Checkpoint, Entry, KeptReceipt
-from locker.selectors.anchors import trusted_tsa_roots
+from locker.selectors.anchors import anchored_receipt, trusted_tsa_roots
 
 Status = Literal["holds", "removed", "rewritten"]
 
@@ -133,3 +134,10 @@ def receipt_for(entry: Entry) -> Checkpoint | None:
         .first()
     )
 
+
+def receipt_file(checkpoint: Checkpoint) -> tuple[str, bytes]:
+    """The receipt as a file, the same whether downloaded or mailed: its name and its bytes
+    (the signed checkpoint, with its anchor member once a round has anchored it)."""
+    document = anchored_receipt(checkpoint)
+    name = f"receipt-{str(checkpoint.case_id)[:8]}-{checkpoint.length}.json"
+    return name, json.dumps(document, ensure_ascii=False, indent=2).encode()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
@@ -12,9 +11,9 @@ from django.urls import reverse
 
 from locker import services
 from locker.permissions import case_access_or_404
+from locker.selectors.anchors import checkpoint_anchor, tsa_configured
 from locker.selectors.entries import entry_at
-from locker.selectors.anchors import anchored_receipt, checkpoint_anchor, tsa_configured
-from locker.selectors.receipts import receipt_for
+from locker.selectors.receipts import receipt_file, receipt_for
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
@@ -110,12 +109,7 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         action="download",
     ).case
     entry = found_or_404(entry_at(case, seq), "entry")
-    document = anchored_receipt(found_or_404(receipt_for(entry), "receipt"))
-    response = HttpResponse(
-        json.dumps(document, ensure_ascii=False, indent=2).encode(),
-        content_type="application/json; charset=utf-8",
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="receipt-{str(case.pk)[:8]}-{entry.seq}.json"'
-    )
+    name, data = receipt_file(found_or_404(receipt_for(entry), "receipt"))
+    response = HttpResponse(data, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
