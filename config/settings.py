@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -228,6 +229,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat reads crontab schedules (the daily receipt mail) in the instance's time zone.
+CELERY_TIMEZONE = TIME_ZONE
+# The hour (0-23, TIME_ZONE) at which the daily receipts are mailed to those who asked.
+LOCKER_RECEIPT_MAIL_HOUR = int(os.environ.get("LOCKER_RECEIPT_MAIL_HOUR", "9"))
 
 # Rate limits, form submission ids and cached chain checks: Redis when it is there, otherwise
 # files under the data dir, which every gunicorn worker of `make run` shares. Either way
@@ -342,6 +347,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "locker.tasks.anchor_checkpoints",
         "schedule": LOCKER_ANCHOR_INTERVAL_S,
         "options": {"expires": LOCKER_ANCHOR_INTERVAL_S},
+    },
+    # The daily receipt mail (opt-in per user), at LOCKER_RECEIPT_MAIL_HOUR in TIME_ZONE.
+    "mail-daily-receipts": {
+        "task": "locker.tasks.mail_daily_receipts",
+        "schedule": crontab(minute=0, hour=LOCKER_RECEIPT_MAIL_HOUR),
+        # A run that waited this long is replaced by the next day's.
+        "options": {"expires": 12 * 3600},
     },
 }
 # The public /verify page and POST /api/verify: largest upload, and requests per client.

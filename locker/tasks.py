@@ -13,6 +13,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, close_old_connections
 from django.db import OperationalError as DatabaseOperationalError
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from locker.dossier.build import build_dossier
@@ -20,6 +21,7 @@ from locker.infra import queue
 from locker.services import anchors as anchor_services
 from locker.services import dossiers as dossier_services
 from locker.services import idempotency
+from locker.services import mailed_receipts as mail_services
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,38 @@ def anchor_checkpoints(self: Any) -> int:
             return 0
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
     return result.checkpoints
+
+
+# A mail server that is down, or receipts a dead worker still holds, are tried again after
+# 10, 30, 90 … s (at least until the lease ends); after that, the next day's run takes them.
+RECEIPT_MAIL_MAX_RETRIES = 5
+
+
+@shared_task(
+    bind=True,
+    name=queue.MAIL_DAILY_RECEIPTS,
+    max_retries=RECEIPT_MAIL_MAX_RETRIES,
+    ignore_result=True,
+)
+def mail_daily_receipts(self: Any) -> int:
+    """Plan today's receipt mails and send every one not sent yet
+    (locker/services/mailed_receipts.py): how many receipts went out."""
+    planned = mail_services.plan_receipt_mails()
+    result = mail_services.send_due_receipt_mails()
+    log.info(
+        "receipt mail: %d planned, %d sent in %d mail(s), %d recipient(s) to retry",
+        planned,
+        result.receipts,
+        result.mails,
+        len(result.failed),
+    )
+    if (result.failed or result.held_until) and self.request.retries < self.max_retries:
+        countdown = retry_delay(self.request.retries)
+        if result.held_until is not None:
+            wait = (result.held_until - timezone.now()).total_seconds()
+            countdown = max(countdown, int(wait) + 1)
+        raise self.retry(countdown=countdown)
+    return result.receipts
 
 
 @shared_task(name=queue.SWEEP_DOSSIERS, ignore_result=True)

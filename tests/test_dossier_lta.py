@@ -340,3 +340,22 @@ def test_a_malformed_embedded_anchors_json_is_rejected(settings) -> None:
         report = verify_dossier_pdf(io.BytesIO(signed.getvalue()))
     assert not report.ok
     assert "anchors.json" in (report.problem or "")
+
+
+@needs_poppler
+def test_verification_page_shows_attested_times_and_verify_reports_them(
+    lta_dossier, tmp_path
+) -> None:
+    """The dossier's verification page has its third-party time table (every record
+    vouched for, none late), and checking the dossier reports the same ranges."""
+    data, _tsa = lta_dossier
+    text = pdf_text(write(tmp_path, data))
+    assert "Third-party time" in text
+    assert "Existed no later than" in text
+    assert "Loopback LTA TSA" in text
+    assert "not yet time-stamped" not in text and "look closer" not in text
+    report = verify_dossier_pdf(io.BytesIO(data))
+    assert report.ok, report.problem
+    assert report.attestation is not None
+    assert report.attestation.attested_length == report.length
+    assert report.attestation.first_late_seq is None

@@ -31,6 +31,12 @@ class KeptReceiptOut(Schema):
     signer_trusted: bool
     signer: SignerOut
     status: Literal["holds", "removed", "rewritten"]
+    attested_at: str | None = Field(
+        description="for a receipt with an anchor: the earliest time a time-stamp authority "
+        "this server trusts vouches the head existed (YYYY-MM-DDTHH:MM:SS.ffffffZ); "
+        "null without one"
+    )
+    attested_by: list[str] = Field(description="those authorities' certificate subjects")
 
 
 def kept_out(row: KeptReceiptStatus) -> dict[str, Any]:
@@ -45,13 +51,16 @@ def kept_out(row: KeptReceiptStatus) -> dict[str, Any]:
         "signer_trusted": row.signer_trusted,
         "signer": row.signer.as_json(),
         "status": row.status,
+        "attested_at": chain.format_timestamp(row.attested_at) if row.attested_at else None,
+        "attested_by": list(row.attested_by),
     }
 
 
 RECEIPT_REQUEST_DOC = {
     "requestBody": {
         "required": True,
-        "description": "the receipt exactly as downloaded: a signed checkpoint (spec section 4)",
+        "description": "the receipt exactly as downloaded or mailed: a signed checkpoint "
+        "(spec section 4), with its anchor member if it has one",
         "content": {
             "application/json": {
                 "schema": {
@@ -61,6 +70,11 @@ RECEIPT_REQUEST_DOC = {
                         "checkpoint": {"type": "object"},
                         "signature": {"type": "string"},
                         "certificate": {"type": "string"},
+                        "anchor": {
+                            "type": "object",
+                            "description": "third-party time (docs/chain-format.md, "
+                            "“Anchors”); a receipt with one is kept only if it holds",
+                        },
                     },
                 }
             }

@@ -226,7 +226,10 @@ def check_token(
     except (SignatureValidationError, ValueError, TypeError, KeyError) as exc:
         return TokenCheck(tsa=tsa, valid=False, problem=f"the token does not verify ({exc})")
     signer = status.get("signing_cert")
-    subject = signer.subject.human_friendly if signer is not None else ""
+    # The TSA's name as people know it (its certificate's common name), else the whole subject.
+    subject = ""
+    if signer is not None:
+        subject = signer.subject.native.get("common_name") or signer.subject.human_friendly
     if not status.get("intact") or not status.get("valid"):
         return TokenCheck(
             tsa=tsa,
@@ -521,3 +524,28 @@ def ranges_json(report: AttestationReport) -> list[dict[str, Any]]:
         }
         for r in report.ranges
     ]
+
+
+def attest_lines(
+    *,
+    lines: Sequence[Mapping[str, Any]],
+    document: Any,
+    trusted_roots: Collection[str] | None,
+    late_after: timedelta = DEFAULT_LATE_AFTER,
+) -> AttestationReport | None:
+    """attest() for line objects that verified (a dossier's, as it is built) and their
+    anchors.json; None when it holds no anchored checkpoint."""
+    receipts = parse_anchors_document(document)
+    if not receipts:
+        return None
+    links: list[tuple[int, str]] = []
+    recorded: dict[int, datetime] = {}
+    for line in lines:
+        if "entry" in line:
+            entry = line["entry"]
+            links.append((entry["seq"], line["hash"]))
+            recorded[entry["seq"]] = chain.parse_timestamp(entry["recorded_at"])
+        else:
+            links.append((line["omitted"]["seq"], line["omitted"]["hash"]))
+    checks = [check_anchored_receipt(r, trusted_roots=trusted_roots) for r in receipts]
+    return attest(links=links, recorded=recorded, checks=checks, late_after=late_after)

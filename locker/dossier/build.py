@@ -11,14 +11,17 @@ import tempfile
 import time
 import zoneinfo
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 from cryptography import x509
+from django.conf import settings
 from django.core.files import File
 from django.utils import timezone, translation
 
+from locker.core import anchors as core_anchors
 from locker.dossier.data import AccessLogPart, DossierData, build_rows, include_filter, summarise
 from locker.dossier.images import audio_durations, prepare_images
 from locker.dossier.render import render_pdf
@@ -29,7 +32,7 @@ from locker.infra.storage import evidence_storage
 from locker.infra.tsa import TSAUnavailable
 from locker.models import AnchorLeaf, Dossier
 from locker.selectors import access_wording, sharing
-from locker.selectors.anchors import anchors_document
+from locker.selectors.anchors import anchors_document, trusted_tsa_roots
 from locker.services import dossiers as services
 from locker.services.anchors import anchor_case_head
 
@@ -120,6 +123,12 @@ def gather(dossier: Dossier) -> DossierData:
         zone=zone,
         checkpoint=checkpoint,
         anchors=anchors,
+        attestation=core_anchors.attest_lines(
+            lines=lines,
+            document=anchors,
+            trusted_roots=trusted_tsa_roots(),
+            late_after=timedelta(seconds=settings.LOCKER_ANCHOR_LATE_S),
+        ),
         time_stamped=time_stamped,
         signer_fingerprint=signing.fingerprint(certificate),
         signer_subject=certificate.subject.rfc4514_string(),

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from locker.core import chain, stats
+from locker.core.anchors import AttestationReport
 from locker.models import AccessLog, Dossier, Entry
 
 SUMMARY_CHARS = 280
@@ -158,6 +159,8 @@ class DossierData:
     access_log: AccessLogPart | None = None
     ca_fingerprint: str = ""
     keys_url: str = ""  # the public /keys page, where the fingerprints above can be checked
+    # Attested times per range of records, from anchors.json (None: it holds no anchor).
+    attestation: AttestationReport | None = None
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:

@@ -4,6 +4,9 @@ page's QR code, and the machine line the verifier reads back from the page."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 import qrcode
 from django.utils.translation import gettext as _
@@ -12,6 +15,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, Spacer
 
+from locker.core.anchors import AttestationReport
 from locker.core.chain import fingerprint_groups
 from locker.dossier.data import DossierData
 from locker.dossier.pdf_layout import LayoutKit, para
@@ -58,6 +62,149 @@ def signature_level_text(time_stamped: bool) -> str:
             "with the certificates and revocation data to check it later"
         ) % {"level": SignatureLevel.B_LTA.value}
     return _("PAdES %(level)s: no time-stamp") % {"level": SignatureLevel.B_B.value}
+
+
+@dataclass(frozen=True)
+class AttestedRow:
+    """Consecutive ranges of the report shown as one row: every run of ranges attested in
+    time is one row (with the spread of their attested times and the largest lag), each late
+    range and the not-yet-attested tail their own rows."""
+
+    first_seq: int
+    last_seq: int
+    recorded_from: datetime | None
+    recorded_to: datetime | None
+    attested_from: datetime | None
+    attested_to: datetime | None
+    largest_lag: timedelta | None
+    late: bool
+    attested_by: tuple[str, ...]
+
+
+def attested_rows(report: AttestationReport) -> list[AttestedRow]:
+    rows: list[AttestedRow] = []
+    for span in report.ranges:
+        previous = rows[-1] if rows else None
+        if (
+            previous is not None
+            and not previous.late
+            and not span.late
+            and previous.attested_from is not None
+            and span.attested_at is not None
+        ):
+            rows[-1] = AttestedRow(
+                first_seq=previous.first_seq,
+                last_seq=span.last_seq,
+                recorded_from=_earliest(previous.recorded_from, span.recorded_from),
+                recorded_to=_latest(previous.recorded_to, span.recorded_to),
+                attested_from=previous.attested_from,
+                attested_to=span.attested_at,
+                largest_lag=_latest(previous.largest_lag, span.largest_lag),
+                late=False,
+                attested_by=tuple(dict.fromkeys(previous.attested_by + span.attested_by)),
+            )
+            continue
+        rows.append(
+            AttestedRow(
+                first_seq=span.first_seq,
+                last_seq=span.last_seq,
+                recorded_from=span.recorded_from,
+                recorded_to=span.recorded_to,
+                attested_from=span.attested_at,
+                attested_to=span.attested_at,
+                largest_lag=span.largest_lag,
+                late=span.late,
+                attested_by=span.attested_by,
+            )
+        )
+    return rows
+
+
+def _earliest(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _lag_text(lag: timedelta | None) -> str:
+    if lag is None:
+        return "—"
+    minutes = int(lag.total_seconds() // 60)
+    if minutes < 120:
+        return _("%(n)d min") % {"n": minutes}
+    return _("%(n)d h") % {"n": minutes // 60}
+
+
+def attestation_flow(kit: LayoutKit, data: DossierData) -> list[Flowable]:
+    """Third-party time on the verification page: per range of records, when they were
+    recorded, when a time-stamp authority first vouched for them, and late ones marked."""
+    report = data.attestation
+    if report is None:
+        return []
+    zone = data.zone
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+    flow: list[Flowable] = [para(_("Third-party time"), kit.styles.h3)]
+    if report.conflicts:
+        flow.append(
+            _notice(
+                _(
+                    "A time-stamp authority vouched for a different version of these records "
+                    "at record(s) %(seqs)s: the chain was rewritten after it saw it."
+                )
+                % {"seqs": ", ".join(str(c.length) for c in report.conflicts)},
+                kit,
+            )
+        )
+    if report.first_late_seq is not None:
+        flow.append(
+            _notice(
+                _(
+                    "From record %(seq)s on, records were time-stamped by a third party much "
+                    "later than the time they claim to have been recorded. A back-dated "
+                    "rewrite looks like this (so does a long time-stamp outage): look closer."
+                )
+                % {"seq": report.first_late_seq},
+                kit,
+            )
+        )
+    rows = []
+    for row in attested_rows(report):
+        span = (
+            str(row.first_seq)
+            if row.first_seq == row.last_seq
+            else f"{row.first_seq}–{row.last_seq}"
+        )
+        recorded = when(row.recorded_from)
+        if row.recorded_to and when(row.recorded_to) != recorded:
+            recorded += " – " + when(row.recorded_to)
+        if row.attested_from is None:
+            attested = _("not yet time-stamped")
+        else:
+            attested = when(row.attested_from)
+            if row.attested_to and when(row.attested_to) != attested:
+                attested += " – " + when(row.attested_to)
+        lag = _lag_text(row.largest_lag) + (" " + _("late") if row.late else "")
+        rows.append([span, recorded, attested, lag, "; ".join(row.attested_by)])
+    flow.append(
+        kit.grid(
+            [
+                _("Records"),
+                _("Recorded (%(zone)s)") % {"zone": zone.key},
+                _("Existed no later than (%(zone)s)") % {"zone": zone.key},
+                _("Largest gap"),
+                _("Vouched for by"),
+            ],
+            rows,
+            [0.1, 0.24, 0.24, 0.12, 0.3],
+        )
+    )
+    flow.append(Spacer(1, 6))
+    return flow
 
 
 def _notice(text: str, kit: LayoutKit) -> Flowable:
@@ -138,11 +285,9 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     flow: list[Flowable] = []
     if not data.time_stamped:
         flow.append(_notice(no_third_party_time_note(), kit))
-    flow += [
-        kit.key_values(items),
-        Spacer(1, 6),
-        para(_("How to verify"), kit.styles.h3),
-    ]
+    flow += [kit.key_values(items), Spacer(1, 6)]
+    flow += attestation_flow(kit, data)
+    flow.append(para(_("How to verify"), kit.styles.h3))
     flow += [para(f"{i}. {step}", kit.styles.body) for i, step in enumerate(steps, start=1)]
     if url:
         flow += [Spacer(1, 4), qr_code(url), para(url, kit.styles.small)]

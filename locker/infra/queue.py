@@ -18,6 +18,7 @@ RENDER_DOSSIER = "locker.tasks.render_dossier"
 SWEEP_DOSSIERS = "locker.tasks.sweep_dossiers"
 DELETE_EXPIRED_IDEMPOTENCY_KEYS = "locker.tasks.delete_expired_idempotency_keys"
 ANCHOR_CHECKPOINTS = "locker.tasks.anchor_checkpoints"
+MAIL_DAILY_RECEIPTS = "locker.tasks.mail_daily_receipts"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:

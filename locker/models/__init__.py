@@ -12,6 +12,7 @@ from locker.models.cases import (
 )
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
+from locker.models.mailed_receipts import MailedReceipt
 from locker.models.sharing import (
     AccessLog,
     Annotation,
@@ -37,6 +38,7 @@ __all__ = [
     "IdempotencyKey",
     "Invitation",
     "KeptReceipt",
+    "MailedReceipt",
     "ProfessionalProfile",
     "Profile",
     "Share",

@@ -29,14 +29,23 @@ class ApiToken(models.Model):
 
 
 class Profile(models.Model):
-    """A user's display preferences: the time zone their times are shown and entered in, and
-    the language they chose (blank: follow the browser)."""
+    """A user's preferences: the time zone their times are shown and entered in, the language
+    they chose (blank: follow the browser), and whether a daily receipt of their cases is
+    mailed to them (locker/services/mailed_receipts.py)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="locker_profile"
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     language = models.CharField(_("language"), max_length=10, blank=True)
+    # Off unless asked for: a mailbox may be read by others, so nothing is mailed unasked.
+    mail_daily_receipt = models.BooleanField(
+        _("e-mail me a daily receipt of my cases"), default=False
+    )
+    # Off unless asked for: without it, the mail names a case by the start of its id only.
+    mail_case_titles = models.BooleanField(
+        _("name the cases by their titles in that e-mail"), default=False
+    )
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

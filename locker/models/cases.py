@@ -65,7 +65,6 @@ class Case(models.Model):
         return values
 
 
-
 class Entry(AppendOnlyModel):
     APPEND_ONLY_MESSAGE = "chain entries are append-only"
 
@@ -93,7 +92,6 @@ class Entry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.case_id} #{self.seq} {self.kind}"
-
 
     def as_entry(self) -> dict[str, Any]:
         """The spec's entry object, rebuilt from the stored columns."""
@@ -163,7 +161,6 @@ class Checkpoint(AppendOnlyModel):
         return f"{self.case_id} @{self.length} {self.head[:12]}"
 
 
-
 class KeptReceipt(AppendOnlyModel):
     APPEND_ONLY_MESSAGE = "kept receipts are append-only"
 
@@ -182,21 +179,25 @@ class KeptReceipt(AppendOnlyModel):
     head = models.CharField(max_length=64)
     signed_at = models.DateTimeField()
     signer_fingerprint = models.CharField(max_length=64)
+    # Whether the document carries an `anchor` member (third-party time) that held when it
+    # was uploaded (docs/chain-format.md, "Anchors").
+    anchored = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("case", "-length", "id")
         constraints = [
             # The same head vouched for by the same signer is one receipt, whenever it was
-            # signed: uploading it again (or another copy of it) adds nothing.
+            # signed: uploading it again (or another copy of it) adds nothing. Its anchored
+            # copy is a second row beside it: the rows are append-only, and the anchored one
+            # adds what the first lacks, a time from a party other than this server.
             models.UniqueConstraint(
-                fields=("case", "length", "head", "signer_fingerprint"),
-                name="kept_receipt_unique_head_signer",
+                fields=("case", "length", "head", "signer_fingerprint", "anchored"),
+                name="kept_receipt_unique_head_signer_anchored",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case_id} kept @{self.length} {self.head[:12]}"
-
 
 
 class ContactLink(models.Model):

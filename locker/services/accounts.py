@@ -58,17 +58,27 @@ def revoke_token(*, token: ApiToken) -> None:
 
 
 def set_preferences(
-    *, user: User, time_zone: str | None = None, language: str | None = None
+    *,
+    user: User,
+    time_zone: str | None = None,
+    language: str | None = None,
+    mail_daily_receipt: bool | None = None,
+    mail_case_titles: bool | None = None,
 ) -> Profile:
-    """Store the user's time zone and/or language (None leaves a value as it is)."""
+    """Store the user's time zone, language and receipt-mail choices (None leaves a value as
+    it is)."""
     profile, _ = Profile.objects.get_or_create(user=user)
+    wanted = {
+        "time_zone": time_zone,
+        "language": language,
+        "mail_daily_receipt": mail_daily_receipt,
+        "mail_case_titles": mail_case_titles,
+    }
     changed = []
-    if time_zone is not None and time_zone != profile.time_zone:
-        profile.time_zone = time_zone
-        changed.append("time_zone")
-    if language is not None and language != profile.language:
-        profile.language = language
-        changed.append("language")
+    for name, value in wanted.items():
+        if value is not None and value != getattr(profile, name):
+            setattr(profile, name, value)
+            changed.append(name)
     if changed:
         profile.save(update_fields=changed)
     return profile

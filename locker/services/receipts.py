@@ -1,5 +1,7 @@
 """Receipts the client kept: the owner uploads a signed checkpoint they downloaded when an
-entry was added, so that the case's reviewers can see whether the chain still holds it."""
+entry was added (or was mailed), so that the case's reviewers can see whether the chain still
+holds it. A receipt with an `anchor` member (third-party time, docs/chain-format.md "Anchors")
+is kept only if its anchor holds too."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from locker.core import chain
+from locker.core import anchors, chain
 from locker.infra import signing
 from locker.models import Case, KeptReceipt
+from locker.selectors.anchors import trusted_tsa_roots
 from locker.services.entries import InputError
 
 # A receipt is about 1 KiB (most of it the certificate); anything much bigger is not one.
@@ -41,8 +44,15 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
         document = chain.parse_json(data, "receipt")
     except chain.FormatError as exc:
         raise InputError(gettext_lazy("the receipt is not a JSON file")) from exc
+    anchored = isinstance(document, dict) and "anchor" in document
+    # The signed checkpoint is the receipt without its anchor: checked exactly as before.
+    signed = (
+        {name: value for name, value in document.items() if name != "anchor"}
+        if anchored
+        else document
+    )
     try:
-        chain.check_checkpoint_shape(document)
+        chain.check_checkpoint_shape(signed)
     except chain.FormatError as exc:
         raise InputError(
             gettext_lazy(
@@ -51,7 +61,7 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
             )
         ) from exc
     try:
-        certificate = chain.verify_checkpoint(document)
+        certificate = chain.verify_checkpoint(signed)
     except chain.FormatError as exc:
         raise InputError(
             gettext_lazy(
@@ -72,27 +82,62 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
                 "against this record"
             )
         )
-    body = document["checkpoint"]
+    body = signed["checkpoint"]
     if body["case"] != str(case.pk):
         raise InputError(gettext_lazy("this receipt is for another case"))
+    if anchored:
+        _check_anchor(document)
     key = {
         "case": case,
         "length": body["length"],
         "head": body["head"],
         "signer_fingerprint": signing.fingerprint(certificate),
     }
-    existing = KeptReceipt.objects.filter(**key).first()
+    # A plain copy of a head already kept (plain or anchored) adds nothing; an anchored copy
+    # adds a third-party time to a head kept only plain, so it is kept beside it (kept rows
+    # are never changed), and any later anchored copy of that head adds nothing again.
+    same = KeptReceipt.objects.filter(**key)
+    existing = (same.filter(anchored=True) if anchored else same.order_by("anchored")).first()
     if existing is not None:
         return KeptReceiptResult(existing, created=False)
     try:
         with transaction.atomic():
             receipt = KeptReceipt.objects.create(
                 **key,
+                anchored=anchored,
                 uploaded_by=user,
                 document=document,
                 signed_at=chain.parse_timestamp(body["signed_at"]),
             )
     except IntegrityError:
         # The same receipt uploaded twice at once: the other upload kept it.
-        return KeptReceiptResult(KeptReceipt.objects.get(**key), created=False)
+        return KeptReceiptResult(KeptReceipt.objects.get(**key, anchored=anchored), created=False)
     return KeptReceiptResult(receipt, created=True)
+
+
+def _check_anchor(document: dict[str, object]) -> None:
+    """Refuse a receipt whose anchor does not hold: a receipt that claims a third-party time
+    it does not have would show reviewers a time nobody vouched for."""
+    try:
+        check = anchors.check_anchored_receipt(document, trusted_roots=trusted_tsa_roots())
+    except (anchors.AnchorFormatError, chain.FormatError) as exc:
+        raise InputError(
+            gettext_lazy(
+                "the receipt's time stamp (its anchor member) is not in the form this server "
+                "writes: the receipt was changed"
+            )
+        ) from exc
+    if not check.proof_ok:
+        raise InputError(
+            gettext_lazy(
+                "the receipt's time stamp is not over this receipt: the receipt was changed "
+                "after it was time-stamped"
+            )
+        )
+    if not check.ok:
+        raise InputError(
+            gettext_lazy(
+                "none of the receipt's time stamps holds: they were changed, or come from a "
+                "time-stamp authority this server does not trust"
+            )
+        )

@@ -1,5 +1,5 @@
-"""Account forms: sign-up, preferences (time zone and language), the address for password
-resets, and the password that unlocks a session after a quick exit."""
+"""Account forms: sign-up, preferences (time zone, language, the daily receipt mail), the
+address for password resets, and the password that unlocks a session after a quick exit."""
 
 from __future__ import annotations
 
@@ -108,6 +108,20 @@ class PreferencesForm(forms.Form):
         label=_("Language"),
         choices=[("", _("Same as my browser")), *settings.LANGUAGES],
         required=False,
+    )
+    mail_daily_receipt = forms.BooleanField(
+        label=_("E-mail me a daily receipt of my cases"),
+        required=False,
+        help_text=_(
+            "Once a day, for each case that changed, a signed and time-stamped receipt goes to "
+            "your confirmed address: a copy outside this server. It holds no content of your "
+            "records; the subject is neutral."
+        ),
+    )
+    mail_case_titles = forms.BooleanField(
+        label=_("Name the cases by their titles in that e-mail"),
+        required=False,
+        help_text=_("Otherwise a case is named by the start of its number only."),
     )
 
 

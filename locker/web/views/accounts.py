@@ -169,6 +169,8 @@ def preferences(request: AuthedRequest) -> HttpResponse:
                 user=request.user,
                 time_zone=form.cleaned_data["time_zone"],
                 language=form.cleaned_data["language"],
+                mail_daily_receipt=form.cleaned_data["mail_daily_receipt"],
+                mail_case_titles=form.cleaned_data["mail_case_titles"],
             )
             response = redirect("preferences")
             if form.cleaned_data["language"]:
@@ -182,7 +184,12 @@ def preferences(request: AuthedRequest) -> HttpResponse:
             return response
     else:
         form = PreferencesForm(
-            initial={"time_zone": current, "language": profile.language if profile else ""}
+            initial={
+                "time_zone": current,
+                "language": profile.language if profile else "",
+                "mail_daily_receipt": profile.mail_daily_receipt if profile else False,
+                "mail_case_titles": profile.mail_case_titles if profile else False,
+            }
         )
     form.fields["time_zone"].widget.choices = time_zone_choices(current)
     return render(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
@@ -13,9 +12,9 @@ from django.urls import reverse
 from locker import services
 from locker.infra.http import public_url
 from locker.permissions import case_access_or_404
-from locker.selectors.anchors import anchored_receipt, checkpoint_anchor, tsa_configured
+from locker.selectors.anchors import checkpoint_anchor, tsa_configured
 from locker.selectors.entries import entry_at
-from locker.selectors.receipts import receipt_for, signer_of
+from locker.selectors.receipts import receipt_file, receipt_for, signer_of
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
     AuthedRequest,
@@ -113,18 +112,14 @@ def receipt_json(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespons
         action="download",
     ).case
     entry = found_or_404(entry_at(case, seq), "entry")
-    document = anchored_receipt(found_or_404(receipt_for(entry), "receipt"))
-    response = HttpResponse(
-        json.dumps(document, ensure_ascii=False, indent=2).encode(),
-        content_type="application/json; charset=utf-8",
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="receipt-{str(case.pk)[:8]}-{entry.seq}.json"'
-    )
-    # The document is the signed checkpoint (and its anchor, once anchored); where its signer can be
-    # checked is said beside it (RFC 8288).
+    checkpoint = found_or_404(receipt_for(entry), "receipt")
+    name, data = receipt_file(checkpoint)
+    response = HttpResponse(data, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # The document is the signed checkpoint (and its anchor, once anchored); where its
+    # signer can be checked is said beside it (RFC 8288).
     response["Link"] = f'<{public_url(request, reverse("keys"))}>; rel="related"; title="keys"'
-    signer = signer_of(document)
+    signer = signer_of(checkpoint.document)
     if signer is not None:
         response["X-Signer-Fingerprint-SHA256"] = signer.fingerprint_sha256
     return response

@@ -1,5 +1,6 @@
 """Receipts the client kept: the owner uploads the ones they downloaded, and everyone who
-may read the case sees each one checked against the record as it is now."""
+may read the case sees each one checked against the record as it is now, and which receipts
+were mailed to whom."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from locker import services
 from locker.permissions import case_access_or_404
+from locker.selectors.mailed_receipts import mailed_receipts_of
 from locker.selectors.receipts import kept_receipts_of, status_of
 from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
@@ -61,6 +63,12 @@ def kept_receipts(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     return render(
         request,
         "locker/kept_receipts.html",
-        {"case": case, "role": role, "form": form, "kept": kept_receipts_of(case)},
+        {
+            "case": case,
+            "role": role,
+            "form": form,
+            "kept": kept_receipts_of(case),
+            "mailed": mailed_receipts_of(case, request.user, role=role),
+        },
         status=400 if form is not None and form.errors else 200,
     )
