@@ -3,10 +3,13 @@ second)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
+import struct
 import subprocess
 import wave
+import zlib
 from functools import lru_cache
 from typing import Any
 
@@ -31,6 +34,20 @@ def screenshot_png(width: int = 270, height: int = 600, seed: int = 0) -> bytes:
     out = io.BytesIO()
     noise.save(out, "PNG", compress_level=1)
     return out.getvalue()
+
+
+def png_of_size(size: int, seed: int = 0) -> bytes:
+    """A valid PNG of exactly `size` bytes (distinct per seed): a noisy picture and a private
+    ancillary chunk of pseudo-random bytes before its end. Padding after the end would be
+    refused as a possible polyglot, so big test files are built like this."""
+    picture = screenshot_png(32, 32, seed=seed)
+    room = size - len(picture) - 12
+    if room < 0:
+        raise ValueError(f"a PNG needs at least {len(picture) + 12} bytes")
+    data = hashlib.shake_256(picture + seed.to_bytes(4, "big")).digest(room)
+    chunk = struct.pack(">I", room) + b"raNd" + data + struct.pack(">I", zlib.crc32(b"raNd" + data))
+    end = picture.rindex(b"IEND") - 4
+    return picture[:end] + chunk + picture[end:]
 
 
 @lru_cache(maxsize=1)
