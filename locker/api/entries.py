@@ -132,8 +132,6 @@ def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[se
 )
 def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
     case = case_access_or_404(request, case_id, need="write").case
-    # Before the body is read: an oversized request is refused without spooling it.
-    services.check_request_size(request.META.get("CONTENT_LENGTH"))
     document, uploads = _decode_entry_request(request)
     kind = document["kind"]
     if not isinstance(kind, str):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import mmap
+import re
 import struct
 import warnings
 from collections.abc import Callable, Iterator
@@ -46,6 +47,14 @@ pillow_heif.register_heif_opener()
 # Bytes tolerated after a format's end, and only these: encoders and phones pad with them.
 TRAILING_PADDING_BYTES = 4096
 _PADDING = frozenset(b"\x00\xff \t\r\n")
+# The framing walks below are Python loops: each may take this many steps (chunks, frames,
+# pages, sub-blocks) at most, about a second of CPU. Eleven hours of AMR at its 20 ms frames
+# is 2,000,000; a file that needs more is made of empty frames, not of a recording.
+MAX_WALK_STEPS = 2_000_000
+# ZIP end-of-central-directory signatures checked in one file at most; past that it is
+# taken for an archive (four bytes that happen to read PK\5\6 occur by chance about once in
+# four gigabytes).
+MAX_ZIP_CANDIDATES = 64
 # A PDF page tree deeper than this, or with more pages, is refused (no real document is).
 MAX_PDF_DEPTH = 32
 MAX_PDF_PAGES = 10_000
@@ -177,7 +186,9 @@ def _holds_zip(data: Any) -> bool:
     where it says (so four bytes that happen to read PK\\5\\6 in a recording do not count),
     or that a ZIP64 locator precedes."""
     position = data.find(b"PK\x05\x06")
-    while position != -1:
+    for _candidate in range(MAX_ZIP_CANDIDATES):
+        if position == -1:
+            return False
         record = bytes(data[position : position + 22])
         if position >= 20 and bytes(data[position - 20 : position - 16]) == b"PK\x06\x07":
             return True
@@ -189,7 +200,13 @@ def _holds_zip(data: Any) -> bool:
             ):
                 return True
         position = data.find(b"PK\x05\x06", position + 1)
-    return False
+    return position != -1
+
+
+def _steps() -> Iterator[int]:
+    """Counts a walk's steps; past MAX_WALK_STEPS the file is refused as unreadable."""
+    yield from range(MAX_WALK_STEPS)
+    raise ValueError("too many steps")
 
 
 def identify(data: Any) -> Format | None:
@@ -229,7 +246,7 @@ _HEIF_BRANDS = _HEIC_BRANDS | {b"mif1", b"msf1"}
 # --- pictures -----------------------------------------------------------------------------
 
 
-def _check_picture(spool: IO[bytes], pillow_format: str) -> None:
+def _check_picture(spool: IO[bytes], pillow_format: str) -> int:
     """Open with Pillow limited to the one format the file claims; refuse more pixels than
     the cap (counting every frame of an animation) before anything is decoded; then check
     and decode it all, so a valid header over garbage is refused."""
@@ -252,18 +269,27 @@ def _check_picture(spool: IO[bytes], pillow_format: str) -> None:
             for frame in range(frames):
                 image.seek(frame)
                 image.load()
+    return frames
 
 
 def _check_png(spool: IO[bytes], data: Any) -> int:
     _check_picture(spool, "PNG")
     position = 8
-    while True:
+    for _step in _steps():
         length, kind = struct.unpack(">I4s", bytes(data[position : position + 8]))
         position += 12 + length
         if position > len(data):
             raise ValueError("chunk runs past the end")
         if kind == b"IEND":
-            return position
+            break
+    return position
+
+
+# In entropy-coded data a 0xFF is followed by 0x00 (a stuffed byte), a restart marker or
+# another 0xFF (fill); anything else is the next marker. A regular expression finds it
+# without a Python step per byte.
+_ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_NOT_FILL = re.compile(rb"[^\xff]")
 
 
 def _jpeg_end(data: Any, position: int) -> int:
@@ -272,15 +298,17 @@ def _jpeg_end(data: Any, position: int) -> int:
     if bytes(data[position : position + 2]) != b"\xff\xd8":
         raise ValueError("no start of image")
     position += 2
-    while True:
+    for _step in _steps():
         if data[position] != 0xFF:
             raise ValueError("marker expected")
-        while data[position] == 0xFF:  # fill bytes
-            position += 1
+        filled = _NOT_FILL.search(data, position)  # past fill bytes
+        if filled is None:
+            raise ValueError("no marker")
+        position = filled.start()
         marker = data[position]
         position += 1
         if marker == 0xD9:
-            return position
+            break
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             continue  # no length
         (length,) = struct.unpack(">H", bytes(data[position : position + 2]))
@@ -288,23 +316,19 @@ def _jpeg_end(data: Any, position: int) -> int:
             raise ValueError("bad segment length")
         position += length
         if marker == 0xDA:  # entropy-coded data follows, up to a marker that is not RSTn
-            while True:
-                position = data.find(b"\xff", position)
-                if position == -1:
-                    raise ValueError("no end of image")
-                following = data[position + 1]
-                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
-                    position += 1 if following == 0xFF else 2
-                    continue
-                break
+            found = _ENTROPY_END.search(data, position)
+            if found is None:
+                raise ValueError("no end of image")
+            position = found.start()
+    return position
 
 
 def _check_jpeg(spool: IO[bytes], data: Any) -> int:
-    _check_picture(spool, "JPEG")
+    frames = _check_picture(spool, "JPEG")
     end = _jpeg_end(data, 0)
     # A multi-picture file (MPO: some cameras' stereo or preview frames) is JPEGs in a row;
     # Pillow opens it under the JPEG plugin and has decoded each frame above.
-    while bytes(data[end : end + 3]) == b"\xff\xd8\xff":
+    for _frame in range(frames - 1):
         end = _jpeg_end(data, end)
     return end
 
@@ -313,10 +337,11 @@ def _check_gif(spool: IO[bytes], data: Any) -> int:
     _check_picture(spool, "GIF")
     flags = data[10]
     position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
-    while True:
+    steps = _steps()
+    for _step in steps:
         block = data[position]
         if block == 0x3B:  # trailer
-            return position + 1
+            break
         if block == 0x21:  # extension: label, then sub-blocks
             position += 2
         elif block == 0x2C:  # image descriptor, local colour table, LZW code size
@@ -326,7 +351,9 @@ def _check_gif(spool: IO[bytes], data: Any) -> int:
             raise ValueError("unknown GIF block")
         while (size := data[position]) != 0:
             position += 1 + size
+            next(steps)
         position += 1
+    return position + 1
 
 
 def _riff_end(data: Any) -> int:
@@ -347,7 +374,9 @@ def _check_webp(spool: IO[bytes], data: Any) -> int:
 def _boxes_end(data: Any) -> int:
     """The end of the last top-level ISO base media box (HEIF, MP4), each box's size read."""
     position = 0
-    while position + 8 <= len(data):
+    for _step in _steps():
+        if position + 8 > len(data):
+            break
         size, _kind = struct.unpack(">I4s", bytes(data[position : position + 8]))
         if size == 1:
             (size,) = struct.unpack(">Q", bytes(data[position + 8 : position + 16]))
@@ -471,7 +500,9 @@ def _check_mp3(spool: IO[bytes], data: Any) -> int:
     if not _only_padding(data[:first], position):
         raise ContentRefused(_unreadable("MP3"))
     position, end = first, _mp3_tags_start(data)
-    while position < end:
+    for _step in _steps():
+        if position >= end:
+            break
         length = _mpeg_frame_length(bytes(data[position : position + 4]))
         if length is None:
             break
@@ -487,7 +518,9 @@ def _check_aac(spool: IO[bytes], data: Any) -> int:
     _require_audio(audio.info)
     position, end = _id3v2_end(data, 0), _mp3_tags_start(data)
     frames = 0
-    while position + 7 <= end:
+    for _step in _steps():
+        if position + 7 > end:
+            break
         header = bytes(data[position : position + 7])
         if header[0] != 0xFF or header[1] & 0xF6 != 0xF0:
             break
@@ -537,7 +570,9 @@ def _check_ogg(spool: IO[bytes], data: Any) -> int:
     else:
         raise ValueError("neither Opus nor Vorbis")
     position = 0
-    while bytes(data[position : position + 4]) == b"OggS":
+    for _step in _steps():
+        if bytes(data[position : position + 4]) != b"OggS":
+            break
         segments = data[position + 26]
         lacing = bytes(data[position + 27 : position + 27 + segments])
         if len(lacing) != segments:
@@ -560,7 +595,9 @@ def _check_amr(spool: IO[bytes], data: Any) -> int:
     sizes = _AMR_WB if wide else _AMR_NB
     position = 9 if wide else 6
     frames = 0
-    while position < len(data):
+    for _step in _steps():
+        if position >= len(data):
+            break
         header = data[position]
         size = sizes[(header >> 3) & 0x0F]
         if header & 0x83 or size is None:

@@ -74,14 +74,10 @@ def request_too_large() -> TooLarge:
     )
 
 
-def check_request_size(content_length: str | int | None) -> None:
+def check_request_size(content_length: int) -> None:
     """Refuse, before its body is read, a request that says it is larger than one record's
-    files may be (the service checks the files themselves again: a length can be left out)."""
-    try:
-        length = int(content_length or 0)
-    except ValueError:
-        return  # the server's own parsing refuses it
-    if length > settings.LOCKER_MAX_REQUEST_UPLOAD_BYTES + REQUEST_OVERHEAD_BYTES:
+    files may be (append_entry checks the files themselves again: a length can be left out)."""
+    if content_length > settings.LOCKER_MAX_REQUEST_UPLOAD_BYTES + REQUEST_OVERHEAD_BYTES:
         raise request_too_large()
 
 

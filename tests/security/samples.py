@@ -14,6 +14,10 @@ from mutagen.ogg import OggPage
 from PIL import Image
 from reportlab.pdfgen import canvas
 
+from tests.dossier_helpers import png_of_size
+
+__all__ = ["png_of_size"]  # re-exported: a big valid PNG for quota tests
+
 
 def _picture(format_name: str, **options: object) -> bytes:
     image = Image.effect_noise((64, 48), 40).convert("RGB")
@@ -39,7 +43,7 @@ def webp() -> bytes:
 
 
 def gif() -> bytes:
-    frames = [Image.new("P", (32, 32), color) for color in (1, 2, 3)]
+    frames = [Image.new("RGB", (32, 32), color) for color in ("red", "green", "blue")]
     out = io.BytesIO()
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100)
     return out.getvalue()
