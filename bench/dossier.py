@@ -85,6 +85,8 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
         received_minor=350000,
         demanded_minor=900000,
     )
+    from tests.dossier_helpers import distinct_png  # a PNG's bytes made distinct, still valid
+
     images = [screenshot(rng) for _ in range(min(screenshots, 10))]
     print(f"screenshot PNG size ~{sum(map(len, images)) // len(images) // 1024} KB")
     start = datetime.now(UTC) - timedelta(days=60)
@@ -103,7 +105,7 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
         uploads = []
         if number % every == 0 and number // every < screenshots:
             # Distinct bytes per screenshot: content-addressed storage would dedupe copies.
-            data = images[(number // every) % len(images)] + number.to_bytes(4, "big")
+            data = distinct_png(images[(number // every) % len(images)], number)
             uploads = [services.Upload(f"Screenshot_{number}.png", io.BytesIO(data))]
         kind = ("call", "message", "contact_report", "note")[number % 4]
         body = {

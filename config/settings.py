@@ -181,7 +181,16 @@ STORAGES = {
 
 # Keys: the instance CA and the signing certificate (checkpoints and dossier PDFs).
 LOCKER_KEY_DIR = Path(os.environ.get("LOCKER_KEY_DIR") or DATA_DIR / "keys")
+# Evidence quotas (locker/services/entries.py): one file, all files of one request, and all
+# evidence stored in one user's cases (0: no limit). A request over any of them stores nothing.
 LOCKER_MAX_UPLOAD_BYTES = int(os.environ.get("LOCKER_MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
+LOCKER_MAX_REQUEST_UPLOAD_BYTES = int(
+    os.environ.get("LOCKER_MAX_REQUEST_UPLOAD_BYTES", str(40 * 1024 * 1024))
+)
+LOCKER_USER_QUOTA_BYTES = int(os.environ.get("LOCKER_USER_QUOTA_BYTES", str(1024 * 1024 * 1024)))
+# Pictures with more pixels than this (all frames of an animation together) are refused
+# before Pillow decodes them: a phone photo is 12-50 MP, a screenshot about 3 MP.
+LOCKER_MAX_IMAGE_PIXELS = int(os.environ.get("LOCKER_MAX_IMAGE_PIXELS", "50000000"))
 # Third-party time (docs/chain-format.md, "Anchors"): RFC 3161 time-stamp authorities, comma-
 # separated, credentials as https://user:password@host/path. LOCKER_TSA_URL (one URL) is the
 # older name, still read. Every LOCKER_ANCHOR_INTERVAL_S seconds (and before every dossier)
@@ -361,3 +370,6 @@ LOCKER_VERIFY_MAX_BYTES = int(os.environ.get("LOCKER_VERIFY_MAX_BYTES", str(300 
 LOCKER_VERIFY_RATE = os.environ.get("LOCKER_VERIFY_RATE", "20/m")
 # Checking a bundle near the size limit takes seconds of CPU: a cap for the whole instance.
 LOCKER_VERIFY_INSTANCE_PER_MINUTE = int(os.environ.get("LOCKER_VERIFY_INSTANCE_PER_MINUTE", "30"))
+# One public verification stops (and says it took too long) once it has worked this long,
+# so it cannot hold a web worker: checked while reading and hashing, no signals or threads.
+LOCKER_VERIFY_TIME_LIMIT_S = float(os.environ.get("LOCKER_VERIFY_TIME_LIMIT_S", "5"))

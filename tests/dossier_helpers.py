@@ -3,10 +3,13 @@ second)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
+import struct
 import subprocess
 import wave
+import zlib
 from functools import lru_cache
 from typing import Any
 
@@ -31,6 +34,32 @@ def screenshot_png(width: int = 270, height: int = 600, seed: int = 0) -> bytes:
     out = io.BytesIO()
     noise.save(out, "PNG", compress_level=1)
     return out.getvalue()
+
+
+def with_private_chunk(png: bytes, data: bytes) -> bytes:
+    """The PNG with a private ancillary chunk (ignored by decoders) holding `data`, before its
+    end. Bytes after the end would be refused as a possible polyglot, so tests that need
+    distinct or bigger files than a picture gives add them like this."""
+    checksum = struct.pack(">I", zlib.crc32(b"raNd" + data))
+    chunk = struct.pack(">I", len(data)) + b"raNd" + data + checksum
+    end = png.rindex(b"IEND") - 4
+    return png[:end] + chunk + png[end:]
+
+
+def distinct_png(png: bytes, number: int) -> bytes:
+    """The same picture in distinct bytes (evidence is stored by hash, copies deduplicated)."""
+    return with_private_chunk(png, number.to_bytes(4, "big"))
+
+
+def png_of_size(size: int, seed: int = 0) -> bytes:
+    """A valid PNG of exactly `size` bytes (distinct per seed): a noisy picture and a private
+    chunk of pseudo-random bytes."""
+    picture = screenshot_png(32, 32, seed=seed)
+    room = size - len(picture) - 12
+    if room < 0:
+        raise ValueError(f"a PNG needs at least {len(picture) + 12} bytes")
+    filler = hashlib.shake_256(picture + seed.to_bytes(4, "big")).digest(room)
+    return with_private_chunk(picture, filler)
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ import pytest
 from locker import services
 from locker.models import Entry, EvidenceFile
 
+from .dossier_helpers import png_of_size
 from .factories import make_case
 from .ui_helpers import png_bytes
 
@@ -23,13 +24,17 @@ BOUNDARY = "----locker-test-boundary"
 
 def multipart(entry: dict[str, object], picture: bytes) -> bytes:
     return (
-        f"--{BOUNDARY}\r\n"
-        'Content-Disposition: form-data; name="entry"\r\n\r\n'
-        f"{json.dumps(entry)}\r\n"
-        f"--{BOUNDARY}\r\n"
-        'Content-Disposition: form-data; name="files"; filename="shot.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + picture + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="entry"\r\n\r\n'
+            f"{json.dumps(entry)}\r\n"
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="files"; filename="shot.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + picture
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 def send(url: str, path: str, token: str, body: bytes, content_length: int) -> tuple[int, bytes]:
@@ -61,7 +66,7 @@ def target(live_server):
 
 def test_a_whole_body_is_recorded(target) -> None:
     url, path, token, case = target
-    body = multipart({"kind": "note", "body": {"text": "录音"}}, png_bytes() + b"\0" * 200_000)
+    body = multipart({"kind": "note", "body": {"text": "录音"}}, png_of_size(200_000))
     status, answer = send(url, path, token, body, len(body))
     assert status == 201, answer
     assert Entry.objects.filter(case=case).count() == 2
@@ -70,7 +75,7 @@ def test_a_whole_body_is_recorded(target) -> None:
 @pytest.mark.parametrize("fraction", [0.05, 0.3, 0.6, 0.99])
 def test_a_body_cut_part_way_stores_nothing(target, fraction) -> None:
     url, path, token, case = target
-    body = multipart({"kind": "note", "body": {"text": "录音"}}, png_bytes() + b"\0" * 200_000)
+    body = multipart({"kind": "note", "body": {"text": "录音"}}, png_of_size(200_000))
     status, answer = send(url, path, token, body[: int(len(body) * fraction)], len(body))
     assert status == 400, answer
     assert "cut off" in json.loads(answer)["detail"] or "malformed" in json.loads(answer)["detail"]

@@ -27,7 +27,7 @@ from locker.models import Dossier
 from locker.services import dossiers as ds
 
 from .conftest import is_postgres, needs
-from .dossier_helpers import screenshot_png
+from .dossier_helpers import distinct_png, screenshot_png
 from .factories import add_entry, make_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     # Enough screenshots that rendering takes a moment (each file distinct, as stored by hash).
     png = screenshot_png(1080, 2400)
     for number in range(30):
-        unique = io.BytesIO(png + number.to_bytes(2, "big"))
+        unique = io.BytesIO(distinct_png(png, number))
         add_entry(
             case,
             "message",

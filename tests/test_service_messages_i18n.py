@@ -36,12 +36,16 @@ PO = BASE / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 SERVICE_MODULES = [
     *sorted(str(p.relative_to(BASE)) for p in (BASE / "locker" / "services").glob("*.py")),
     "locker/infra/storage.py",
+    "locker/infra/content.py",
     "locker/core/kinds.py",
 ]
-ERRORS = {"InputError", "ShareConflict", "UploadError", "BodyError"}
+ERRORS = {"InputError", "TooLarge", "ShareConflict", "UploadError", "BodyError", "ContentRefused"}
 FUTURE_EN = "occurred_at is in the future"
 FUTURE_ZH = "发生时间（occurred_at）是将来的时间"
-REFUSED_EN = "x.exe: file type is not accepted: send images, audio recordings, videos or PDFs"
+REFUSED_EN = (
+    "x.exe: file type is not accepted: send pictures (JPEG, PNG, WebP, HEIC, GIF), PDF "
+    "documents or audio recordings (MP3, M4A/AAC, AMR, WAV, OGG/Opus)"
+)
 REFUSED_ZH = "x.exe: 不能上传这种文件"
 EXE = b"MZ" + b"\0" * 200
 

@@ -20,9 +20,10 @@ from locker.core import chain
 from locker.infra import storage
 from locker.models import EvidenceFile
 
+from .dossier_helpers import png_of_size
 from .factories import make_case
 from .personas import Personas
-from .ui_helpers import csrf_post, png_bytes
+from .ui_helpers import csrf_post
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def media_files(settings: Any) -> list[Path]:
 
 
 def picture(size: int = 300_000) -> bytes:
-    return png_bytes() + b"\0" * size  # a valid PNG with padding: big enough to span chunks
+    return png_of_size(size)  # big enough to span chunks
 
 
 def append_with_picture(case: Any) -> None:
@@ -203,14 +204,14 @@ def test_a_file_removed_before_its_entry_is_made_fails_the_append(settings, monk
     # evidence_orphans removing the file between the upload and the entry (both under the
     # case's lock): the append must fail as a retryable error, never name a missing file.
     case = make_case()
-    real_store = storage.store_upload
+    real_store = storage.store_spooled
 
-    def store_then_lose(case_id: str, upload: Any, **kwargs: Any) -> storage.StoredFile:
-        stored = real_store(case_id, upload, **kwargs)
+    def store_then_lose(case_id: str, spooled: Any) -> storage.StoredFile:
+        stored = real_store(case_id, spooled)
         storage.evidence_storage().delete(stored.storage_name)
         return stored
 
-    monkeypatch.setattr("locker.services.entries.store_upload", store_then_lose)
+    monkeypatch.setattr("locker.services.entries.store_spooled", store_then_lose)
     with pytest.raises(storage.StorageUnavailable):
         append_with_picture(case)
     assert case.entries.count() == 1 and not EvidenceFile.objects.exists()

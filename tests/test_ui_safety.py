@@ -17,6 +17,7 @@ from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
 
 from .factories import UserFactory, make_case
+from .security import samples
 from .ui_helpers import body_of, client_for, csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +171,7 @@ def test_derived_copy_is_a_small_jpeg_without_exif_and_the_original_is_untouched
 
 def test_no_picture_for_files_that_are_not_images(owned) -> None:
     case, _entry, _link, client = owned
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = samples.pdf()
     entry = services.append_entry(
         case=case,
         author=f"user:{case.owner_id}",

@@ -30,5 +30,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(services.InputError)
     def input_error(request: HttpRequest, exc: services.InputError) -> HttpResponse:
-        status = 413 if "larger than the limit" in english(exc) else 422
+        # Over a limit of size (a file, a request's files, the owner's quota): 413.
+        status = 413 if isinstance(exc, services.TooLarge) else 422
         return api.create_response(request, {"detail": api_message(request, exc)}, status=status)

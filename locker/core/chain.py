@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -381,7 +381,7 @@ def parse_jsonl(data: bytes) -> list[Any]:
     return [_parse_line(raw, number) for number, raw in enumerate(data.split(b"\n")[:-1], start=1)]
 
 
-def iter_jsonl(handle: IO[bytes]) -> Iterator[Any]:
+def iter_jsonl(handle: Iterable[bytes]) -> Iterator[Any]:
     """The lines of an entries.jsonl read from a stream one at a time, so that verifying a
     large upload holds one entry in memory, not all of them."""
     for number, raw in enumerate(handle, start=1):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -35,7 +36,11 @@ from locker.core.chain import parse_json, parse_jsonl
 from locker.dossier.pdf_verification import MACHINE_LINE_PREFIX
 from locker.dossier.sign import ANCHORS_NAME, CHECKPOINT_NAME, ENTRIES_NAME, asn1_certificate
 from locker.exports.verification import (
+    UNBOUNDED,
     BundleReport,
+    VerificationTooCostly,
+    Work,
+    WorkLimits,
     verify_bundle_zip,
     verify_lines_and_checkpoint,
 )
@@ -75,7 +80,39 @@ def _deref(value: Any) -> Any:
     return value.get_object() if isinstance(value, generic.IndirectObject) else value
 
 
-def _embedded_files(reader: PdfFileReader) -> dict[str, bytes]:
+def _decoded(stream: Any, work: Work, limit: int) -> bytes:
+    """A stream's data, decoded only once its inflated size is known to be within `limit`
+    (and the work's bytes): a few kB of Flate can claim gigabytes. Only the filters our
+    dossiers use are read, Flate first if at all; others shrink their input."""
+    filters = stream.get("/Filter")
+    names = (
+        []
+        if filters is None
+        else [filters]
+        if isinstance(filters, generic.NameObject)
+        else list(filters)
+    )
+    if "/FlateDecode" in names:
+        if names.index("/FlateDecode") != 0 or names.count("/FlateDecode") > 1:
+            raise DossierInvalid(_("the PDF uses stream filters this verifier does not read"))
+        inflater = zlib.decompressobj()
+        pending = stream.encoded_data
+        inflated = 0
+        while pending and not inflater.eof:
+            piece = inflater.decompress(pending, 1024 * 1024)
+            pending = inflater.unconsumed_tail
+            inflated += len(piece)
+            if inflated > limit:
+                raise DossierInvalid(_("an embedded file is too large"))
+            work.spend(len(piece))
+    data: bytes = stream.data
+    if len(data) > limit:
+        raise DossierInvalid(_("an embedded file is too large"))
+    return data
+
+
+def _embedded_files(reader: PdfFileReader, work: Work | None = None) -> dict[str, bytes]:
+    work = work or Work(UNBOUNDED)
     names = _deref(reader.root.get("/Names"))
     tree = _deref(names.get("/EmbeddedFiles")) if names is not None else None
     array = _deref(tree.get("/Names")) if tree is not None else None
@@ -85,12 +122,9 @@ def _embedded_files(reader: PdfFileReader) -> dict[str, bytes]:
     for index in range(0, len(array) - 1, 2):
         name = str(_deref(array[index]))
         stream = _deref(_deref(_deref(array[index + 1])["/EF"])["/F"])
-        data = stream.data
-        if len(data) > MAX_EMBEDDED_BYTES:
-            raise DossierInvalid(_("an embedded file is too large"))
         if name in files:
             raise DossierInvalid(_("the PDF embeds %(name)s twice") % {"name": name})
-        files[name] = data
+        files[name] = _decoded(stream, work, MAX_EMBEDDED_BYTES)
     return files
 
 
@@ -105,20 +139,21 @@ def _pages(node: Any, depth: int = 0) -> Iterator[Any]:
         yield node
 
 
-def _page_text(page: Any) -> bytes:
+def _page_text(page: Any, work: Work) -> bytes:
     contents = page.get("/Contents")
     if contents is None:
         return b""
     contents = _deref(contents)
     parts = contents if isinstance(contents, generic.ArrayObject) else [contents]
-    return b"".join(_deref(part).data for part in parts)
+    return b"".join(_decoded(_deref(part), work, MAX_EMBEDDED_BYTES) for part in parts)
 
 
-def stated_heads(reader: PdfFileReader) -> list[tuple[str, int, str]]:
+def stated_heads(reader: PdfFileReader, work: Work | None = None) -> list[tuple[str, int, str]]:
     """(case, length, head) as printed in the verification page's machine-readable line."""
+    work = work or Work(UNBOUNDED)
     found = []
     for page in _pages(reader.root["/Pages"]):
-        for match in _MACHINE_LINE.finditer(_page_text(page)):
+        for match in _MACHINE_LINE.finditer(_page_text(page, work)):
             found.append((match[1].decode(), int(match[2]), match[3].decode()))
     return found
 
@@ -193,10 +228,16 @@ def _check_signature(reader: PdfFileReader, report: BundleReport) -> None:
         )
 
 
-def verify_dossier_pdf(source: str | Path | IO[bytes], *, receipt: Any = None) -> BundleReport:
-    """The verdict on a dossier PDF: ok only when every check of section 6 passes."""
+def verify_dossier_pdf(
+    source: str | Path | IO[bytes], *, receipt: Any = None, limits: WorkLimits | None = None
+) -> BundleReport:
+    """The verdict on a dossier PDF: ok only when every check of section 6 passes. `limits`
+    bound the work as for a bundle (default: the public ones); VerificationTooCostly past
+    them."""
     try:
-        return _verify(source, receipt)
+        return _verify(source, receipt, Work(limits or WorkLimits.public()))
+    except VerificationTooCostly:
+        raise
     except DossierInvalid as exc:
         return BundleReport(ok=False, problem=str(exc))
     except Exception as exc:  # noqa: BLE001 - malformed input must never pass
@@ -208,12 +249,13 @@ def verify_dossier_pdf(source: str | Path | IO[bytes], *, receipt: Any = None) -
         )
 
 
-def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
+def _verify(source: str | Path | IO[bytes], receipt: Any, work: Work) -> BundleReport:
     data = _read(source)
     reader = PdfFileReader(BytesIO(data), strict=False)
     signature_report = BundleReport(ok=True)
     _check_signature(reader, signature_report)
-    files = _embedded_files(reader)
+    work.tick()
+    files = _embedded_files(reader, work)
     for required in (ENTRIES_NAME, CHECKPOINT_NAME):
         if required not in files:
             raise DossierInvalid(_("the PDF does not embed %(name)s") % {"name": required})
@@ -222,7 +264,7 @@ def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
     # Dossiers made before anchoring have none; one that is there must be well formed.
     anchors = parse_json(files[ANCHORS_NAME], ANCHORS_NAME) if ANCHORS_NAME in files else None
     report = verify_lines_and_checkpoint(
-        lines, checkpoint, None, receipt=receipt, anchors_document=anchors
+        lines, checkpoint, None, receipt=receipt, anchors_document=anchors, work=work
     )
     report.notes[:0] = signature_report.notes
     if not report.ok:
@@ -237,7 +279,7 @@ def _verify(source: str | Path | IO[bytes], receipt: Any) -> BundleReport:
                 % {"name": ANCHORS_NAME, "error": exc}
             )
         report.anchors = anchors
-    stated = stated_heads(reader)
+    stated = stated_heads(reader, work)
     if not stated:
         return report.fail(_("the verification page does not state the chain head"))
     if any(item != (body["case"], body["length"], body["head"]) for item in stated):
@@ -264,16 +306,19 @@ def read_receipt(upload: IO[bytes] | None) -> Any:
         raise InputError(gettext_lazy("the receipt is not a JSON file")) from exc
 
 
-def verify_upload(upload: IO[bytes], receipt_upload: IO[bytes] | None) -> tuple[str, BundleReport]:
-    """("dossier" or "bundle", report) for an uploaded file, decided by its first bytes."""
+def verify_upload(
+    upload: IO[bytes], receipt_upload: IO[bytes] | None, *, limits: WorkLimits | None = None
+) -> tuple[str, BundleReport]:
+    """("dossier" or "bundle", report) for an uploaded file, decided by its first bytes.
+    Bounded by `limits` (default: the public ones): VerificationTooCostly past them."""
     receipt = read_receipt(receipt_upload)
     upload.seek(0)
     head = upload.read(5)
     upload.seek(0)
     if head == b"%PDF-":
-        return "dossier", verify_dossier_pdf(upload, receipt=receipt)
+        return "dossier", verify_dossier_pdf(upload, receipt=receipt, limits=limits)
     if head.startswith(b"PK"):
-        return "bundle", verify_bundle_zip(upload, receipt=receipt)
+        return "bundle", verify_bundle_zip(upload, receipt=receipt, limits=limits)
     return "unknown", BundleReport(
         ok=False, problem=_("this is neither a dossier PDF nor an export bundle (ZIP)")
     )

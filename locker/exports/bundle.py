@@ -19,6 +19,10 @@ MAX_MEMBERS = 100_000
 # not memory.
 MAX_JSONL_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
+# All members of one uploaded bundle together, uncompressed, as stated and as really read: a
+# verification here hashes at most this much (evidence is stored, not deflated, in a bundle,
+# so this is about the largest upload, LOCKER_VERIFY_MAX_BYTES, plus a full entries.jsonl).
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 
 README_TEXT = """\
 Evidence Locker export bundle (evidence chain format, version 1)

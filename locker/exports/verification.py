@@ -5,20 +5,109 @@ are checked by locker/dossier/verify.py, which calls into this."""
 from __future__ import annotations
 
 import hashlib
+import time
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from locker.core import anchors, chain
 from locker.core.chain import iter_jsonl, parse_json
-from locker.exports.bundle import MAX_JSON_BYTES, MAX_JSONL_BYTES, MAX_MEMBERS
+from locker.exports.bundle import (
+    MAX_JSON_BYTES,
+    MAX_JSONL_BYTES,
+    MAX_MEMBERS,
+    MAX_UNCOMPRESSED_BYTES,
+)
 from locker.infra import signing
 from locker.models import Checkpoint, Entry
 from locker.selectors.anchors import trusted_tsa_roots
+from locker.services import TooLarge
+
+HASH_CHUNK = 1024 * 1024
+
+
+class VerificationTooCostly(TooLarge):
+    """The file asks more work than one verification here may do (bytes to read, or time):
+    it was not found wrong, it was not finished. The message is lazy and says what to do."""
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """What one verification may read (uncompressed bytes) and how long it may run. None is
+    no bound (the command-line verifier). The time is checked while reading and hashing, so
+    a request gives its web worker back within about one chunk's work of the limit; no
+    signal or thread is involved. `clock` is injectable for tests."""
+
+    max_bytes: int | None
+    time_limit_s: float | None
+    clock: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def public(cls) -> WorkLimits:
+        """The bounds of /verify and POST /api/verify."""
+        return cls(
+            max_bytes=MAX_UNCOMPRESSED_BYTES, time_limit_s=settings.LOCKER_VERIFY_TIME_LIMIT_S
+        )
+
+
+UNBOUNDED = WorkLimits(max_bytes=None, time_limit_s=None)
+
+
+class Work:
+    """The work of one verification so far, against its limits."""
+
+    def __init__(self, limits: WorkLimits) -> None:
+        self.limits = limits
+        self.bytes_read = 0
+        self.deadline = (
+            None if limits.time_limit_s is None else limits.clock() + limits.time_limit_s
+        )
+
+    def too_much(self) -> VerificationTooCostly:
+        return VerificationTooCostly(
+            format_lazy(
+                gettext_lazy(
+                    "this file holds more than {megabytes} MB to check, more than one "
+                    "verification here reads; it was not found wrong. Check it with the "
+                    "command-line verifier (manage.py verify_bundle) or by hand "
+                    "(docs/chain-format.md)"
+                ),
+                megabytes=(self.limits.max_bytes or 0) // (1024 * 1024),
+            )
+        )
+
+    def allow(self, total: int) -> None:
+        """Refuse at once what would read more than the limit (sizes as the file states)."""
+        if self.limits.max_bytes is not None and total > self.limits.max_bytes:
+            raise self.too_much()
+
+    def spend(self, count: int) -> None:
+        """`count` more bytes really read (a ZIP's stated sizes can lie)."""
+        self.bytes_read += count
+        if self.limits.max_bytes is not None and self.bytes_read > self.limits.max_bytes:
+            raise self.too_much()
+        self.tick()
+
+    def tick(self) -> None:
+        if self.deadline is not None and self.limits.clock() > self.deadline:
+            raise VerificationTooCostly(
+                format_lazy(
+                    gettext_lazy(
+                        "checking this file took longer than the {seconds} seconds one "
+                        "verification here may take, so it was stopped; it was not found "
+                        "wrong. Check it with the command-line verifier (manage.py "
+                        "verify_bundle) or by hand (docs/chain-format.md)"
+                    ),
+                    seconds=f"{self.limits.time_limit_s:g}",
+                )
+            )
 
 
 @dataclass
@@ -68,10 +157,11 @@ class _Seen:
     recorded: dict[Any, Any] = field(default_factory=dict)
 
 
-def _observe(lines: Iterable[Any], seen: _Seen) -> Iterator[Any]:
+def _observe(lines: Iterable[Any], seen: _Seen, work: Work) -> Iterator[Any]:
     # Runs before chain.verify_lines has checked each line, so nothing here may assume a shape;
     # what it gathers is used only once the whole chain has verified.
     for line in lines:
+        work.tick()
         seen.count += 1
         if isinstance(line, Mapping):
             entry = line.get("entry")
@@ -97,7 +187,9 @@ def _observe(lines: Iterable[Any], seen: _Seen) -> Iterator[Any]:
         yield line
 
 
-EvidenceLookup = Callable[[str], tuple[str, int] | None]
+# (sha256, size stated by the entry) -> (sha256, size) of the file stored under that hash, or
+# None when there is none. The stated size lets a lookup refuse a mismatch without hashing.
+EvidenceLookup = Callable[[str, int], tuple[str, int] | None]
 
 
 def _receipt_length(receipt: Any) -> int | None:
@@ -113,17 +205,27 @@ def verify_lines_and_checkpoint(
     *,
     receipt: Any = None,
     anchors_document: Any = None,
+    work: Work | None = None,
 ) -> BundleReport:
     """Everything spec section 5 asks of a bundle, given its parts: the lines (a list, or a
     stream read once), the checkpoint document, and `evidence_lookup`, which returns (sha256,
     size) of the file stored under a hash, or None when it is absent; pass None to skip
-    evidence (a dossier PDF carries no evidence files)."""
+    evidence (a dossier PDF carries no evidence files).
+
+    In order of cost: the checkpoint's signature first, then the lines and whether the
+    checkpoint covers them, and only then the evidence files, each distinct file once.
+    Raises VerificationTooCostly when `work` runs out of bytes or time."""
+    work = work or Work(UNBOUNDED)
     report = BundleReport(ok=True)
     seen = _Seen()
     if receipt is not None and (length := _receipt_length(receipt)) is not None:
         seen.wanted.add(length)
     try:
-        chain_report = chain.verify_lines(_observe(lines, seen))
+        certificate = chain.verify_checkpoint(checkpoint_doc)
+    except chain.FormatError as exc:
+        return report.fail(f"checkpoint: {exc}")
+    try:
+        chain_report = chain.verify_lines(_observe(lines, seen, work))
     except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
         return report.fail(str(exc))
     report.length, report.head = chain_report.length, chain_report.head
@@ -132,17 +234,6 @@ def verify_lines_and_checkpoint(
     if len(seen.cases) > 1:
         return report.fail("entries belong to more than one case")
     report.case = next(iter(seen.cases), None)
-    if evidence_lookup is not None:
-        for seq, sha256, size in seen.evidence:
-            found = evidence_lookup(sha256)
-            if found is None:
-                return report.fail(f"evidence file {sha256} is missing", seq)
-            if found != (sha256, size):
-                return report.fail(f"evidence file {sha256} does not match its hash or size", seq)
-    try:
-        certificate = chain.verify_checkpoint(checkpoint_doc)
-    except chain.FormatError as exc:
-        return report.fail(f"checkpoint: {exc}")
     body = checkpoint_doc["checkpoint"]
     report.signer_fingerprint = signing.fingerprint(certificate)
     if report.case is None:
@@ -154,6 +245,13 @@ def verify_lines_and_checkpoint(
             f"checkpoint covers {body['length']} entries with head {body['head'][:12]}…, "
             f"the bundle has {report.length} ending in {report.head[:12]}…"
         )
+    if evidence_lookup is not None:
+        for seq, sha256, size in seen.evidence:
+            found = evidence_lookup(sha256, size)
+            if found is None:
+                return report.fail(f"evidence file {sha256} is missing", seq)
+            if found != (sha256, size):
+                return report.fail(f"evidence file {sha256} does not match its hash or size", seq)
     report.signer = signing.check_signer(certificate)
     report.checkpoint_trusted = report.signer.status != "unknown"
     report.head_known = _head_known(body["case"], body["length"], body["head"])
@@ -163,11 +261,11 @@ def verify_lines_and_checkpoint(
         if problem:
             return report.fail(problem)
     if anchors_document is not None:
-        _attest(report, seen, anchors_document)
+        _attest(report, seen, anchors_document, work)
     return report
 
 
-def _attest(report: BundleReport, seen: _Seen, document: Any) -> None:
+def _attest(report: BundleReport, seen: _Seen, document: Any, work: Work) -> None:
     """Attested times from anchors.json, for a chain that verified (so every link and
     recorded time below has its checked shape). A bad anchors.json is reported beside the
     chain's result: it takes nothing away from what the chain itself proves."""
@@ -176,6 +274,7 @@ def _attest(report: BundleReport, seen: _Seen, document: Any) -> None:
         trusted = trusted_tsa_roots()
         checks = []
         for receipt in receipts:
+            work.tick()  # each anchored receipt validates time-stamp tokens: seconds of CPU
             check = anchors.check_anchored_receipt(receipt, trusted_roots=trusted)
             if check.checkpoint["case"] != report.case:
                 raise anchors.AnchorFormatError("an anchored checkpoint names another case")
@@ -225,7 +324,20 @@ def _head_known(case_id: str, length: int, head: str) -> bool:
     return Entry.objects.filter(case_id=case_id, seq=length, hash=head).exists()
 
 
-def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> BundleReport:
+def _counted_lines(handle: IO[bytes], work: Work) -> Iterator[bytes]:
+    for line in handle:
+        work.spend(len(line))
+        yield line
+
+
+def verify_bundle_zip(
+    source: str | IO[bytes], *, receipt: Any = None, limits: WorkLimits | None = None
+) -> BundleReport:
+    """Verify an export bundle. `limits` bound the work (default: the public ones of /verify;
+    UNBOUNDED for the command line); past them VerificationTooCostly is raised. Nothing is
+    decompressed before the members' stated sizes are within the limit and their names
+    distinct, and nothing is hashed before the checkpoint's signature and the chain check."""
+    work = Work(limits or WorkLimits.public())
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -234,6 +346,11 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS:
             return BundleReport(ok=False, problem="too many files in the ZIP")
+        repeated = [name for name, count in Counter(i.filename for i in infos).items() if count > 1]
+        if repeated:
+            # Two members of one name: which one is "the" file is the reader's guess.
+            return BundleReport(ok=False, problem=f"the ZIP holds {repeated[0]} more than once")
+        work.allow(sum(info.file_size for info in infos))
         members = {info.filename: info for info in infos}
         for required in ("entries.jsonl", "checkpoint.json"):
             if required not in members:
@@ -243,7 +360,9 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
         if members["checkpoint.json"].file_size > MAX_JSON_BYTES:
             return BundleReport(ok=False, problem="checkpoint.json is too large")
         try:
-            checkpoint_doc = parse_json(archive.read("checkpoint.json"), "checkpoint.json")
+            data = archive.read("checkpoint.json")
+            work.spend(len(data))
+            checkpoint_doc = parse_json(data, "checkpoint.json")
         except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
             return BundleReport(ok=False, problem=str(exc))
         anchors_doc: Any = None
@@ -252,33 +371,48 @@ def verify_bundle_zip(source: str | IO[bytes], *, receipt: Any = None) -> Bundle
             try:
                 if info.file_size > MAX_JSONL_BYTES:
                     raise chain.FormatError("anchors.json is too large")
-                anchors_doc = parse_json(archive.read(info), anchors.ANCHORS_MEMBER)
+                data = archive.read(info)
+                work.spend(len(data))
+                anchors_doc = parse_json(data, anchors.ANCHORS_MEMBER)
             except (chain.FormatError, zipfile.BadZipFile, OSError, RecursionError) as exc:
                 anchors_problem = str(exc)
 
-        def lookup(sha256: str) -> tuple[str, int] | None:
+        # Each member is hashed at most once, however many entries name it.
+        hashed: dict[str, tuple[str, int]] = {}
+
+        def lookup(sha256: str, size: int) -> tuple[str, int] | None:
             info = members.get(f"evidence/{sha256}")
             if info is None:
                 return None
-            digest = hashlib.sha256()
-            size = 0
-            try:
-                with archive.open(info) as handle:
-                    while chunk := handle.read(1024 * 1024):
-                        digest.update(chunk)
-                        size += len(chunk)
-            except (zipfile.BadZipFile, OSError):
-                return ("", -1)
-            return digest.hexdigest(), size
+            if info.file_size != size:
+                return ("", info.file_size)  # refused on the stated size, nothing read
+            if info.filename not in hashed:
+                hashed[info.filename] = _hash_member(archive, info, work)
+            return hashed[info.filename]
 
         with archive.open("entries.jsonl") as entries:
             report = verify_lines_and_checkpoint(
-                iter_jsonl(entries),
+                iter_jsonl(_counted_lines(entries, work)),
                 checkpoint_doc,
                 lookup,
                 receipt=receipt,
                 anchors_document=anchors_doc,
+                work=work,
             )
         if anchors_problem and report.ok:
             report.anchors_problem = anchors_problem
         return report
+
+
+def _hash_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, work: Work) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with archive.open(info) as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                work.spend(len(chunk))
+                digest.update(chunk)
+                size += len(chunk)
+    except (zipfile.BadZipFile, OSError):
+        return ("", -1)
+    return digest.hexdigest(), size

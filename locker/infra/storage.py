@@ -22,47 +22,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-import filetype
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from locker.infra.content import ContentRefused, check_content
+
 CHUNK = 64 * 1024
 log = logging.getLogger(__name__)
-
-# What collectors send and phones record: screenshots, photos, call recordings, documents.
-ALLOWED_MEDIA_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "image/heic",
-        "image/heif",
-        "image/bmp",
-        "audio/mpeg",
-        "audio/mp4",
-        "audio/m4a",
-        "audio/x-m4a",
-        "audio/amr",
-        "audio/x-wav",
-        "audio/wav",
-        "audio/ogg",
-        "audio/aac",
-        "audio/x-flac",
-        "audio/flac",
-        "video/mp4",
-        "video/3gpp",
-        "application/pdf",
-    }
-)
 
 
 class UploadError(ValueError):
     """The upload is refused. The message is lazy: it is put into words in the language
     active where it is shown (the page's, or English for the API)."""
+
+
+class FileTooLarge(UploadError):
+    """The file is over LOCKER_MAX_UPLOAD_BYTES (or the limit passed)."""
 
 
 class StorageError(RuntimeError):
@@ -119,50 +97,75 @@ def clean_file_name(name: str | None) -> str:
     return base[:200] or "file"
 
 
-def sniff_media_type(head: bytes) -> str | None:
-    kind = filetype.guess(head)
-    if kind is None:
-        return None
-    mime = str(kind.mime)
-    if mime == "video/mp4" and b"M4A " in head[:32]:
-        return "audio/mp4"
-    return mime
+@dataclass
+class SpooledUpload:
+    """An upload copied to a private temporary file, hashed and its content checked, not yet
+    stored: every file of a request is spooled and checked before any is stored, so a refused
+    file leaves nothing behind. Close it (or use it as a context manager) when done."""
+
+    spool: IO[bytes]
+    sha256: str
+    size: int
+    media_type: str
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def __enter__(self) -> SpooledUpload:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-def store_upload(case_id: str, upload: IO[bytes], *, max_bytes: int | None = None) -> StoredFile:
-    """Copy an upload to a temporary file while hashing it, check it, then store it under
-    its hash unless those bytes are already stored for this case."""
+def spool_upload(upload: IO[bytes], *, max_bytes: int | None = None) -> SpooledUpload:
+    """Copy an upload to a temporary file while hashing it, then check what it is by parsing
+    it (locker/infra/content.py). Raises UploadError (FileTooLarge over the limit)."""
     limit = max_bytes if max_bytes is not None else settings.LOCKER_MAX_UPLOAD_BYTES
     digest = hashlib.sha256()
     size = 0
-    head = b""
-    with tempfile.TemporaryFile() as spool:
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    try:
         if hasattr(upload, "seek"):
             upload.seek(0)
         while chunk := upload.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise UploadError(
+                raise FileTooLarge(
                     format_lazy(
                         _("file is larger than the limit of {megabytes} MB"),
                         megabytes=limit // (1024 * 1024),
                     )
                 )
-            if len(head) < 8192:
-                head += chunk[: 8192 - len(head)]
             digest.update(chunk)
             spool.write(chunk)
         if size == 0:
             raise UploadError(_("file is empty"))
-        media_type = sniff_media_type(head)
-        if media_type not in ALLOWED_MEDIA_TYPES:
-            raise UploadError(
-                _("file type is not accepted: send images, audio recordings, videos or PDFs")
-            )
-        sha256 = digest.hexdigest()
-        name = storage_name_for(case_id, sha256)
-        write_verified(name, spool, sha256=sha256, size=size)
-    return StoredFile(sha256=sha256, size=size, media_type=media_type, storage_name=name)
+        spool.flush()
+        try:
+            media_type = check_content(spool)
+        except ContentRefused as exc:
+            raise UploadError(exc.args[0]) from exc
+    except BaseException:
+        spool.close()
+        raise
+    return SpooledUpload(spool=spool, sha256=digest.hexdigest(), size=size, media_type=media_type)
+
+
+def store_spooled(case_id: str, spooled: SpooledUpload) -> StoredFile:
+    """Store a checked upload under its content address in the case (kept as it is when
+    those bytes are already there). Raises StorageFull / StorageUnavailable."""
+    name = storage_name_for(case_id, spooled.sha256)
+    write_verified(name, spooled.spool, sha256=spooled.sha256, size=spooled.size)
+    return StoredFile(
+        sha256=spooled.sha256, size=spooled.size, media_type=spooled.media_type, storage_name=name
+    )
+
+
+def store_upload(case_id: str, upload: IO[bytes], *, max_bytes: int | None = None) -> StoredFile:
+    """Spool, check and store one upload."""
+    with spool_upload(upload, max_bytes=max_bytes) as spooled:
+        return store_spooled(case_id, spooled)
 
 
 def _matches(name: str, sha256: str, size: int) -> bool:

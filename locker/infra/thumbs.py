@@ -12,6 +12,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from locker.infra.content import PILLOW_FORMATS, max_image_pixels
 from locker.infra.storage import evidence_storage, write_verified
 from locker.models import EvidenceFile
 
@@ -19,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 SIZES = {"thumb": 240, "view": 1280}
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"})
-# Phone screenshots are ~2.6 Mpx; anything beyond this is refused rather than decoded.
-MAX_PIXELS = 40_000_000
+# Pillow opens a file only as the format it was accepted as. BMP was accepted before uploads
+# were parsed (issue 12): such files keep their pictures.
+_PILLOW_FORMAT = {**PILLOW_FORMATS, "image/bmp": "BMP"}
 
 
 def derived_name(evidence: EvidenceFile, size: str) -> str:
@@ -37,8 +39,8 @@ def _render(evidence: EvidenceFile, edge: int) -> bytes | None:
     try:
         with storage.open(evidence.storage_name, "rb") as handle, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image: Image.Image = Image.open(handle)
-            if image.width * image.height > MAX_PIXELS:
+            image: Image.Image = Image.open(handle, formats=[_PILLOW_FORMAT[evidence.media_type]])
+            if image.width * image.height > max_image_pixels():
                 return None
             image.seek(0)  # first frame of an animation
             image = ImageOps.exif_transpose(image)

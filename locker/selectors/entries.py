@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
@@ -78,6 +78,12 @@ def correctable_entry(case: Case, seq: int) -> Entry | None:
 
 def evidence_file(case: Case, sha256: str) -> EvidenceFile | None:
     return EvidenceFile.objects.filter(case=case, sha256=sha256).first()
+
+
+def evidence_bytes_of_owner(owner_id: int) -> int:
+    """Bytes of evidence stored in all the cases this user owns (for their quota)."""
+    total = EvidenceFile.objects.filter(case__owner_id=owner_id).aggregate(total=Sum("size"))
+    return int(total["total"] or 0)
 
 
 def corrections_of(entry: Entry) -> list[Entry]:

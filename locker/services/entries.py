@@ -3,11 +3,14 @@ case facts (each change of facts is itself an entry)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,14 +21,21 @@ from django.utils.translation import gettext_lazy
 from locker.core import chain, kinds
 from locker.infra import signing
 from locker.infra.storage import (
+    FileTooLarge,
+    SpooledUpload,
     StorageUnavailable,
     StoredFile,
     UploadError,
     clean_file_name,
     evidence_storage,
-    store_upload,
+    spool_upload,
+    storage_name_for,
+    store_spooled,
 )
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
+from locker.selectors.entries import evidence_bytes_of_owner
+
+log = logging.getLogger(__name__)
 
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
@@ -37,6 +47,38 @@ class InputError(ValueError):
 
     The message is lazy: str(exc) puts it into the language active at that moment, so a page
     shows it in the user's language and the API (under translation.override) in English."""
+
+
+class TooLarge(InputError):
+    """More bytes than a limit allows: one file, one request's files, or the owner's quota.
+    The API answers 413 (Content Too Large) for each; the message says which."""
+
+
+# Multipart framing and the form's text fields, beyond the files themselves.
+REQUEST_OVERHEAD_BYTES = 1024 * 1024
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f}".removesuffix(".0")
+
+
+def request_too_large() -> TooLarge:
+    return TooLarge(
+        format_lazy(
+            gettext_lazy(
+                "the files of one record may add up to {megabytes} MB at most; nothing was "
+                "saved. Send fewer or smaller files at a time"
+            ),
+            megabytes=_megabytes(settings.LOCKER_MAX_REQUEST_UPLOAD_BYTES),
+        )
+    )
+
+
+def check_request_size(content_length: int) -> None:
+    """Refuse, before its body is read, a request that says it is larger than one record's
+    files may be (append_entry checks the files themselves again: a length can be left out)."""
+    if content_length > settings.LOCKER_MAX_REQUEST_UPLOAD_BYTES + REQUEST_OVERHEAD_BYTES:
+        raise request_too_large()
 
 
 def _message(exc: Exception) -> str | Promise:
@@ -83,9 +125,9 @@ def parse_declared_files(value: Any) -> list[DeclaredFile]:
 
 
 def _check_declared(
-    declared: Sequence[DeclaredFile], stored: Sequence[tuple[StoredFile, str]]
+    declared: Sequence[DeclaredFile], spooled: Sequence[tuple[SpooledUpload, str]]
 ) -> None:
-    for number, (expected, (got, name)) in enumerate(zip(declared, stored, strict=True), 1):
+    for number, (expected, (got, name)) in enumerate(zip(declared, spooled, strict=True), 1):
         if (expected.size is not None and expected.size != got.size) or (
             expected.sha256 is not None and expected.sha256 != got.sha256
         ):
@@ -139,21 +181,121 @@ def parse_occurred_at(value: str | datetime | None) -> datetime | None:
     return moment
 
 
-def _store_files(case: Case, uploads: Sequence[Upload]) -> list[tuple[StoredFile, str]]:
+def _spool_files(uploads: Sequence[Upload]) -> list[tuple[SpooledUpload, str]]:
+    """Every file copied aside, hashed and its content checked, none stored yet; the
+    per-file and per-request limits applied. The caller closes the spools."""
     if len(uploads) > MAX_FILES_PER_ENTRY:
         raise InputError(
             format_lazy(gettext_lazy("at most {count} files per entry"), count=MAX_FILES_PER_ENTRY)
         )
+    spooled: list[tuple[SpooledUpload, str]] = []
+    total = 0
+    try:
+        for upload in uploads:
+            name = clean_file_name(upload.name)
+            try:
+                item = spool_upload(upload.stream)
+            except UploadError as exc:
+                error = TooLarge if isinstance(exc, FileTooLarge) else InputError
+                raise error(
+                    format_lazy("{name}: {problem}", name=name, problem=_message(exc))
+                ) from exc
+            spooled.append((item, name))
+            total += item.size
+            if total > settings.LOCKER_MAX_REQUEST_UPLOAD_BYTES:
+                raise request_too_large()
+    except BaseException:
+        for item, _name in spooled:
+            item.close()
+        raise
+    return spooled
+
+
+def _check_quota(case: Case, spooled: Sequence[tuple[SpooledUpload, str]]) -> None:
+    """The case owner's evidence, with these files, must fit LOCKER_USER_QUOTA_BYTES (0: no
+    limit). Bytes the case already holds are not counted twice. Two requests at once for
+    the same owner may each just fit: the overshoot is at most one request's files."""
+    quota = settings.LOCKER_USER_QUOTA_BYTES
+    if quota <= 0 or not spooled:
+        return
+    new = {item.sha256: item.size for item, _name in spooled}
+    held = set(
+        EvidenceFile.objects.filter(case=case, sha256__in=new).values_list("sha256", flat=True)
+    )
+    adding = sum(size for sha256, size in new.items() if sha256 not in held)
+    used = evidence_bytes_of_owner(case.owner_id)
+    if adding and used + adding > quota:
+        raise TooLarge(
+            format_lazy(
+                gettext_lazy(
+                    "there is no room for these files in this account's evidence storage: "
+                    "{used} MB of {quota} MB are used and they add {adding} MB; nothing was saved"
+                ),
+                used=_megabytes(used),
+                quota=_megabytes(quota),
+                adding=_megabytes(adding),
+            )
+        )
+
+
+def _store_spooled(
+    case: Case, spooled: Sequence[tuple[SpooledUpload, str]], written: list[str]
+) -> list[tuple[StoredFile, str]]:
+    """Store the checked files; the names of those not already stored go into `written`,
+    so that a failure before the entry exists can take them away again."""
     stored = []
-    for upload in uploads:
-        name = clean_file_name(upload.name)
-        try:
-            stored.append((store_upload(str(case.id), upload.stream), name))
-        except UploadError as exc:
-            raise InputError(
-                format_lazy("{name}: {problem}", name=name, problem=_message(exc))
-            ) from exc
+    for item, name in spooled:
+        before = evidence_storage().exists(storage_name_for(str(case.id), item.sha256))
+        result = store_spooled(str(case.id), item)
+        if not before:
+            written.append(result.storage_name)
+        stored.append((result, name))
     return stored
+
+
+def _discard(case: Case, names: Sequence[str]) -> None:
+    """Remove files this request stored for an entry that was not made. Under the case's
+    lock, like evidence_orphans: an append that stored (or found) the same bytes meanwhile
+    either made its row already, and the file stays, or finds it gone under the same lock
+    and fails as retryable; it never names a missing file."""
+    if not names:
+        return
+    try:
+        with transaction.atomic():
+            Case.objects.select_for_update().filter(pk=case.pk).first()
+            named = set(
+                EvidenceFile.objects.filter(case=case, storage_name__in=names).values_list(
+                    "storage_name", flat=True
+                )
+            )
+            for name in names:
+                if name not in named:
+                    evidence_storage().delete(name)
+    except Exception:  # noqa: BLE001 - the original failure matters; orphans are swept later
+        log.warning("could not remove files of a failed append in case %s", case.pk, exc_info=True)
+
+
+@contextlib.contextmanager
+def _files_of_the_entry(
+    case: Case, uploads: Sequence[Upload], declared_files: Sequence[DeclaredFile] | None
+) -> Iterator[list[tuple[StoredFile, str]]]:
+    """Check every file (limits, content, what was declared, the owner's quota) before any is
+    stored, then store them; if anything fails before the entry is made, the files this
+    request stored are removed again: a refused request leaves nothing."""
+    spooled = _spool_files(uploads)
+    written: list[str] = []
+    try:
+        if declared_files is not None:
+            _check_declared(declared_files, spooled)
+        _check_quota(case, spooled)
+        try:
+            yield _store_spooled(case, spooled, written)
+        except BaseException:
+            _discard(case, written)
+            raise
+    finally:
+        for item, _name in spooled:
+            item.close()
 
 
 def _record_evidence_file(case: Case, stored: StoredFile, name: str) -> None:
@@ -254,10 +396,21 @@ def append_entry(
                 received=len(uploads),
             )
         )
-    # Files first: a failure after this point leaves unreferenced files, never a lost record.
-    stored = _store_files(case, uploads)
-    if declared_files is not None:
-        _check_declared(declared_files, stored)
+    # Files first, all checked before any is stored; a failure before the entry is made
+    # removes what this request stored (one after it commits leaves, at worst, an orphan).
+    with _files_of_the_entry(case, uploads, declared_files) as stored:
+        entry, receipt = _link_entry(case, author, kind, clean, claimed, stored)
+    return AppendResult(entry=entry, receipt=receipt)
+
+
+def _link_entry(
+    case: Case,
+    author: str,
+    kind: str,
+    clean: Any,
+    claimed: datetime | None,
+    stored: Sequence[tuple[StoredFile, str]],
+) -> tuple[Entry, dict[str, Any]]:
     evidence = [
         {"sha256": f.sha256, "size": f.size, "media_type": f.media_type, "name": name}
         for f, name in stored
@@ -309,7 +462,7 @@ def append_entry(
             evidence=evidence,
         )
         receipt = issue_checkpoint(case=locked, length=entry.seq, head=entry.hash)
-    return AppendResult(entry=entry, receipt=receipt)
+    return entry, receipt
 
 
 def issue_checkpoint_row(*, case: Case, length: int, head: str) -> Checkpoint:

@@ -16,7 +16,7 @@ from locker.core import anchors, chain
 from locker.infra import signing
 from locker.models import Case, KeptReceipt
 from locker.selectors.anchors import trusted_tsa_roots
-from locker.services.entries import InputError
+from locker.services.entries import InputError, TooLarge
 
 # A receipt is about 1 KiB (most of it the certificate); anything much bigger is not one.
 MAX_RECEIPT_BYTES = 64 * 1024
@@ -34,7 +34,7 @@ def add_kept_receipt(*, case: Case, user: User, data: bytes) -> KeptReceiptResul
     if case.owner_id != user.pk:
         raise PermissionError("only the case's owner can add receipts to it")
     if len(data) > MAX_RECEIPT_BYTES:
-        raise InputError(
+        raise TooLarge(
             format_lazy(
                 gettext_lazy("the receipt is larger than the limit of {size} KiB"),
                 size=MAX_RECEIPT_BYTES // 1024,

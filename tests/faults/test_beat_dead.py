@@ -19,7 +19,7 @@ import locker.tasks  # registers the tasks, as the web process does
 from django.contrib.auth.models import User
 from locker import services
 from locker.services import dossiers
-from tests.dossier_helpers import screenshot_png
+from tests.dossier_helpers import distinct_png, screenshot_png
 owner = User.objects.get(username="faults")
 case = services.create_case(owner=owner, author=f"user:{owner.pk}", title="催收")
 png = screenshot_png(1080, 2400)
@@ -27,7 +27,7 @@ for n in range(16):
     services.append_entry(
         case=case, author=f"user:{owner.pk}", kind="message",
         body={"channel": "sms", "sender": "106900", "text": f"截图 {n}"},
-        uploads=[services.Upload(f"s{n}.png", io.BytesIO(png + n.to_bytes(2, "big")))],
+        uploads=[services.Upload(f"s{n}.png", io.BytesIO(distinct_png(png, n)))],
     )
 dossier = dossiers.request_dossier(case=case, user=owner, template="court", language="en")
 print("DOSSIER", dossier.pk)

@@ -2,13 +2,18 @@
 or an app killed while sending, leaves a body shorter than its Content-Length or a multipart
 body without its closing boundary; Django would then drop the cut file and hand the view the
 rest, and the entry would be recorded without its evidence. This middleware reads the body
-before any view does and answers 400, storing nothing, when it is not complete."""
+before any view does and answers 400, storing nothing, when it is not complete.
+
+It also refuses, with 413 and before reading a byte of it, a body longer than any request
+may be: one record's files (LOCKER_MAX_REQUEST_UPLOAD_BYTES) with their form, or on the
+public verification routes the largest file they take (LOCKER_VERIFY_MAX_BYTES)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -17,9 +22,11 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from locker import services
 from locker.infra.http import api_language
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+VERIFY_PATHS = frozenset({"/verify", "/api/verify"})
 
 
 class InterruptionWatcher(FileUploadHandler):
@@ -62,6 +69,9 @@ class CompleteBodyMiddleware:
         return self.get_response(request)
 
     def _check(self, request: HttpRequest) -> HttpResponse | None:
+        too_large = _too_large(request)
+        if too_large is not None:
+            return refusal(request, too_large, status=413)
         watcher = InterruptionWatcher(request)
         try:
             if request.content_type == "multipart/form-data":
@@ -82,18 +92,40 @@ class CompleteBodyMiddleware:
         return None
 
 
-def refusal(request: HttpRequest, message: str | Promise) -> HttpResponse:
+def _too_large(request: HttpRequest) -> Promise | None:
+    """Why the body is refused unread for its stated length, or None."""
+    if request.path in VERIFY_PATHS:
+        length = _content_length(request)
+        if length > settings.LOCKER_VERIFY_MAX_BYTES + services.REQUEST_OVERHEAD_BYTES:
+            return _("the file is too large to verify here")
+        return None
+    try:
+        services.check_request_size(_content_length(request))
+    except services.TooLarge as exc:
+        message: Promise = exc.args[0]
+        return message
+    return None
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # the server's own parsing refuses it
+
+
+def refusal(request: HttpRequest, message: str | Promise, status: int = 400) -> HttpResponse:
     response: HttpResponse
     if request.path.startswith("/api/"):
         # In the API's language (English unless the client asks for Chinese), like its
         # other errors.
         with translation.override(api_language(request)):
-            response = JsonResponse({"detail": str(message)}, status=400)
+            response = JsonResponse({"detail": str(message)}, status=status)
     elif request.headers.get("X-Requested-With") == "XMLHttpRequest":
         # The page's upload script shows {"errors": […]} beside the form it keeps filled in.
-        response = JsonResponse({"errors": [str(message)]}, status=400)
+        response = JsonResponse({"errors": [str(message)]}, status=status)
     else:
         context: dict[str, Any] = {"message": message}
-        response = render(request, "locker/request_refused.html", context, status=400)
+        response = render(request, "locker/request_refused.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from locker.dossier.verify import verify_upload
+from locker.exports.verification import VerificationTooCostly
 from locker.infra import ratelimit
 from locker.services import InputError
 from locker.web.forms.dossiers import VerifyForm
@@ -22,6 +23,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             kind, report = verify_upload(form.cleaned_data["file"], form.cleaned_data["receipt"])
+        except VerificationTooCostly as exc:
+            form.add_error("file", str(exc))
         except InputError as exc:
             form.add_error("receipt", str(exc))
         else:
