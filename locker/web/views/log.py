@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from locker import services
 from locker.permissions import case_access_or_404
-from locker.selectors.entries import entry_at
 from locker.selectors.anchors import anchored_receipt, checkpoint_anchor, tsa_configured
+from locker.selectors.entries import entry_at
 from locker.selectors.receipts import receipt_for
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
