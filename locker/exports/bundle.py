@@ -54,6 +54,10 @@ How to verify, with any tool, without trusting the server that made this file:
 If you kept a receipt (a checkpoint from when a record was added), the line at its "length"
 must still have its "head" hash: otherwise records were removed or rewritten.
 
+One program that does all of the above, without this server: tools/verify_evidence.py in
+Evidence Locker's source (Python 3.11+ and the "cryptography" package only):
+    python3 verify_evidence.py this.zip --fingerprint <the signer fingerprint on /keys>
+
 中文说明：entries.jsonl 每行一条记录及其哈希；每条记录的 prev 等于前一条的哈希，
 第一条为 64 个 0。evidence/ 下的文件以其 SHA-256 命名，字节必须与记录一致。
 checkpoint.json 是实例对链尾（条数与哈希）的签名。任何修改、删除、插入都会被发现。
