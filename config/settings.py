@@ -295,10 +295,31 @@ LOCKER_PUBLIC_URL = os.environ.get("LOCKER_PUBLIC_URL", "").rstrip("/")
 LOCKER_INVITATION_DAYS = int(os.environ.get("LOCKER_INVITATION_DAYS", "14"))
 LOCKER_EMAIL_CONFIRM_DAYS = int(os.environ.get("LOCKER_EMAIL_CONFIRM_DAYS", "3"))
 
+# Every handler redacts what it writes (locker/infra/redact.py): Django logs the path of every
+# 4xx and 5xx, and a token URL's one request would be one of them. runserver's request log
+# (django.server) has a handler of its own in Django's defaults, replaced here by a filtered one.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "locker.infra.redact.RedactSecretsFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
+    "loggers": {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
