@@ -84,14 +84,8 @@ class _Routes:
                         return None
         return self._routes
 
-    def forget(self) -> None:
-        """For tests that change the URLconf."""
-        with self._lock:
-            self._routes = None
-
 
 _ROUTES = _Routes()
-forget_routes = _ROUTES.forget
 
 
 def _converter_regex(converter: object) -> str:
@@ -106,7 +100,8 @@ def _converter_regex(converter: object) -> str:
 def _route_fragment(pattern: object, secret_count: list[int]) -> tuple[str, bool]:
     """A URL pattern (Django's RoutePattern or RegexPattern) as a regex fragment without
     anchors, each secret parameter a group s0, s1, …; and whether it had a secret."""
-    converters = getattr(pattern, "converters", None)
+    from django.urls.resolvers import RoutePattern
+
     text = str(pattern)
     has_secret = False
 
@@ -119,12 +114,12 @@ def _route_fragment(pattern: object, secret_count: list[int]) -> tuple[str, bool
             return f"(?P<s{index}>{_SEGMENT})"
         return f"(?:{body})"
 
-    if converters is not None:  # a RoutePattern: literal text and <converter:name>
+    if isinstance(pattern, RoutePattern):  # literal text and <converter:name>
         parts: list[str] = []
         last = 0
         for match in _ROUTE_PARAMETER.finditer(text):
             parts.append(re.escape(text[last : match.start()]))
-            converter = converters.get(match.group("name"))
+            converter = pattern.converters.get(match.group("name"))
             parts.append(group(match.group("name"), _converter_regex(converter)))
             last = match.end()
         parts.append(re.escape(text[last:]))
@@ -156,6 +151,7 @@ def _walk(patterns: Iterable[object], prefix: list[object]) -> Iterable[list[obj
 
 def _read_urlconf() -> tuple[list[_SecretRoute], frozenset[str]]:
     from django.urls import get_resolver
+    from django.urls.resolvers import RoutePattern
 
     routes: list[_SecretRoute] = []
     literals: set[str] = set()
@@ -163,7 +159,7 @@ def _read_urlconf() -> tuple[list[_SecretRoute], frozenset[str]]:
         count = [0]
         fragments = [_route_fragment(pattern, count) for pattern in chain]
         if not any(secret for _fragment, secret in fragments):
-            if all(getattr(p, "converters", None) == {} for p in chain):
+            if all(isinstance(p, RoutePattern) and not p.converters for p in chain):
                 literals.add("/" + "".join(str(p) for p in chain))
             continue
         path = "/" + "".join(fragment for fragment, _secret in fragments)

@@ -136,6 +136,21 @@ def test_every_token_route_of_the_urlconf_is_redacted() -> None:
         assert TOKEN not in redact_text(line), (path, redact_text(line))
 
 
+def test_a_regex_route_with_a_secret_group_is_redacted_too() -> None:
+    """Libraries still write some routes as regexes (re_path): their named groups count."""
+    from django.urls import re_path
+    from django.urls.resolvers import RegexPattern
+
+    from locker.infra.redact import _route_fragment
+
+    route = re_path(r"^confirm-email/(?P<key>[-:\w]+)/$", lambda request: None)
+    assert isinstance(route.pattern, RegexPattern)
+    fragment, secret = _route_fragment(route.pattern, [0])
+    assert secret
+    match = re.search("/" + fragment, f"GET /confirm-email/{TOKEN}/ HTTP/1.1")
+    assert match and match.group("s0") == TOKEN
+
+
 # The app's own logs ------------------------------------------------------------------------
 
 
