@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,9 +66,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a database error anywhere below answers 503 + Retry-After, not 500.
-    "locker.web.middleware.unavailable.DatabaseUnavailableMiddleware",
+    # Outermost, so that every answer carries them, the 503 below included: HSTS, nosniff,
+    # Referrer-Policy, Cross-Origin-Opener-Policy; the CSP; the Permissions-Policy.
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "locker.web.middleware.headers.PermissionsPolicyMiddleware",
+    # A database error anywhere below answers 503 + Retry-After, not 500.
+    "locker.web.middleware.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -275,6 +281,56 @@ CACHES = {"default": {"BACKEND": "locker.infra.cache.ResilientCache", **_shared_
 
 # Where the quick-exit control sends the page: an ordinary site that says nothing about debt.
 LOCKER_QUICK_EXIT_URL = os.environ.get("LOCKER_QUICK_EXIT_URL", "https://www.baidu.com/")
+
+# Content-Security-Policy (django-csp): everything from this origin only, no inline script or
+# style (a nonce for any that must be inline), no framing, no plugins. Pages load nothing
+# from any other site; the one other address is the quick exit's, which the exit form's POST
+# is redirected to. data: images are the icons inside the API docs' stylesheet.
+_quick_exit = urlsplit(LOCKER_QUICK_EXIT_URL)
+_quick_exit_origins = [f"{_quick_exit.scheme}://{_quick_exit.netloc}"] if _quick_exit.netloc else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF, *_quick_exit_origins],
+        "frame-ancestors": [NONE],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    }
+}
+# Permissions-Policy: powerful features off for every page and anything embedded. Taking a
+# photo for a record uses <input type=file capture>, the phone's own camera app, which needs
+# no camera permission; clipboard (copy a link), web-share and the passkey prompts
+# (publickey-credentials-*) keep the browser's default, this origin only.
+LOCKER_PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+)
 LOCKER_CONTACT_LINK_DAYS = int(os.environ.get("LOCKER_CONTACT_LINK_DAYS", "7"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -293,12 +349,26 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
+# The header on every answer. Pages with a form say "same-origin" in their <meta> instead (a
+# document's own policy wins): under "no-referrer" browsers send `Origin: null` with a form's
+# POST, which Django's CSRF check refuses. Either way no address of ours leaves the site.
+SECURE_REFERRER_POLICY = "no-referrer"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("SECURE_COOKIES", default=not DEBUG and bool(os.environ.get("DATABASE_URL"))):
+# HTTPS: on when the cookies are HTTPS-only (SECURE_COOKIES, on by default with DATABASE_URL
+# and DEBUG off), which is what production means here (README, "Configuration").
+HTTPS_ONLY = env_bool("SECURE_COOKIES", default=not DEBUG and bool(os.environ.get("DATABASE_URL")))
+if HTTPS_ONLY:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# HSTS: a year by default once HTTPS-only; includeSubDomains covers names under this host
+# only, and preload is a request browsers honour only once the apex domain is submitted.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (31536000 if HTTPS_ONLY else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+# Plain http is redirected to https, but for the health check a load balancer asks directly.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
+SECURE_REDIRECT_EXEMPT = [r"^readyz$"]
 # Access-log IPs: X-Forwarded-For is believed only behind our own proxy, and then only the
 # entry our proxies appended (LOCKER_PROXY_COUNT hops from the right), never the client's own.
 LOCKER_BEHIND_PROXY = env_bool("BEHIND_PROXY")
@@ -309,10 +379,31 @@ LOCKER_PUBLIC_URL = os.environ.get("LOCKER_PUBLIC_URL", "").rstrip("/")
 LOCKER_INVITATION_DAYS = int(os.environ.get("LOCKER_INVITATION_DAYS", "14"))
 LOCKER_EMAIL_CONFIRM_DAYS = int(os.environ.get("LOCKER_EMAIL_CONFIRM_DAYS", "3"))
 
+# Every handler redacts what it writes (locker/infra/redact.py): Django logs the path of every
+# 4xx and 5xx, and a token URL's one request would be one of them. runserver's request log
+# (django.server) has a handler of its own in Django's defaults, replaced here by a filtered one.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "locker.infra.redact.RedactSecretsFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
+    "loggers": {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -7,6 +7,8 @@ class LockerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The admin pages live with the web layer (locker/web/admin.py), so autodiscovery,
-        # which looks for locker/admin.py, does not find them by itself.
+        # Deploy checks of our own (manage.py check --deploy), registered on import. The admin
+        # pages live with the web layer (locker/web/admin.py), so autodiscovery, which looks
+        # for locker/admin.py, does not find them by itself.
+        from locker.infra import checks  # noqa: F401
         from locker.web import admin  # noqa: F401

@@ -187,7 +187,8 @@ ROUTES: list[Route] = [
     # a signed-in person is sent on from the front door, the sign-up and the log-in pages
     web("home", nothing, answers(302, 302, 302, 302, 302, 200)),
     web("manifest", nothing, everyone()),
-    web("quick_exit", nothing, everyone(302)),
+    # Everyone leaves; a POST from our page also locks a signed-in session, a GET never does.
+    web("quick_exit", nothing, everyone(302), "POST"),
     web("set_language", nothing, everyone(302), "POST", {"language": "en"}),
     web("signup", nothing, answers(302, 302, 302, 302, 302, 200)),
     web("login", nothing, answers(302, 302, 302, 302, 302, 200)),

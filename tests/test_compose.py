@@ -186,7 +186,9 @@ def test_the_commands_name_what_exists() -> None:
     services = compose()["services"]
     web = services["web"]["command"]
     assert web[0] == "gunicorn" and web == exec_form("CMD")  # the image's default is web's
-    module, _, attribute = web[1].partition(":")
+    # The project's gunicorn settings (its access log redacts token URLs), then the app.
+    assert web[1:3] == ["-c", "config/gunicorn.py"] and (ROOT / web[2]).is_file()
+    module, _, attribute = web[3].partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))
 
     from celery.app.utils import find_app

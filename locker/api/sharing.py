@@ -338,7 +338,7 @@ def create_annotation(
     summary="The annotations as a file: JSON (default) or CSV",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {  # ninja's own key for it: an int (see entries.export)
                 "description": "annotations file",
                 "content": {"application/json": {}, "text/csv": {}},
             }

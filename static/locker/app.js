@@ -7,14 +7,30 @@
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
 
-  // Quick exit: replace this page in the history with the exit URL (which locks the
-  // session and redirects to a neutral site), so Back does not return to the case.
+  // Quick exit: hide the page, lock the session with the form's POST, then replace this page
+  // in the history with the exit address (which redirects to a neutral site), so Back does
+  // not return to the case. The page leaves when the lock is answered or after 800 ms,
+  // whichever comes first; the POST is kept alive if it is still under way. The page shown
+  // while the database is down has a plain link to the neutral site instead.
   function quickExit(event) {
     if (event) event.preventDefault();
-    var link = document.getElementById("quick-exit");
+    var control = document.getElementById("quick-exit");
+    var form = control.form;
     try { sessionStorage.clear(); } catch (e) { /* private mode */ }
     document.body.style.visibility = "hidden";
-    window.location.replace(link.href);
+    if (!form) { window.location.replace(control.href); return; }
+    var gone = false;
+    function leave() {
+      if (gone) return;
+      gone = true;
+      window.location.replace(form.action);
+    }
+    window.setTimeout(leave, 800);
+    try {
+      // "manual": the answer redirects to the neutral site, which this request must not follow.
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                           keepalive: true, redirect: "manual" }).then(leave, leave);
+    } catch (e) { leave(); }
   }
 
   ready(function () {
@@ -43,6 +59,23 @@
         select.add(new Option(zone.replace(/_/g, " "), zone), 0);
       }
       select.value = zone;
+    });
+
+    // A contact's statement: times are read in the contact's own zone, the phone's. When it
+    // is not the zone the page was drawn in, say so, and make "when" now in the phone's zone.
+    document.querySelectorAll("input[data-browser-tz]").forEach(function (input) {
+      var zone = "";
+      try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+      if (!zone || input.value === zone) return;
+      input.value = zone;
+      var name = input.form.querySelector("[data-tz-name]");
+      if (name) name.textContent = zone;
+      var when = input.form.querySelector("input[name=occurred_at]");
+      if (when) {
+        var now = new Date();
+        now.setMinutes(now.getMinutes() - now.getTimezoneOffset());
+        when.value = now.toISOString().slice(0, 16);
+      }
     });
 
     document.querySelectorAll("[data-copy]").forEach(function (button) {

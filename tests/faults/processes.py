@@ -203,7 +203,8 @@ class Gunicorn(Service):
 
     def __init__(self, workdir: Path, env: dict[str, str], workers: int = 2) -> None:
         self.port = free_port()
-        argv = [str(VENV_BIN / "gunicorn"), "config.wsgi:application"]
+        # The project's own gunicorn settings (its redacting access log), as bin/run-local.
+        argv = [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi:application"]
         argv += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)]
         argv += ["--timeout", "30", "--access-logfile", "-"]
         super().__init__(workdir, argv, env)

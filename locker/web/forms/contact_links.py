@@ -3,12 +3,24 @@ through one (without an account)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from locker.web.forms.entries import ContactReportForm
+
+
+def statement_zone(name: str | None) -> zoneinfo.ZoneInfo:
+    """The zone a contact's times are read in: the one their own browser reports (the page's
+    script fills in `time_zone`), else the instance's default. Never the borrower's: the page
+    says which zone it uses, and it must say nothing about the borrower."""
+    try:
+        return zoneinfo.ZoneInfo((name or "")[:64] or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 class StatementForm(ContactReportForm):
@@ -16,8 +28,15 @@ class StatementForm(ContactReportForm):
 
     file_accept = "image/*"
 
+    # Read by the view (statement_zone) before the times are; the script puts the browser's
+    # zone here, and the zone the page was drawn in stays when there is no script.
+    time_zone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-browser-tz": ""})
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["time_zone"].initial = settings.TIME_ZONE
         self.fields["contact_name"].label = _("Your name")
         self.fields["relation"].label = _("Who you are to the borrower (mother, colleague…)")
         self.fields["channel"].label = _("How the collectors reached you")

@@ -12,12 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -209,10 +211,30 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _posted_from_our_page(request: HttpRequest) -> bool:
+    """Whether a POST passes Django's CSRF check (its token, and its Origin or Referer): the
+    same test every other form gets, asked here rather than enforced, so that a failing check
+    still leaves the site."""
+    if request.method != "POST":
+        return False
+    refused = CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(
+        request, _csrf_checked_view, (), {}
+    )
+    return refused is None
+
+
+def _csrf_checked_view(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("only named to CsrfViewMiddleware, never called")
+
+
+@csrf_exempt
 def quick_exit(request: HttpRequest) -> HttpResponse:
-    """Lock the session, then leave for a neutral site. The script calls this with
-    location.replace, so the case page leaves the history; going back finds the lock."""
-    if request.user.is_authenticated:
+    """Leave for a neutral site, at once and whatever happens. A POST from our own page (the
+    quick-exit form, or its script) also locks the session, so going back finds the lock; a
+    GET never does, or any other site's link or image could lock a user out of their case.
+    The script posts the form and then opens this address with location.replace, so the case
+    page leaves the history."""
+    if request.user.is_authenticated and _posted_from_our_page(request):
         request.session[LOCK_KEY] = True
     response = HttpResponseRedirect(settings.LOCKER_QUICK_EXIT_URL)
     response["Referrer-Policy"] = "no-referrer"

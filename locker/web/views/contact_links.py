@@ -5,7 +5,6 @@ ever shown to them."""
 
 from __future__ import annotations
 
-import zoneinfo
 from uuid import UUID
 
 import qrcode
@@ -22,10 +21,9 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.infra import ratelimit
-from locker.models import ContactLink
 from locker.permissions import case_access_or_404
 from locker.selectors import contact_links
-from locker.web.forms.contact_links import ContactLinkForm, StatementForm
+from locker.web.forms.contact_links import ContactLinkForm, StatementForm, statement_zone
 from locker.web.views.common import (
     AuthedRequest,
     Submission,
@@ -112,14 +110,6 @@ def statement_open(request: HttpRequest, token: str) -> HttpResponse:
     return private_response(redirect("statement"), "no-referrer")
 
 
-def _owner_zone(link: ContactLink) -> None:
-    zone = contact_links.owner_time_zone(link)
-    try:
-        timezone.activate(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        timezone.deactivate()
-
-
 def statement(request: HttpRequest) -> HttpResponse:
     link_id = request.session.get(SESSION_KEY)
     try:
@@ -128,8 +118,9 @@ def statement(request: HttpRequest) -> HttpResponse:
         link = None
     if link is None:
         return private_response(_unavailable(request))
-    # Times typed by the contact are read in the borrower's zone, which the page states.
-    _owner_zone(link)
+    # Times typed by the contact are read in the contact's own zone, which the page states;
+    # the borrower's would tell the contact where the borrower lives.
+    timezone.activate(statement_zone(request.POST.get("time_zone")))
     if request.method != "POST":
         return private_response(render(request, "locker/statement.html", {"form": StatementForm()}))
     if not ratelimit.hit("link-post", ratelimit.client_ip(request), limit=10, window_s=600):
