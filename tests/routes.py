@@ -281,7 +281,8 @@ ROUTES: list[Route] = [
     api("GET /api/cases/<case_id>/annotations/export", reviewer_only(200, A)),
     api("GET /api/cases/<case_id>/receipts", readers(200, A)),
     api("POST /api/cases/<case_id>/receipts", owner_only(422, A), {}),
-    api("POST /api/cases/<case_id>/dossiers", readers(202, A),
+    # a viewer downloads dossiers but may not have one rendered (403: says why)
+    api("POST /api/cases/<case_id>/dossiers", answers(202, 403, 202, 404, 404, A),
         {"template": "cn_regulator", "language": "zh-hans"}),
     api("GET /api/cases/<case_id>/dossiers", readers(200, A)),
     api("GET /api/dossiers/<dossier_id>", readers(200, A)),
