@@ -11,4 +11,8 @@ class LockerConfig(AppConfig):
         # pages live with the web layer (locker/web/admin.py), so autodiscovery, which looks
         # for locker/admin.py, does not find them by itself.
         from locker.infra import checks  # noqa: F401
+        from locker.services import security
         from locker.web import admin  # noqa: F401
+
+        # The security log listens to Django's log-in, password and admin-change signals.
+        security.connect_signals()

@@ -3,7 +3,9 @@ it, only to someone allowed to do
 what they ask, and everyone else gets a 404 (never a 403 that would confirm it exists).
 
 The owner may do everything. An accepted share that has not ended lets a viewer read and a
-reviewer read and annotate; nobody but the owner writes. Every access by someone other than
+reviewer read, annotate and have dossiers rendered; nobody but the owner writes. A viewer who
+asks for a dossier gets a 403 (RoleRefused), not a 404: they already know the case exists,
+and the answer should tell them why. Every access by someone other than
 the owner is appended to the case's access log in the same call. Permissions are read from
 the database on every call, so ending a share takes effect on the very next request."""
 
@@ -19,9 +21,14 @@ from locker import services
 from locker.infra.http import client_ip, request_user, via_of
 from locker.models import Case, Share
 from locker.selectors import sharing
+from locker.services.dossiers import VIEWER_CANNOT_RENDER
 
-Need = Literal["read", "annotate", "write"]
+Need = Literal["read", "annotate", "render", "write"]
 Role = Literal["owner", "viewer", "reviewer"]
+
+
+class RoleRefused(PermissionError):
+    """The requester may read the case but their role does not allow what they asked."""
 
 
 class CaseAccess(NamedTuple):
@@ -62,6 +69,9 @@ def case_access_or_404(
     share = sharing.active_share(case, user)
     if share is None or (need == "annotate" and share.role != Share.REVIEWER):
         raise Http404("No such case")
+    if need == "render" and share.role != Share.REVIEWER:
+        # Refused before the access log is written: nothing was rendered or seen.
+        raise RoleRefused(VIEWER_CANNOT_RENDER)
     services.record_access(
         case=case,
         user=user,

@@ -211,6 +211,7 @@ ROUTES: list[Route] = [
     web("statement_open", lambda w: [w.contact_token], everyone(302)),
     # account pages
     web("preferences", nothing, accounts()),
+    web("security_events", nothing, accounts()),  # always the requester's own log
     web("email_change", nothing, accounts(302), "POST", {"email": "new@example.org"}),
     web("email_confirm", nothing, accounts(400)),  # no pending change in the session
     web("logout", nothing, everyone(302), "POST"),
@@ -255,6 +256,7 @@ ROUTES: list[Route] = [
     # the API: a bearer token or 401
     api("POST /api/tokens", everyone(422), {}),
     api("GET /api/tokens", accounts(200, A)),
+    api("GET /api/account/security-events", accounts(200, A)),
     api("DELETE /api/tokens/<token_id>", answers(204, 404, 404, 404, 404, A)),
     api("POST /api/cases", accounts(422, A), {}),
     api("GET /api/cases", accounts(200, A)),
@@ -282,7 +284,8 @@ ROUTES: list[Route] = [
     api("GET /api/cases/<case_id>/annotations/export", reviewer_only(200, A)),
     api("GET /api/cases/<case_id>/receipts", readers(200, A)),
     api("POST /api/cases/<case_id>/receipts", owner_only(422, A), {}),
-    api("POST /api/cases/<case_id>/dossiers", readers(202, A),
+    # a viewer downloads dossiers but may not have one rendered (403: says why)
+    api("POST /api/cases/<case_id>/dossiers", answers(202, 403, 202, 404, 404, A),
         {"template": "cn_regulator", "language": "zh-hans"}),
     api("GET /api/cases/<case_id>/dossiers", readers(200, A)),
     api("GET /api/dossiers/<dossier_id>", readers(200, A)),

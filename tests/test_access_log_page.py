@@ -250,6 +250,8 @@ def test_dossier_accesses_are_named_as_dossiers(setting) -> None:
     from locker.services import dossiers as dossier_services
 
     case, owner, (wang, _) = setting
+    # A viewer may not have a dossier made (tests/security/test_roles_and_leaks.py).
+    Share.objects.filter(case=case, user=wang).update(role=Share.REVIEWER)
     lawyer = client_for(wang)
     assert lawyer.get(f"/cases/{case.pk}/dossiers/").status_code == 200
     made = csrf_post(lawyer, f"/cases/{case.pk}/dossiers/", {"template": "court", "language": "en"})

@@ -22,6 +22,7 @@ class BearerToken(HttpBearer):
         if found is None:
             return None
         request.api_token = found  # type: ignore[attr-defined]
+        services.note_token_use(token=found, request=request)
         return found.user
 
 

@@ -76,11 +76,14 @@ def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossie
 @router.post(
     "/cases/{case_id}/dossiers",
     response={202: DossierCreated, 403: dict[str, str]},
-    summary="Request a signed PDF dossier; a worker renders it",
+    summary="Request a signed PDF dossier; a worker renders it (owner and reviewers; a "
+    "viewer gets 403)",
 )
 def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> Status[Any]:
-    case = case_access_or_404(request, case_id, need="read", action="export", detail="dossier").case
     try:
+        case = case_access_or_404(
+            request, case_id, need="render", action="export", detail="dossier"
+        ).case
         dossier = dossier_services.request_dossier(
             case=case,
             user=request.auth,  # type: ignore[attr-defined]

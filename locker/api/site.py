@@ -17,6 +17,7 @@ from locker.api import (
     entries,
     keys,
     receipts,
+    security,
     sharing,
     tokens,
     verification,
@@ -41,6 +42,7 @@ install_error_handlers(api)
 # order is the order of the paths in the OpenAPI document and on /api/docs.
 ROUTERS: tuple[Router, ...] = (
     tokens.router,
+    security.router,
     cases.router,
     entries.router,
     sharing.router,

@@ -52,7 +52,7 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Status[dict[
     user = authenticate(request, username=credentials.username, password=credentials.password)
     if user is None:
         raise HttpError(401, "wrong username or password")
-    token, raw = services.issue_token(user=user, name=credentials.name)
+    token, raw = services.issue_token(user=user, name=credentials.name, request=request)
     return Status(201, {"id": token.pk, "token": raw, "name": token.name})
 
 
@@ -66,5 +66,5 @@ def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
     token = token_of(request_user(request), token_id)
     if token is None:
         raise HttpError(404, "Not Found")
-    services.revoke_token(token=token)
+    services.revoke_token(token=token, request=request)
     return Status(204, None)

@@ -13,6 +13,7 @@ from locker.models.cases import (
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
 from locker.models.mailed_receipts import MailedReceipt
+from locker.models.security import SecurityEvent
 from locker.models.sharing import (
     AccessLog,
     Annotation,
@@ -41,5 +42,6 @@ __all__ = [
     "MailedReceipt",
     "ProfessionalProfile",
     "Profile",
+    "SecurityEvent",
     "Share",
 ]

@@ -26,8 +26,9 @@ class Share(models.Model):
     ]
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="shares")
-    # The grantee: a user (known at once when shared by username or an account's email, or
-    # once an invitation is accepted), or only the email an invitation was sent to.
+    # The grantee: a user (known at once when shared by username, or once an invitation is
+    # accepted), or only the email an invitation was sent to, or, for a username that names
+    # no account, neither (only `invited_as`).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -37,7 +38,7 @@ class Share(models.Model):
     )
     email = models.EmailField(blank=True)
     # What the owner typed, shown to the owner until the grantee accepts, so that the answer
-    # does not reveal whether an email address has an account here.
+    # does not reveal whether an email address or a username has an account here.
     invited_as = models.CharField(max_length=254)
     role = models.CharField(max_length=16, choices=ROLE_CHOICES)
     invited_by = models.ForeignKey(
@@ -57,8 +58,11 @@ class Share(models.Model):
     class Meta:
         ordering = ("-created_at",)
         constraints = [
+            # A share by a username that names no account has neither user nor email, only
+            # the name typed: it stays pending for ever (services.share_case says why).
             models.CheckConstraint(
-                condition=~models.Q(user__isnull=True, email=""), name="share_has_grantee"
+                condition=~models.Q(user__isnull=True, email="", invited_as=""),
+                name="share_has_grantee",
             ),
             models.CheckConstraint(
                 condition=models.Q(role__in=("viewer", "reviewer")), name="share_role_known"
@@ -70,8 +74,13 @@ class Share(models.Model):
             ),
             models.UniqueConstraint(
                 fields=("case", "email"),
-                condition=models.Q(ended_at__isnull=True, user__isnull=True),
+                condition=models.Q(ended_at__isnull=True, user__isnull=True) & ~models.Q(email=""),
                 name="share_one_open_invitation_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=("case", "invited_as"),
+                condition=models.Q(ended_at__isnull=True, user__isnull=True, email=""),
+                name="share_one_open_invitation_per_name",
             ),
         ]
         indexes = [models.Index(fields=("user", "ended_at"))]
@@ -115,7 +124,6 @@ class ProfessionalProfile(models.Model):
         return self.name
 
 
-
 class AccessLog(AppendOnlyModel):
     APPEND_ONLY_MESSAGE = "the access log is append-only"
 
@@ -143,7 +151,6 @@ class AccessLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} by {self.actor} at {self.at}"
-
 
 
 class Annotation(models.Model):

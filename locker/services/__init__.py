@@ -39,6 +39,7 @@ from locker.services.entries import (
     update_case_facts,
 )
 from locker.services.receipts import MAX_RECEIPT_BYTES, KeptReceiptResult, add_kept_receipt
+from locker.services.security import note_token_use, record_security_event
 from locker.services.sharing import (
     MAX_ANNOTATION_CHARS,
     ShareConflict,
@@ -83,6 +84,8 @@ __all__ = [
     "create_contact_link",
     "end_share",
     "find_token",
+    "note_token_use",
+    "record_security_event",
     "hash_token",
     "issue_checkpoint",
     "issue_token",

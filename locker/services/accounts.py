@@ -17,10 +17,12 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
 from locker.models import ApiToken, Profile
+from locker.services import security
 from locker.services.entries import InputError
 
 
@@ -28,12 +30,23 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new API token; the raw value is returned once and only its hash is kept."""
+def issue_token(
+    *, user: User, name: str = "", request: HttpRequest | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token; the raw value is returned once and only its hash is kept. The
+    account's security log records it, with the address of `request` when there is one."""
     raw = "elk_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user, name=name[:100], token_hash=hash_token(raw), prefix=raw[:12]
-    )
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name[:100], token_hash=hash_token(raw), prefix=raw[:12]
+        )
+        security.record_security_event(
+            user=user,
+            kind=security.Kind.TOKEN_CREATED,
+            request=request,
+            detail=security.token_detail(token),
+            token_ref=token.pk,
+        )
     return token, raw
 
 
@@ -50,11 +63,20 @@ def find_token(raw: str) -> ApiToken | None:
     return token
 
 
-def revoke_token(*, token: ApiToken) -> None:
-    if token.revoked_at is None:
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+def revoke_token(*, token: ApiToken, request: HttpRequest | None = None) -> None:
+    """Revoke the token (once; a second revocation changes and records nothing)."""
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
+        if revoked:
+            security.record_security_event(
+                user=token.user,
+                kind=security.Kind.TOKEN_REVOKED,
+                request=request,
+                detail=security.token_detail(token),
+                token_ref=token.pk,
+            )
 
 
 def set_preferences(

@@ -27,12 +27,20 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from locker.core.kinds import BODY_MODELS
 from locker.infra import queue
 from locker.models import Case, Dossier
+from locker.selectors import sharing
 from locker.services import InputError, parse_date
 
 log = logging.getLogger(__name__)
 
 ACTIVE = (Dossier.State.RENDERING, Dossier.State.SIGNING)
 MAX_ERROR_CHARS = 1000
+
+# Rendering makes the worker do real work and the dossier is a document in the owner's name:
+# a reviewer may ask for one, a viewer downloads those already made.
+VIEWER_CANNOT_RENDER = gettext_lazy(
+    "a viewer can download this case's dossiers but not make new ones; ask the case's owner "
+    "or a reviewer"
+)
 
 
 class LeaseLost(RuntimeError):
@@ -64,7 +72,10 @@ def request_dossier(
 
     `include_access_log` adds who has seen the case to a court dossier. Only the owner may
     ask for it (PermissionError otherwise): the log is the owner's record of the people they
-    shared the case with, not something those people may put in a document."""
+    shared the case with, not something those people may put in a document. Only the owner
+    and the case's reviewers may ask at all (PermissionError for anyone else)."""
+    if user is None or (case.owner_id != user.pk and not sharing.is_reviewer(case, user)):
+        raise PermissionError(VIEWER_CANNOT_RENDER)
     if template not in Dossier.Template.values:
         raise InputError(
             format_lazy(

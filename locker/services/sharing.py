@@ -73,7 +73,7 @@ def _send_share_email(*, to: str, subject: str, lines: Sequence[str]) -> bool:
     return True
 
 
-def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tuple[str, list[str]]:
+def _share_email(*, sharer: str, role: str, link: str) -> tuple[str, list[str]]:
     # The recipient's language is unknown: both of ours, Chinese first. The case's title and
     # facts stay out of the email, since an address can be mistyped.
     subject_parts, lines = [], []
@@ -85,16 +85,13 @@ def _share_email(*, sharer: str, role: str, link: str, new_account: bool) -> tup
                 gettext("%(sharer)s shared a case with you as %(role)s.")
                 % {"sharer": sharer, "role": role_name}
             )
-            if new_account:
-                lines.append(
-                    gettext(
-                        "Open this link, sign in (or create an account) and accept; then you "
-                        "see the case. It works once and expires in %(days)s days:"
-                    )
-                    % {"days": settings.LOCKER_INVITATION_DAYS}
+            lines.append(
+                gettext(
+                    "Open this link, sign in (or create an account) and accept; then you "
+                    "see the case. It works once and expires in %(days)s days:"
                 )
-            else:
-                lines.append(gettext("Sign in and accept the share here:"))
+                % {"days": settings.LOCKER_INVITATION_DAYS}
+            )
             lines.extend([link, ""])
     return " / ".join(subject_parts), lines
 
@@ -103,7 +100,15 @@ def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) 
     """Share a case (by its owner) with a username or an email address, as viewer or reviewer.
     The share gives access once accepted: a username's share from their "shared with me"
     page, an email address's through the single-use invitation token mailed to it.
-    `site_url` is the public address the email's link starts with."""
+    `site_url` is the public address the email's link starts with.
+
+    The answer must not tell the owner (or whoever holds the owner's session or token)
+    whether a username has an account: a collector with the borrower's phone could otherwise
+    test the names of the borrower's relatives and lawyers. So a username that names no
+    (active) account is recorded like one that does, as a pending share under the name typed,
+    that simply never resolves; the owner's list shows both as pending, a second share of
+    either is the same conflict, and neither sends an email (a mail, or its failure, would
+    tell them apart, and so would the time it takes)."""
 
     if case.owner_id != by.pk:
         raise PermissionError("only the case's owner can share it")
@@ -114,61 +119,52 @@ def share_case(*, case: Case, by: User, grantee: str, role: str, site_url: str) 
     identifier = grantee.strip() if isinstance(grantee, str) else ""
     if not identifier or len(identifier) > 254:
         raise InputError(gettext_lazy("name the person by their username or email address"))
+    by_email = "@" in identifier
     user = _find_grantee(identifier)
     email = ""
-    if user is None:
-        if "@" not in identifier:
-            raise InputError(
-                gettext_lazy(
-                    "no account has this username; to invite someone without an account, "
-                    "use their email address"
-                )
-            )
+    if by_email:
         try:
             validate_email(identifier)
         except ValidationError as exc:
             raise InputError(gettext_lazy("this is not a valid email address")) from exc
         email = identifier.lower()
-    elif user.pk == case.owner_id:
+    elif identifier == by.get_username():
         raise InputError(gettext_lazy("this is your own case"))
     raw_token = ""
     with transaction.atomic():
         Case.objects.select_for_update().get(pk=case.pk)  # one share at a time per case
         open_shares = Share.objects.filter(case=case, ended_at__isnull=True)
-        if (user is not None and open_shares.filter(user=user).exists()) or (
-            email and open_shares.filter(user__isnull=True, email=email).exists()
-        ):
+        if user is not None:
+            taken = open_shares.filter(user=user)
+        elif email:
+            taken = open_shares.filter(user__isnull=True, email=email)
+        else:
+            taken = open_shares.filter(user__isnull=True, email="", invited_as=identifier)
+        if taken.exists():
             raise ShareConflict(
                 gettext_lazy("this case is already shared with this person; end that first")
             )
         share = Share.objects.create(
             case=case,
             user=user,
-            email=email or (getattr(user, "email", "") or ""),
+            email=email,
             invited_as=identifier,
             role=role,
             invited_by=by,
         )
-        if user is None:
+        if by_email:
             raw_token = secrets.token_urlsafe(32)
             Invitation.objects.create(
                 share=share,
                 token_hash=hash_token(raw_token),
                 expires_at=timezone.now() + timedelta(days=settings.LOCKER_INVITATION_DAYS),
             )
-    recipient = email or getattr(user, "email", "")
-    if not recipient:
+    if not raw_token:
         return ShareResult(share=share, email_sent=False)
-    base = site_url.rstrip("/")
-    if raw_token:
-        link = base + sharing.INVITATION_PATH.format(token=raw_token)
-    else:
-        link = base + sharing.SHARED_CASES_PATH
-    subject, lines = _share_email(
-        sharer=sharing.display_name(by), role=role, link=link, new_account=bool(raw_token)
-    )
+    link = site_url.rstrip("/") + sharing.INVITATION_PATH.format(token=raw_token)
+    subject, lines = _share_email(sharer=sharing.display_name(by), role=role, link=link)
     return ShareResult(
-        share=share, email_sent=_send_share_email(to=recipient, subject=subject, lines=lines)
+        share=share, email_sent=_send_share_email(to=email, subject=subject, lines=lines)
     )
 
 

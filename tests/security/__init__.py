@@ -1,0 +1,1 @@
+"""Attacks and faults, each with the outcome expected of it (issue 12)."""

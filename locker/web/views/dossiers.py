@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
-from locker.permissions import Role, case_access_or_404
+from locker.permissions import Role, RoleRefused, case_access_or_404
 from locker.selectors import access_wording
 from locker.selectors.dossiers import dossier_of, dossier_status, recent_dossiers_of
 from locker.services import InputError
@@ -43,20 +43,26 @@ def _language_initial() -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    # Opening the page is a look; posting the form asks for a dossier of the case.
-    case, role = case_access_or_404(
-        request,
-        case_id,
-        need="read",
-        action="export" if request.method == "POST" else "view",
-        detail="dossier" if request.method == "POST" else f"GET {request.path}",
-    )
+    # Opening the page is a look; posting the form asks for a dossier of the case, which a
+    # viewer may not do: they get the page again with the reason, as a 403.
+    refused: RoleRefused | None = None
+    try:
+        case, role = case_access_or_404(
+            request,
+            case_id,
+            need="render" if request.method == "POST" else "read",
+            action="export" if request.method == "POST" else "view",
+            detail="dossier" if request.method == "POST" else f"GET {request.path}",
+        )
+    except RoleRefused as exc:
+        refused = exc
+        case, role = case_access_or_404(request, case_id, need="read", detail=f"GET {request.path}")
     form = DossierForm(
-        request.POST or None,
+        None if refused else (request.POST or None),
         initial={"language": _language_initial()},
         owner=role == "owner",
     )
-    if request.method == "POST" and form.is_valid():
+    if refused is None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             dossier = dossier_services.request_dossier(
@@ -77,8 +83,15 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     return render(
         request,
         "dossier/export.html",
-        {"case": case, "role": role, "form": form, "dossiers": recent_dossiers_of(case)},
-        status=400 if form.errors else 200,
+        {
+            "case": case,
+            "role": role,
+            "form": form,
+            "may_render": role != "viewer",
+            "refused": str(refused) if refused else "",
+            "dossiers": recent_dossiers_of(case),
+        },
+        status=403 if refused else 400 if form.errors else 200,
     )
 
 

@@ -38,7 +38,16 @@ def shares(request: AuthedRequest, case_id: UUID) -> HttpResponse:
         except services.InputError as exc:
             form.add_error("grantee", str(exc))
         else:
-            if result.email_sent:
+            if not result.share.email:
+                # Said the same whether or not the name has an account (services.share_case).
+                messages.success(
+                    request,
+                    _(
+                        "Invitation recorded. If an account has this user name, the share "
+                        "waits under “Shared with me” until they accept it."
+                    ),
+                )
+            elif result.email_sent:
                 messages.success(
                     request,
                     _("Shared. We sent them an email; they must accept before they see it."),
