@@ -38,7 +38,7 @@ class Keyring:
         return envelope.key_id(self.current)
 
 
-def _decode(text: str, where: str) -> bytes:
+def decode(text: str, where: str) -> bytes:
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -55,7 +55,7 @@ def encode(key: bytes) -> str:
 
 
 def _parse(texts: list[str], where: str, path: Path | None) -> Keyring:
-    keys = [_decode(text, where) for text in texts if text.strip()]
+    keys = [decode(text, where) for text in texts if text.strip()]
     if not keys:
         raise ImproperlyConfigured(f"{where}: no master key")
     return Keyring(keys[0], {envelope.key_id(key): key for key in keys}, path)

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import filetype
 from django.conf import settings
@@ -338,11 +338,13 @@ class _Unsealed(File):
     StoredFileTampered (an OSError and a StorageError) rather than the format's ValueError."""
 
     def __init__(self, opened: envelope.Opened, name: str) -> None:
-        super().__init__(opened, name=name)
+        # Opened is an io.RawIOBase, which the stubs do not count as an IO[bytes].
+        super().__init__(cast(IO[bytes], opened), name=name)
+        self._opened = opened
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self.file.read(size)
+            return self._opened.read(size)
         except envelope.Tampered as exc:
             raise StoredFileTampered(str(self.name), str(exc)) from exc
 
