@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.request
 import wave
 import zipfile
 from pathlib import Path
@@ -36,6 +37,7 @@ from locker.selectors.chain import verify_case
 
 from ..dossier_helpers import make_dossier, screenshot_png, small_case
 from ..factories import make_case
+from ..faults.processes import free_port, wait_until
 from ..ui_helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -548,6 +550,51 @@ def test_the_database_its_wal_and_the_data_dir_are_private_static_files_public(
     }
 
 
-def test_static_files_are_still_served() -> None:
-    response = client_for(make_case().owner).get("/static/admin/css/base.css")
-    assert response.status_code == 200
+def test_gunicorn_and_whitenoise_serve_the_static_files_under_the_private_umask(
+    tmp_path,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MEDIA_ROOT"}
+    }
+    environment.update(
+        LOCKER_DATA_DIR=str(tmp_path / "data"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        ALLOWED_HOSTS="127.0.0.1",
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=root,
+        env=environment,
+        check=True,
+        timeout=120,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1"]
+        + ["--bind", f"127.0.0.1:{port}"],
+        cwd=root,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    expected = (root / "static").glob("**/*.css")
+    asset = next(iter(sorted(expected))).relative_to(root / "static")
+
+    def fetch() -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/{asset}", timeout=5) as r:
+                return bytes(r.read())
+        except OSError:
+            return None
+
+    try:
+        served = wait_until(fetch, 60, "gunicorn to serve a static file")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert served == (root / "static" / asset).read_bytes()
+    collected = tmp_path / "static" / asset
+    assert stat.S_IMODE(collected.stat().st_mode) == 0o644
