@@ -30,7 +30,7 @@ from locker.core import envelope
 from locker.dossier.verify import verify_dossier_pdf
 from locker.exports import bundle
 from locker.exports.verification import verify_bundle_zip
-from locker.infra import master_keys, storage
+from locker.infra import master_keys, signing, storage
 from locker.infra.thumbs import derived_copy
 from locker.models import Case, EvidenceFile
 from locker.selectors.chain import verify_case
@@ -598,3 +598,10 @@ def test_gunicorn_and_whitenoise_serve_the_static_files_under_the_private_umask(
     assert served == (root / "static" / asset).read_bytes()
     collected = tmp_path / "static" / asset
     assert stat.S_IMODE(collected.stat().st_mode) == 0o644
+
+
+def test_the_private_signing_keys_are_readable_by_their_owner_only() -> None:
+    directory = signing.key_dir()
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for name in (signing.CA_KEY, signing.SIGNING_KEY):
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
