@@ -13,6 +13,12 @@ from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Every process of the app (web, worker, beat, manage.py) imports this first: what it creates
+# from here on (the data dir, the SQLite database and its -wal and -shm, keys, the broker's
+# and the cache's files, evidence) is readable by this user only, 0600 files in 0700
+# directories. Static assets, which are public, are given wider modes below.
+os.umask(0o077)
+
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
@@ -27,6 +33,15 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DATA_DIR = Path(os.environ.get("LOCKER_DATA_DIR") or BASE_DIR / "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _make_public_directory(path: Path) -> None:
+    """A directory others may read (the collected static assets), despite the umask above."""
+    old_umask = os.umask(0o022)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    finally:
+        os.umask(old_umask)
 
 
 def _secret_key() -> str:
@@ -120,6 +135,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A database made before the umask above was 0644, and SQLite gives its -wal and -shm
+    # the database file's mode: made private once, the three stay so.
+    for _suffix in ("", "-wal", "-shm"):
+        _database_file = Path(f"{DATABASES['default']['NAME']}{_suffix}")
+        try:
+            _status = _database_file.stat()
+            if _status.st_mode & 0o077 and _status.st_uid == os.getuid():
+                _database_file.chmod(0o600)
+        except (FileNotFoundError, PermissionError):
+            pass
     # Appends take a write lock at BEGIN, so concurrent writers queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -146,7 +171,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static")
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start otherwise
+_make_public_directory(STATIC_ROOT)  # WhiteNoise warns on every start otherwise
 # WhiteNoise serves static/ straight from the finders, so neither `make run` nor the tests
 # need `collectstatic`; the files are few and small.
 WHITENOISE_USE_FINDERS = True
@@ -182,8 +207,22 @@ else:
 STORAGES = {
     "default": _evidence_storage,
     "evidence": _evidence_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Public assets: readable by any user (a web server in front, or the app's own user when
+    # collectstatic ran as another, as in the Dockerfile), whatever the process's umask.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
+    },
 }
+
+# Encryption at rest (docs/storage-encryption.md): every file in the "evidence" alias is
+# sealed under its own data key, wrapped by the master key. LOCKER_MASTER_KEY: base64 keys of
+# 32 bytes, comma-separated, the first the current one (the others are read while
+# `manage.py rotate_master_key` re-wraps the files under them); or LOCKER_MASTER_KEY_FILE,
+# a file of such keys, one a line. Neither set: <data dir>/master_key, made once (0600).
+# Production keeps the key away from the data it protects (a secret store, another volume).
+LOCKER_MASTER_KEY = os.environ.get("LOCKER_MASTER_KEY", "").strip()
+LOCKER_MASTER_KEY_FILE = os.environ.get("LOCKER_MASTER_KEY_FILE", "").strip()
 
 # Keys: the instance CA and the signing certificate (checkpoints and dossier PDFs).
 LOCKER_KEY_DIR = Path(os.environ.get("LOCKER_KEY_DIR") or DATA_DIR / "keys")

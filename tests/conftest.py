@@ -67,6 +67,21 @@ def _instance_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return keys
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _master_key() -> None:
+    """Evidence is sealed under a master key of the test session's own, never one in var/."""
+    import base64
+    import os
+
+    from django.conf import settings
+
+    from locker.infra import master_keys
+
+    settings.LOCKER_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
+    settings.LOCKER_MASTER_KEY_FILE = ""
+    master_keys.forget()
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

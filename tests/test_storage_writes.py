@@ -108,7 +108,8 @@ def test_a_stored_copy_whose_bytes_do_not_match_is_replaced(settings) -> None:
     target.parent.mkdir(parents=True)
     target.write_bytes(data[: len(data) // 2])  # what a failed write used to leave behind
     storage.store_upload(str(case.id), io.BytesIO(data))
-    assert target.read_bytes() == data
+    with storage.evidence_storage().open(name) as stored:  # sealed on disk: read through it
+        assert stored.read() == data
     assert media_files(settings) == [target]
 
 

@@ -6,7 +6,13 @@ A write is complete or absent: on the file system the bytes go to a temporary na
 final directory, are flushed to disk and checked (size and SHA-256), and only then renamed
 to their content address; on S3 a PUT is whole or nothing, and the stored object is read
 back and checked. A full disk or a failing store is a StorageFull or StorageUnavailable,
-never a partial file under an evidence name."""
+never a partial file under an evidence name.
+
+Every file in the alias (originals, derived copies, dossier PDFs) is sealed at rest
+(SealedStorage: AES-256-GCM under its own data key, wrapped by the master key; the format is
+locker/core/envelope.py, docs/storage-encryption.md); what callers read and what is hashed
+is the plaintext. Files stored before sealing existed are read as they are, until `manage.py
+encrypt_evidence` seals them."""
 
 from __future__ import annotations
 
@@ -18,9 +24,10 @@ import os
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from datetime import datetime
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.files import File
@@ -28,6 +35,8 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from locker.core import envelope
+from locker.infra import master_keys
 from locker.infra.content import ContentRefused, check_content
 
 CHUNK = 64 * 1024
@@ -71,6 +80,33 @@ class StorageUnavailable(StorageError):
         )
 
 
+class StoredFileUnreadable(StorageError, OSError):
+    """A stored file cannot be read back: its sealed bytes fail authentication (changed, cut,
+    extended, reordered: an integrity failure), or the master key it is sealed under is not
+    configured. An OSError too, so that readers which skip an unreadable file (thumbnails,
+    dossier pictures) skip this one, and the chain check reports it. Logged with the name
+    and the reason; the person is told only that the file cannot be read (503)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        log.error("stored file %s cannot be read: %s", name, reason)
+        super().__init__(
+            _(
+                "a stored file cannot be read: it fails its integrity check. "
+                "The operator has been told."
+            )
+        )
+        self.name = name
+        self.reason = reason
+
+
+class StoredFileTampered(StoredFileUnreadable):
+    """The sealed bytes fail authentication."""
+
+
+class MasterKeyMissing(StoredFileUnreadable):
+    """The file is sealed under a master key that is not configured."""
+
+
 # errno values that mean "the disk or the quota is full".
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -83,8 +119,9 @@ class StoredFile:
     storage_name: str
 
 
-def evidence_storage() -> Storage:
-    return storages["evidence"]
+def evidence_storage() -> SealedStorage:
+    """The "evidence" alias, sealing what it stores and unsealing what it opens."""
+    return SealedStorage(storages["evidence"])
 
 
 def storage_name_for(case_id: str, sha256: str) -> str:
@@ -173,18 +210,15 @@ def _matches(name: str, sha256: str, size: int) -> bool:
 
 
 def write_verified(name: str, spool: IO[bytes], *, sha256: str, size: int) -> None:
-    """Store `spool`'s bytes under `name` so that afterwards the stored bytes are exactly
-    those (`sha256`, `size`), or raise StorageFull / StorageUnavailable having stored nothing
-    under `name`. A copy already under `name` is kept only if its bytes match."""
+    """Store `spool`'s bytes under `name`, sealed, so that afterwards the stored file opens to
+    exactly those bytes (`sha256`, `size`), or raise StorageFull / StorageUnavailable having
+    stored nothing under `name`. A copy already under `name` is kept only if it opens to them."""
     storage = evidence_storage()
     try:
         if storage.exists(name) and _matches(name, sha256, size):
             return
         spool.seek(0)
-        if isinstance(storage, FileSystemStorage):
-            _write_file_atomically(storage, name, spool, sha256=sha256, size=size)
-        else:
-            _write_object(storage, name, spool)
+        _store_sealed(storage, name, spool, sha256=sha256, size=size)
         if not _matches(name, sha256, size):
             raise StorageUnavailable("the stored copy did not match what was sent")
     except StorageError:
@@ -199,27 +233,59 @@ def write_verified(name: str, spool: IO[bytes], *, sha256: str, size: int) -> No
         raise StorageUnavailable(repr(exc)) from exc
 
 
+class _Hashing:
+    """A reader that hashes what is read through it."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.source = source
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+
+def _store_sealed(
+    storage: SealedStorage, name: str, spool: IO[bytes], *, sha256: str, size: int
+) -> None:
+    """Seal `spool` (read from where it is) under `name`, replacing what is there whole."""
+    inner = storage.inner
+    if not isinstance(inner, FileSystemStorage):
+        _write_object(storage, name, spool)
+        return
+    plain = _Hashing(spool)
+
+    def unchanged() -> None:
+        if (plain.digest.hexdigest(), plain.size) != (sha256, size):
+            raise StorageUnavailable("the bytes changed while they were written")
+
+    current = master_keys.keyring().current
+    _write_file_atomically(inner, name, envelope.seal(plain, current), before_rename=unchanged)
+
+
 def _write_file_atomically(
-    storage: FileSystemStorage, name: str, spool: IO[bytes], *, sha256: str, size: int
+    storage: FileSystemStorage,
+    name: str,
+    chunks: Iterator[bytes],
+    *,
+    before_rename: Callable[[], None],
 ) -> None:
     path = storage.path(name)
     directory = os.path.dirname(path)
     _make_directories(directory, storage.directory_permissions_mode)
     temporary = os.path.join(directory, f".incoming-{secrets.token_hex(8)}")
     file_mode = storage.file_permissions_mode or 0o600
-    digest = hashlib.sha256()
-    written = 0
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode)
         with os.fdopen(descriptor, "wb") as handle:
-            while chunk := spool.read(CHUNK):
+            for chunk in chunks:
                 handle.write(chunk)
-                digest.update(chunk)
-                written += len(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        if (digest.hexdigest(), written) != (sha256, size):
-            raise StorageUnavailable("the bytes changed while they were written")
+        before_rename()
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -267,3 +333,231 @@ def rehash_stored(storage_name: str) -> tuple[str, int]:
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
+
+
+class _Unsealed(File):
+    """A sealed file's plaintext, opened: reads that fail authentication raise
+    StoredFileTampered (an OSError and a StorageError) rather than the format's ValueError."""
+
+    def __init__(self, opened: envelope.Opened, name: str) -> None:
+        # Opened is an io.RawIOBase, which the stubs do not count as an IO[bytes].
+        super().__init__(cast(IO[bytes], opened), name=name)
+        self._opened = opened
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._opened.read(size)
+        except envelope.Tampered as exc:
+            raise StoredFileTampered(str(self.name), str(exc)) from exc
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class SealedStorage(Storage):
+    """Any Django Storage (the file system, S3 through django-storages), its files sealed:
+    `save` seals what it is given, `open` (read-only) unseals, `size` is the plaintext's. A
+    file without the sealed header is a plaintext one stored before sealing existed, and is
+    read as it is. Names, listing, deletion and times are the wrapped storage's."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+
+    def __getattr__(self, attribute: str) -> Any:
+        # The wrapped backend's own settings (location, modes, bucket) for those who ask.
+        if attribute == "inner":
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        if mode.strip("b") != "r":
+            raise ValueError("sealed evidence files are opened for reading only")
+        handle = self.inner.open(name, "rb")
+        try:
+            head = handle.read(len(envelope.MAGIC))
+            if not envelope.is_sealed(head):
+                handle.seek(0)
+                return handle
+            try:
+                opened = envelope.open_sealed(handle, handle.size, master_keys.keyring().by_id)
+            except envelope.UnknownKey as exc:
+                raise MasterKeyMissing(name, str(exc)) from exc
+            except envelope.EnvelopeError as exc:
+                raise StoredFileTampered(name, str(exc)) from exc
+        except BaseException:
+            handle.close()
+            raise
+        return _Unsealed(opened, name)
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        """Seal `content` into a temporary file, then store that under `name` (or the name
+        the wrapped storage chooses, as Storage.save does)."""
+        if name is None:
+            name = content.name
+        if hasattr(content, "seek"):
+            content.seek(0)
+        with tempfile.TemporaryFile() as sealed:
+            for chunk in envelope.seal(content, master_keys.keyring().current):
+                sealed.write(chunk)
+            sealed.seek(0)
+            return self.inner.save(
+                name, File(sealed, name=os.path.basename(name)), max_length=max_length
+            )
+
+    def _save(self, name: str, content: Any) -> str:
+        return self.save(name, content)
+
+    def exists(self, name: str) -> bool:
+        return self.inner.exists(name)
+
+    def delete(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        return self.inner.listdir(path)
+
+    def size(self, name: str) -> int:
+        total = self.inner.size(name)
+        with self.inner.open(name, "rb") as handle:
+            head = handle.read(envelope.HEADER_SIZE)
+        if not envelope.is_sealed(head):
+            return total
+        try:
+            return envelope.plain_size(total, envelope.Header.parse(head).segment_size)
+        except envelope.EnvelopeError:
+            return total  # cut short or damaged: opening it says so
+
+    def path(self, name: str) -> str:
+        return self.inner.path(name)
+
+    def url(self, name: str | None) -> str:
+        return self.inner.url(name)
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return self.inner.get_available_name(name, max_length=max_length)
+
+    def get_accessed_time(self, name: str) -> datetime:
+        return self.inner.get_accessed_time(name)
+
+    def get_created_time(self, name: str) -> datetime:
+        return self.inner.get_created_time(name)
+
+    def get_modified_time(self, name: str) -> datetime:
+        return self.inner.get_modified_time(name)
+
+    def is_sealed(self, name: str) -> bool:
+        with self.inner.open(name, "rb") as handle:
+            return envelope.is_sealed(handle.read(len(envelope.MAGIC)))
+
+
+def walk_stored(directory: str = "") -> Iterator[str]:
+    """Every file name in the evidence alias under `directory`, leaving out temporary ones
+    (`.incoming-*` and other dot-names: writes in flight)."""
+    storage = evidence_storage()
+    try:
+        directories, files = storage.listdir(directory)
+    except FileNotFoundError:
+        return
+    prefix = f"{directory}/" if directory else ""
+    for file_name in sorted(files):
+        if not file_name.startswith("."):
+            yield f"{prefix}{file_name}"
+    for sub in sorted(directories):
+        yield from walk_stored(f"{prefix}{sub}")
+
+
+def seal_stored(name: str, *, sha256: str | None) -> bool:
+    """Seal a plaintext file stored before sealing existed, in place: its bytes are copied to
+    a temporary file while hashed, checked against `sha256` when that is known (a file that
+    no longer matches is left as it is, for the chain check to report), sealed under the
+    same name whole or not at all, and read back. True when it was sealed; False when it
+    already was, or does not match. Raises StorageFull / StorageUnavailable."""
+    storage = evidence_storage()
+    try:
+        if storage.is_sealed(name):
+            return False
+        with tempfile.TemporaryFile() as spool:
+            digest = hashlib.sha256()
+            size = 0
+            with storage.inner.open(name, "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    spool.write(chunk)
+            if sha256 is not None and digest.hexdigest() != sha256:
+                log.warning("not sealing %s: its bytes no longer match its hash", name)
+                return False
+            spool.seek(0)
+            _store_sealed(storage, name, spool, sha256=digest.hexdigest(), size=size)
+        if not storage.is_sealed(name) or not _matches(name, digest.hexdigest(), size):
+            raise StorageUnavailable(f"{name}: the sealed copy did not open to the same bytes")
+    except StorageError:
+        raise
+    except OSError as exc:
+        if exc.errno in FULL_ERRNOS:
+            raise StorageFull() from exc
+        raise StorageUnavailable(repr(exc)) from exc
+    return True
+
+
+def rewrap_stored(name: str) -> bool:
+    """Re-wrap a sealed file's data key under the current master key: the header is
+    rewritten, the sealed segments are copied as they are (no bulk re-encryption), and the
+    file under `name` is replaced whole. True when it was re-wrapped; False when it is
+    already under the current key, or plaintext. Raises MasterKeyMissing when the key it is
+    under is not configured, StorageFull / StorageUnavailable when the store fails."""
+    storage = evidence_storage()
+    ring = master_keys.keyring()
+    try:
+        with tempfile.TemporaryFile() as copy:
+            with storage.inner.open(name, "rb") as handle:
+                head = handle.read(envelope.HEADER_SIZE)
+                if not envelope.is_sealed(head):
+                    return False
+                header = envelope.Header.parse(head)
+                if header.key_id == ring.current_id:
+                    return False
+                try:
+                    data_key = header.unwrap(ring.by_id)
+                except envelope.UnknownKey as exc:
+                    raise MasterKeyMissing(name, str(exc)) from exc
+                except envelope.EnvelopeError as exc:
+                    raise StoredFileTampered(name, str(exc)) from exc
+                copy.write(header.rewrapped(data_key, ring.current).to_bytes())
+                while chunk := handle.read(CHUNK):
+                    copy.write(chunk)
+            copy.seek(0)
+            _replace_raw(storage, name, copy)
+        with storage.inner.open(name, "rb") as handle:
+            stored = envelope.Header.parse(handle.read(envelope.HEADER_SIZE))
+        if stored.key_id != ring.current_id:
+            raise StorageUnavailable(f"{name}: the re-wrapped header did not stay")
+    except StorageError:
+        raise
+    except OSError as exc:
+        if exc.errno in FULL_ERRNOS:
+            raise StorageFull() from exc
+        raise StorageUnavailable(repr(exc)) from exc
+    return True
+
+
+def _replace_raw(storage: SealedStorage, name: str, raw: IO[bytes]) -> None:
+    """Put already-sealed bytes under `name`, whole or not at all."""
+    inner = storage.inner
+    if isinstance(inner, FileSystemStorage):
+        _write_file_atomically(
+            inner, name, iter(lambda: raw.read(CHUNK), b""), before_rename=lambda: None
+        )
+        return
+    _write_object(inner, name, raw)
+
+
+def sealed_key_id(name: str) -> bytes | None:
+    """The id of the master key a stored file is sealed under; None for a plaintext one."""
+    with evidence_storage().inner.open(name, "rb") as handle:
+        head = handle.read(envelope.HEADER_SIZE)
+    if not envelope.is_sealed(head):
+        return None
+    return envelope.Header.parse(head).key_id

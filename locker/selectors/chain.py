@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from locker.core import chain
 from locker.infra import signing
-from locker.infra.storage import rehash_stored
+from locker.infra.storage import MasterKeyMissing, StoredFileUnreadable, rehash_stored
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
 
@@ -110,6 +110,10 @@ def _evidence_problem(stored: EvidenceFile | None, item: dict[str, Any]) -> str 
         return "no stored file has this hash"
     try:
         digest, size = rehash_stored(stored.storage_name)
+    except MasterKeyMissing:
+        return "the stored file is encrypted under a master key that is not configured"
+    except StoredFileUnreadable:
+        return "the stored file fails its integrity check: its encrypted bytes were changed"
     except OSError as exc:
         return f"the stored file cannot be read ({exc.__class__.__name__})"
     if digest != item["sha256"] or size != item["size"]:

@@ -9,6 +9,7 @@ messages quote."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import os
@@ -28,6 +29,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from locker.core import envelope
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -155,6 +158,22 @@ class RedisServer(Service):
             return False
 
 
+# The master key the stacks' processes seal evidence under, so a test can read what they
+# stored (unsealed) straight from the media directory.
+MASTER_KEY = os.urandom(32)
+
+
+def unsealed(path: Path) -> bytes:
+    """A stored evidence file's plaintext, as the app reads it (docs/storage-encryption.md);
+    a file without the sealed header (a planted one) as it is."""
+    with path.open("rb") as handle:
+        if not envelope.is_sealed(handle.read(len(envelope.MAGIC))):
+            return path.read_bytes()
+        keys = {envelope.key_id(MASTER_KEY): MASTER_KEY}
+        with envelope.open_sealed(handle, path.stat().st_size, keys) as opened:
+            return opened.read()
+
+
 def app_env(workdir: Path, *, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """The environment of an app process (web, worker, beat, manage.py) of one test: its
     own data dir, keys and media, the given database and Redis, short dossier timings."""
@@ -171,6 +190,7 @@ def app_env(workdir: Path, *, database_url: str, redis_url: str, **extra: str) -
             "LOCKER_KEY_DIR": str(workdir / "keys"),
             "MEDIA_ROOT": str(workdir / "media"),
             "SECRET_KEY": "faults-" + uuid.uuid4().hex,
+            "LOCKER_MASTER_KEY": base64.b64encode(MASTER_KEY).decode(),
             "LOCKER_DOSSIER_LEASE_S": "6",
             "LOCKER_DOSSIER_REQUEUE_S": "2",
             "LOCKER_DOSSIER_SWEEP_S": "1",

@@ -22,7 +22,7 @@ import pytest
 from tests.dossier_helpers import png_of_size
 
 from .conftest import SLOW_S, Stack, Timed, needs_redis_server, signed_in
-from .processes import Gunicorn
+from .processes import Gunicorn, unsealed
 
 pytestmark = [pytest.mark.faults, needs_redis_server]
 
@@ -212,5 +212,5 @@ def assert_stored_whole(stack: Stack, case_id: str, seq: int, content: bytes) ->
     assert [item["sha256"] for item in json.loads(evidence)] == [sha256]
     (stored,) = stored_files(stack.workdir / "media")
     assert stored.name == sha256
-    assert stored.read_bytes() == content
+    assert unsealed(stored) == content
     assert f"ok   {case_id}" in stack.manage("verify_chain")

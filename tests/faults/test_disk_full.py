@@ -24,7 +24,7 @@ from tests.dossier_helpers import png_of_size
 from tests.prerequisites import needs
 
 from .conftest import SLOW_S, Stack, Timed, Visitor, needs_redis_server, signed_in
-from .processes import can_mount_tmpfs, mount_tmpfs, unmount
+from .processes import can_mount_tmpfs, mount_tmpfs, unmount, unsealed
 
 pytestmark = [
     pytest.mark.faults,
@@ -92,7 +92,7 @@ def stored_files(media: Path) -> list[Path]:
 def assert_every_stored_file_is_whole(media: Path) -> None:
     for path in stored_files(media):
         assert not path.name.startswith(".incoming-"), f"temporary file left: {path}"
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name, f"corrupt: {path}"
+        assert hashlib.sha256(unsealed(path)).hexdigest() == path.name, f"corrupt: {path}"
 
 
 def test_a_full_evidence_store_refuses_with_507_and_stores_whole_files_after(
@@ -168,12 +168,12 @@ def test_a_full_evidence_store_refuses_with_507_and_stores_whole_files_after(
     response = upload(visitor, case_id, content)
     assert response.status_code == 201, response.text[:500]
     stored[sha256] = content
-    assert stale.read_bytes() == content
+    assert unsealed(stale) == content
 
     assert_every_stored_file_is_whole(media)
     assert {p.name for p in stored_files(media)} == set(stored)
     for path in stored_files(media):
-        assert path.read_bytes() == stored[path.name]
+        assert unsealed(path) == stored[path.name]
     assert [call for call in timed.calls if call[1] >= 500 and call[1] != 507] == []
     assert timed.slowest() < SLOW_S
     verified = stack.manage("verify_chain")
