@@ -133,6 +133,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
+# Every password check goes through the log-in limits (per account and per address).
+AUTHENTICATION_BACKENDS = ["locker.infra.login_throttle.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -318,6 +321,13 @@ LOGGING = {
 }
 
 LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
+# Password guessing (locker/infra/login_throttle.py): failures one account (from any address)
+# and one address (at any account) may have before each further attempt waits, 30 s doubling
+# per failure up to LOCKER_LOGIN_MAX_WAIT_S. Never a permanent lock: a stranger's guesses
+# can only slow the owner down. Addresses get more: many borrowers may share one carrier NAT.
+LOCKER_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("LOCKER_LOGIN_ACCOUNT_FAILURES", "5"))
+LOCKER_LOGIN_ADDRESS_FAILURES = int(os.environ.get("LOCKER_LOGIN_ADDRESS_FAILURES", "50"))
+LOCKER_LOGIN_MAX_WAIT_S = int(os.environ.get("LOCKER_LOGIN_MAX_WAIT_S", "900"))
 LOCKER_ACCESS_LOG_REPEAT_SECONDS = int(os.environ.get("LOCKER_ACCESS_LOG_REPEAT_SECONDS", "60"))
 
 # Dossiers (issue 4): the worker's lease on a row, how long a queued row may wait before the

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from locker import services
 from locker.api.auth import LoginThrottle
+from locker.infra import login_throttle
 from locker.infra.http import request_user
 from locker.selectors.accounts import token_of, tokens_of
 
@@ -24,6 +25,20 @@ class Credentials(Schema):
     username: str
     password: str
     name: str = ""
+
+
+class Detail(Schema):
+    detail: str
+
+
+def too_many_attempts(retry_after_s: int) -> JsonResponse:
+    """429 with Retry-After: this account or address must wait before the next guess."""
+    response = JsonResponse(
+        {"detail": f"too many log-in attempts; try again in {retry_after_s} seconds"},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after_s)
+    return response
 
 
 class NewToken(Schema):
@@ -44,13 +59,16 @@ class TokenOut(Schema):
 @router.post(
     "/tokens",
     auth=None,
-    response={201: NewToken},
+    response={201: NewToken, 401: Detail, 429: Detail},
     throttle=[LoginThrottle()],
     summary="Exchange a username and password for an API token",
 )
-def create_token(request: HttpRequest, credentials: Credentials) -> Status[dict[str, Any]]:
+def create_token(request: HttpRequest, credentials: Credentials) -> Any:
     user = authenticate(request, username=credentials.username, password=credentials.password)
     if user is None:
+        refused = login_throttle.refusal_of(request)
+        if refused is not None:
+            return too_many_attempts(refused.retry_after_s)
         raise HttpError(401, "wrong username or password")
     token, raw = services.issue_token(user=user, name=credentials.name)
     return Status(201, {"id": token.pk, "token": raw, "name": token.name})
