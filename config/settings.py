@@ -79,6 +79,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "locker.web.middleware.safety.SafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (a timed-out session says why): idle and absolute session limits, and
+    # the rows that list each session for its owner.
+    "locker.web.middleware.sessions.SessionActivityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -141,6 +144,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed hook ends every session and API token of the user.
+    {"NAME": "locker.services.sessions.PasswordChangeEndsAccess"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -321,6 +326,14 @@ LOGGING = {
 }
 
 LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
+# A signed-in session ends after this long without a request (locker/web/middleware/
+# sessions.py). 30 minutes: a phone left open, then taken by a collector or read by family,
+# is the threat this app's users live with, and logging one call takes a few minutes.
+LOCKER_SESSION_IDLE_S = int(os.environ.get("LOCKER_SESSION_IDLE_S", "1800"))
+# And after this long since log-in, however active (it was Django's two weeks).
+SESSION_COOKIE_AGE = 12 * 3600
+# API tokens stop working this many days after they are issued.
+LOCKER_API_TOKEN_DAYS = int(os.environ.get("LOCKER_API_TOKEN_DAYS", "30"))
 # Password guessing (locker/infra/login_throttle.py): failures one account (from any address)
 # and one address (at any account) may have before each further attempt waits, 30 s doubling
 # per failure up to LOCKER_LOGIN_MAX_WAIT_S. Never a permanent lock: a stranger's guesses

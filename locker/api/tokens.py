@@ -45,6 +45,7 @@ class NewToken(Schema):
     id: int
     token: str
     name: str
+    expires_at: datetime
 
 
 class TokenOut(Schema):
@@ -54,6 +55,7 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime
 
 
 @router.post(
@@ -71,7 +73,9 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Any:
             return too_many_attempts(refused.retry_after_s)
         raise HttpError(401, "wrong username or password")
     token, raw = services.issue_token(user=user, name=credentials.name)
-    return Status(201, {"id": token.pk, "token": raw, "name": token.name})
+    return Status(
+        201, {"id": token.pk, "token": raw, "name": token.name, "expires_at": token.expires_at}
+    )
 
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")

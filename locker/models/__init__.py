@@ -1,6 +1,6 @@
 """The app's models, split by area; import them from here."""
 
-from locker.models.accounts import ApiToken, Profile
+from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
 from locker.models.cases import (
     Case,
@@ -42,4 +42,5 @@ __all__ = [
     "ProfessionalProfile",
     "Profile",
     "Share",
+    "UserSession",
 ]

@@ -115,7 +115,6 @@ class ProfessionalProfile(models.Model):
         return self.name
 
 
-
 class AccessLog(AppendOnlyModel):
     APPEND_ONLY_MESSAGE = "the access log is append-only"
 
@@ -143,7 +142,6 @@ class AccessLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} by {self.actor} at {self.at}"
-
 
 
 class Annotation(models.Model):

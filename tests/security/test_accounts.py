@@ -12,9 +12,12 @@ import time_machine
 from django.conf import settings as live_settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_login_failed
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 import config.settings as production
+from locker import services
+from locker.models import UserSession
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +189,130 @@ def test_refused_attempts_still_send_the_login_failed_signal() -> None:
     finally:
         user_login_failed.disconnect(listen)
     assert seen == [owner.username] * 7
+
+
+# Sessions -----------------------------------------------------------------------------------
+
+
+def signed_in(user: Any, address: str = "192.0.2.10") -> Client:
+    client = Client(REMOTE_ADDR=address, HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14)")
+    assert web_guess(client, user.username, PASSWORD, address) == 302
+    return client
+
+
+def bearer(raw: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_log_in_gives_the_session_a_new_key() -> None:
+    # A key planted in the browser before log-in (session fixation) is worth nothing after.
+    user = UserFactory()
+    client = Client()
+    client.get(WEB_LOGIN)
+    client.session.save()
+    planted = client.session.session_key
+    client.cookies[live_settings.SESSION_COOKIE_NAME] = planted
+    assert web_guess(client, user.username, PASSWORD, "192.0.2.11") == 302
+    assert client.session.session_key != planted
+    assert not Session.objects.filter(session_key=planted).exists()
+
+
+def test_a_session_ends_after_idle_time_but_not_while_used(settings) -> None:
+    settings.LOCKER_SESSION_IDLE_S = 1800
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 09:00:00+08:00", tick=False) as clock:
+        client = signed_in(user)
+        for _ in range(4):  # used every 25 minutes: still signed in after 100 minutes
+            clock.shift(timedelta(minutes=25))
+            assert client.get("/cases/").status_code == 200
+        clock.shift(timedelta(minutes=31))
+        response = client.get("/cases/")
+        assert response.status_code == 302 and response["Location"].startswith(WEB_LOGIN)
+        assert not UserSession.objects.filter(user=user).exists()
+
+
+def test_a_session_ends_twelve_hours_after_log_in_however_active() -> None:
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 09:00:00+08:00", tick=False) as clock:
+        client = signed_in(user)
+        for _ in range(11 * 4):
+            clock.shift(timedelta(minutes=15))
+            assert client.get("/cases/").status_code == 200
+        clock.shift(timedelta(minutes=61))
+        assert client.get("/cases/").status_code == 302
+
+
+def test_a_password_change_ends_every_other_session_and_every_token() -> None:
+    user = UserFactory()
+    here, elsewhere = signed_in(user), signed_in(user, "198.51.100.4")
+    _, raw = services.issue_token(user=user)
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 200
+    response = here.post(
+        "/accounts/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "n3w-Passw0rd!x",
+            "new_password2": "n3w-Passw0rd!x",
+        },
+    )
+    assert response.status_code == 302
+    assert here.get("/cases/").status_code == 200
+    assert elsewhere.get("/cases/").status_code == 302
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 401
+    # The page lists only the session that changed it.
+    assert list(UserSession.objects.filter(user=user).values_list("session_key", flat=True)) == [
+        here.session.session_key
+    ]
+
+
+def test_a_password_set_elsewhere_also_revokes_the_tokens() -> None:
+    # The admin's or `changepassword`'s way: set_password and save.
+    user = UserFactory()
+    _, raw = services.issue_token(user=user)
+    user.set_password("an0ther-Passw0rd")
+    user.save()
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 401
+
+
+def test_an_upgraded_hash_at_log_in_is_no_password_change(settings) -> None:
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    user = UserFactory()
+    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+    _, raw = services.issue_token(user=user)
+    other = signed_in(user, "198.51.100.5")
+    signed_in(user)  # re-hashes the password with Argon2
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 200
+    assert other.get("/cases/").status_code == 200
+
+
+def test_log_out_forgets_the_session() -> None:
+    user = UserFactory()
+    client = signed_in(user)
+    assert UserSession.objects.filter(user=user).count() == 1
+    client.post("/accounts/logout/")
+    assert not UserSession.objects.filter(user=user).exists()
+
+
+# API tokens ---------------------------------------------------------------------------------
+
+
+def test_an_api_token_expires_and_says_so(settings) -> None:
+    settings.LOCKER_API_TOKEN_DAYS = 30
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 09:00:00+08:00", tick=False) as clock:
+        created = Client().post(
+            API_LOGIN,
+            json.dumps({"username": user.username, "password": PASSWORD}),
+            content_type="application/json",
+        )
+        assert created.status_code == 201
+        assert created.json()["expires_at"].startswith("2026-12-31")
+        raw = created.json()["token"]
+        clock.shift(timedelta(days=29))
+        assert Client().get("/api/cases", **bearer(raw)).status_code == 200
+        clock.shift(timedelta(days=1, seconds=1))
+        expired = Client().get("/api/cases", **bearer(raw))
+        assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+        # A made-up token is told nothing of the kind.
+        assert "expired" not in Client().get("/api/cases", **bearer("elk_nope")).json()["detail"]
