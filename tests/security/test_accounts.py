@@ -27,6 +27,14 @@ def settings_module() -> Any:
     return live_settings
 
 
+@pytest.fixture(autouse=True)
+def _still_clock() -> Any:
+    # Waits are measured in seconds of the clock: a slow run must not open one mid-test.
+    # Tests that move the clock travel inside this.
+    with time_machine.travel("2026-12-01 08:00:00+00:00", tick=False):
+        yield
+
+
 # Hashing ------------------------------------------------------------------------------------
 
 
@@ -74,11 +82,13 @@ def test_sixty_addresses_guessing_one_account_are_refused_after_the_free_failure
 ) -> None:
     # The issue: 60 addresses x 3 guesses at one account all reached the password check.
     victim = UserFactory()
-    answers = [
-        guess(Client(), victim.username, f"guess-{n}-{attempt}", f"10.0.{n}.1")
-        for n in range(60)
-        for attempt in range(3)
-    ]
+    # All within the first wait (30 s): the clock stands still while they guess.
+    with time_machine.travel("2026-12-01 12:00:00+00:00", tick=False):
+        answers = [
+            guess(Client(), victim.username, f"guess-{n}-{attempt}", f"10.0.{n}.1")
+            for n in range(60)
+            for attempt in range(3)
+        ]
     checked = [status for status in answers if status != 429]
     assert len(checked) == settings.LOCKER_LOGIN_ACCOUNT_FAILURES
     assert answers[-1] == 429
@@ -316,3 +326,58 @@ def test_an_api_token_expires_and_says_so(settings) -> None:
         assert expired.status_code == 401 and "expired" in expired.json()["detail"]
         # A made-up token is told nothing of the kind.
         assert "expired" not in Client().get("/api/cases", **bearer("elk_nope")).json()["detail"]
+
+
+# The sessions page --------------------------------------------------------------------------
+
+
+def test_the_sessions_page_lists_sessions_and_tokens_and_ends_another_session() -> None:
+    user = UserFactory()
+    here, elsewhere = signed_in(user), signed_in(user, "198.51.100.6")
+    services.issue_token(user=user, name="my script")
+    page = here.get("/accounts/sessions/").content.decode()
+    assert "198.51.100.6" in page and "my script" in page and "Android" in page
+    other = UserSession.objects.get(user=user, address="198.51.100.6")
+    assert here.post(f"/accounts/sessions/{other.pk}/end/").status_code == 302
+    assert elsewhere.get("/cases/").status_code == 302
+    assert here.get("/cases/").status_code == 200
+
+
+def test_ending_the_current_session_signs_out() -> None:
+    user = UserFactory()
+    client = signed_in(user)
+    row = UserSession.objects.get(user=user)
+    response = client.post(f"/accounts/sessions/{row.pk}/end/")
+    assert response.status_code == 302 and response["Location"] == WEB_LOGIN
+    assert client.get("/cases/").status_code == 302
+
+
+def test_no_one_ends_another_persons_session_or_token() -> None:
+    victim, attacker = UserFactory(), UserFactory()
+    victims_browser = signed_in(victim)
+    token, raw = services.issue_token(user=victim)
+    client = signed_in(attacker, "203.0.113.9")
+    row = UserSession.objects.get(user=victim)
+    assert client.post(f"/accounts/sessions/{row.pk}/end/").status_code == 404
+    assert client.post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 404
+    assert victims_browser.get("/cases/").status_code == 200
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 200
+
+
+def test_a_token_is_revoked_from_the_page() -> None:
+    user = UserFactory()
+    client = signed_in(user)
+    token, raw = services.issue_token(user=user)
+    assert client.post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 302
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 401
+
+
+def test_log_out_everywhere_ends_every_session_and_token() -> None:
+    user = UserFactory()
+    here, elsewhere = signed_in(user), signed_in(user, "198.51.100.7")
+    _, raw = services.issue_token(user=user)
+    assert here.post("/accounts/sessions/end-all/").status_code == 302
+    assert here.get("/cases/").status_code == 302
+    assert elsewhere.get("/cases/").status_code == 302
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 401
+    assert not UserSession.objects.filter(user=user).exists()
