@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    # The second factor: authenticator apps (TOTP) and recovery codes (static devices).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "locker",
 ]
 
@@ -82,6 +86,7 @@ MIDDLEWARE = [
     # After messages (a timed-out session says why): idle and absolute session limits, and
     # the rows that list each session for its owner.
     "locker.web.middleware.sessions.SessionActivityMiddleware",
+    "locker.web.middleware.sessions.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -332,6 +337,12 @@ LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
 LOCKER_SESSION_IDLE_S = int(os.environ.get("LOCKER_SESSION_IDLE_S", "1800"))
 # And after this long since log-in, however active (it was Django's two weeks).
 SESSION_COOKIE_AGE = 12 * 3600
+# The issuer an authenticator app shows beside the code: neutral, like the app's short name,
+# since the phone may be looked at by others.
+OTP_TOTP_ISSUER = "Locker"
+# Lawyers (accounts with a professional profile) must set up a second factor before anything
+# else, and cannot get API tokens without one.
+LOCKER_REQUIRE_2FA_FOR_LAWYERS = env_bool("LOCKER_REQUIRE_2FA_FOR_LAWYERS")
 # API tokens stop working this many days after they are issued.
 LOCKER_API_TOKEN_DAYS = int(os.environ.get("LOCKER_API_TOKEN_DAYS", "30"))
 # Password guessing (locker/infra/login_throttle.py): failures one account (from any address)

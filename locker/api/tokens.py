@@ -16,6 +16,8 @@ from locker.api.auth import LoginThrottle
 from locker.infra import login_throttle
 from locker.infra.http import request_user
 from locker.selectors.accounts import token_of, tokens_of
+from locker.selectors.second_factor import has_second_factor, missing_required_second_factor
+from locker.services import second_factor as factor_services
 
 # No tags: the OpenAPI document has always listed the token routes untagged.
 router = Router()
@@ -25,6 +27,9 @@ class Credentials(Schema):
     username: str
     password: str
     name: str = ""
+    # The authenticator's current code (or a recovery code), for an account with a second
+    # factor.
+    otp: str = ""
 
 
 class Detail(Schema):
@@ -61,7 +66,7 @@ class TokenOut(Schema):
 @router.post(
     "/tokens",
     auth=None,
-    response={201: NewToken, 401: Detail, 429: Detail},
+    response={201: NewToken, 401: Detail, 403: Detail, 429: Detail},
     throttle=[LoginThrottle()],
     summary="Exchange a username and password for an API token",
 )
@@ -72,6 +77,15 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Any:
         if refused is not None:
             return too_many_attempts(refused.retry_after_s)
         raise HttpError(401, "wrong username or password")
+    if missing_required_second_factor(user):
+        raise HttpError(403, "this site requires lawyers to set up a second factor first")
+    if has_second_factor(user):
+        if not credentials.otp:
+            raise HttpError(401, 'this account has a second factor: send its current code as "otp"')
+        if not factor_services.code_guess_admitted(user):
+            return too_many_attempts(factor_services.CODE_GUESS_WINDOW_S)
+        if not factor_services.verify_code(user=user, code=credentials.otp):
+            raise HttpError(401, "wrong second-factor code")
     token, raw = services.issue_token(user=user, name=credentials.name)
     return Status(
         201, {"id": token.pk, "token": raw, "name": token.name, "expires_at": token.expires_at}

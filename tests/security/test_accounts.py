@@ -14,10 +14,12 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import config.settings as production
 from locker import services
-from locker.models import UserSession
+from locker.models import ProfessionalProfile, UserSession
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -381,3 +383,154 @@ def test_log_out_everywhere_ends_every_session_and_token() -> None:
     assert elsewhere.get("/cases/").status_code == 302
     assert Client().get("/api/cases", **bearer(raw)).status_code == 401
     assert not UserSession.objects.filter(user=user).exists()
+
+
+# The second factor --------------------------------------------------------------------------
+
+TWO_FACTOR = "/accounts/two-factor/"
+CODE_STEP = timedelta(seconds=30)
+
+
+def current_code(user: Any) -> str:
+    device = TOTPDevice.objects.get(user=user)
+    return f"{totp(device.bin_key):06d}"
+
+
+def turn_on_second_factor(client: Client, user: Any) -> list[str]:
+    """Set up an authenticator through the page; the recovery codes it showed."""
+    assert client.post(TWO_FACTOR, {"action": "start"}).status_code == 302
+    page = client.get(TWO_FACTOR)
+    assert "<svg" in page.content.decode()
+    done = client.post(TWO_FACTOR, {"action": "confirm", "code": current_code(user)})
+    assert done.status_code == 200
+    return list(done.context["codes"])
+
+
+def test_setting_up_a_second_factor_ends_other_sessions_and_tokens() -> None:
+    user = UserFactory()
+    here, elsewhere = signed_in(user), signed_in(user, "198.51.100.8")
+    _, raw = services.issue_token(user=user)
+    with time_machine.travel("2026-12-01 08:00:00+00:00", tick=False) as clock:
+        here.post(TWO_FACTOR, {"action": "start"})
+        wrong = here.post(TWO_FACTOR, {"action": "confirm", "code": "000000"})
+        assert wrong.status_code == 400
+        assert not TOTPDevice.objects.filter(confirmed=True).exists()
+        clock.shift(timedelta(seconds=5))  # django-otp's pause after a wrong code
+        done = here.post(TWO_FACTOR, {"action": "confirm", "code": current_code(user)})
+        codes = done.context["codes"]
+        assert len(codes) == 10 and len(set(codes)) == 10
+        assert here.get("/cases/").status_code == 200
+    assert elsewhere.get("/cases/").status_code == 302
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 401
+
+
+def test_with_a_second_factor_the_password_alone_signs_no_one_in() -> None:
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 10:00:00+00:00", tick=False) as clock:
+        turn_on_second_factor(signed_in(user), user)
+        clock.shift(CODE_STEP)
+        client = Client()
+        response = client.post(WEB_LOGIN, {"username": user.username, "password": PASSWORD})
+        assert response["Location"] == "/accounts/login/second-factor/"
+        assert client.get("/cases/").status_code == 302
+        before = client.session.session_key
+        wrong = client.post("/accounts/login/second-factor/", {"code": "123456"})
+        assert wrong.status_code == 200 and "not right" in wrong.content.decode()
+        clock.shift(timedelta(seconds=5))  # django-otp's pause after a wrong code
+        right = client.post("/accounts/login/second-factor/", {"code": current_code(user)})
+        assert right.status_code == 302 and right["Location"] == "/cases/"
+        assert client.get("/cases/").status_code == 200
+        assert client.session.session_key != before
+        # The same code does not work twice.
+        again = Client()
+        again.post(WEB_LOGIN, {"username": user.username, "password": PASSWORD})
+        assert (
+            again.post("/accounts/login/second-factor/", {"code": current_code(user)}).status_code
+            == 200
+        )
+
+
+def test_a_recovery_code_works_once() -> None:
+    user = UserFactory()
+    codes = turn_on_second_factor(signed_in(user), user)
+    for expected in (302, 200):
+        client = Client()
+        client.post(WEB_LOGIN, {"username": user.username, "password": PASSWORD})
+        answer = client.post("/accounts/login/second-factor/", {"code": codes[0].upper()})
+        assert answer.status_code == expected
+
+
+def test_code_guesses_are_limited() -> None:
+    user = UserFactory()
+    turn_on_second_factor(signed_in(user), user)
+    client = Client()
+    client.post(WEB_LOGIN, {"username": user.username, "password": PASSWORD})
+    answers = [
+        client.post("/accounts/login/second-factor/", {"code": f"{n:06d}"}).status_code
+        for n in range(12)
+    ]
+    assert 429 in answers and answers.index(429) <= 10
+
+
+def test_the_code_step_expires() -> None:
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 10:00:00+00:00", tick=False) as clock:
+        turn_on_second_factor(signed_in(user), user)
+        client = Client()
+        client.post(WEB_LOGIN, {"username": user.username, "password": PASSWORD})
+        clock.shift(timedelta(minutes=6))
+        late = client.post("/accounts/login/second-factor/", {"code": current_code(user)})
+        assert late.status_code == 302 and late["Location"] == WEB_LOGIN
+        assert client.get("/cases/").status_code == 302
+
+
+def test_the_api_asks_for_the_code_too() -> None:
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 10:00:00+00:00", tick=False) as clock:
+        turn_on_second_factor(signed_in(user), user)
+        clock.shift(CODE_STEP)
+
+        def ask(**extra: str) -> Any:
+            body = {"username": user.username, "password": PASSWORD, **extra}
+            return Client().post(API_LOGIN, json.dumps(body), content_type="application/json")
+
+        without = ask()
+        assert without.status_code == 401 and '"otp"' in without.json()["detail"]
+        assert ask(otp="000000").status_code == 401
+        clock.shift(timedelta(seconds=5))
+        assert ask(otp=current_code(user)).status_code == 201
+
+
+def test_new_recovery_codes_and_turning_it_off_end_other_sessions() -> None:
+    user = UserFactory()
+    here = signed_in(user)
+    old = turn_on_second_factor(here, user)
+    elsewhere = Client()
+    elsewhere.force_login(user)
+    renewed = here.post(TWO_FACTOR, {"action": "recovery"}).context["codes"]
+    assert set(renewed).isdisjoint(old)
+    assert elsewhere.get("/cases/").status_code == 302
+    elsewhere.force_login(user)
+    assert here.post(TWO_FACTOR, {"action": "remove", "password": "nope"}).status_code == 400
+    assert here.post(TWO_FACTOR, {"action": "remove", "password": PASSWORD}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert elsewhere.get("/cases/").status_code == 302
+    assert here.get("/cases/").status_code == 200
+
+
+def test_operators_can_require_a_second_factor_of_lawyers(settings) -> None:
+    settings.LOCKER_REQUIRE_2FA_FOR_LAWYERS = True
+    lawyer, borrower = UserFactory(), UserFactory()
+    ProfessionalProfile.objects.create(user=lawyer, name="王律师")
+    client = signed_in(lawyer)
+    response = client.get("/shared/")
+    assert response.status_code == 302 and response["Location"] == TWO_FACTOR
+    token = Client().post(
+        API_LOGIN,
+        json.dumps({"username": lawyer.username, "password": PASSWORD}),
+        content_type="application/json",
+    )
+    assert token.status_code == 403
+    assert signed_in(borrower, "198.51.100.9").get("/cases/").status_code == 200
+    turn_on_second_factor(client, lawyer)
+    assert client.get("/shared/").status_code == 200

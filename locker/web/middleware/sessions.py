@@ -15,9 +15,11 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from locker.infra.http import client_ip
+from locker.selectors.second_factor import has_second_factor, missing_required_second_factor
 from locker.services import sessions as session_services
 
 STARTED_KEY = "locker_signed_in_at"
@@ -95,3 +97,40 @@ class SessionActivityMiddleware:
             session[SEEN_KEY] = now
             if not session_services.touch_session(session_key=session.session_key or ""):
                 _record(request, request.user)
+
+
+# Set in a session once its user is known to have the second factor they must have (or after
+# they gave a code at log-in), so the check costs nothing on later requests.
+FACTOR_CHECKED_KEY = "locker_second_factor_ok"
+# Reachable by a lawyer who must still set up a second factor.
+FACTOR_SETUP_PREFIXES = (
+    "/accounts/two-factor/",
+    "/accounts/logout/",
+    "/i18n/",
+    "/exit/",
+    "/static/",
+)
+
+
+class SecondFactorRequiredMiddleware:
+    """With LOCKER_REQUIRE_2FA_FOR_LAWYERS, a lawyer without a second factor is sent to set
+    one up before any other page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.LOCKER_REQUIRE_2FA_FOR_LAWYERS
+            and request.user.is_authenticated
+            and not request.session.get(FACTOR_CHECKED_KEY)
+            and not request.path.startswith(FACTOR_SETUP_PREFIXES)
+        ):
+            if missing_required_second_factor(request.user):
+                messages.warning(
+                    request, _("This site asks lawyers to set up a second factor first.")
+                )
+                return redirect("two_factor")
+            if has_second_factor(request.user):
+                request.session[FACTOR_CHECKED_KEY] = True
+        return self.get_response(request)

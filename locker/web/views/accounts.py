@@ -4,6 +4,7 @@ and password change/reset are django.contrib.auth's views with our templates."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.views.i18n import set_language as django_set_language
 from locker import services
 from locker.infra import login_throttle, ratelimit
 from locker.infra.http import public_url
+from locker.selectors.second_factor import has_second_factor
 from locker.web.forms.accounts import (
     EmailForm,
     PreferencesForm,
@@ -44,12 +46,37 @@ def too_many(request: HttpRequest, retry_after_s: int | None = None) -> HttpResp
     return response
 
 
+# Who passed the password and now owes a code: {"user", "backend", "at", "next"}.
+PENDING_KEY = "locker_pending_second_factor"
+# How long the code may take after the password.
+PENDING_S = 300
+
+
+def ask_for_code(request: HttpRequest, user: Any, next_url: str) -> HttpResponse:
+    """Called by the log-in page once the password was right: the person is not signed in
+    until they give a code."""
+    request.session[PENDING_KEY] = {
+        "user": user.pk,
+        "backend": user.backend,
+        "at": time.time(),
+        "next": next_url,
+    }
+    return redirect("login_second_factor")
+
+
 class RateLimitedLoginView(LoginView):
     """Django's log-in; the limits on guessing are in the authentication backend
-    (locker/infra/login_throttle.py), which every log-in path goes through."""
+    (locker/infra/login_throttle.py), which every log-in path goes through. An account with a
+    second factor is signed in only once it gives a code (views/second_factor.py)."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if has_second_factor(user):
+            return ask_for_code(self.request, user, self.get_success_url())
+        return super().form_valid(form)
 
     def form_invalid(self, form: Any) -> HttpResponse:
         refused = login_throttle.refusal_of(self.request)
