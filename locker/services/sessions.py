@@ -10,9 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from locker.models import ApiToken, UserSession
+from locker.selectors.sessions import live_since
 
 USER_AGENT_CHARS = 200
 
@@ -24,7 +26,12 @@ def _session_store(session_key: str) -> Any:
 
 def record_session(*, user: User, session_key: str, user_agent: str, address: str) -> UserSession:
     """The row that lists this session on its owner's sessions page (made, or taken over
-    after the key changed hands)."""
+    after the key changed hands). The user's rows of sessions that ended by themselves (idle,
+    too old, a closed browser's) go at the same time."""
+    seen_after, created_after = live_since()
+    UserSession.objects.filter(user=user).filter(
+        Q(last_seen_at__lt=seen_after) | Q(created_at__lt=created_after)
+    ).delete()
     row, _ = UserSession.objects.update_or_create(
         session_key=session_key,
         defaults={

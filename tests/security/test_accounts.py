@@ -435,7 +435,7 @@ def test_with_a_second_factor_the_password_alone_signs_no_one_in() -> None:
         assert client.get("/cases/").status_code == 302
         before = client.session.session_key
         wrong = client.post("/accounts/login/second-factor/", {"code": "123456"})
-        assert wrong.status_code == 200 and "not right" in wrong.content.decode()
+        assert wrong.status_code == 200 and wrong.context["error"]
         clock.shift(timedelta(seconds=5))  # django-otp's pause after a wrong code
         right = client.post("/accounts/login/second-factor/", {"code": current_code(user)})
         assert right.status_code == 302 and right["Location"] == "/cases/"
@@ -534,3 +534,21 @@ def test_operators_can_require_a_second_factor_of_lawyers(settings) -> None:
     assert signed_in(borrower, "198.51.100.9").get("/cases/").status_code == 200
     turn_on_second_factor(client, lawyer)
     assert client.get("/shared/").status_code == 200
+
+
+def test_sessions_that_ended_by_themselves_are_not_listed() -> None:
+    user = UserFactory()
+    with time_machine.travel("2026-12-01 08:00:00+00:00", tick=False) as clock:
+        signed_in(user, "198.51.100.10")  # then left alone
+        clock.shift(timedelta(hours=1))
+        client = signed_in(user)
+        page = client.get("/accounts/sessions/").content.decode()
+        assert "198.51.100.10" not in page
+        assert list(UserSession.objects.filter(user=user).values_list("address", flat=True)) == [
+            "192.0.2.10"
+        ]
+
+
+def test_a_signed_in_non_staff_user_at_the_admin_is_refused_not_sent_round() -> None:
+    client = signed_in(UserFactory())
+    assert client.get("/admin/login/?next=/admin/").status_code == 403
