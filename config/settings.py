@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    # The second factor: authenticator apps (TOTP) and recovery codes (static devices).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "locker",
 ]
 
@@ -100,6 +104,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "locker.web.middleware.safety.SafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (a timed-out session says why): idle and absolute session limits, and
+    # the rows that list each session for its owner.
+    "locker.web.middleware.sessions.SessionActivityMiddleware",
+    "locker.web.middleware.sessions.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -154,11 +162,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2id first: new and changed passwords are hashed with it, and a PBKDF2 hash from before
+# is re-hashed with Argon2 at its owner's next log-in (so the others stay, after it).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Every password check goes through the log-in limits (per account and per address).
+AUTHENTICATION_BACKENDS = ["locker.infra.login_throttle.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed hook ends every session and API token of the user.
+    {"NAME": "locker.services.sessions.PasswordChangeEndsAccess"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -447,6 +470,27 @@ LOGGING = {
 }
 
 LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
+# A signed-in session ends after this long without a request (locker/web/middleware/
+# sessions.py). 30 minutes: a phone left open, then taken by a collector or read by family,
+# is the threat this app's users live with, and logging one call takes a few minutes.
+LOCKER_SESSION_IDLE_S = int(os.environ.get("LOCKER_SESSION_IDLE_S", "1800"))
+# And after this long since log-in, however active (it was Django's two weeks).
+SESSION_COOKIE_AGE = 12 * 3600
+# The issuer an authenticator app shows beside the code: neutral, like the app's short name,
+# since the phone may be looked at by others.
+OTP_TOTP_ISSUER = "Locker"
+# Lawyers (accounts with a professional profile) must set up a second factor before anything
+# else, and cannot get API tokens without one.
+LOCKER_REQUIRE_2FA_FOR_LAWYERS = env_bool("LOCKER_REQUIRE_2FA_FOR_LAWYERS")
+# API tokens stop working this many days after they are issued.
+LOCKER_API_TOKEN_DAYS = int(os.environ.get("LOCKER_API_TOKEN_DAYS", "30"))
+# Password guessing (locker/infra/login_throttle.py): failures one account (from any address)
+# and one address (at any account) may have before each further attempt waits, 30 s doubling
+# per failure up to LOCKER_LOGIN_MAX_WAIT_S. Never a permanent lock: a stranger's guesses
+# can only slow the owner down. Addresses get more: many borrowers may share one carrier NAT.
+LOCKER_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("LOCKER_LOGIN_ACCOUNT_FAILURES", "5"))
+LOCKER_LOGIN_ADDRESS_FAILURES = int(os.environ.get("LOCKER_LOGIN_ADDRESS_FAILURES", "50"))
+LOCKER_LOGIN_MAX_WAIT_S = int(os.environ.get("LOCKER_LOGIN_MAX_WAIT_S", "900"))
 LOCKER_ACCESS_LOG_REPEAT_SECONDS = int(os.environ.get("LOCKER_ACCESS_LOG_REPEAT_SECONDS", "60"))
 
 # Dossiers (issue 4): the worker's lease on a row, how long a queued row may wait before the

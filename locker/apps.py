@@ -16,3 +16,5 @@ class LockerConfig(AppConfig):
 
         # The security log listens to Django's log-in, password and admin-change signals.
         security.connect_signals()
+        # Its log-in and log-out receivers keep the list of each person's sessions.
+        from locker.web.middleware import sessions  # noqa: F401

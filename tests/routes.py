@@ -17,6 +17,7 @@ from ninja.operation import PathView
 from locker import services
 from locker.models import Dossier
 from locker.services import dossiers as dossier_services
+from locker.services import sessions as session_services
 
 from .personas import PERSONAS, Personas
 
@@ -172,6 +173,18 @@ def entry(w: Personas) -> list[Any]:
     return [w.case.pk, w.screenshot.seq]
 
 
+def owner_other_session(w: Personas) -> list[Any]:
+    """Another browser session of the owner's, which only the owner may end."""
+    row = session_services.record_session(
+        user=w.owner, session_key="o" * 32, user_agent="another phone", address="192.0.2.1"
+    )
+    return [row.pk]
+
+
+def owner_token(w: Personas) -> list[Any]:
+    return [services.issue_token(user=w.owner)[0].pk]
+
+
 def viewer_share(w: Personas) -> list[Any]:
     return [w.share("viewer").pk]
 
@@ -212,6 +225,14 @@ ROUTES: list[Route] = [
     # account pages
     web("preferences", nothing, accounts()),
     web("security_events", nothing, accounts()),  # always the requester's own log
+    # your sessions and tokens: each person ends only their own
+    web("sessions", nothing, accounts()),
+    web("session_end", owner_other_session, answers(302, 404, 404, 404, 404, 302), "POST"),
+    web("token_revoke", owner_token, answers(302, 404, 404, 404, 404, 302), "POST"),
+    web("log_out_everywhere", nothing, accounts(302), "POST"),
+    web("two_factor", nothing, accounts()),
+    # the code step after the password: nobody is owed one here, so all are sent on
+    web("login_second_factor", nothing, everyone(302)),
     web("email_change", nothing, accounts(302), "POST", {"email": "new@example.org"}),
     web("email_confirm", nothing, accounts(400)),  # no pending change in the session
     web("logout", nothing, everyone(302), "POST"),

@@ -7,11 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 
 from locker import services
 from locker.infra.http import client_ip
+from locker.services.accounts import token_has_expired
 
 
 class BearerToken(HttpBearer):
@@ -20,6 +22,10 @@ class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         found = services.find_token(token)
         if found is None:
+            if token_has_expired(token):
+                raise HttpError(
+                    401, "this API token has expired; get a new one at POST /api/tokens"
+                )
             return None
         request.api_token = found  # type: ignore[attr-defined]
         services.note_token_use(token=found, request=request)

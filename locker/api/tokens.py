@@ -7,14 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from locker import services
 from locker.api.auth import LoginThrottle
+from locker.infra import login_throttle
 from locker.infra.http import request_user
 from locker.selectors.accounts import token_of, tokens_of
+from locker.selectors.second_factor import has_second_factor, missing_required_second_factor
+from locker.services import second_factor as factor_services
 
 # No tags: the OpenAPI document has always listed the token routes untagged.
 router = Router()
@@ -24,12 +27,30 @@ class Credentials(Schema):
     username: str
     password: str
     name: str = ""
+    # The authenticator's current code (or a recovery code), for an account with a second
+    # factor.
+    otp: str = ""
+
+
+class Detail(Schema):
+    detail: str
+
+
+def too_many_attempts(retry_after_s: int) -> JsonResponse:
+    """429 with Retry-After: this account or address must wait before the next guess."""
+    response = JsonResponse(
+        {"detail": f"too many log-in attempts; try again in {retry_after_s} seconds"},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after_s)
+    return response
 
 
 class NewToken(Schema):
     id: int
     token: str
     name: str
+    expires_at: datetime
 
 
 class TokenOut(Schema):
@@ -39,21 +60,36 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime
 
 
 @router.post(
     "/tokens",
     auth=None,
-    response={201: NewToken},
+    response={201: NewToken, 401: Detail, 403: Detail, 429: Detail},
     throttle=[LoginThrottle()],
     summary="Exchange a username and password for an API token",
 )
-def create_token(request: HttpRequest, credentials: Credentials) -> Status[dict[str, Any]]:
+def create_token(request: HttpRequest, credentials: Credentials) -> Any:
     user = authenticate(request, username=credentials.username, password=credentials.password)
     if user is None:
+        refused = login_throttle.refusal_of(request)
+        if refused is not None:
+            return too_many_attempts(refused.retry_after_s)
         raise HttpError(401, "wrong username or password")
+    if missing_required_second_factor(user):
+        raise HttpError(403, "this site requires lawyers to set up a second factor first")
+    if has_second_factor(user):
+        if not credentials.otp:
+            raise HttpError(401, 'this account has a second factor: send its current code as "otp"')
+        if not factor_services.code_guess_admitted(user):
+            return too_many_attempts(factor_services.CODE_GUESS_WINDOW_S)
+        if not factor_services.verify_code(user=user, code=credentials.otp):
+            raise HttpError(401, "wrong second-factor code")
     token, raw = services.issue_token(user=user, name=credentials.name, request=request)
-    return Status(201, {"id": token.pk, "token": raw, "name": token.name})
+    return Status(
+        201, {"id": token.pk, "token": raw, "name": token.name, "expires_at": token.expires_at}
+    )
 
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")

@@ -51,6 +51,8 @@ class AttestationOut(Schema):
         description="anchored heads the chain no longer has: rewritten after a TSA saw them"
     )
     rejected: list[AnchorRejectedOut]
+
+
 class SignerOut(Schema):
     fingerprint_sha256: str
     status: Literal["current", "former", "unknown"] = Field(

@@ -60,6 +60,8 @@ class RetiredCertificate:
 
     certificate: x509.Certificate
     retired_at: datetime
+
+
 # How long an instance CRL says it holds (its nextUpdate). A dossier carries the CRL of the
 # moment it was signed; after this a validator relies on the dossier's document time-stamp
 # (PAdES B-LTA) to know the CRL was there in time.

@@ -1,6 +1,6 @@
 """The app's models, split by area; import them from here."""
 
-from locker.models.accounts import ApiToken, Profile
+from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
 from locker.models.cases import (
     Case,
@@ -44,4 +44,5 @@ __all__ = [
     "Profile",
     "SecurityEvent",
     "Share",
+    "UserSession",
 ]

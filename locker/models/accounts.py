@@ -1,10 +1,19 @@
-"""Per-user records: API tokens and display preferences."""
+"""Per-user records: API tokens, signed-in sessions and display preferences."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def token_expiry() -> datetime:
+    """When a token issued now stops working (LOCKER_API_TOKEN_DAYS); tokens from before
+    expiry existed got this too, counted from the migration."""
+    return timezone.now() + timedelta(days=settings.LOCKER_API_TOKEN_DAYS)
 
 
 class ApiToken(models.Model):
@@ -17,12 +26,36 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(default=token_expiry)
 
     class Meta:
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user_id})"
+
+
+class UserSession(models.Model):
+    """One signed-in browser session, so its owner can see it and end it (Django's session
+    table holds only an opaque blob). The row goes when the session is ended; a session whose
+    row is missing gets one again at its next request (locker/web/middleware/sessions.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="locker_sessions"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    # What the browser said it is (cut short) and the address, so the owner can tell sessions
+    # apart; both are the owner's own facts, shown only to them.
+    user_agent = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=45, blank=True)
+
+    class Meta:
+        ordering = ("-last_seen_at",)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"
 
 
 # Sharing: lawyers and legal-aid workers reviewing a client's case ---------------------------

@@ -51,9 +51,15 @@ def issue_token(
 
 
 def find_token(raw: str) -> ApiToken | None:
+    """The live token with this value: not revoked, not expired, its user active."""
     token = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            token_hash=hash_token(raw),
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            user__is_active=True,
+        )
         .first()
     )
     if token is not None and (
@@ -61,6 +67,14 @@ def find_token(raw: str) -> ApiToken | None:
     ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
+
+
+def token_has_expired(raw: str) -> bool:
+    """Whether this value is a token that would work but for its age, so that its holder can
+    be told to get a new one rather than only "unauthorized"."""
+    return ApiToken.objects.filter(
+        token_hash=hash_token(raw), revoked_at__isnull=True, expires_at__lte=timezone.now()
+    ).exists()
 
 
 def revoke_token(*, token: ApiToken, request: HttpRequest | None = None) -> None:

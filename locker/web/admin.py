@@ -1,7 +1,11 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from locker.models import (
     AccessLog,
@@ -88,3 +92,19 @@ class ProfessionalProfileAdmin(ReadOnlyAdmin):
 class AnnotationAdmin(ReadOnlyAdmin):
     list_display = ("case", "author", "entry_seq", "created_at")
     exclude = ("text",)
+
+
+def login_through_the_web(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    """/admin/login/ sends people to the one log-in page, so staff get the same limits on
+    guessing (locker/infra/login_throttle.py) and the same second factor as everyone, and no
+    second form checks passwords."""
+    if request.user.is_authenticated:
+        # Signed in but not staff: the log-in page would send them straight back here.
+        raise PermissionDenied
+    target = request.GET.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("admin:index")
+    return redirect_to_login(target, login_url=reverse("login"))
+
+
+admin.site.login = login_through_the_web  # type: ignore[method-assign]

@@ -3,6 +3,8 @@ and password change/reset are django.contrib.auth's views with our templates."""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from django.conf import settings
@@ -24,8 +26,9 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from locker import services
-from locker.infra import ratelimit
+from locker.infra import login_throttle, ratelimit
 from locker.infra.http import public_url
+from locker.selectors.second_factor import has_second_factor
 from locker.web.forms.accounts import (
     EmailForm,
     PreferencesForm,
@@ -37,19 +40,51 @@ from locker.web.middleware.safety import LOCK_KEY, default_time_zone, user_profi
 from locker.web.views.common import AuthedRequest
 
 
-def too_many(request: HttpRequest) -> HttpResponse:
-    return render(request, "locker/too_many.html", status=429)
+def too_many(request: HttpRequest, retry_after_s: int | None = None) -> HttpResponse:
+    minutes = math.ceil(retry_after_s / 60) if retry_after_s else None
+    response = render(request, "locker/too_many.html", {"minutes": minutes}, status=429)
+    if retry_after_s:
+        response["Retry-After"] = str(retry_after_s)
+    return response
+
+
+# Who passed the password and now owes a code: {"user", "backend", "at", "next"}.
+PENDING_KEY = "locker_pending_second_factor"
+# How long the code may take after the password.
+PENDING_S = 300
+
+
+def ask_for_code(request: HttpRequest, user: Any, next_url: str) -> HttpResponse:
+    """Called by the log-in page once the password was right: the person is not signed in
+    until they give a code."""
+    request.session[PENDING_KEY] = {
+        "user": user.pk,
+        "backend": user.backend,
+        "at": time.time(),
+        "next": next_url,
+    }
+    return redirect("login_second_factor")
 
 
 class RateLimitedLoginView(LoginView):
+    """Django's log-in; the limits on guessing are in the authentication backend
+    (locker/infra/login_throttle.py), which every log-in path goes through. An account with a
+    second factor is signed in only once it gives a code (views/second_factor.py)."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        ip = ratelimit.client_ip(request)
-        if not ratelimit.hit("login", ip, limit=30, window_s=600):
-            return too_many(request)
-        return super().post(request, *args, **kwargs)
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if has_second_factor(user):
+            return ask_for_code(self.request, user, self.get_success_url())
+        return super().form_valid(form)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        refused = login_throttle.refusal_of(self.request)
+        if refused is not None:
+            return too_many(self.request, refused.retry_after_s)
+        return super().form_invalid(form)
 
 
 class RateLimitedPasswordResetView(PasswordResetView):
@@ -84,7 +119,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             services.set_preferences(
                 user=user, time_zone=form.cleaned_data["time_zone"], language=language
             )
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             if form.cleaned_data["email"]:
                 _send_confirmation(request, user, form.cleaned_data["email"])
             return redirect(next_url or "case_create")
