@@ -1,7 +1,7 @@
 """Sending work to the Celery worker. The broker carries only hints that a row needs work;
-the rows are the truth (locker/services/dossiers.py). Tasks are looked up by name in Celery's
-registry, so that the services which send them need not import locker/tasks.py, which is the
-layer above them and imports them."""
+the rows are the truth (locker/services/dossiers.py). Tasks are sent by name (send_task), so
+that the services which send them need not import locker/tasks.py, which is the layer above
+them and imports them, and a web process that never imported it can still send them."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ def enqueue_dossier(dossier_id: Any) -> bool:
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0, timeout=2)
-            app.tasks[RENDER_DOSSIER].apply_async(  # type: ignore[call-arg]
-                args=(str(dossier_id),), connection=connection, retry=False
+            # By name: a web process never imports locker/tasks.py, so the task is not in
+            # its registry (looking it up there raised NotRegistered, a 500).
+            app.send_task(
+                RENDER_DOSSIER, args=(str(dossier_id),), connection=connection, retry=False
             )
     except (BrokerOperationalError, OSError) as exc:
         log.warning("dossier %s stays queued: broker unavailable (%s)", dossier_id, exc)
