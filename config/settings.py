@@ -423,13 +423,20 @@ if HTTPS_ONLY:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
-# HSTS: a year by default once HTTPS-only; includeSubDomains covers names under this host
+# HSTS and the redirect to https follow SECURE_COOKIES=1 when it is set, not the cookies'
+# default: a machine with DATABASE_URL that serves plain http (a test run, CI, a laptop
+# against compose's PostgreSQL) must not be redirected to an https nobody listens on, nor
+# pin a browser to it. `check --deploy` warns when production leaves them off.
+HTTPS_DECLARED = env_bool("SECURE_COOKIES", default=False)
+# HSTS: a year by default once HTTPS is declared; includeSubDomains covers names under this host
 # only, and preload is a request browsers honour only once the apex domain is submitted.
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (31536000 if HTTPS_ONLY else 0))
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS") or (31536000 if HTTPS_DECLARED else 0)
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
 # Plain http is redirected to https, but for the health check a load balancer asks directly.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS_DECLARED)
 SECURE_REDIRECT_EXEMPT = [r"^readyz$"]
 # Access-log IPs: X-Forwarded-For is believed only behind our own proxy, and then only the
 # entry our proxies appended (LOCKER_PROXY_COUNT hops from the right), never the client's own.
