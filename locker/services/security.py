@@ -107,7 +107,10 @@ def _is_admin_path(request: HttpRequest | None) -> bool:
         prefix = reverse("admin:index")
     except NoReverseMatch:
         return False
-    return str(getattr(request, "path", "")).startswith(prefix)
+    # Staff sign in on the one log-in page (/admin/login/ sends them there) with `next`
+    # pointing into the admin: that is an admin log-in too.
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return str(getattr(request, "path", "")).startswith(prefix) or target.startswith(prefix)
 
 
 def on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

@@ -189,8 +189,11 @@ def test_admin_log_in_and_changes_are_recorded() -> None:
     staff = User.objects.create_superuser("boss", password=PASSWORD)
     target = UserFactory(username="amy")
     admin = Client()
+    # /admin/login/ sends staff to the one log-in page, with `next` into the admin.
+    sent = admin.get(reverse("admin:login"))
+    assert sent.status_code == 302 and sent["Location"].startswith(reverse("login"))
     response = admin.post(
-        reverse("admin:login"),
+        reverse("login"),
         {"username": "boss", "password": PASSWORD, "next": "/admin/"},
         REMOTE_ADDR="192.0.2.77",
     )
@@ -225,7 +228,8 @@ def test_admin_log_in_and_changes_are_recorded() -> None:
 
 def test_admin_failed_log_ins_are_recorded_as_admin() -> None:
     staff = User.objects.create_superuser("boss", password=PASSWORD)
-    Client().post(reverse("admin:login"), {"username": "boss", "password": WRONG})
+    # /admin/login/ sends staff to the one log-in page with `next` into the admin.
+    Client().post(reverse("login"), {"username": "boss", "password": WRONG, "next": "/admin/"})
     event = SecurityEvent.objects.get(user=staff, kind=Kind.LOGIN_FAILED)
     assert event.detail == "admin"
 
