@@ -61,6 +61,10 @@ class Worker:
             "REDIS_URL": settings.REDIS_URL,
             "MEDIA_ROOT": str(settings.STORAGES["evidence"]["OPTIONS"]["location"]),
             "LOCKER_KEY_DIR": str(settings.LOCKER_KEY_DIR),
+            # The test session's master key (tests/conftest.py): the worker reads the evidence
+            # this process sealed, and seals the dossier so this process can read it back.
+            "LOCKER_MASTER_KEY": settings.LOCKER_MASTER_KEY,
+            "LOCKER_MASTER_KEY_FILE": "",
             "LOCKER_DATA_DIR": str(tmp_path / f"{name}-data"),
             "LOCKER_DOSSIER_LEASE_S": "4",
             "LOCKER_DOSSIER_SWEEP_S": "1",
