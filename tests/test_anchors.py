@@ -18,7 +18,13 @@ from locker.selectors import anchors as anchor_selectors
 from locker.services import anchors as anchor_services
 
 from .factories import add_entry, make_case
-from .tsa import LoopbackTSA, closed_url, tsa_pair  # noqa: F401 (fixture)
+from .tsa import (  # noqa: F401 (tsa_pair: a fixture)
+    LoopbackTSA,
+    anchored_round,
+    case_anchored_as_made,
+    closed_url,
+    tsa_pair,
+)
 
 # RFC 6962 / Certificate Transparency's test vectors: eight leaves, their tree's root.
 CT_LEAVES = [
@@ -245,20 +251,7 @@ def test_rewritten_case_is_attested_late_from_the_rewrite(tsas) -> None:
     first, second = tsas
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
-    def anchored_round(moment: datetime) -> None:
-        for tsa in (first, second):
-            tsa.set_clock(moment + timedelta(minutes=1))
-        with time_machine.travel(moment + timedelta(seconds=30), tick=False):
-            anchor_services.anchor_pending_checkpoints()
-
-    with time_machine.travel(start, tick=False):
-        case = make_case()
-    anchored_round(start)
-    for number in range(1, 7):
-        moment = start + timedelta(minutes=10 * number)
-        with time_machine.travel(moment, tick=False):
-            _append(case, f"record {number}")
-        anchored_round(moment)
+    case = case_anchored_as_made((first, second), start, records=6)
     lines = [e.as_line() for e in case.entries.order_by("seq")]
     assert len(lines) == 7
     trusted = anchor_selectors.trusted_tsa_roots()
@@ -294,7 +287,7 @@ def test_rewritten_case_is_attested_late_from_the_rewrite(tsas) -> None:
             signed_at=late,
             document=forged_checkpoint,
         )
-    anchored_round(late)
+    anchored_round((first, second), late)
     document = anchor_selectors.anchors_document(case, up_to_length=7, checkpoint=None)
     report = _attest(forged_lines, document, trusted)
     assert report.first_late_seq == 4

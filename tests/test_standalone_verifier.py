@@ -40,10 +40,9 @@ from locker.services import anchors as anchor_services
 
 from .conftest import needs
 from .dossier_helpers import CHINESE_PHRASE, make_dossier, small_case
-from .factories import add_entry, make_case
 from .test_anchors import CT_LEAVES, CT_ROOT
 from .test_verification import case_with_evidence, export_to
-from .tsa import tsa_pair  # noqa: F401 (fixture)
+from .tsa import anchored_round, case_anchored_as_made, tsa_pair  # noqa: F401 (fixture)
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "verify_evidence.py"
 
@@ -515,20 +514,7 @@ def test_rewritten_case_is_reported_attested_late_from_seq_4(tsas, tmp_path: Pat
     first, second = tsas
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
-    def anchored_round(moment: datetime) -> None:
-        for tsa in (first, second):
-            tsa.set_clock(moment + timedelta(minutes=1))
-        with time_machine.travel(moment + timedelta(seconds=30), tick=False):
-            anchor_services.anchor_pending_checkpoints()
-
-    with time_machine.travel(start, tick=False):
-        case = make_case()
-    anchored_round(start)
-    for number in range(1, 7):
-        moment = start + timedelta(minutes=10 * number)
-        with time_machine.travel(moment, tick=False):
-            add_entry(case, body={"text": f"record {number}"})
-        anchored_round(moment)
+    case = case_anchored_as_made((first, second), start, records=6)
     lines = [e.as_line() for e in case.entries.order_by("seq")]
     rewritten = [line["entry"] for line in lines[:3]]
     for seq in range(4, 8):
@@ -545,7 +531,7 @@ def test_rewritten_case_is_reported_attested_late_from_seq_4(tsas, tmp_path: Pat
         row = Checkpoint.objects.create(
             case=case, length=7, head=forged_lines[-1]["hash"], signed_at=late, document=forged
         )
-    anchored_round(late)
+    anchored_round((first, second), late)
     document = anchor_selectors.anchors_document(case, up_to_length=7, checkpoint=row)
     members = {
         "entries.jsonl": bundle.entries_jsonl(forged_lines),

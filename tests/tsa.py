@@ -8,8 +8,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,33 @@ def tsa_pair(tmp_path: Path) -> Iterator[tuple[LoopbackTSA, LoopbackTSA]]:
     finally:
         first.stop()
         second.stop()
+
+
+def anchored_round(tsas: tuple[LoopbackTSA, ...], moment: datetime) -> None:
+    """One anchoring round at `moment` + 30 s, the TSAs' clocks at `moment` + 1 minute."""
+    import time_machine
+
+    from locker.services import anchors as anchor_services
+
+    for tsa in tsas:
+        tsa.set_clock(moment + timedelta(minutes=1))
+    with time_machine.travel(moment + timedelta(seconds=30), tick=False):
+        anchor_services.anchor_pending_checkpoints()
+
+
+def case_anchored_as_made(tsas: tuple[LoopbackTSA, ...], start: datetime, records: int) -> Any:
+    """A case opened at `start` (seq 1) and `records` notes ten minutes apart (seq 2 on),
+    each anchored by a round right after it was made."""
+    import time_machine
+
+    from .factories import add_entry, make_case
+
+    with time_machine.travel(start, tick=False):
+        case = make_case()
+    anchored_round(tsas, start)
+    for number in range(1, records + 1):
+        moment = start + timedelta(minutes=10 * number)
+        with time_machine.travel(moment, tick=False):
+            add_entry(case, body={"text": f"record {number}"})
+        anchored_round(tsas, moment)
+    return case
