@@ -84,7 +84,7 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Any:
             raise HttpError(401, 'this account has a second factor: send its current code as "otp"')
         if not factor_services.code_guess_admitted(user):
             return too_many_attempts(factor_services.CODE_GUESS_WINDOW_S)
-        if not factor_services.verify_code(user=user, code=credentials.otp):
+        if not factor_services.verify_code(user=user, code=credentials.otp, request=request):
             raise HttpError(401, "wrong second-factor code")
     token, raw = services.issue_token(user=user, name=credentials.name, request=request)
     return Status(

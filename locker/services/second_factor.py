@@ -3,7 +3,8 @@ and ten single-use recovery codes (django-otp's static device) for when the phon
 Never SMS: a collector who has the borrower's phone, or their SIM, would get the codes.
 
 A change of second factor (one set up, new recovery codes, one removed) ends every other
-session and every API token, as a password change does (services/sessions.py)."""
+session and every API token, as a password change does (services/sessions.py), and each
+change, like each recovery code used, is an event in the account's security log."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from locker.infra import ratelimit
+from locker.models import SecurityEvent
+from locker.services.security import record_security_event
 from locker.services.sessions import end_other_access
 
 RECOVERY_CODES = 10
@@ -64,7 +68,9 @@ def code_guess_admitted(user: Any) -> bool:
 
 
 @transaction.atomic
-def confirm_totp(*, user: User, code: str, keep_session_key: str | None) -> list[str] | None:
+def confirm_totp(
+    *, user: User, code: str, keep_session_key: str | None, request: HttpRequest | None = None
+) -> list[str] | None:
     """Confirm the pending authenticator with a code it shows; it replaces any earlier one,
     and new recovery codes are made (returned, shown once). None when the code is wrong."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
@@ -75,14 +81,22 @@ def confirm_totp(*, user: User, code: str, keep_session_key: str | None) -> list
     device.save(update_fields=["confirmed"])
     codes = _new_recovery_codes(user)
     end_other_access(user=user, keep_session_key=keep_session_key)
+    record_security_event(
+        user=user, kind=SecurityEvent.Kind.SECOND_FACTOR_ADDED, request=request, detail=TOTP_NAME
+    )
     return codes
 
 
 @transaction.atomic
-def renew_recovery_codes(*, user: User, keep_session_key: str | None) -> list[str]:
+def renew_recovery_codes(
+    *, user: User, keep_session_key: str | None, request: HttpRequest | None = None
+) -> list[str]:
     """Ten new recovery codes; the old ones stop working."""
     codes = _new_recovery_codes(user)
     end_other_access(user=user, keep_session_key=keep_session_key)
+    record_security_event(
+        user=user, kind=SecurityEvent.Kind.RECOVERY_CODES_GENERATED, request=request
+    )
     return codes
 
 
@@ -97,20 +111,29 @@ def _new_recovery_codes(user: User) -> list[str]:
 
 
 @transaction.atomic
-def remove_second_factor(*, user: User, keep_session_key: str | None) -> None:
+def remove_second_factor(
+    *, user: User, keep_session_key: str | None, request: HttpRequest | None = None
+) -> None:
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     end_other_access(user=user, keep_session_key=keep_session_key)
+    record_security_event(user=user, kind=SecurityEvent.Kind.SECOND_FACTOR_REMOVED, request=request)
 
 
 def _digits(code: str) -> str:
     return "".join(code.split()) if isinstance(code, str) else ""
 
 
-def verify_code(*, user: Any, code: str) -> bool:
+def verify_code(*, user: Any, code: str, request: HttpRequest | None = None) -> bool:
     """Whether `code` is the user's current authenticator code or one of their unused
-    recovery codes (used up by this). The caller limits guesses (code_guess_admitted)."""
+    recovery codes (used up by this, and recorded in the security log, so the owner sees a
+    code they did not use). The caller limits guesses (code_guess_admitted)."""
     cleaned = _digits(code).lower()
     if not cleaned or len(cleaned) > 16:
         return False
-    return match_token(user, cleaned) is not None
+    device = match_token(user, cleaned)
+    if isinstance(device, StaticDevice):
+        record_security_event(
+            user=user, kind=SecurityEvent.Kind.RECOVERY_CODE_USED, request=request
+        )
+    return device is not None

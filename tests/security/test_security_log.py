@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -19,6 +20,7 @@ from locker.selectors.security import PAGE_SIZE
 from ..factories import PASSWORD, UserFactory
 from ..personas import api_as
 from ..ui_helpers import client_for, csrf_post
+from .test_accounts import CODE_STEP, TWO_FACTOR, current_code, signed_in, turn_on_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -177,6 +179,46 @@ def test_second_factor_events_are_recorded_through_the_service() -> None:
             Kind.SECOND_FACTOR_REMOVED,
         ]
     )
+
+
+def test_second_factor_changes_made_on_the_pages_are_recorded_with_the_address() -> None:
+    """Set up, new recovery codes, a recovery code used at log-in, removed: each is on the
+    account's log with where it came from (someone holding the phone could do the first)."""
+    user = UserFactory(username="amy")
+    here = signed_in(user)
+    first_codes = turn_on_second_factor(here, user)
+    codes = here.post(TWO_FACTOR, {"action": "recovery"}).context["codes"]
+    browser = Client()
+    browser.post(reverse("login"), {"username": "amy", "password": PASSWORD})
+    used = browser.post(
+        reverse("login_second_factor"), {"code": codes[0]}, REMOTE_ADDR="198.51.100.9"
+    )
+    assert used.status_code == 302
+    assert here.post(TWO_FACTOR, {"action": "remove", "password": PASSWORD}).status_code == 302
+    in_order = SecurityEvent.objects.filter(user=user).exclude(kind=Kind.LOGIN).order_by("pk")
+    assert list(in_order.values_list("kind", flat=True)) == [
+        Kind.SECOND_FACTOR_ADDED,
+        Kind.RECOVERY_CODES_GENERATED,
+        Kind.RECOVERY_CODE_USED,
+        Kind.SECOND_FACTOR_REMOVED,
+    ]
+    added = SecurityEvent.objects.get(user=user, kind=Kind.SECOND_FACTOR_ADDED)
+    assert str(added.ip) == "192.0.2.10"
+    recovery = SecurityEvent.objects.get(user=user, kind=Kind.RECOVERY_CODE_USED)
+    assert str(recovery.ip) == "198.51.100.9"
+    no_secret_in(user, *first_codes, *codes)
+
+
+def test_an_authenticator_code_at_log_in_is_no_recovery_code_used() -> None:
+    user = UserFactory(username="amy")
+    with time_machine.travel("2026-12-01 10:00:00+00:00", tick=False) as clock:
+        turn_on_second_factor(signed_in(user), user)
+        clock.shift(CODE_STEP)  # the set-up code is spent
+        browser = Client()
+        browser.post(reverse("login"), {"username": "amy", "password": PASSWORD})
+        answer = browser.post(reverse("login_second_factor"), {"code": current_code(user)})
+    assert answer.status_code == 302
+    assert Kind.RECOVERY_CODE_USED not in kinds_of(user)
 
 
 def test_an_unknown_kind_is_refused() -> None:

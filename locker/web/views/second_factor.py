@@ -45,7 +45,9 @@ def login_second_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not factor_services.code_guess_admitted(user):
             return too_many(request, factor_services.CODE_GUESS_WINDOW_S)
-        if factor_services.verify_code(user=user, code=request.POST.get("code", "")):
+        if factor_services.verify_code(
+            user=user, code=request.POST.get("code", ""), request=request
+        ):
             request.session.pop(PENDING_KEY, None)
             login(request, user, backend=pending["backend"])
             request.session[FACTOR_CHECKED_KEY] = True
@@ -78,7 +80,7 @@ def two_factor(request: AuthedRequest) -> HttpResponse:
         if not factor_services.code_guess_admitted(user):
             return too_many(request, factor_services.CODE_GUESS_WINDOW_S)
         codes = factor_services.confirm_totp(
-            user=user, code=request.POST.get("code", ""), keep_session_key=keep
+            user=user, code=request.POST.get("code", ""), keep_session_key=keep, request=request
         )
         if codes is None:
             error = _("That code is not right. Type the six digits the app shows now.")
@@ -86,13 +88,15 @@ def two_factor(request: AuthedRequest) -> HttpResponse:
             request.session[FACTOR_CHECKED_KEY] = True
             messages.success(request, _("The second factor is on. Other sessions were ended."))
     elif action == "recovery" and has_second_factor(user):
-        codes = factor_services.renew_recovery_codes(user=user, keep_session_key=keep)
+        codes = factor_services.renew_recovery_codes(
+            user=user, keep_session_key=keep, request=request
+        )
         messages.success(request, _("New recovery codes. The old ones no longer work."))
     elif action == "remove" and has_second_factor(user):
         if not user.check_password(request.POST.get("password", "")):
             error = _("That is not your password.")
         else:
-            factor_services.remove_second_factor(user=user, keep_session_key=keep)
+            factor_services.remove_second_factor(user=user, keep_session_key=keep, request=request)
             request.session.pop(FACTOR_CHECKED_KEY, None)
             messages.success(request, _("The second factor is off. Other sessions were ended."))
             return redirect("two_factor")
