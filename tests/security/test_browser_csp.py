@@ -14,7 +14,7 @@ from locker import services
 
 from ..conftest import chromium_path, needs
 from ..factories import PASSWORD, UserFactory, make_case
-from ..test_browser import CHROMIUM_ARGS, log_in
+from ..test_browser import browser, log_in  # noqa: F401  (the fixture is used by name)
 from ..ui_helpers import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,31 +31,13 @@ document.addEventListener('securitypolicyviolation', e => window.__violations.pu
 """
 
 
-@pytest.fixture
-def browser():
-    import os
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
 class Watched:
     """A browser context whose pages report CSP violations, console errors and warnings,
     uncaught errors, and every request that leaves the test server."""
 
-    def __init__(self, browser, base: str) -> None:
+    def __init__(self, chromium, base: str) -> None:
         self.base = base
-        self.context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        self.context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
         self.context.set_default_timeout(15000)
         self.context.add_init_script(RECORD_VIOLATIONS)
         self.problems: list[str] = []
@@ -93,7 +75,7 @@ class Watched:
 
 
 @needs_chromium
-def test_main_pages_work_under_the_policy(browser, live_server, settings) -> None:
+def test_main_pages_work_under_the_policy(browser, live_server, settings) -> None:  # noqa: F811
     # A neutral page on another origin (127.0.0.1, the test server being localhost), as the
     # real exit is another site.
     port = live_server.url.rsplit(":", 1)[1]
@@ -181,7 +163,7 @@ def test_main_pages_work_under_the_policy(browser, live_server, settings) -> Non
 
 
 @needs_chromium
-def test_the_admin_works_under_the_policy(browser, live_server) -> None:
+def test_the_admin_works_under_the_policy(browser, live_server) -> None:  # noqa: F811
     admin = UserFactory(username="admin-csp", is_staff=True, is_superuser=True)
     case = make_case(owner=admin)
     watched = Watched(browser, live_server.url)
@@ -208,7 +190,7 @@ def test_the_admin_works_under_the_policy(browser, live_server) -> None:
 
 
 @needs_chromium
-def test_a_link_elsewhere_to_the_exit_does_not_lock(browser, live_server, settings) -> None:
+def test_a_link_elsewhere_to_the_exit_does_not_lock(browser, live_server, settings) -> None:  # noqa: F811
     """A GET of /exit/ (a link or an image on another site) leaves nobody locked out."""
     settings.LOCKER_QUICK_EXIT_URL = f"{live_server.url}/static/locker/icon-192.png"
     user = UserFactory()

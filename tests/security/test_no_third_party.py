@@ -32,13 +32,14 @@ from django.test import Client
 from django.urls import reverse
 
 from locker import services
+from locker.models import Case, Entry
 
 from ..conftest import chromium_path, needs
-from ..factories import UserFactory, make_case, share_with
+from ..factories import UserFactory, add_entry, make_case, share_with
 from ..personas import PERSONAS, Personas
 from ..routes import ROUTES
-from ..test_browser import CHROMIUM_ARGS, log_in
 from ..test_browser import _wav as wav_bytes
+from ..test_browser import browser, log_in  # noqa: F401  (the fixture is used by name)
 from ..ui_helpers import body_of, client_for, png_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,18 +177,18 @@ class Crawl:
         self.check(client, urlsplit(url).path, "a stylesheet")
 
 
+def add_call(case: Case) -> Entry:
+    """A recorded call: the entry's page plays it from this site."""
+    recording = services.Upload("call.wav", io.BytesIO(wav_bytes(2)))
+    return add_entry(case, "call", {"number": "95188", "duration_s": 2}, uploads=[recording])
+
+
 def populated_world() -> Personas:
     """Every persona, the case with a screenshot, a recorded call, a contact's statement and
     a reviewer's note, so the timeline and entry pages show pictures, players and notes."""
     world = Personas().everyone()
     world.screenshot  # noqa: B018 - appended for its side effect
-    services.append_entry(
-        case=world.case,
-        author=f"user:{world.owner.pk}",
-        kind="call",
-        body={"number": "95188", "duration_s": 2},
-        uploads=[services.Upload("call.wav", io.BytesIO(wav_bytes(2)))],
-    )
+    add_call(world.case)
     link, _raw = services.create_contact_link(case=world.case, user=world.owner, label="妈妈")
     services.submit_contact_report(link=link, body={"contact_name": "李阿姨", "summary": "骂人"})
     services.add_annotation(case=world.case, author=world.user("reviewer"), text="要点")
@@ -296,33 +297,15 @@ needs_chromium = needs(
 )
 
 
-@pytest.fixture
-def browser():
-    import os
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
 class Recorded:
     """A browser context with one page whose every network request, as the DevTools
     protocol reports it, is recorded: requests the page's markup, styles and scripts start,
     and those the Content-Security-Policy blocks (Chromium reports them too, then fails them
     with `blockedReason: csp`)."""
 
-    def __init__(self, browser, base: str) -> None:
+    def __init__(self, chromium, base: str) -> None:
         self.base = base
-        self.context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        self.context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
         self.context.set_default_timeout(15000)
         self.page = self.context.new_page()
         self.requests: list[str] = []
@@ -358,26 +341,15 @@ class Recorded:
 @needs_chromium
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_chromium_sends_no_request_to_another_site(browser, live_server) -> None:
+def test_chromium_sends_no_request_to_another_site(browser, live_server) -> None:  # noqa: F811
     """The quick exit keeps its real default (another site): no page may preload, prefetch or
     preconnect to it, and it is never clicked here."""
     assert urlsplit(settings.LOCKER_QUICK_EXIT_URL).netloc not in live_server.url
     owner = UserFactory(username="owner-net")
     case = make_case(owner=owner, title="网贷催收")
-    entry = services.append_entry(
-        case=case,
-        author=f"user:{owner.pk}",
-        kind="message",
-        body={"channel": "sms", "text": "不还钱就爆通讯录"},
-        uploads=[services.Upload(name="a.png", stream=io.BytesIO(png_bytes(300, 600)))],
-    ).entry
-    call = services.append_entry(
-        case=case,
-        author=f"user:{owner.pk}",
-        kind="call",
-        body={"number": "95188", "duration_s": 2},
-        uploads=[services.Upload("call.wav", io.BytesIO(wav_bytes(2)))],
-    ).entry
+    shot = services.Upload(name="a.png", stream=io.BytesIO(png_bytes(300, 600)))
+    entry = add_entry(case, "message", {"channel": "sms", "text": "不还钱"}, uploads=[shot])
+    call = add_call(case)
     reviewer = UserFactory(username="reviewer-net")
     share_with(case, reviewer, "reviewer")
     staff = UserFactory(username="staff-net", is_staff=True, is_superuser=True)
