@@ -249,6 +249,17 @@ LOCKER_MASTER_KEY_FILE = os.environ.get("LOCKER_MASTER_KEY_FILE", "").strip()
 
 # Keys: the instance CA and the signing certificate (checkpoints and dossier PDFs).
 LOCKER_KEY_DIR = Path(os.environ.get("LOCKER_KEY_DIR") or DATA_DIR / "keys")
+# The signing key in a PKCS#11 token (an HSM) instead of LOCKER_KEY_DIR/signing.key
+# (locker/infra/hsm.py, docs/operations.md "The signing key in an HSM"): the vendor's module
+# (.so), the token's label, the label of our key in it, and the user PIN (or a file holding
+# it; neither: the module authenticates by itself). Unset module: the key file, as before.
+LOCKER_SIGNING_PKCS11_MODULE = os.environ.get("LOCKER_SIGNING_PKCS11_MODULE", "").strip()
+LOCKER_SIGNING_PKCS11_TOKEN = os.environ.get("LOCKER_SIGNING_PKCS11_TOKEN", "").strip()
+LOCKER_SIGNING_PKCS11_KEY = (
+    os.environ.get("LOCKER_SIGNING_PKCS11_KEY", "").strip() or "evidence-locker-signing"
+)
+LOCKER_SIGNING_PKCS11_PIN = os.environ.get("LOCKER_SIGNING_PKCS11_PIN", "")
+LOCKER_SIGNING_PKCS11_PIN_FILE = os.environ.get("LOCKER_SIGNING_PKCS11_PIN_FILE", "").strip()
 # Evidence quotas (locker/services/entries.py): one file, all files of one request, and all
 # evidence stored in one user's cases (0: no limit). A request over any of them stores nothing.
 LOCKER_MAX_UPLOAD_BYTES = int(os.environ.get("LOCKER_MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))

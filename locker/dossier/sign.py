@@ -14,9 +14,10 @@ says there is no third-party time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from asn1crypto import keys as asn1_keys
@@ -26,6 +27,7 @@ from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, File
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings, TimestampDSSContentSettings
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
@@ -35,7 +37,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from locker.core import anchors as core_anchors
 from locker.core import chain
-from locker.infra import signing, tsa
+from locker.infra import hsm, signing, tsa
 from locker.infra.tsa import TSAUnavailable
 from locker.selectors import anchors as anchor_selectors
 
@@ -61,21 +63,39 @@ def asn1_certificate(certificate: Any) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
-def pdf_signer() -> signers.SimpleSigner:
-    """The instance's signing key and certificate, with its CA for the chain."""
+@contextlib.contextmanager
+def pdf_signer() -> Iterator[signers.Signer]:
+    """The instance's signing key and certificate, with its CA for the chain: the key file
+    through pyHanko's SimpleSigner, or the PKCS#11 token's key through its PKCS11Signer,
+    with a token session open while the PDF is signed. The token gets the SHA-256 digest to
+    sign raw (CKM_ECDSA, which every token has) and pyHanko turns its r || s into DER."""
     signer = signing.load_signer()
-    key = asn1_keys.PrivateKeyInfo.load(
-        signer.key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+    certificate = asn1_certificate(signer.certificate)
+    ca = asn1_certificate(signer.ca_certificate)
+    if isinstance(signer.key, signing.FileKey):
+        key = asn1_keys.PrivateKeyInfo.load(
+            signer.key.private_key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         )
-    )
-    return signers.SimpleSigner(
-        signing_cert=asn1_certificate(signer.certificate),
-        signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs([asn1_certificate(signer.ca_certificate)]),
-    )
+        yield signers.SimpleSigner(
+            signing_cert=certificate,
+            signing_key=key,
+            cert_registry=SimpleCertificateStore.from_certs([ca]),
+        )
+        return
+    token_key = signer.key
+    with hsm.session(token_key.config) as session:
+        yield PKCS11Signer(
+            session,
+            signing_cert=certificate,
+            ca_chain=[ca],
+            key_label=token_key.config.key_label,
+            key_id=token_key.key_id(),
+            use_raw_mechanism=True,
+        )
 
 
 def will_time_stamp() -> bool:
@@ -230,9 +250,10 @@ def sign_dossier(
         ),
     )
     try:
-        signers.PdfSigner(meta, signer=pdf_signer(), timestamper=timestamper).sign_pdf(
-            writer, output=out
-        )
+        with pdf_signer() as signer:
+            signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(
+                writer, output=out
+            )
     except (TimestampRequestError, OSError) as exc:
         # The TSA that answered a moment ago failed now: worth retrying the dossier.
         raise TSAUnavailable(f"time-stamping the dossier failed: {exc}") from exc

@@ -20,21 +20,22 @@ import base64
 import contextlib
 import fcntl
 import json
+import logging
 import os
-import socket
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.conf import settings
 
 from locker.core import chain
+from locker.infra import certificates, hsm
 
 CA_KEY = "ca.key"
 CA_CERT = "ca.pem"
@@ -47,8 +48,8 @@ LOCK = ".lock"
 PENDING_KEY = "signing.key.new"
 PENDING_CERT = "signing.pem.new"
 
-SIGNING_YEARS = 10
-CA_YEARS = 20
+log = logging.getLogger(__name__)
+
 
 SignerStatus = Literal["current", "former", "unknown"]
 
@@ -62,19 +63,40 @@ class RetiredCertificate:
     retired_at: datetime
 
 
-# How long an instance CRL says it holds (its nextUpdate). A dossier carries the CRL of the
-# moment it was signed; after this a validator relies on the dossier's document time-stamp
-# (PAdES B-LTA) to know the CRL was there in time.
-CRL_VALIDITY = timedelta(days=7)
+CRL_VALIDITY = certificates.CRL_VALIDITY
+
+
+@dataclass(frozen=True)
+class FileKey:
+    """The signing key read from signing.key (the default)."""
+
+    private_key: ec.EllipticCurvePrivateKey
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self.private_key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        """A DER ECDSA P-256 signature with SHA-256 over `data`."""
+        return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+
+# Where the current signing key is: signing.key, or a PKCS#11 token (locker/infra/hsm.py).
+SigningKey = FileKey | hsm.TokenKey
 
 
 @dataclass(frozen=True)
 class Signer:
-    key: ec.EllipticCurvePrivateKey
+    key: SigningKey
     certificate: x509.Certificate
     ca_certificate: x509.Certificate
     # The former signing certificates, the most recently retired first.
     previous: tuple[RetiredCertificate, ...] = ()
+
+    @property
+    def key_location(self) -> str:
+        if isinstance(self.key, hsm.TokenKey):
+            return self.key.config.describe()
+        return f"file {SIGNING_KEY}"
 
     @property
     def certificate_pem(self) -> str:
@@ -161,102 +183,48 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Evidence Locker"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+def _private_directory(directory: Path) -> None:
+    """The key directory, made 0700 (and tightened to it if it was more open): it holds the
+    private keys, and nothing in it is for other users (the app publishes the certificates)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & 0o077:
+        try:
+            os.chmod(directory, 0o700)
+            log.warning("key directory %s was mode %o; now 0700", directory, mode)
+        except PermissionError:  # not ours: the operator's choice, said once per start
+            log.warning("key directory %s is mode %o, not 0700, and not ours", directory, mode)
 
 
-def _issue(
-    *,
-    subject: x509.Name,
-    public_key: ec.EllipticCurvePublicKey,
-    issuer: x509.Name,
-    issuer_key: ec.EllipticCurvePrivateKey,
-    is_ca: bool,
-    years: int,
-    not_after_limit: datetime | None = None,
-) -> x509.Certificate:
-    now = datetime.now(UTC)
-    not_after = now + timedelta(days=365 * years)
-    if not_after_limit is not None:
-        # A certificate the CA issues must not outlive the CA.
-        not_after = min(not_after, not_after_limit)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=0 if is_ca else None), True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
-        )
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not is_ca,
-                content_commitment=not is_ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=is_ca,
-                crl_sign=is_ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            True,
-        )
-    )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _instance_name() -> str:
-    return socket.gethostname()[:40] or "instance"
-
-
-def _signing_certificate(
-    key: ec.EllipticCurvePrivateKey, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate
-) -> x509.Certificate:
-    return _issue(
-        subject=_name(f"Evidence Locker signing ({_instance_name()})"),
-        public_key=key.public_key(),
-        issuer=ca.subject,
-        issuer_key=ca_key,
-        is_ca=False,
-        years=SIGNING_YEARS,
-        not_after_limit=ca.not_valid_after_utc,
-    )
+def _new_signing_key() -> tuple[ec.EllipticCurvePrivateKey | None, ec.EllipticCurvePublicKey]:
+    """A new signing key: made in the token when one is configured (then only its public
+    key is here), else in this process, for signing.key."""
+    token = hsm.configured()
+    if token is not None:
+        return None, hsm.generate_key(token).public
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key, key.public_key()
 
 
 def ensure_keys() -> bool:
     """Create the CA and signing key pair if they are missing. Returns True if it created them.
-    Safe to call from several processes at once; finishes or undoes a rotation cut short."""
+    With a PKCS#11 token configured the signing key is made in the token. Safe to call from
+    several processes at once; finishes or undoes a rotation cut short."""
     directory = key_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_directory(directory)
     with _locked(directory, fcntl.LOCK_EX):
         if (directory / SIGNING_CERT).exists():
             _recover(directory)
             return False
         ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = _name(f"Evidence Locker instance CA ({_instance_name()})")
-        ca_cert = _issue(
-            subject=ca_name,
-            public_key=ca_key.public_key(),
-            issuer=ca_name,
-            issuer_key=ca_key,
-            is_ca=True,
-            years=CA_YEARS,
-        )
-        signing_key = ec.generate_private_key(ec.SECP256R1())
-        signing_cert = _signing_certificate(signing_key, ca_key, ca_cert)
+        ca_cert = certificates.ca_certificate(ca_key)
+        signing_key, public_key = _new_signing_key()
+        signing_cert = certificates.signing_certificate(public_key, ca_key, ca_cert)
         _write_private(directory / CA_KEY, _key_pem(ca_key))
-        _write_private(directory / SIGNING_KEY, _key_pem(signing_key))
+        if signing_key is not None:
+            _write_private(directory / SIGNING_KEY, _key_pem(signing_key))
+        else:
+            (directory / SIGNING_KEY).unlink(missing_ok=True)
         (directory / PREVIOUS).unlink(missing_ok=True)  # a new CA: nothing before it is ours
         _write(directory / CA_CERT, ca_cert.public_bytes(serialization.Encoding.PEM))
         # Written last: its presence means the set is complete.
@@ -280,18 +248,42 @@ def _same_key(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) ->
     return key.public_key() == certificate.public_key()
 
 
+def _public_key(certificate: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    key = certificate.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise RuntimeError("a signing certificate without an EC key")
+    return key
+
+
 def _recover(directory: Path) -> None:
     """Finish a rotation that stopped after the new key was renamed into place (the pending
-    certificate matches signing.key), or undo one that stopped before (it does not). Holds
-    the exclusive lock."""
+    certificate matches signing.key), or undo one that stopped before (it does not; a key
+    made in the token for it is destroyed). With a token, also destroy what a rotation that
+    stopped after its certificate was renamed into place left of the retired key: its pair in
+    the token, or signing.key when the key moved from the file into the token. Holds the
+    exclusive lock."""
+    token = hsm.configured()
     pending_cert = directory / PENDING_CERT
+    key_path = directory / SIGNING_KEY
     if pending_cert.exists():
-        if _same_key(_load_key(directory / SIGNING_KEY), _load_certificate(pending_cert)):
+        pending = _load_certificate(pending_cert)
+        if key_path.exists() and _same_key(_load_key(key_path), pending):
             os.replace(pending_cert, directory / SIGNING_CERT)
         else:
+            if token is not None:
+                hsm.destroy_keys(token, [_public_key(pending)])
             pending_cert.unlink()
     (directory / PENDING_KEY).unlink(missing_ok=True)
     (directory / f"{PREVIOUS}.tmp").unlink(missing_ok=True)
+    if token is None:
+        return
+    current = _load_certificate(directory / SIGNING_CERT)
+    retired = [r.certificate for r in _previous_of(_read_previous(directory), current)]
+    if key_path.exists():
+        file_key = _load_key(key_path).public_key()
+        if any(file_key == c.public_key() for c in retired):
+            key_path.unlink()
+    hsm.destroy_keys(token, [_public_key(c) for c in retired])
 
 
 def _read_previous(directory: Path) -> list[dict[str, str]]:
@@ -337,10 +329,10 @@ def _read_signer(directory: Path) -> tuple[Stamp | None, Signer] | None:
         if (directory / PENDING_CERT).exists() or (directory / PENDING_KEY).exists():
             return None
         stamp = _stamp(directory)
-        key = _load_key(directory / SIGNING_KEY)
         certificate = _load_certificate(directory / SIGNING_CERT)
-        if not _same_key(key, certificate):
-            raise RuntimeError(f"{SIGNING_KEY} does not belong to {SIGNING_CERT}")
+        key = _current_key(directory, certificate)
+        if key is None:
+            return None
         signer = Signer(
             key=key,
             certificate=certificate,
@@ -348,6 +340,33 @@ def _read_signer(directory: Path) -> tuple[Stamp | None, Signer] | None:
             previous=_previous_of(_read_previous(directory), certificate),
         )
     return stamp, signer
+
+
+def _current_key(directory: Path, certificate: x509.Certificate) -> SigningKey | None:
+    """The key of signing.pem: signing.key, or, with a token configured, the token's key
+    (found there when it first signs). None when a key moved into the token left its file
+    behind (ensure_keys removes it)."""
+    token = hsm.configured()
+    key_path = directory / SIGNING_KEY
+    if key_path.exists():
+        file_key = _load_key(key_path)
+        if _same_key(file_key, certificate):
+            if token is not None:
+                raise RuntimeError(
+                    f"LOCKER_SIGNING_PKCS11_MODULE is set but the signing key is still the file "
+                    f"{key_path}: run `manage.py locker_keys --pkcs11 generate` (a new key in "
+                    f"the token) or `--pkcs11 import` (this key moved into it)"
+                )
+            return FileKey(file_key)
+        if token is None:
+            raise RuntimeError(f"{SIGNING_KEY} does not belong to {SIGNING_CERT}")
+        return None
+    if token is None:
+        raise RuntimeError(
+            f"{key_path} is missing: the signing key is kept in a PKCS#11 token; set "
+            "LOCKER_SIGNING_PKCS11_MODULE, _TOKEN, _KEY and the PIN (docs/operations.md)"
+        )
+    return hsm.TokenKey(token, _public_key(certificate))
 
 
 class _CurrentSigner:
@@ -393,18 +412,25 @@ class Rotation:
 def rotate_signing_key() -> Rotation:
     """Issue a new signing certificate from the instance CA and make it current. The one it
     replaces goes to previous.json (certificate and retirement time) and its private key is
-    deleted: signing.key is replaced by the new key. Safe against a concurrent rotation
-    (each is done whole, one after the other) and against a crash (finished or undone by
-    the next process that reads the keys)."""
+    deleted: signing.key is replaced by the new key, or, with a PKCS#11 token configured,
+    the new key is made in the token and the old one (in the token, or signing.key) is
+    destroyed. Safe against a concurrent rotation (each is done whole, one after the other)
+    and against a crash (finished or undone by the next process that reads the keys)."""
     ensure_keys()
     directory = key_dir()
+    token = hsm.configured()
     with _locked(directory, fcntl.LOCK_EX):
         _recover(directory)
         ca_key = _load_key(directory / CA_KEY)
         ca = _load_certificate(directory / CA_CERT)
         old = _load_certificate(directory / SIGNING_CERT)
-        key = ec.generate_private_key(ec.SECP256R1())
-        new = _signing_certificate(key, ca_key, ca)
+        if token is None and not (directory / SIGNING_KEY).exists():
+            raise RuntimeError(
+                "the signing key is kept in a PKCS#11 token: set LOCKER_SIGNING_PKCS11_MODULE "
+                "and the others to rotate it"
+            )
+        key, public_key = _new_signing_key()
+        new = certificates.signing_certificate(public_key, ca_key, ca)
         retired_at = datetime.now(UTC)
         old_fingerprint = fingerprint(old)
         records = [
@@ -421,48 +447,75 @@ def rotate_signing_key() -> Rotation:
         # certificate is still listed (and, while it is still current, shown as current).
         document = {"v": 1, "previous": records}
         _replace(directory, PREVIOUS, json.dumps(document, indent=2).encode() + b"\n")
-        _write_private(directory / PENDING_KEY, _key_pem(key))
+        if key is not None:
+            _write_private(directory / PENDING_KEY, _key_pem(key))
         _write(directory / PENDING_CERT, new.public_bytes(serialization.Encoding.PEM))
         _fsync_dir(directory)
-        os.replace(directory / PENDING_KEY, directory / SIGNING_KEY)
+        if key is not None:
+            os.replace(directory / PENDING_KEY, directory / SIGNING_KEY)
+        # The token's key is in place from the start: renaming its certificate is the step
+        # that makes it current; until then a crash undoes the rotation (_recover).
         os.replace(directory / PENDING_CERT, directory / SIGNING_CERT)
         _fsync_dir(directory)
+        if token is not None:
+            (directory / SIGNING_KEY).unlink(missing_ok=True)  # a file key, now retired
+            hsm.destroy_keys(token, [_public_key(old)])  # or the retired key in the token
+            _fsync_dir(directory)
     return Rotation(retired=old, current=new, retired_at=retired_at)
 
 
-def _load_ca_key() -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key((key_dir() / CA_KEY).read_bytes(), None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise RuntimeError("the CA key is not an EC key")
-    return key
+def signing_key_is_a_file() -> bool:
+    """Whether signing.pem's key is signing.key (not yet in a token)."""
+    ensure_keys()
+    directory = key_dir()
+    with _locked(directory, fcntl.LOCK_SH):
+        key_path = directory / SIGNING_KEY
+        if not key_path.exists():
+            return False
+        return _same_key(_load_key(key_path), _load_certificate(directory / SIGNING_CERT))
+
+
+def move_signing_key_into_token() -> x509.Certificate:
+    """Copy signing.key into the configured PKCS#11 token (sensitive, not extractable),
+    check that the token signs for signing.pem, then delete the file. The certificate, and
+    so the fingerprint, stay the same. Done again, it finishes a move cut short or says
+    nothing was to be done. Returns the signing certificate."""
+    token = hsm.configured()
+    if token is None:
+        raise RuntimeError("set LOCKER_SIGNING_PKCS11_MODULE and the others first")
+    ensure_keys()
+    directory = key_dir()
+    with _locked(directory, fcntl.LOCK_EX):
+        _recover(directory)
+        certificate = _load_certificate(directory / SIGNING_CERT)
+        key_path = directory / SIGNING_KEY
+        public_key = _public_key(certificate)
+        if not key_path.exists():
+            if not hsm.holds(token, public_key):
+                raise RuntimeError(f"{token.describe()} holds no key for {SIGNING_CERT}")
+            return certificate
+        file_key = _load_key(key_path)
+        if not _same_key(file_key, certificate):
+            raise RuntimeError(f"{SIGNING_KEY} does not belong to {SIGNING_CERT}")
+        if not hsm.holds(token, public_key):
+            hsm.import_key(token, file_key)
+        hsm.TokenKey(token, public_key).sign(b"Evidence Locker: the token signs")  # verified
+        key_path.unlink()
+        _fsync_dir(directory)
+    return certificate
 
 
 def issue_crl(*, now: datetime | None = None) -> x509.CertificateRevocationList:
-    """A CRL from the instance CA, valid from `now` for CRL_VALIDITY. It lists no certificate:
-    nothing revokes a key here yet. The signing certificate names no CRL distribution point,
-    so a validator finds this CRL only where we put it: in each dossier's DSS. The CRL
-    number is the issue time in microseconds, so it increases across processes (RFC 5280
-    5.2.3) without a counter to share."""
-    moment = now or datetime.now(UTC)
-    signer = load_signer()
-    ca_key = _load_ca_key()
-    return (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(signer.ca_certificate.subject)
-        .last_update(moment)
-        .next_update(moment + CRL_VALIDITY)
-        .add_extension(x509.CRLNumber(int(moment.timestamp() * 1_000_000)), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    """A CRL from the instance CA, valid from `now` for CRL_VALIDITY (certificates.crl).
+    Needs ca.key: the worker, which signs dossiers at B-LTA, reads it for this."""
+    ca_key = _load_key(key_dir() / CA_KEY)
+    return certificates.crl(ca_key, load_signer().ca_certificate, now or datetime.now(UTC))
 
 
 def sign_checkpoint(*, case_id: str, length: int, head: str, signed_at: datetime) -> dict[str, Any]:
     signer = load_signer()
     body = chain.checkpoint_body(case_id, length, head, signed_at)
-    signature = signer.key.sign(chain.canonical_bytes(body), ec.ECDSA(hashes.SHA256()))
+    signature = signer.key.sign(chain.canonical_bytes(body))
     return {
         "checkpoint": body,
         "signature": base64.b64encode(signature).decode("ascii"),

@@ -1,8 +1,9 @@
 """When the database is unavailable (PostgreSQL restarting, the network to it cut), every
 request answers 503 with Retry-After and a short message instead of a 500: JSON under
 /api/, otherwise a small page in the visitor's language with the quick-exit control. When
-the evidence store is full (507) or failing (503), a request that was saving a file gets
-the same kind of answer; nothing of that record was stored (locker/infra/storage.py).
+the evidence store is full (507) or failing (503), or the HSM that holds the signing key
+cannot sign (503), a request that was saving a record gets the same kind of answer; nothing
+of that record was stored (locker/infra/storage.py, locker/infra/hsm.py).
 
 The middleware is first in MIDDLEWARE. Django turns an exception into a 500 response at each
 middleware's boundary, so a database error raised by a later middleware (sessions, auth)
@@ -29,6 +30,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
+from locker.infra.hsm import TokenError
 from locker.infra.http import api_language
 from locker.infra.storage import StorageError, StorageFull
 
@@ -59,6 +61,9 @@ def _language(request: HttpRequest) -> str:
 
 
 DATABASE_MESSAGE = gettext_lazy("the database is unavailable for a moment; try again in a minute")
+SIGNING_MESSAGE = gettext_lazy(
+    "the server cannot sign records for a moment; nothing was saved; try again in a minute"
+)
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
@@ -121,4 +126,10 @@ class DatabaseUnavailableMiddleware:
                 request.path,
             )
             return storage_refusal(request, exception)
+        if isinstance(exception, TokenError):
+            # The cause (a wrong PIN, the HSM away) is for the operator, not the visitor.
+            log.error(
+                "signing key's token failed: %s (%s %s)", exception, request.method, request.path
+            )
+            return refusal(request, 503, SIGNING_MESSAGE)
         return None
