@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from locker.dossier.pdf_layout import GRID, MARGIN, PAGE
+from locker.dossier.pdf_layout import GRID, MARGIN, PAGE, draw_text
 
 BATES_PREFIX = "EL-"
 
@@ -100,8 +100,9 @@ def numbered_canvas(
             self.saveState()
             self.setFont(font, 7)
             self.setFillColor(colors.HexColor("#546e7a"))
-            self.drawString(MARGIN, height - 10 * mm, header_left[:90])
-            self.drawRightString(width - MARGIN, height - 10 * mm, header_right[:70])
+            # The case's title is the user's text: any character in it.
+            draw_text(self, MARGIN, height - 10 * mm, header_left[:90], 7)
+            draw_text(self, width - MARGIN, height - 10 * mm, header_right[:70], 7, right=True)
             self.setStrokeColor(GRID)
             self.line(MARGIN, height - 11.5 * mm, width - MARGIN, height - 11.5 * mm)
             self.line(MARGIN, 11.5 * mm, width - MARGIN, 11.5 * mm)
