@@ -48,16 +48,21 @@ def include_filter(dossier: Dossier) -> Callable[[Entry], bool]:
 
 @dataclass(frozen=True)
 class Exhibit:
-    number: int
+    """A file of an entry. Its label comes from the entry's seq (and the file's place in the
+    entry when it has several: E-12.1, E-12.2), never from what else a dossier shows, so a
+    file keeps its label in every dossier of the case, whatever the dates or kinds chosen."""
+
     seq: int
     sha256: str
     size: int
     media_type: str
     name: str
+    index: int = 1  # the file's place among the entry's files, from 1
+    files: int = 1  # how many files the entry has
 
     @property
     def label(self) -> str:
-        return f"E-{self.number}"
+        return f"E-{self.seq}" if self.files == 1 else f"E-{self.seq}.{self.index}"
 
     @property
     def is_image(self) -> bool:
@@ -169,7 +174,7 @@ def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
 
 def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list[Row]:
     """Full lines as rows in the order things happened (claimed time, else recorded time;
-    seq breaks ties), with exhibit numbers in that order, each file once."""
+    seq breaks ties), each with its files as exhibits (labelled by the entry's seq)."""
     rows = []
     for line in lines:
         if "entry" not in line:
@@ -179,21 +184,20 @@ def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list
         assert recorded is not None
         rows.append(Row(entry, line["hash"], _local(entry["occurred_at"], zone), recorded, []))
     rows.sort(key=lambda r: (r.when, r.seq))
-    numbers: dict[str, Exhibit] = {}
     for row in rows:
-        for item in row.entry["evidence"]:
-            exhibit = numbers.get(item["sha256"])
-            if exhibit is None:
-                exhibit = Exhibit(
-                    number=len(numbers) + 1,
+        files = row.entry["evidence"]
+        for index, item in enumerate(files, start=1):
+            row.exhibits.append(
+                Exhibit(
                     seq=row.seq,
                     sha256=item["sha256"],
                     size=item["size"],
                     media_type=item["media_type"],
                     name=item["name"],
+                    index=index,
+                    files=len(files),
                 )
-                numbers[item["sha256"]] = exhibit
-            row.exhibits.append(exhibit)
+            )
     return rows
 
 
