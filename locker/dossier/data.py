@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from locker.core import chain, stats
+from locker.core import chain, labels, stats
 from locker.core.anchors import AttestationReport
 from locker.models import AccessLog, Dossier, Entry
 
@@ -275,16 +275,20 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     return conduct
 
 
-def _change(value: Any) -> str:
-    # A correction or fact change that empties a member records null or "": print a dash,
-    # not Python's "None".
-    if value is None or value == "":
-        return "—"
-    return str(value)
+def _changes(changes: dict[str, Any], money: Callable[[int], str] | None) -> str:
+    # Each member by its name and its value as a person reads it (amounts in major units,
+    # channels and tags by name), as the case page words them; an emptied member is a dash.
+    return "; ".join(
+        f"{labels.field_label(name)}: {labels.value_label(name, value, money=money)}"
+        for name, value in changes.items()
+    )
 
 
-def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
-    """The entry's words in one line of text (user text, not yet escaped)."""
+def row_summary(
+    row: Row, limit: int | None = SUMMARY_CHARS, *, money: Callable[[int], str] | None = None
+) -> str:
+    """The entry's words in one line of text (user text, not yet escaped); `money` words
+    amounts of money in minor units (formatting.money_in())."""
     body = row.body
     if row.kind == "call":
         parts = [str(body.get("caller_claims") or ""), str(body.get("summary") or "")]
@@ -300,9 +304,9 @@ def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
     elif row.kind == "correction":
         parts = [f"#{body.get('corrects_seq')}: {body.get('reason', '')}"]
         if body.get("changes"):
-            parts.append(", ".join(f"{k}={_change(v)}" for k, v in body["changes"].items()))
+            parts.append(_changes(body["changes"], money))
     elif row.kind == "case_update":
-        parts = [", ".join(f"{k}={_change(v)}" for k, v in (body.get("changes") or {}).items())]
+        parts = [_changes(body.get("changes") or {}, money)]
     else:
         parts = [str(body)]
     text = " — ".join(p.strip() for p in parts if p and p.strip())
@@ -312,13 +316,13 @@ def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
 
 
 def row_party(row: Row) -> str:
-    """Number or channel column."""
+    """Number or channel column (channels by their names in the active language)."""
     body = row.body
     if row.kind == "call":
         return str(body.get("number") or "")
+    channel = labels.label(labels.CHANNEL_LABELS, body["channel"]) if body.get("channel") else ""
     if row.kind == "message":
-        sender = str(body.get("sender") or "")
-        return f"{body.get('channel', '')} {sender}".strip()
+        return f"{channel} {body.get('sender') or ''}".strip()
     if row.kind == "contact_report":
-        return str(body.get("channel") or "")
+        return channel
     return ""
