@@ -107,15 +107,27 @@ def load_truetype(name: str, source: str | io.BytesIO, subfont: int = 0) -> tupl
     return font, {point for point, glyph in font.face.charToGlyph.items() if glyph}
 
 
-@dataclass
 class FontChain:
-    """The fonts in the order they are tried, each with the code points it has."""
+    """The fonts in the order they are tried, each with the code points it has. The
+    fallbacks are read (and registered with reportlab) only when a character the primary
+    font lacks first occurs: most dossiers never need them."""
 
-    primary: str
-    fonts: list[tuple[str, set[int]]]
-
-    def __post_init__(self) -> None:
+    def __init__(self, primary: str, points: set[int]) -> None:
+        self.primary = primary
+        self._fonts: list[tuple[str, set[int]]] = [(primary, points)]
+        self._fallbacks_loaded = False
         self._choice: dict[str, str] = {}
+
+    @property
+    def fonts(self) -> list[tuple[str, set[int]]]:
+        """Every usable font of the chain, fallbacks read."""
+        self._load_fallbacks()
+        return self._fonts
+
+    def _load_fallbacks(self) -> None:
+        if not self._fallbacks_loaded:
+            self._fonts += load_fallbacks()
+            self._fallbacks_loaded = True
 
     def font_for(self, char: str) -> str:
         """The reportlab name of the font that draws `char` (the placeholder font when no
@@ -124,12 +136,11 @@ class FontChain:
         if found is not None:
             return found
         point = ord(char)
-        for name, points in self.fonts:
-            if point in points:
-                found = name
-                break
+        if point in self._fonts[0][1]:
+            found = self.primary
         else:
-            found = placeholder_font(char)
+            found = next((name for name, points in self.fonts if point in points), None)
+            found = found or placeholder_font(char)
         self._choice[char] = found
         return found
 
@@ -185,15 +196,11 @@ def _register_placeholder_block(block: int) -> str:
     return name
 
 
-@lru_cache(maxsize=1)
-def font_chain() -> FontChain:
-    """The chain, its fonts registered with reportlab (once per process)."""
+def load_fallbacks() -> list[tuple[str, set[int]]]:
+    """The fallback fonts that are installed and usable, registered with reportlab."""
     from reportlab.pdfbase import pdfmetrics
 
-    _fix_to_unicode_maps()
-    primary = fonts.register_reportlab_font()
-    face = pdfmetrics.getFont(primary).face
-    chain = [(primary, {point for point, glyph in face.charToGlyph.items() if glyph})]
+    loaded = []
     for fallback in FALLBACKS:
         path = next((p for p in fallback.paths if p.is_file()), None)
         if path is None:
@@ -210,5 +217,16 @@ def font_chain() -> FontChain:
             log.warning("font %s left out: %s", path, error)
             continue
         pdfmetrics.registerFont(font)
-        chain.append((fallback.name, points))
-    return FontChain(primary, chain)
+        loaded.append((fallback.name, points))
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def font_chain() -> FontChain:
+    """The chain of this process, its primary font registered with reportlab."""
+    from reportlab.pdfbase import pdfmetrics
+
+    _fix_to_unicode_maps()
+    primary = fonts.register_reportlab_font()
+    face = pdfmetrics.getFont(primary).face
+    return FontChain(primary, {point for point, glyph in face.charToGlyph.items() if glyph})
