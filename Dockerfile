@@ -26,6 +26,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     LOCKER_DATA_DIR=/data \
     STATIC_ROOT=/app/staticfiles
+# The dossiers' fallback fonts (locker/infra/font_chain.py): Arabic and Hebrew, CJK
+# Extensions A and B, emoji in outline; without them those characters print as placeholders.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-hanazono fonts-symbola \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --user-group --uid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin locker \
     && install -d -o locker -g locker -m 0700 /data

@@ -167,4 +167,5 @@ def test_a_cleared_value_reads_as_a_dash_in_the_dossier_summary() -> None:
         recorded=datetime(2026, 1, 1, tzinfo=UTC),
         exhibits=[],
     )
-    assert row_summary(row) == "#3: 记错了 — duration_s=—"
+    # By its name, as the case page words it (issue 13), and a dash for the emptied value.
+    assert row_summary(row) == "#3: 记错了 — Duration (seconds): —"

@@ -220,7 +220,7 @@ def test_summary_figures() -> None:
     assert conduct.contact_count == 11  # calls and messages, as on the phone pages
     assert conduct.collector_numbers == ["17012345678", "95000"]
     assert conduct.contacts_reached == 1
-    assert [e.label for e in rows[1].exhibits] == ["E-1"]
+    assert [e.label for e in rows[1].exhibits] == [f"E-{rows[1].seq}"]
 
 
 def test_cfpb_narrative_fits_the_form_and_maps_the_issues() -> None:

@@ -241,26 +241,32 @@ def test_every_page_has_page_n_of_total_and_a_bates_number(tmp_path: Path) -> No
     dossier, data = make_dossier(small_case(), "court", "en")
     path = write(tmp_path, data)
     total = dossier.pages
+    prefix = f"EL-{dossier.case_id.hex[:8].upper()}-{dossier.id.hex[:8].upper()}-"
     pages = []
     for page in range(1, total + 1):
         text = run_tool("pdftotext", "-f", str(page), "-l", str(page), "-enc", "UTF-8", path, "-")
         assert f"page {page} of {total}" in text
-        assert f"EL-{page:06d}" in text
+        assert f"{prefix}{page:06d}" in text
         pages.append(text)
 
     def page_of(marker: str) -> int:
         return next(number for number, text in enumerate(pages, start=1) if marker in text)
 
     # The exhibit index, before the evidence, names the Bates page its exhibits are on.
-    index = re.sub(r"\s+", " ", pdf_text(path))
     index_page = page_of("Exhibit index")
-    image_page, audio_page = page_of("E-1 · #"), page_of("Audio recordings and other files")
+    layout = run_tool(
+        "pdftotext", "-layout", "-f", str(index_page), "-l", str(index_page), path, "-"
+    )
+    index = re.sub(r"\s+", " ", layout)
+    image_page, audio_page = page_of("E-3 · #"), page_of("Audio recordings and other files")
     assert index_page < image_page <= audio_page
-    assert f"E-1 EL-{image_page:06d} #" in index
-    assert f"E-2 EL-{audio_page:06d} #" in index
+    # Exhibits are labelled by the seq of their entry (the screenshot's is #3, the
+    # recording's #4: #1 is the case's facts).
+    assert f"E-3 {prefix}{image_page:06d} #3" in index
+    assert f"E-4 {prefix}{audio_page:06d} #4" in index
     # A page draws only its own refs: the number is on the index and, as its footer, on the
     # exhibit's page, nowhere else.
-    on = [n for n, text in enumerate(pages, start=1) if f"EL-{image_page:06d}" in text]
+    on = [n for n, text in enumerate(pages, start=1) if f"{prefix}{image_page:06d}" in text]
     assert on == [index_page, image_page]
 
 

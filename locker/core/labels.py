@@ -8,8 +8,14 @@ pipeline)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from locker.core.money import format_minor
 
 KIND_LABELS: dict[str, Promise] = {
     "call": _("Call"),
@@ -98,3 +104,37 @@ def tag_label(tag: object) -> str:
 
 def field_label(name: object) -> str:
     return label(FIELD_LABELS, name)
+
+
+def duration_text(seconds: Any) -> str:
+    """Whole seconds as minutes and seconds ("3:05"); "" for anything else."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        return ""
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = None) -> str:
+    """A body member's or case fact's value as a person reads it: names for machine words,
+    minutes for durations, major units for money (`money` words an amount in minor units;
+    the plain "5,000.00" by default), the list for tags, a dash for nothing."""
+    if name == "direction":
+        return label(DIRECTION_LABELS, value)
+    if name == "channel":
+        return label(CHANNEL_LABELS, value)
+    if name == "duration_s":
+        return duration_text(value) or "—"
+    if name == "tags" and isinstance(value, list):
+        return gettext(", ").join(tag_label(t) for t in value) if value else "—"
+    if name.endswith("_minor"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (money or format_minor)(value)
+        return "—" if value is None or value == "" else str(value)
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{field_label(k)}: {value_label(k, v, money=money)}" for k, v in value.items()
+        )
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return str(value)

@@ -13,7 +13,6 @@ import zoneinfo
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin
 
 from cryptography import x509
@@ -91,10 +90,6 @@ def gather(dossier: Dossier) -> DossierData:
     anchors = anchors_document(case, up_to_length=length, checkpoint=checkpoint_row)
     zone = zoneinfo.ZoneInfo(dossier.time_zone)
     rows = build_rows(lines, zone)
-    exhibits: dict[str, Any] = {}
-    for row in rows:
-        for exhibit in row.exhibits:
-            exhibits.setdefault(exhibit.sha256, exhibit)
     # The certificate the checkpoint carries is the one named on the verification page (a
     # rotation between the two reads could otherwise print another key's fingerprint).
     certificate = x509.load_pem_x509_certificate(checkpoint["certificate"].encode())
@@ -119,7 +114,11 @@ def gather(dossier: Dossier) -> DossierData:
         head=head,
         omitted=sum(1 for line in lines if "omitted" in line),
         conduct=summarise(rows, zone),
-        exhibits=sorted(exhibits.values(), key=lambda e: e.number),
+        # In the order of the chain, as their labels count.
+        exhibits=sorted(
+            (exhibit for row in rows for exhibit in row.exhibits),
+            key=lambda e: (e.seq, e.index),
+        ),
         zone=zone,
         checkpoint=checkpoint,
         anchors=anchors,

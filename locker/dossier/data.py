@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from locker.core import chain, stats
+from locker.core import chain, labels, stats
 from locker.core.anchors import AttestationReport
 from locker.models import AccessLog, Dossier, Entry
 
@@ -48,16 +48,21 @@ def include_filter(dossier: Dossier) -> Callable[[Entry], bool]:
 
 @dataclass(frozen=True)
 class Exhibit:
-    number: int
+    """A file of an entry. Its label comes from the entry's seq (and the file's place in the
+    entry when it has several: E-12.1, E-12.2), never from what else a dossier shows, so a
+    file keeps its label in every dossier of the case, whatever the dates or kinds chosen."""
+
     seq: int
     sha256: str
     size: int
     media_type: str
     name: str
+    index: int = 1  # the file's place among the entry's files, from 1
+    files: int = 1  # how many files the entry has
 
     @property
     def label(self) -> str:
-        return f"E-{self.number}"
+        return f"E-{self.seq}" if self.files == 1 else f"E-{self.seq}.{self.index}"
 
     @property
     def is_image(self) -> bool:
@@ -169,7 +174,7 @@ def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
 
 def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list[Row]:
     """Full lines as rows in the order things happened (claimed time, else recorded time;
-    seq breaks ties), with exhibit numbers in that order, each file once."""
+    seq breaks ties), each with its files as exhibits (labelled by the entry's seq)."""
     rows = []
     for line in lines:
         if "entry" not in line:
@@ -179,21 +184,20 @@ def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list
         assert recorded is not None
         rows.append(Row(entry, line["hash"], _local(entry["occurred_at"], zone), recorded, []))
     rows.sort(key=lambda r: (r.when, r.seq))
-    numbers: dict[str, Exhibit] = {}
     for row in rows:
-        for item in row.entry["evidence"]:
-            exhibit = numbers.get(item["sha256"])
-            if exhibit is None:
-                exhibit = Exhibit(
-                    number=len(numbers) + 1,
+        files = row.entry["evidence"]
+        for index, item in enumerate(files, start=1):
+            row.exhibits.append(
+                Exhibit(
                     seq=row.seq,
                     sha256=item["sha256"],
                     size=item["size"],
                     media_type=item["media_type"],
                     name=item["name"],
+                    index=index,
+                    files=len(files),
                 )
-                numbers[item["sha256"]] = exhibit
-            row.exhibits.append(exhibit)
+            )
     return rows
 
 
@@ -271,16 +275,20 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     return conduct
 
 
-def _change(value: Any) -> str:
-    # A correction or fact change that empties a member records null or "": print a dash,
-    # not Python's "None".
-    if value is None or value == "":
-        return "—"
-    return str(value)
+def _changes(changes: dict[str, Any], money: Callable[[int], str] | None) -> str:
+    # Each member by its name and its value as a person reads it (amounts in major units,
+    # channels and tags by name), as the case page words them; an emptied member is a dash.
+    return "; ".join(
+        f"{labels.field_label(name)}: {labels.value_label(name, value, money=money)}"
+        for name, value in changes.items()
+    )
 
 
-def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
-    """The entry's words in one line of text (user text, not yet escaped)."""
+def row_summary(
+    row: Row, limit: int | None = SUMMARY_CHARS, *, money: Callable[[int], str] | None = None
+) -> str:
+    """The entry's words in one line of text (user text, not yet escaped); `money` words
+    amounts of money in minor units (formatting.money_in())."""
     body = row.body
     if row.kind == "call":
         parts = [str(body.get("caller_claims") or ""), str(body.get("summary") or "")]
@@ -296,9 +304,9 @@ def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
     elif row.kind == "correction":
         parts = [f"#{body.get('corrects_seq')}: {body.get('reason', '')}"]
         if body.get("changes"):
-            parts.append(", ".join(f"{k}={_change(v)}" for k, v in body["changes"].items()))
+            parts.append(_changes(body["changes"], money))
     elif row.kind == "case_update":
-        parts = [", ".join(f"{k}={_change(v)}" for k, v in (body.get("changes") or {}).items())]
+        parts = [_changes(body.get("changes") or {}, money)]
     else:
         parts = [str(body)]
     text = " — ".join(p.strip() for p in parts if p and p.strip())
@@ -308,13 +316,13 @@ def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
 
 
 def row_party(row: Row) -> str:
-    """Number or channel column."""
+    """Number or channel column (channels by their names in the active language)."""
     body = row.body
     if row.kind == "call":
         return str(body.get("number") or "")
+    channel = labels.label(labels.CHANNEL_LABELS, body["channel"]) if body.get("channel") else ""
     if row.kind == "message":
-        sender = str(body.get("sender") or "")
-        return f"{body.get('channel', '')} {sender}".strip()
+        return f"{channel} {body.get('sender') or ''}".strip()
     if row.kind == "contact_report":
-        return str(body.get("channel") or "")
+        return channel
     return ""

@@ -86,7 +86,8 @@ def prepare_images(
 ) -> dict[str, PreparedImage]:
     """Scaled JPEG copies of the image exhibits in `scratch`, keyed by SHA-256. Pillow
     releases the GIL while decoding and resizing, so two threads use both cores."""
-    chosen = [e for e in exhibits if e.is_image]
+    # The same bytes may be an exhibit of several entries: prepared once.
+    chosen = list({e.sha256: e for e in exhibits if e.is_image}.values())
     names = dict(
         EvidenceFile.objects.filter(
             case_id=case_id, sha256__in=[e.sha256 for e in chosen]
@@ -110,7 +111,7 @@ def audio_durations(case_id: Any, exhibits: Iterable[Exhibit]) -> dict[str, int 
     damaged files)."""
     import mutagen
 
-    chosen = [e for e in exhibits if e.is_audio]
+    chosen = list({e.sha256: e for e in exhibits if e.is_audio}.values())
     names = dict(
         EvidenceFile.objects.filter(
             case_id=case_id, sha256__in=[e.sha256 for e in chosen]

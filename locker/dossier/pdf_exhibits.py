@@ -46,9 +46,11 @@ def evidence(
     others: list[Exhibit] = []
     cell_width = FRAME_WIDTH / 2 - 6
     image_height = FRAME_HEIGHT - 45 * mm
+    first_of: dict[str, str] = {}  # each file's bytes are drawn once, at its first exhibit
     for exhibit in exhibits:
+        first = first_of.setdefault(exhibit.sha256, exhibit.label)
         prepared = images.get(exhibit.sha256) if exhibit.is_image else None
-        if prepared is None or prepared.path is None:
+        if first != exhibit.label or prepared is None or prepared.path is None:
             others.append(exhibit)
             continue
         scale = min(cell_width / prepared.width, image_height / prepared.height)
@@ -75,7 +77,9 @@ def evidence(
     if others:
         rows = []
         for exhibit in others:
-            if exhibit.is_audio:
+            if first_of[exhibit.sha256] != exhibit.label:
+                detail = _("the same file as %(label)s") % {"label": first_of[exhibit.sha256]}
+            elif exhibit.is_audio:
                 seconds = audio_durations.get(exhibit.sha256)
                 detail = (
                     _("duration %(m)d:%(s)02d") % {"m": seconds // 60, "s": seconds % 60}
@@ -127,7 +131,7 @@ def exhibit_index(kit: LayoutKit, exhibits: list[Exhibit]) -> list[Flowable]:
         kit.grid(
             [_("Exhibit"), _("Bates"), _("Seq"), _("File"), _("Type and size"), "SHA-256"],
             rows,
-            [0.07, 0.11, 0.06, 0.22, 0.18, 0.36],
+            [0.07, 0.21, 0.06, 0.2, 0.15, 0.31],
             long=True,
         )
     ]

@@ -2,7 +2,10 @@
 colours, the paragraph styles, `para()` and the tables.
 
 All text that reaches a Paragraph goes through `para()`, which escapes it: user text can
-never become reportlab markup (CVE-2023-33733 showed where that leads)."""
+never become reportlab markup (CVE-2023-33733 showed where that leads). It also cuts the text
+into runs by the font that has each character (locker.infra.font_chain), so that emoji, rare
+ideographs and Arabic or Hebrew are drawn, and a character no font has shows its code point;
+`draw_text()` does the same for text drawn straight on the canvas."""
 
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, LongTable, Paragraph, Table, TableStyle
 
 from locker.infra import fonts
+from locker.infra.font_chain import font_chain, visual_order
 
 PAGE = A4
 MARGIN = 16 * mm
@@ -27,7 +32,10 @@ NIGHT = colors.HexColor("#c62828")
 DAY = colors.HexColor("#607d8b")
 GRID = colors.HexColor("#b0bec5")
 HEADER_BG = colors.HexColor("#eceff1")
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+# Text with these breaks between any two characters (CJK, including Extensions B and on).
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\U00020000-\U0003ffff]")
+# A lone surrogate (possible in JSON text) is no character and cannot be written to a PDF.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -83,10 +91,45 @@ def para(text: Any, style: ParagraphStyle, *, breakable: bool = False) -> Paragr
     """A Paragraph of literal text: escaped, line breaks kept. `breakable` lets long tokens
     such as hashes wrap anywhere."""
     value = "" if text is None else str(text)
-    markup = escape(value).replace("\n", "<br/>")
+    markup = font_markup(value)
     if breakable or _CJK.search(value):
         style = ParagraphStyle(f"{style.name}-cjk", parent=style, wordWrap="CJK")
     return Paragraph(markup, style)
+
+
+def printable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text.replace("\r\n", "\n").replace("\t", " "))
+
+
+def font_markup(text: str) -> str:
+    """Paragraph markup for literal `text`: escaped, each run of characters in the font that
+    has them (font names are ours, never the user's), line breaks kept."""
+    chain = font_chain()
+    lines = []
+    for line in printable(text).split("\n"):
+        parts = []
+        for name, run in chain.runs(visual_order(line)):
+            if name == chain.primary:
+                parts.append(escape(run))
+            else:
+                parts.append(f'<font name="{name}">{escape(run)}</font>')
+        lines.append("".join(parts))
+    return "<br/>".join(lines)
+
+
+def draw_text(
+    canvas: Canvas, x: float, y: float, text: str, size: float, *, right: bool = False
+) -> None:
+    """Draw one line of literal text on the canvas at (x, y) (its right end there when
+    `right`), each run in the font that has its characters."""
+    chain = font_chain()
+    runs = list(chain.runs(visual_order(printable(text).replace("\n", " "))))
+    if right:
+        x -= sum(canvas.stringWidth(run, name, size) for name, run in runs)
+    for name, run in runs:
+        canvas.setFont(name, size)
+        canvas.drawString(x, y, run)
+        x += canvas.stringWidth(run, name, size)
 
 
 @dataclass(frozen=True)

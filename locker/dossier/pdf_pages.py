@@ -4,6 +4,7 @@ to the pages exhibits land on, drawn once every page is laid out."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,13 +14,18 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from locker.dossier.pdf_layout import GRID, MARGIN, PAGE
-
-BATES_PREFIX = "EL-"
+from locker.dossier.pdf_layout import GRID, MARGIN, PAGE, draw_text
 
 
-def bates(page: int) -> str:
-    return f"{BATES_PREFIX}{page:06d}"
+def bates_prefix(case_id: uuid.UUID, dossier_id: uuid.UUID) -> str:
+    """The Bates prefix of one dossier: the start of its case's id and of its own, so two
+    dossiers never number their pages alike (within a case the dossier part differs unless
+    two random ids share their first 32 bits), and a page names the case it belongs to."""
+    return f"EL-{case_id.hex[:8].upper()}-{dossier_id.hex[:8].upper()}-"
+
+
+def bates(prefix: str, page: int) -> str:
+    return f"{prefix}{page:06d}"
 
 
 class Anchor(Flowable):
@@ -54,7 +60,7 @@ class BatesRef(Flowable):
     def draw(self) -> None:
         # Where a Paragraph puts its first baseline (rl_config.paraFontSizeHeightOffset).
         x, y = self.canv.absolutePosition(0, self.height - self.style.fontSize)
-        self.canv.page_refs.append((self.key, x, y, self.style))
+        self.canv.page_refs.append((self.key, x, y, self.width, self.style))
 
 
 def numbered_canvas(
@@ -62,6 +68,7 @@ def numbered_canvas(
     header_right: str,
     footer_right: str,
     page_label: Callable[[int, int], str],
+    bates_prefix: str,
     font: str,
     on_page: Callable[[int], None],
     refs: Mapping[str, int],
@@ -75,7 +82,7 @@ def numbered_canvas(
             kwargs["initialFontName"] = kwargs.get("initialFontName") or font
             super().__init__(*args, **kwargs)
             self._saved: list[dict[str, Any]] = []
-            self.page_refs: list[tuple[str, float, float, ParagraphStyle]] = []
+            self.page_refs: list[tuple[str, float, float, float, ParagraphStyle]] = []
 
         def showPage(self) -> None:  # noqa: N802 (reportlab's name)
             self._saved.append(dict(self.__dict__))
@@ -100,14 +107,15 @@ def numbered_canvas(
             self.saveState()
             self.setFont(font, 7)
             self.setFillColor(colors.HexColor("#546e7a"))
-            self.drawString(MARGIN, height - 10 * mm, header_left[:90])
-            self.drawRightString(width - MARGIN, height - 10 * mm, header_right[:70])
+            # The case's title is the user's text: any character in it.
+            draw_text(self, MARGIN, height - 10 * mm, header_left[:90], 7)
+            draw_text(self, width - MARGIN, height - 10 * mm, header_right[:70], 7, right=True)
             self.setStrokeColor(GRID)
             self.line(MARGIN, height - 11.5 * mm, width - MARGIN, height - 11.5 * mm)
             self.line(MARGIN, 11.5 * mm, width - MARGIN, 11.5 * mm)
             self.setFont(font, 8)
             self.setFillColor(colors.black)
-            self.drawString(MARGIN, 7.5 * mm, bates(page))
+            self.drawString(MARGIN, 7.5 * mm, bates(bates_prefix, page))
             self.drawCentredString(width / 2, 7.5 * mm, page_label(page, total))
             self.setFont(font, 6.5)
             self.drawRightString(width - MARGIN, 7.5 * mm, footer_right)
@@ -117,11 +125,17 @@ def numbered_canvas(
             if not self.page_refs:
                 return
             self.saveState()
-            for key, x, y, style in self.page_refs:
+            for key, x, y, width, style in self.page_refs:
                 page = refs.get(key)
-                self.setFont(style.fontName, style.fontSize)
+                text = bates(bates_prefix, page) if page else "…"
+                # On one line, smaller where the column is narrower than the number.
+                size = min(
+                    style.fontSize,
+                    style.fontSize * width / self.stringWidth(text, style.fontName, style.fontSize),
+                )
+                self.setFont(style.fontName, size)
                 self.setFillColor(style.textColor)
-                self.drawString(x, y, bates(page) if page else "…")
+                self.drawString(x, y, text)
             self.restoreState()
 
     return NumberedCanvas

@@ -4,11 +4,12 @@ notes in full, and (court bundle) the case's access log."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from reportlab.platypus import Flowable, KeepTogether, TableStyle
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Flowable, KeepTogether
 
 from locker.core.labels import kind_label, tag_label
 from locker.dossier.data import DossierData, is_night, row_party, row_summary
-from locker.dossier.formatting import fmt_time
+from locker.dossier.formatting import fmt_time, money_in
 from locker.dossier.pdf_layout import NIGHT, LayoutKit, para
 from locker.selectors import access_wording
 
@@ -25,16 +26,21 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         _("Hash"),
     ]
     rows = []
+    money = money_in(data.case_facts.get("currency"))
+    # A Paragraph has its own colour: the night rows' times are red through their style
+    # (a table's TEXTCOLOR does not reach into a Paragraph).
+    night = ParagraphStyle("cell-night", parent=kit.styles.cell, textColor=NIGHT)
     for row in data.rows:
         claimed = fmt_time(row.occurred) if row.occurred else _("not stated")
         time_cell = f"{claimed}\n{fmt_time(row.recorded)}"
+        at_night = row.kind in ("call", "message", "contact_report") and is_night(row.when)
         rows.append(
             [
                 str(row.seq),
-                time_cell,
+                para(time_cell, night) if at_night else time_cell,
                 kind_label(row.kind),
                 row_party(row),
-                row_summary(row),
+                row_summary(row, money=money),
                 ", ".join(tag_label(t) for t in row.tags),
                 " ".join(e.label for e in row.exhibits),
                 para(row.hash[:12], kit.styles.tiny, breakable=True),
@@ -52,21 +58,16 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         if omitted
         else _("All records of the case are shown.")
     )
-    table = kit.grid(header, rows, [0.05, 0.13, 0.08, 0.12, 0.33, 0.12, 0.07, 0.10], long=True)
-    night_rows = [
-        ("TEXTCOLOR", (1, i + 1), (1, i + 1), NIGHT)
-        for i, row in enumerate(data.rows)
-        if row.kind in ("call", "message", "contact_report") and is_night(row.when)
-    ]
-    if night_rows:
-        table.setStyle(TableStyle(night_rows))
+    # The time column is wide enough for "时间（自述 / 记录）": in a narrower one its closing
+    # bracket, which may not start a line, hangs into the next column.
+    table = kit.grid(header, rows, [0.05, 0.15, 0.08, 0.12, 0.31, 0.12, 0.07, 0.10], long=True)
     return [para(note, kit.styles.small), table]
 
 
 def statements(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     flow: list[Flowable] = []
     for row in data.rows:
-        full = row_summary(row, limit=None)
+        full = row_summary(row, limit=None, money=money_in(data.case_facts.get("currency")))
         shown_in_full = row.kind in ("contact_report", "note") or (
             row.kind in ("message", "call") and len(full) > 280
         )

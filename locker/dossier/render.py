@@ -21,7 +21,7 @@ from locker.dossier.cover import template_title
 from locker.dossier.data import DossierData
 from locker.dossier.images import PreparedImage
 from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, make_styles, para
-from locker.dossier.pdf_pages import numbered_canvas
+from locker.dossier.pdf_pages import bates_prefix, numbered_canvas
 from locker.dossier.templates import sections
 from locker.infra import fonts
 
@@ -133,6 +133,7 @@ class Renderer:
             header_right=template_title(data.dossier.template),
             footer_right=f"head {checkpoint['head'][:16]}…",
             page_label=lambda n, total: _("page %(n)d of %(total)d") % {"n": n, "total": total},
+            bates_prefix=bates_prefix(data.dossier.case_id, data.dossier.id),
             font=self.font,
             on_page=on_page,
             refs=self.refs,

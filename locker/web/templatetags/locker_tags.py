@@ -44,11 +44,7 @@ def is_audio(media_type: Any) -> bool:
     return str(media_type).startswith("audio/")
 
 
-@register.filter
-def duration(seconds: Any) -> str:
-    if not isinstance(seconds, int):
-        return ""
-    return f"{seconds // 60}:{seconds % 60:02d}"
+duration = register.filter("duration", labels.duration_text)
 
 
 @register.filter
@@ -60,27 +56,8 @@ def file_size(size: Any) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-@register.simple_tag
-def body_value(name: str, value: Any) -> str:
-    """A body member's value as a person reads it: names for machine words, minutes for
-    durations, yuan for minor units, the list for tags."""
-    if name == "direction":
-        return labels.label(labels.DIRECTION_LABELS, value)
-    if name == "channel":
-        return labels.label(labels.CHANNEL_LABELS, value)
-    if name == "duration_s":
-        return duration(value) or "—"
-    if name == "tags" and isinstance(value, list):
-        return _(", ").join(tag_label(t) for t in value) if value else "—"
-    if name.endswith("_minor"):
-        return money(value)
-    if isinstance(value, dict):
-        return "; ".join(f"{field_label(k)}: {body_value(k, v)}" for k, v in value.items())
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    return str(value)
+# A body member's value as a person reads it (the one wording, which the dossiers use too).
+body_value = register.simple_tag(name="body_value")(labels.value_label)
 
 
 @register.simple_tag(takes_context=True)
