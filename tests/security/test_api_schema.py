@@ -164,3 +164,31 @@ def test_every_answer_is_one_the_api_documents(
             case.call_and_validate(headers=world.headers(caller))
         finally:
             transaction.set_rollback(True)
+
+
+CROSS_USER_READS = [
+    operation
+    for operation in (result.ok() for result in schema.get_all_operations())
+    if operation.method in ("get", "delete") and "{case_id}" in operation.path
+]
+
+
+@pytest.mark.parametrize("operation", CROSS_USER_READS, ids=lambda op: op.label)
+def test_a_case_of_someone_else_is_a_documented_404(
+    operation: Any, world: World, in_process_requests: None
+) -> None:
+    """B asking for A's private case by its real id gets the same 404 as for no case at all,
+    and the document says so, on every case route that takes no body."""
+    answers = []
+    for case_id in (world.ids["case_a_private"], "00000000-0000-4000-8000-000000000000"):
+        path_parameters = {"case_id": case_id}
+        if "{share_id}" in operation.path:
+            path_parameters["share_id"] = world.ids["share_a_to_b"]
+        case = operation.Case(path_parameters=path_parameters)
+        with transaction.atomic():
+            try:
+                response = case.call_and_validate(headers=world.headers("b"))
+            finally:
+                transaction.set_rollback(True)
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1] == (404, {"detail": "Not Found"})
