@@ -13,6 +13,7 @@ from pydantic import StrictInt
 
 from locker import services
 from locker.api.auth import author_of
+from locker.api.errors import refusals
 from locker.infra.http import request_user
 from locker.models import Case
 from locker.permissions import case_access_or_404
@@ -91,14 +92,14 @@ def list_cases(request: HttpRequest) -> list[dict[str, Any]]:
     return [case_out(case) for case in cases_owned_by(request_user(request))]
 
 
-@router.get("/cases/{case_id}", response=CaseOut)
+@router.get("/cases/{case_id}", response={200: CaseOut, **refusals(404)})
 def get_case(request: HttpRequest, case_id: str) -> dict[str, Any]:
     return case_out(case_access_or_404(request, case_id).case)
 
 
 @router.patch(
     "/cases/{case_id}",
-    response=CaseOut,
+    response={200: CaseOut, **refusals(404)},
     summary="Change case facts (recorded as a case_update entry)",
 )
 def patch_case(request: HttpRequest, case_id: str, payload: CasePatch) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field, StrictBool
 
-from locker.api.errors import api_message
+from locker.api.errors import api_message, refusals
 from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import case_access_or_404
@@ -75,7 +75,7 @@ def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossie
 
 @router.post(
     "/cases/{case_id}/dossiers",
-    response={202: DossierCreated, 403: dict[str, str]},
+    response={202: DossierCreated, **refusals(403, 404)},
     summary="Request a signed PDF dossier; a worker renders it (owner and reviewers; a "
     "viewer gets 403)",
 )
@@ -101,7 +101,11 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
     return Status(202, {"id": str(dossier.id), "status": dossier.state})
 
 
-@router.get("/cases/{case_id}/dossiers", response=list[DossierStatus], summary="Dossiers of a case")
+@router.get(
+    "/cases/{case_id}/dossiers",
+    response={200: list[DossierStatus], **refusals(404)},
+    summary="Dossiers of a case",
+)
 def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = case_access_or_404(
         request, case_id, need="read", action="view", detail=f"GET {request.path}"
@@ -110,15 +114,22 @@ def list_dossiers(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     return [dossier_selectors.dossier_status(dossier) for dossier in dossiers]
 
 
-@router.get("/dossiers/{dossier_id}", response=DossierStatus, summary="Progress of a dossier")
+@router.get(
+    "/dossiers/{dossier_id}",
+    response={200: DossierStatus, **refusals(404)},
+    summary="Progress of a dossier",
+)
 def dossier_status(request: HttpRequest, dossier_id: str) -> dict[str, Any]:
     return dossier_selectors.dossier_status(dossier_or_404(request, dossier_id, "view"))
 
 
 @router.get(
     "/dossiers/{dossier_id}/pdf",
-    response={200: None, 409: dict[str, str]},
+    response={200: None, **refusals(404, 409)},
     summary="Download a ready dossier",
+    openapi_extra={
+        "responses": {200: {"content": {"application/pdf": {}}, "description": "signed PDF"}}
+    },
 )
 def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
     dossier = dossier_or_404(request, dossier_id, "export")

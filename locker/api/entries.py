@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 
 from locker import services
 from locker.api.auth import author_of
+from locker.api.errors import refusals
 from locker.api.pagination import BoundedLimitOffset
 from locker.core import chain
 from locker.exports import bundle
@@ -126,7 +127,7 @@ def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[se
 
 @router.post(
     "/cases/{case_id}/entries",
-    response={201: AppendOut},
+    response={201: AppendOut, **refusals(404, 413, 415, 507)},
     openapi_extra=ENTRY_REQUEST_DOC,
     summary="Add a record to the case's chain",
 )
@@ -161,7 +162,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
 
 @router.get(
     "/cases/{case_id}/entries",
-    response=list[dict[str, Any]],
+    response={200: list[dict[str, Any]], **refusals(404)},
     summary="The case's chain as the spec's line objects, in seq order",
 )
 @paginate(BoundedLimitOffset)
@@ -186,9 +187,9 @@ class _LineView:
         return [entry.as_line() for entry in self.queryset[index]]
 
 
-# Named like locker.api.verification.VerifyOut, and the OpenAPI document keeps one schema per
-# name: it shows that one for this route too (as it did before the API was split up).
-class VerifyOut(Schema):
+# Not named VerifyOut: the OpenAPI document keeps one schema per name, and showed POST
+# /api/verify's for this route too, whose answers it then said were wrong.
+class ChainVerifyOut(Schema):
     ok: bool
     length: int
     head: str
@@ -198,7 +199,7 @@ class VerifyOut(Schema):
 
 @router.get(
     "/cases/{case_id}/verify",
-    response=VerifyOut,
+    response={200: ChainVerifyOut, **refusals(404)},
     exclude_none=True,
     summary="Recompute every hash and re-hash every evidence file",
 )
@@ -216,6 +217,7 @@ def verify(request: HttpRequest, case_id: str) -> dict[str, Any]:
     summary="The case as the spec's ZIP bundle, streamed",
     # 200 as ninja keys it (an int): a "200" beside it made the JSON have the key twice,
     # which Swagger UI refuses to read.
+    response={200: None, **refusals(404)},
     openapi_extra={
         "responses": {200: {"content": {"application/zip": {}}, "description": "ZIP bundle"}}
     },

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from locker import services
+from locker.api.errors import refusals
 from locker.api.verification import SignerOut
 from locker.core import chain
 from locker.infra.http import request_user
@@ -85,7 +86,7 @@ RECEIPT_REQUEST_DOC = {
 
 @router.get(
     "/cases/{case_id}/receipts",
-    response=list[KeptReceiptOut],
+    response={200: list[KeptReceiptOut], **refusals(404)},
     summary="Receipts the client kept, each checked against the chain now",
 )
 def list_kept_receipts(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
@@ -95,7 +96,7 @@ def list_kept_receipts(request: HttpRequest, case_id: str) -> list[dict[str, Any
 
 @router.post(
     "/cases/{case_id}/receipts",
-    response={200: KeptReceiptOut, 201: KeptReceiptOut},
+    response={200: KeptReceiptOut, 201: KeptReceiptOut, **refusals(404, 415)},
     openapi_extra=RECEIPT_REQUEST_DOC,
     summary="Upload a receipt you kept (201; 200 when it was already uploaded)",
 )

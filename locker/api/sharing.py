@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from locker import services
-from locker.api.errors import api_message
+from locker.api.errors import api_message, refusals
 from locker.api.pagination import BoundedLimitOffset
 from locker.infra.http import client_ip, public_url, request_user
 from locker.models import Case, ProfessionalProfile, Share
@@ -69,7 +69,7 @@ def share_out(share: Share) -> dict[str, Any]:
 
 @router.post(
     "/cases/{case_id}/shares",
-    response={201: NewShareOut},
+    response={201: NewShareOut, **refusals(404, 409)},
     summary="Share a case with a person (by username or email) as viewer or reviewer",
 )
 def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status[dict[str, Any]]:
@@ -88,7 +88,9 @@ def create_share(request: HttpRequest, case_id: str, payload: ShareIn) -> Status
 
 
 @router.get(
-    "/cases/{case_id}/shares", response=list[ShareOut], summary="Who the case is shared with"
+    "/cases/{case_id}/shares",
+    response={200: list[ShareOut], **refusals(404)},
+    summary="Who the case is shared with",
 )
 def list_shares(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
     case = case_access_or_404(request, case_id, need="write").case
@@ -97,7 +99,7 @@ def list_shares(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
 
 @router.delete(
     "/cases/{case_id}/shares/{share_id}",
-    response={204: None},
+    response={204: None, **refusals(404)},
     summary="End a share: the person loses access on their next request",
 )
 def delete_share(request: HttpRequest, case_id: str, share_id: int) -> Status[None]:
@@ -121,7 +123,7 @@ class AccessOut(Schema):
 
 @router.get(
     "/cases/{case_id}/access-log",
-    response=list[AccessOut],
+    response={200: list[AccessOut], **refusals(404)},
     summary="Every access to the case by someone other than its owner, newest first",
 )
 @paginate(BoundedLimitOffset)
@@ -216,14 +218,20 @@ def _my_share(request: HttpRequest, share_id: int) -> Share:
     return share
 
 
-@router.post("/shares/{share_id}/accept", response=ReceivedShareOut, summary="Accept a share")
+@router.post(
+    "/shares/{share_id}/accept",
+    response={200: ReceivedShareOut, **refusals(404)},
+    summary="Accept a share",
+)
 def accept_share(request: HttpRequest, share_id: int) -> dict[str, Any]:
     share = services.accept_share(share=_my_share(request, share_id), user=request_user(request))
     return received_out(share)
 
 
 @router.delete(
-    "/shares/{share_id}", response={204: None}, summary="Leave a share (the grantee's side)"
+    "/shares/{share_id}",
+    response={204: None, **refusals(404)},
+    summary="Leave a share (the grantee's side)",
 )
 def leave_share(request: HttpRequest, share_id: int) -> Status[None]:
     services.end_share(share=_my_share(request, share_id), by=request_user(request))
@@ -259,7 +267,9 @@ class ProfileOut(Schema):
     jurisdiction: str
 
 
-@router.get("/profile", response=ProfileOut, summary="My professional profile")
+@router.get(
+    "/profile", response={200: ProfileOut, **refusals(404)}, summary="My professional profile"
+)
 def get_profile(request: HttpRequest) -> ProfessionalProfile:
     profile = professional_profile_of(request_user(request))
     if profile is None:
@@ -309,7 +319,7 @@ def annotation_out(annotation: Any) -> dict[str, Any]:
 
 @router.get(
     "/cases/{case_id}/annotations",
-    response=list[AnnotationOut],
+    response={200: list[AnnotationOut], **refusals(404)},
     summary="The reviewers' private annotations on a case",
 )
 def list_annotations(request: HttpRequest, case_id: str) -> list[dict[str, Any]]:
@@ -319,7 +329,7 @@ def list_annotations(request: HttpRequest, case_id: str) -> list[dict[str, Any]]
 
 @router.post(
     "/cases/{case_id}/annotations",
-    response={201: AnnotationOut},
+    response={201: AnnotationOut, **refusals(404)},
     summary="Annotate a case (reviewers only; never part of the chain)",
 )
 def create_annotation(
@@ -336,6 +346,7 @@ def create_annotation(
 @router.get(
     "/cases/{case_id}/annotations/export",
     summary="The annotations as a file: JSON (default) or CSV",
+    response={200: None, **refusals(404)},
     openapi_extra={
         "responses": {
             200: {  # ninja's own key for it: an int (see entries.export)

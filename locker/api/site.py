@@ -9,6 +9,8 @@ the package that imports it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI, Router, Swagger
 
 from locker.api import (
@@ -23,9 +25,17 @@ from locker.api import (
     verification,
 )
 from locker.api.auth import bearer
-from locker.api.errors import install_error_handlers
+from locker.api.errors import document_common_refusals, install_error_handlers
 
-api = NinjaAPI(
+
+class LockerAPI(NinjaAPI):
+    """ninja's API, whose OpenAPI document lists every refusal each operation can answer."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return document_common_refusals(super().get_openapi_schema(**kwargs))
+
+
+api = LockerAPI(
     title="Evidence Locker API",
     version="1",
     description="Tamper-evident records of debt-collection harassment. "

@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 
 from locker import services
 from locker.api.auth import LoginThrottle
+from locker.api.errors import refusals
 from locker.infra import login_throttle
 from locker.infra.http import request_user
 from locker.selectors.accounts import token_of, tokens_of
@@ -30,10 +31,6 @@ class Credentials(Schema):
     # The authenticator's current code (or a recovery code), for an account with a second
     # factor.
     otp: str = ""
-
-
-class Detail(Schema):
-    detail: str
 
 
 def too_many_attempts(retry_after_s: int) -> JsonResponse:
@@ -66,7 +63,7 @@ class TokenOut(Schema):
 @router.post(
     "/tokens",
     auth=None,
-    response={201: NewToken, 401: Detail, 403: Detail, 429: Detail},
+    response={201: NewToken, **refusals(401, 403, 429)},
     throttle=[LoginThrottle()],
     summary="Exchange a username and password for an API token",
 )
@@ -97,7 +94,9 @@ def list_tokens(request: HttpRequest) -> Any:
     return tokens_of(request_user(request))
 
 
-@router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of my tokens")
+@router.delete(
+    "/tokens/{token_id}", response={204: None, **refusals(404)}, summary="Revoke one of my tokens"
+)
 def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
     token = token_of(request_user(request), token_id)
     if token is None:

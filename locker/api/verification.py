@@ -12,6 +12,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from locker.api.auth import VerifyThrottle
+from locker.api.errors import refusals
 from locker.core.anchors import report_json
 from locker.dossier.verify import verify_upload
 from locker.infra import ratelimit
@@ -84,7 +85,7 @@ class VerifyOut(Schema):
 @router.post(
     "/verify",
     auth=None,
-    response=VerifyOut,
+    response={200: VerifyOut, **refusals(413, 429)},
     throttle=[VerifyThrottle()],
     summary="Verify a dossier PDF or an export bundle (ZIP); no account needed",
 )
