@@ -13,6 +13,7 @@ from ninja import NinjaAPI, Router, Swagger
 
 from locker.api import (
     cases,
+    data_exports,
     dossiers,
     entries,
     keys,
@@ -43,6 +44,7 @@ install_error_handlers(api)
 ROUTERS: tuple[Router, ...] = (
     tokens.router,
     security.router,
+    data_exports.router,
     cases.router,
     entries.router,
     sharing.router,
