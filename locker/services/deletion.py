@@ -27,6 +27,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -245,11 +246,11 @@ def _remove_account_row(user: Any) -> bool:
     it instead: a random name, no address, no password. True when the row stays."""
     try:
         with transaction.atomic():
-            type(user).objects.filter(pk=user.pk).delete()
+            get_user_model().objects.filter(pk=user.pk).delete()
         return False
     except ProtectedError:
         pass
-    type(user).objects.filter(pk=user.pk).update(
+    get_user_model().objects.filter(pk=user.pk).update(
         username=f"deleted-{secrets.token_hex(8)}",
         email="",
         first_name="",
