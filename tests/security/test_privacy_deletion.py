@@ -500,11 +500,14 @@ def test_postgresql_lets_only_the_named_cases_rows_go() -> None:
     entry = add_entry(second)
     with pytest.raises(DatabaseError, match="append-only"):
         raw("DELETE FROM locker_entry WHERE id = %s", [entry.pk])
-    with pytest.raises(DatabaseError, match="append-only"):
-        # The setting names case A: case B's entry is still refused.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('locker.deleting_case', %s, true)", [str(first.pk)])
-            cursor.execute("DELETE FROM locker_entry WHERE id = %s", [entry.pk])
+    # The setting names case A: case B's entry is still refused.
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT set_config('locker.deleting_case', %s, true)", [str(first.pk)])
+        cursor.execute("DELETE FROM locker_entry WHERE id = %s", [entry.pk])
     with pytest.raises(DatabaseError, match="append-only"):
         raw("UPDATE locker_entry SET body = '{}' WHERE case_id = %s", [first.pk])
     with transaction.atomic(), connection.cursor() as cursor:
@@ -518,9 +521,12 @@ def test_postgresql_lets_only_the_named_cases_rows_go() -> None:
     # After a deletion the setting is narrowed again within the same transaction.
     with transaction.atomic():
         deletion.delete_case(case=first, user=first.owner, password=PASSWORD)
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM locker_entry WHERE id = %s", [entry.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("DELETE FROM locker_entry WHERE id = %s", [entry.pk])
 
 
 @ON_POSTGRES
