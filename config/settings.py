@@ -521,6 +521,9 @@ LOCKER_DOSSIER_SOFT_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_SOFT_LIMIT_S", 
 LOCKER_DOSSIER_HARD_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_HARD_LIMIT_S", "660"))
 # A TrueType-outline CJK font file to use instead of the one installed with the project.
 LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
+# A person's download of all their data (Settings → Your data) is kept this long after it is
+# made, then its file is deleted: it holds every case they own, so it must not linger.
+LOCKER_DATA_EXPORT_KEEP_S = int(os.environ.get("LOCKER_DATA_EXPORT_KEEP_S", "86400"))
 # Short broker timeouts: a request must not hang when the broker is down (refused) or frozen
 # (the connection is accepted, then nothing answers): enqueue_dossier gives up after about
 # one connect timeout plus one socket timeout, and the row waits for the sweep.
@@ -548,6 +551,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "locker.tasks.anchor_checkpoints",
         "schedule": LOCKER_ANCHOR_INTERVAL_S,
         "options": {"expires": LOCKER_ANCHOR_INTERVAL_S},
+    },
+    # Downloads of all one's data: lost ones sent again, expired ones' files deleted.
+    "tend-data-exports": {
+        "task": "locker.tasks.tend_data_exports",
+        "schedule": 300.0,
+        "options": {"expires": 300},
     },
     # The daily receipt mail (opt-in per user), at LOCKER_RECEIPT_MAIL_HOUR in TIME_ZONE.
     "mail-daily-receipts": {

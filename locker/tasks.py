@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from locker.dossier.build import build_dossier
+from locker.exports.account import build_data_export as build_account_zip
 from locker.infra import queue
 from locker.services import anchors as anchor_services
+from locker.services import data_exports as export_services
 from locker.services import dossiers as dossier_services
 from locker.services import idempotency
 from locker.services import mailed_receipts as mail_services
@@ -103,6 +105,69 @@ def render_dossier(self: Any, dossier_id: str) -> str:
         )
         return "failed"
     return "ready"
+
+
+@shared_task(
+    bind=True,
+    name=queue.BUILD_DATA_EXPORT,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
+    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
+    ignore_result=True,
+)
+def build_data_export(self: Any, export_id: str) -> str:
+    """A download of all of one person's data (locker/exports/account.py), as render_dossier
+    does a dossier: claim the row, build, finish; retry what is transient, fail the rest."""
+    claim = export_services.claim_data_export(export_id=export_id)
+    if claim is None:
+        return "not claimed"
+    try:
+        build_account_zip(claim)
+    except export_services.LeaseLost:
+        log.warning("data export %s: lease lost, another worker took over", export_id)
+        return "lease lost"
+    except SoftTimeLimitExceeded:
+        export_services.fail_data_export(
+            export_id=export_id,
+            claim=claim,
+            error=gettext_noop("putting your data together took too long; try again later"),
+        )
+        return "failed"
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            export_services.fail_data_export(
+                export_id=export_id,
+                claim=claim,
+                error=gettext_noop(
+                    "your data could not be put together: a service it needs was "
+                    "unavailable; try again later"
+                ),
+            )
+            return "failed"
+        export_services.release_data_export(claim=claim)
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    except Exception:
+        log.exception("data export %s failed", export_id)
+        export_services.fail_data_export(
+            export_id=export_id,
+            claim=claim,
+            error=gettext_noop(
+                "your data could not be put together because of an internal error; it has "
+                "been logged"
+            ),
+        )
+        return "failed"
+    return "ready"
+
+
+@shared_task(name=queue.TEND_DATA_EXPORTS, ignore_result=True)
+def tend_data_exports() -> int:
+    """Send lost downloads of all one's data again; delete the files of expired ones."""
+    for export_id in export_services.sweep_data_exports():
+        queue.enqueue_data_export(export_id)
+    return export_services.expire_data_exports()
 
 
 @shared_task(name=queue.DELETE_EXPIRED_IDEMPOTENCY_KEYS, ignore_result=True)

@@ -16,6 +16,7 @@ from ninja.operation import PathView
 
 from locker import services
 from locker.models import Dossier
+from locker.services import data_exports as export_services
 from locker.services import dossiers as dossier_services
 from locker.services import sessions as session_services
 
@@ -143,12 +144,18 @@ def dossier_of(world: Personas) -> Dossier:
     )
 
 
+def owner_export(world: Personas) -> Any:
+    """A download of all the owner's data (queued: nobody builds it here)."""
+    return export_services.request_data_export(user=world.owner).pk
+
+
 # How an API path's parameters are filled in, from the world.
 API_PARAMETERS: dict[str, Callable[[Personas], Any]] = {
     "case_id": lambda w: w.case.id,
     "share_id": lambda w: w.share("viewer").pk,
     "token_id": lambda w: services.issue_token(user=w.owner, name="spare")[0].pk,
     "dossier_id": lambda w: dossier_of(w).pk,
+    "export_id": owner_export,
 }
 
 
@@ -231,6 +238,15 @@ ROUTES: list[Route] = [
     web("token_revoke", owner_token, answers(302, 404, 404, 404, 404, 302), "POST"),
     web("log_out_everywhere", nothing, accounts(302), "POST"),
     web("two_factor", nothing, accounts()),
+    # your data: the download of all of it is only ever your own (not built yet here: the
+    # owner is sent from the file to its progress page), and deleting your account
+    web("data_export", nothing, accounts()),
+    web("data_export_detail", lambda w: [owner_export(w)], answers(200, 404, 404, 404, 404, 302)),
+    web("data_export_status", lambda w: [owner_export(w)], answers(200, 404, 404, 404, 404, 302)),
+    web("data_export_download", lambda w: [owner_export(w)],
+        answers(302, 404, 404, 404, 404, 302)),
+    web("account_delete", nothing, accounts()),  # the page that says what happens; POST deletes
+    web("account_deleted", nothing, everyone()),
     # the code step after the password: nobody is owed one here, so all are sent on
     web("login_second_factor", nothing, everyone(302)),
     web("email_change", nothing, accounts(302), "POST", {"email": "new@example.org"}),
@@ -249,6 +265,7 @@ ROUTES: list[Route] = [
     web("case_detail", case, readers()),
     web("case_edit", case, owner_only()),
     web("case_check", case, readers(302), "POST"),  # checking the chain is a read
+    web("case_delete", case, owner_only()),  # the page that says what happens; POST deletes
     web("quick_log", case, owner_only()),
     web("log_entry", lambda w: [w.case.pk, "note"], owner_only()),
     web("timeline", case, readers()),
@@ -278,6 +295,9 @@ ROUTES: list[Route] = [
     api("POST /api/tokens", everyone(422), {}),
     api("GET /api/tokens", accounts(200, A)),
     api("GET /api/account/security-events", accounts(200, A)),
+    api("POST /api/account/data-exports", accounts(202, A), {}),
+    api("GET /api/account/data-exports/<export_id>", answers(200, 404, 404, 404, 404, A)),
+    api("GET /api/account/data-exports/<export_id>/zip", answers(409, 404, 404, 404, 404, A)),
     api("DELETE /api/tokens/<token_id>", answers(204, 404, 404, 404, 404, A)),
     api("POST /api/cases", accounts(422, A), {}),
     api("GET /api/cases", accounts(200, A)),

@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Router, Swagger
 
 from locker.api import (
     cases,
+    data_exports,
     dossiers,
     entries,
     keys,
@@ -53,6 +54,7 @@ install_error_handlers(api)
 ROUTERS: tuple[Router, ...] = (
     tokens.router,
     security.router,
+    data_exports.router,
     cases.router,
     entries.router,
     sharing.router,

@@ -60,10 +60,15 @@ def via_of(request: HttpRequest) -> str:
 
 def pdf_attachment(dossier: Dossier) -> FileResponse:
     """The signed PDF as a download that no cache keeps."""
-    handle = evidence_storage().open(dossier.file_name, "rb")
     name = f"dossier-{dossier.template}-{dossier.created_at:%Y%m%d}-{str(dossier.id)[:8]}.pdf"
+    return stored_attachment(dossier.file_name, filename=name, content_type="application/pdf")
+
+
+def stored_attachment(storage_name: str, *, filename: str, content_type: str) -> FileResponse:
+    """A file of the evidence storage (unsealed) as a download that no cache keeps."""
+    handle = evidence_storage().open(storage_name, "rb")
     response = FileResponse(
-        handle, as_attachment=True, filename=name, content_type="application/pdf"
+        handle, as_attachment=True, filename=filename, content_type=content_type
     )
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -19,20 +19,29 @@ SWEEP_DOSSIERS = "locker.tasks.sweep_dossiers"
 DELETE_EXPIRED_IDEMPOTENCY_KEYS = "locker.tasks.delete_expired_idempotency_keys"
 ANCHOR_CHECKPOINTS = "locker.tasks.anchor_checkpoints"
 MAIL_DAILY_RECEIPTS = "locker.tasks.mail_daily_receipts"
+BUILD_DATA_EXPORT = "locker.tasks.build_data_export"
+TEND_DATA_EXPORTS = "locker.tasks.tend_data_exports"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:
     """Send the render task; False (and the row stays queued for the sweep) when the broker
     cannot be reached. Fails fast instead of retrying: a user is waiting on the request."""
+    return _send_row_task(RENDER_DOSSIER, dossier_id, "dossier")
+
+
+def enqueue_data_export(export_id: Any) -> bool:
+    """Send the task that builds a download of all one's data; like enqueue_dossier."""
+    return _send_row_task(BUILD_DATA_EXPORT, export_id, "data export")
+
+
+def _send_row_task(task_name: str, row_id: Any, what: str) -> bool:
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0, timeout=2)
             # By name: a web process never imports locker/tasks.py, so the task is not in
             # its registry (looking it up there raised NotRegistered, a 500).
-            app.send_task(
-                RENDER_DOSSIER, args=(str(dossier_id),), connection=connection, retry=False
-            )
+            app.send_task(task_name, args=(str(row_id),), connection=connection, retry=False)
     except (BrokerOperationalError, OSError) as exc:
-        log.warning("dossier %s stays queued: broker unavailable (%s)", dossier_id, exc)
+        log.warning("%s %s stays queued: broker unavailable (%s)", what, row_id, exc)
         return False
     return True

@@ -10,6 +10,7 @@ from locker.models.cases import (
     EvidenceFile,
     KeptReceipt,
 )
+from locker.models.data_exports import DataExport
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
 from locker.models.mailed_receipts import MailedReceipt
@@ -33,6 +34,7 @@ __all__ = [
     "CaseVisit",
     "Checkpoint",
     "ContactLink",
+    "DataExport",
     "Dossier",
     "Entry",
     "EvidenceFile",

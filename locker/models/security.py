@@ -33,6 +33,10 @@ class SecurityEvent(AppendOnlyModel):
         RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used to sign in")
         ADMIN_ACTION = "admin_action", _("Change made on the admin pages")
         CHANGED_BY_ADMIN = "changed_by_admin", _("Account changed by an administrator")
+        DATA_EXPORT_REQUESTED = "data_export_requested", _("Download of all your data asked for")
+        DATA_EXPORT_DOWNLOADED = "data_export_downloaded", _("Download of all your data fetched")
+        CASE_DELETED = "case_deleted", _("Case deleted")
+        DELETION_REFUSED = "deletion_refused", _("Deletion refused: wrong password or code")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="security_events"

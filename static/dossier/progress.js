@@ -2,7 +2,8 @@
 // refreshes itself instead (noscript meta refresh).
 (function () {
   "use strict";
-  var box = document.getElementById("dossier-progress");
+  // A dossier being made, or a download of all one's data being put together.
+  var box = document.getElementById("dossier-progress") || document.getElementById("export-progress");
   if (!box) return;
   var url = box.getAttribute("data-status-url");
   function part(role) { return box.querySelector('[data-role="' + role + '"]'); }
