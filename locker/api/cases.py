@@ -34,6 +34,8 @@ class CaseIn(Schema):
     loan_start: date | None = None
     loan_due: date | None = None
     collector_agency: str = ""
+    funding_institution: str = ""
+    staff_involved: str = ""
 
 
 class CasePatch(Schema):
@@ -48,6 +50,8 @@ class CasePatch(Schema):
     loan_start: date | None = None
     loan_due: date | None = None
     collector_agency: str | None = None
+    funding_institution: str | None = None
+    staff_involved: str | None = None
 
 
 class CaseOut(Schema):
@@ -63,6 +67,8 @@ class CaseOut(Schema):
     loan_start: date | None
     loan_due: date | None
     collector_agency: str
+    funding_institution: str
+    staff_involved: str
     created_at: datetime
     length: int
     head: str

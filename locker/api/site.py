@@ -13,6 +13,7 @@ from ninja import NinjaAPI, Router, Swagger
 
 from locker.api import (
     cases,
+    complainant,
     dossiers,
     entries,
     keys,
@@ -44,6 +45,7 @@ ROUTERS: tuple[Router, ...] = (
     tokens.router,
     security.router,
     cases.router,
+    complainant.router,
     entries.router,
     sharing.router,
     receipts.router,

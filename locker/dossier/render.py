@@ -15,7 +15,13 @@ from reportlab.graphics import shapes
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate, Spacer
 
-from locker.dossier import pdf_charts, pdf_exhibits, pdf_records, pdf_verification
+from locker.dossier import (
+    pdf_authorisation,
+    pdf_charts,
+    pdf_exhibits,
+    pdf_records,
+    pdf_verification,
+)
 from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para
 from locker.dossier.cover import template_title
 from locker.dossier.data import DossierData
@@ -95,6 +101,8 @@ class Renderer:
             return pdf_exhibits.exhibit_index(kit, data.exhibits)
         if marker.name == "verification":
             return pdf_verification.verification(kit, data)
+        if marker.name == "authorisation":
+            return pdf_authorisation.authorisation(kit, data)
         raise ValueError(f"unknown marker {marker.name!r}")
 
     def story(self) -> list[Flowable]:

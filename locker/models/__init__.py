@@ -10,6 +10,7 @@ from locker.models.cases import (
     EvidenceFile,
     KeptReceipt,
 )
+from locker.models.complainant import CaseComplaint, ComplainantDetails
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
 from locker.models.mailed_receipts import MailedReceipt
@@ -30,8 +31,10 @@ __all__ = [
     "Annotation",
     "ApiToken",
     "Case",
+    "CaseComplaint",
     "CaseVisit",
     "Checkpoint",
+    "ComplainantDetails",
     "ContactLink",
     "Dossier",
     "Entry",
