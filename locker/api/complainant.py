@@ -76,9 +76,7 @@ def _person_out(person: identity.Complainant, reveal: bool) -> dict[str, Any]:
 
 
 def _complaint_out(case: Case, complaint: identity.Complaint, reveal: bool) -> dict[str, Any]:
-    contact = complaint.agent_contact
-    if not reveal:
-        contact = identity.mask_email(contact) if "@" in contact else identity.mask_phone(contact)
+    contact = complaint.agent_contact if reveal else identity.mask_contact(complaint.agent_contact)
     authorisation = complaint.authorisation
     return {
         "receiving_numbers": [

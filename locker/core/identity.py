@@ -185,6 +185,11 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else mask_name(address)
 
 
+def mask_contact(contact: str) -> str:
+    """An agent's contact: a phone number or an e-mail address."""
+    return mask_email(contact) if "@" in contact else mask_phone(contact)
+
+
 def mask_text(text: str) -> str:
     """An address or other free text: its first few characters only."""
     text = text.strip()

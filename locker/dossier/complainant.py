@@ -73,14 +73,15 @@ def signature_block(data: DossierData) -> list[Block]:
         dated = f"{data.generated_at:%Y-%m-%d}"
     else:
         signed, dated = blank, _("____ year ____ month ____ day")
-    items = [(_("Complainant's signature"), signed), (_("Date"), dated)]
+    items = [
+        (_("Declaration"), _("I confirm that the facts stated in this complaint are true.")),
+        (_("Complainant's signature"), signed),
+        (_("Date"), dated),
+    ]
     if filed.has_agent:
         items += [(_("Agent's signature"), blank), (_("Date"), _("____ year ____ month ____ day"))]
-    return [
-        Para(_("Signature"), "h3"),
-        Para(_("I confirm that the facts stated in this complaint are true."), "body"),
-        KeyValues(items),
-    ]
+    # One block, so the heading, the declaration and the lines to sign stay on one page.
+    return [Para(_("Signature"), "h3"), KeyValues(items)]
 
 
 def authorisation_annex(data: DossierData) -> list[Section]:

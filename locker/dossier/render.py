@@ -120,7 +120,11 @@ class Renderer:
                     heading += parts
                     continue
                 if heading and parts:
-                    flow.append(KeepTogether(heading + parts[:1]))
+                    # A KeepTogether inside a KeepTogether reports a huge height to the outer
+                    # one, which then always moves to the next page: join its content instead.
+                    first = parts[0]
+                    joined = first._content if isinstance(first, KeepTogether) else [first]
+                    flow.append(KeepTogether(heading + list(joined)))
                     parts, heading = parts[1:], []
                 flow += parts
             flow += heading

@@ -66,7 +66,6 @@ def _complaint_page(
     status: int = 200,
 ) -> HttpResponse:
     complaint = selectors.complaint_of(case)
-    contact = complaint.agent_contact
     return render(
         request,
         "locker/case_complaint.html",
@@ -77,9 +76,7 @@ def _complaint_page(
             "complaint": complaint,
             "numbers": [identity.mask_phone(n) for n in complaint.receiving_numbers],
             "agent_name": identity.mask_name(complaint.agent_name),
-            "agent_contact": identity.mask_email(contact)
-            if "@" in contact
-            else identity.mask_phone(contact),
+            "agent_contact": identity.mask_contact(complaint.agent_contact),
             "upload_form": upload_form or AuthorisationForm(),
             "missing": selectors.missing_for_dossiers(case),
         },
