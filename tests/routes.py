@@ -232,6 +232,7 @@ ROUTES: list[Route] = [
     # account pages
     web("preferences", nothing, accounts()),
     web("security_events", nothing, accounts()),  # always the requester's own log
+    web("complainant_details", nothing, accounts()),  # always the requester's own details
     # your sessions and tokens: each person ends only their own
     web("sessions", nothing, accounts()),
     web("session_end", owner_other_session, answers(302, 404, 404, 404, 404, 302), "POST"),
@@ -287,6 +288,11 @@ ROUTES: list[Route] = [
     web("share_end", lambda w: [w.case.pk, w.share("viewer").pk], owner_only(302), "POST"),
     web("access_log", case, owner_only()),
     web("dossier_export", case, readers()),
+    # the complainant's details of a case: its owner's alone, lawyers included out
+    web("case_complaint", case, owner_only()),
+    web("authorisation_upload", case, owner_only(400), "POST"),  # no file sent
+    web("authorisation_remove", case, owner_only(302), "POST"),
+    web("authorisation_file", case, owner_only(404)),  # none uploaded (test_dossier_complainant)
     web("dossier_detail", lambda w: [w.case.pk, dossier_of(w).pk], readers()),
     web("dossier_status", lambda w: [w.case.pk, dossier_of(w).pk], readers()),
     # not rendered yet: the readers are sent to the dossier's page
@@ -320,6 +326,13 @@ ROUTES: list[Route] = [
     api("POST /api/invitations/accept", accounts(422, A), {"token": "x" * 43}),
     api("GET /api/profile", accounts(404, A)),
     api("PUT /api/profile", accounts(200, A), {"name": "王律师"}),
+    api("GET /api/complainant", accounts(200, A)),
+    api("PUT /api/complainant", accounts(200, A), {"legal_name": "李四"}),
+    api("GET /api/cases/<case_id>/complaint", owner_only(200, A)),
+    api("PUT /api/cases/<case_id>/complaint", owner_only(200, A),
+        {"receiving_numbers": ["13800138000"]}),
+    api("POST /api/cases/<case_id>/complaint/authorisation", owner_only(422, A), {}),
+    api("DELETE /api/cases/<case_id>/complaint/authorisation", owner_only(204, A)),
     api("GET /api/cases/<case_id>/annotations", reviewer_only(200, A)),
     api("POST /api/cases/<case_id>/annotations", reviewer_only(201, A), {"text": "要点"}),
     api("GET /api/cases/<case_id>/annotations/export", reviewer_only(200, A)),

@@ -35,6 +35,8 @@ class CaseIn(Schema):
     loan_start: date | None = None
     loan_due: date | None = None
     collector_agency: str = ""
+    funding_institution: str = ""
+    staff_involved: str = ""
 
 
 class CasePatch(Schema):
@@ -49,6 +51,8 @@ class CasePatch(Schema):
     loan_start: date | None = None
     loan_due: date | None = None
     collector_agency: str | None = None
+    funding_institution: str | None = None
+    staff_involved: str | None = None
 
 
 class CaseOut(Schema):
@@ -64,6 +68,8 @@ class CaseOut(Schema):
     loan_start: date | None
     loan_due: date | None
     collector_agency: str
+    funding_institution: str
+    staff_involved: str
     created_at: datetime
     length: int
     head: str

@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Router, Swagger
 
 from locker.api import (
     cases,
+    complainant,
     data_exports,
     dossiers,
     entries,
@@ -56,6 +57,7 @@ ROUTERS: tuple[Router, ...] = (
     security.router,
     data_exports.router,
     cases.router,
+    complainant.router,
     entries.router,
     sharing.router,
     receipts.router,

@@ -289,3 +289,25 @@ def open_sealed(sealed: IO[bytes], sealed_total: int, master_keys: dict[bytes, b
     header = Header.parse(_read_full(sealed, HEADER_SIZE))
     data_key = header.unwrap(master_keys)
     return Opened(sealed, header, data_key, sealed_total)
+
+
+# Small values held in the database (a complainant's ID number, locker/infra/sealed_values.py)
+# use the same format as files, whole in memory.
+
+
+def seal_bytes(plain: bytes, master_key: bytes) -> bytes:
+    return b"".join(seal(io.BytesIO(plain), master_key))
+
+
+def open_bytes(sealed: bytes, master_keys: dict[bytes, bytes]) -> bytes:
+    """The plaintext of sealed bytes; raises UnknownKey or Tampered."""
+    return open_sealed(io.BytesIO(sealed), len(sealed), master_keys).read()
+
+
+def rewrap_bytes(sealed: bytes, master_keys: dict[bytes, bytes], current: bytes) -> bytes | None:
+    """The same sealed value with its data key wrapped by `current`; None when it already is."""
+    header = Header.parse(sealed[:HEADER_SIZE])
+    if header.key_id == key_id(current):
+        return None
+    data_key = header.unwrap(master_keys)
+    return header.rewrapped(data_key, current).to_bytes() + sealed[HEADER_SIZE:]

@@ -78,6 +78,8 @@ FIELD_LABELS: dict[str, Promise] = {
     "borrower_name": _("Borrower"),
     "lender": _("Lender or platform"),
     "lending_app": _("Lending app"),
+    "funding_institution": _("Funding institution"),
+    "staff_involved": _("Staff involved"),
     "currency": _("Currency"),
     "principal_minor": _("Principal"),
     "received_minor": _("Amount actually received"),

@@ -21,6 +21,7 @@ from django.core.files import File
 from django.utils import timezone, translation
 
 from locker.core import anchors as core_anchors
+from locker.core.identity import TEMPLATE_ELEMENTS
 from locker.dossier.data import AccessLogPart, DossierData, build_rows, include_filter, summarise
 from locker.dossier.images import audio_durations, prepare_images
 from locker.dossier.render import render_pdf
@@ -32,6 +33,7 @@ from locker.infra.tsa import TSAUnavailable
 from locker.models import AnchorLeaf, Dossier
 from locker.selectors import access_wording, sharing
 from locker.selectors.anchors import anchors_document, trusted_tsa_roots
+from locker.selectors.complainant import complainant_of, complaint_of
 from locker.services import dossiers as services
 from locker.services.anchors import anchor_case_head
 
@@ -105,6 +107,8 @@ def gather(dossier: Dossier) -> DossierData:
         access_log = AccessLogPart(
             rows=logged, file_names=names, until=dossier.created_at.astimezone(zone)
         )
+    # Only the complaint templates carry the complainant's details; no other dossier does.
+    carries_details = dossier.template in TEMPLATE_ELEMENTS
     return DossierData(
         dossier=dossier,
         case_facts=case.facts(),
@@ -136,6 +140,8 @@ def gather(dossier: Dossier) -> DossierData:
         generated_at=timezone.now().astimezone(zone),
         requested_by=user.get_full_name() or user.get_username(),
         access_log=access_log,
+        complainant=complainant_of(case.owner) if carries_details else None,
+        complaint=complaint_of(case) if carries_details else None,
     )
 
 

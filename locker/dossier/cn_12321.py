@@ -1,5 +1,8 @@
-"""The report to the 12321 Network Bad Information and Spam Reporting Center: harassing
-calls and text messages, counted per number."""
+"""The report to the 12321 Network Bad Information and Spam Reporting Center: the reporter and
+their own receiving number(s), the harassing numbers counted, and one row per call or text
+message with its time, the sending number and the full text. Numbers are printed the way the
+channel takes them (locker.core.identity.channel_number): no spaces, no +86 on a mainland
+number."""
 
 from __future__ import annotations
 
@@ -7,20 +10,32 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from locker.core.identity import channel_number
+from locker.core.labels import CHANNEL_LABELS, label
+from locker.dossier import complainant
 from locker.dossier.blocks import Block, Grid, KeyValues, Para, Section
-from locker.dossier.data import DossierData, is_night
+from locker.dossier.data import DossierData, Row, is_night, row_summary
 from locker.dossier.formatting import fmt_time, unknown
+
+
+def _reported(data: DossierData) -> list[tuple[Row, str, str]]:
+    """The incoming calls and text messages, with their sending number and kind."""
+    found = []
+    for row in data.rows:
+        if row.kind == "call" and row.body.get("direction", "incoming") != "outgoing":
+            number, kind = channel_number(str(row.body.get("number") or "")), "call"
+        elif row.kind == "message" and row.body.get("channel") == "sms":
+            number, kind = channel_number(str(row.body.get("sender") or "")), "sms"
+        else:
+            continue
+        found.append((row, number, kind))
+    return found
 
 
 def report_12321(data: DossierData) -> Section:
     per_number: dict[str, dict[str, Any]] = {}
-    for row in data.rows:
-        if row.kind == "call" and row.body.get("direction", "incoming") != "outgoing":
-            number, kind = str(row.body.get("number") or ""), "call"
-        elif row.kind == "message" and row.body.get("channel") == "sms":
-            number, kind = str(row.body.get("sender") or ""), "sms"
-        else:
-            continue
+    reported = _reported(data)
+    for row, number, kind in reported:
         if not number:
             continue
         stat = per_number.setdefault(
@@ -48,10 +63,17 @@ def report_12321(data: DossierData) -> Section:
         kinds.append(_("harassing calls"))
     if any(r[2] != "0" for r in rows):
         kinds.append(_("harassing text messages"))
+    who = complainant.person(data)
+    receiving = complainant.complaint(data).receiving_numbers
     blocks: list[Block] = [
         KeyValues(
             [
-                (_("Reporter"), data.case_facts.get("borrower_name") or unknown()),
+                (_("Reporter"), who.legal_name or complainant.missing("legal_name")),
+                (_("Reporter's contact phone"), who.phone or complainant.missing("phone")),
+                (
+                    _("Reporter's own number(s) that received them"),
+                    ", ".join(receiving) or complainant.missing("receiving_numbers"),
+                ),
                 (_("Type of report"), ", ".join(kinds) or unknown()),
                 (_("Numbers reported"), str(len(rows))),
                 (
@@ -78,6 +100,23 @@ def report_12321(data: DossierData) -> Section:
                 [_("Number"), _("Calls"), _("SMS"), _("At night"), _("First"), _("Last")],
                 rows,
                 [0.22, 0.1, 0.1, 0.12, 0.23, 0.23],
+            )
+        )
+    if reported:
+        blocks.append(Para(_("Each call and text message"), "h3"))
+        blocks.append(
+            Grid(
+                [_("Time"), _("Type"), _("Sending number"), _("Full text")],
+                [
+                    [
+                        fmt_time(row.when),
+                        label(CHANNEL_LABELS, kind),
+                        number or _("hidden"),
+                        row_summary(row, limit=None) or "—",
+                    ]
+                    for row, number, kind in reported
+                ],
+                [0.17, 0.1, 0.18, 0.55],
             )
         )
     return Section(_("Report"), blocks, new_page=True)

@@ -1,12 +1,16 @@
 """The complaint to the National Financial Regulatory Administration (12378) and the
-National Internet Finance Association of China: who complains about whom, the request,
-the facts and the legal basis."""
+National Internet Finance Association of China, with every element arts. 13 and 14 of the
+《银行业保险业消费投诉处理管理办法》 ask for: the complainant's name, ID document type and
+number and contact details; the institutions (platform, funding institution, collectors)
+and staff involved; the request; the facts and grounds; a signature and date; and, when an
+agent files, the agent's written authorisation (annex A)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
 from locker.core.labels import tag_label
+from locker.dossier import complainant
 from locker.dossier.blocks import Block, Bullets, KeyValues, Para, Section
 from locker.dossier.data import DossierData
 from locker.dossier.formatting import fmt_time, unknown
@@ -14,6 +18,9 @@ from locker.dossier.formatting import fmt_time, unknown
 
 def _staff(data: DossierData) -> str:
     claims: dict[str, None] = {}
+    named = str(data.case_facts.get("staff_involved") or "").strip()
+    if named:
+        claims[named] = None
     for row in data.rows:
         claim = str(row.body.get("caller_claims") or "").strip() if row.kind == "call" else ""
         if claim:
@@ -28,11 +35,7 @@ def _staff(data: DossierData) -> str:
 def regulator_complaint(data: DossierData) -> Section:
     facts = data.case_facts
     conduct = data.conduct
-    institution = " / ".join(
-        v
-        for v in (facts.get("lender"), facts.get("lending_app"), facts.get("collector_agency"))
-        if v
-    )
+    institution = " / ".join(v for v in (facts.get("lender"), facts.get("lending_app")) if v)
     request = [
         _("Order the institution and its collectors to stop the abusive collection described."),
         _("Investigate the disclosure and use of my contact list and personal information."),
@@ -79,16 +82,27 @@ def regulator_complaint(data: DossierData) -> Section:
         ),
     ]
     blocks: list[Block] = [
+        Para(_("Complainant"), "h3"),
+        KeyValues(complainant.complainant_items(data, with_address=True)),
+        KeyValues(complainant.agent_items(data)),
+        Para(_("Institution complained about and staff involved"), "h3"),
         KeyValues(
             [
-                (_("Complainant"), facts.get("borrower_name") or unknown()),
-                (_("Institution complained about"), institution or unknown()),
+                (
+                    _("Institution complained about (platform)"),
+                    institution or complainant.missing("institution"),
+                ),
+                (
+                    _("Funding institution (资金方)"),
+                    facts.get("funding_institution") or complainant.missing("funding_institution"),
+                ),
+                (_("Collection agency"), facts.get("collector_agency") or unknown()),
                 (_("Staff involved (where known)"), _staff(data)),
             ]
         ),
         Para(_("Request"), "h3"),
         Bullets(request),
-        Para(_("Facts"), "h3"),
+        Para(_("Facts and grounds"), "h3"),
         Para(facts_text),
         Bullets(tagged) if tagged else Para("—"),
         Para(_("Basis"), "h3"),
@@ -100,5 +114,6 @@ def regulator_complaint(data: DossierData) -> Section:
             ),
             "small",
         ),
+        *complainant.signature_block(data),
     ]
     return Section(_("Complaint"), blocks, new_page=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from locker.core import chain, labels, stats
 from locker.core.anchors import AttestationReport
+from locker.core.identity import Complainant, Complaint
 from locker.models import AccessLog, Dossier, Entry
 
 SUMMARY_CHARS = 280
@@ -166,6 +167,10 @@ class DossierData:
     keys_url: str = ""  # the public /keys page, where the fingerprints above can be checked
     # Attested times per range of records, from anchors.json (None: it holds no anchor).
     attestation: AttestationReport | None = None
+    # The complainant's details, gathered only for the templates that carry them
+    # (locker.core.identity.TEMPLATE_ELEMENTS: cn_regulator, cn_12321); None for the others.
+    complainant: Complainant | None = None
+    complaint: Complaint | None = None
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:

@@ -15,7 +15,13 @@ from reportlab.graphics import shapes
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate, Spacer
 
-from locker.dossier import pdf_charts, pdf_exhibits, pdf_records, pdf_verification
+from locker.dossier import (
+    pdf_authorisation,
+    pdf_charts,
+    pdf_exhibits,
+    pdf_records,
+    pdf_verification,
+)
 from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para
 from locker.dossier.cover import template_title
 from locker.dossier.data import DossierData
@@ -95,6 +101,8 @@ class Renderer:
             return pdf_exhibits.exhibit_index(kit, data.exhibits)
         if marker.name == "verification":
             return pdf_verification.verification(kit, data)
+        if marker.name == "authorisation":
+            return pdf_authorisation.authorisation(kit, data)
         raise ValueError(f"unknown marker {marker.name!r}")
 
     def story(self) -> list[Flowable]:
@@ -112,7 +120,11 @@ class Renderer:
                     heading += parts
                     continue
                 if heading and parts:
-                    flow.append(KeepTogether(heading + parts[:1]))
+                    # A KeepTogether inside a KeepTogether reports a huge height to the outer
+                    # one, which then always moves to the next page: join its content instead.
+                    first = parts[0]
+                    joined = first._content if isinstance(first, KeepTogether) else [first]
+                    flow.append(KeepTogether(heading + list(joined)))
                     parts, heading = parts[1:], []
                 flow += parts
             flow += heading

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from locker.dossier.blocks import Marker, Section
 from locker.dossier.cn_12321 import report_12321
 from locker.dossier.cn_regulator import regulator_complaint
+from locker.dossier.complainant import authorisation_annex
 from locker.dossier.court import access_log_section, court_certification
 from locker.dossier.cover import cover
 from locker.dossier.data import DossierData
@@ -33,7 +34,7 @@ def sections(data: DossierData) -> list[Section]:
     evidence = Section(_("Evidence"), [Marker("evidence")], new_page=True)
     verification = Section(_("Verification"), [Marker("verification")], new_page=True)
     if key == "cn_regulator":
-        middle = [regulator_complaint(data), summary(data)]
+        middle = [regulator_complaint(data), *authorisation_annex(data), summary(data)]
     elif key == "cn_12321":
         middle = [report_12321(data), summary(data)]
     elif key == "us_cfpb":

@@ -10,6 +10,7 @@ from locker.models.cases import (
     EvidenceFile,
     KeptReceipt,
 )
+from locker.models.complainant import CaseComplaint, ComplainantDetails
 from locker.models.data_exports import DataExport
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
@@ -31,8 +32,10 @@ __all__ = [
     "Annotation",
     "ApiToken",
     "Case",
+    "CaseComplaint",
     "CaseVisit",
     "Checkpoint",
+    "ComplainantDetails",
     "ContactLink",
     "DataExport",
     "Dossier",

@@ -34,6 +34,10 @@ class Case(models.Model):
     loan_start = models.DateField(_("loan start date"), null=True, blank=True)
     loan_due = models.DateField(_("loan due date"), null=True, blank=True)
     collector_agency = models.CharField(_("collection agency"), max_length=200, blank=True)
+    # The bank or finance company that lent the money through the app (资金方): the
+    # institution a regulator's complaint names beside the platform.
+    funding_institution = models.CharField(_("funding institution"), max_length=200, blank=True)
+    staff_involved = models.CharField(_("staff involved, where known"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Case facts a case_update entry may carry, in display order.
@@ -49,6 +53,8 @@ class Case(models.Model):
         "loan_start",
         "loan_due",
         "collector_agency",
+        "funding_institution",
+        "staff_involved",
     )
 
     class Meta:

@@ -75,7 +75,7 @@ CONFIRM_TRIES = 10
 CONFIRM_WINDOW_S = 900
 # Where a case's files are in the evidence storage (infra/storage.py, infra/thumbs.py,
 # dossier/build.py): everything under these goes with the case, stray copies included.
-CASE_FILE_ROOTS = ("evidence", "derived", "dossiers")
+CASE_FILE_ROOTS = ("evidence", "derived", "dossiers", "authorisations")
 
 
 class ConfirmationRefused(InputError):

@@ -21,6 +21,7 @@ from locker.infra.storage import (
     walk_stored,
 )
 from locker.models import Dossier, EvidenceFile
+from locker.services import complainant
 
 _CONTENT_ADDRESS = re.compile(r"^evidence/[^/]+/[0-9a-f]{2}/([0-9a-f]{64})$")
 LOCK_NAME = "storage-encryption"
@@ -81,8 +82,11 @@ class RotationReport:
     rewrapped: int = 0
     already_current: int = 0
     plaintext: int = 0
-    # Files that could not be re-wrapped (sealed under a key not configured, or damaged).
+    # Files that could not be re-wrapped (sealed under a key not configured, or damaged),
+    # and sealed complainant details that could not (named "<table> <id>").
     failed: list[str] = field(default_factory=list)
+    # Sealed complainant details in the database re-wrapped (locker/services/complainant.py).
+    details_rewrapped: int = 0
     # Keys no file needs any more, moved out of the key file into RETIRED_SUFFIX beside it.
     retired_ids: list[str] = field(default_factory=list)
     # The keys are in LOCKER_MASTER_KEY: the operator removes the old ones there.
@@ -160,6 +164,8 @@ def rotate_master_key(
                 outcome = "already under the current key"
             if on_file is not None:
                 on_file(name, outcome)
+        report.details_rewrapped, failed_details = complainant.rewrap_sealed_details()
+        report.failed += failed_details
         if report.done and ring.path is not None and _every_file_under(ring.current_id):
             report.retired_ids = _retire(ring.path, ring)
     return report
@@ -168,4 +174,6 @@ def rotate_master_key(
 def _every_file_under(current_id: bytes) -> bool:
     # Checked again after the pass: a file written meanwhile by a process that had not yet
     # read the new key file must not lose its key.
-    return all(sealed_key_id(name) in (None, current_id) for name in walk_stored())
+    return complainant.every_detail_under(current_id) and all(
+        sealed_key_id(name) in (None, current_id) for name in walk_stored()
+    )

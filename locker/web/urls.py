@@ -7,6 +7,7 @@ from django.urls import include, path
 from locker.web.views import (
     accounts,
     cases,
+    complainant,
     contact_links,
     desk,
     dossiers,
@@ -51,6 +52,7 @@ urlpatterns = [
     ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
     path("accounts/security/", security.security_events, name="security_events"),
+    path("accounts/complainant/", complainant.complainant_details, name="complainant_details"),
     path("accounts/sessions/", sessions.sessions, name="sessions"),
     path("accounts/two-factor/", second_factor.two_factor, name="two_factor"),
     path(
@@ -117,6 +119,22 @@ urlpatterns = [
     path("c/thanks/", contact_links.statement_done, name="statement_done"),
     path("c/<str:token>/", contact_links.statement_open, name="statement_open"),
     path(case + "dossiers/", dossiers.export, name="dossier_export"),
+    path(case + "complaint/", complainant.case_complaint, name="case_complaint"),
+    path(
+        case + "complaint/authorisation/",
+        complainant.authorisation_upload,
+        name="authorisation_upload",
+    ),
+    path(
+        case + "complaint/authorisation/remove/",
+        complainant.authorisation_remove,
+        name="authorisation_remove",
+    ),
+    path(
+        case + "complaint/authorisation/file",
+        complainant.authorisation_file,
+        name="authorisation_file",
+    ),
     path(dossier, dossiers.detail, name="dossier_detail"),
     path(dossier + "status", dossiers.status, name="dossier_status"),
     path(dossier + "pdf", dossiers.download, name="dossier_pdf"),

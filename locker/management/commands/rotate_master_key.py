@@ -39,8 +39,12 @@ class Command(BaseCommand):
             self.stdout.write(f"new master key {report.current_id} (written to the key file)")
         self.stdout.write(
             f"{report.rewrapped} file(s) re-wrapped under master key {report.current_id}, "
-            f"{report.already_current} already under it, {report.plaintext} not encrypted"
+            f"{report.already_current} already under it, {report.plaintext} not encrypted; "
+            f"{report.details_rewrapped} sealed complainant detail(s) re-wrapped"
         )
+        for name in report.failed:
+            if not name.startswith(("evidence/", "derived/", "dossiers/", "authorisations/")):
+                self.stdout.write(f"FAILED: sealed under a key not configured  {name}")
         if not report.done:
             raise CommandError(
                 f"{len(report.failed)} file(s) could not be re-wrapped (listed above); the old "

@@ -56,6 +56,12 @@ class CaseForm(forms.Form):
     )
     lender = forms.CharField(label=_("Lender or platform"), max_length=200, required=False)
     lending_app = forms.CharField(label=_("Lending app"), max_length=200, required=False)
+    funding_institution = forms.CharField(
+        label=_("Funding institution (资金方), if known"),
+        max_length=200,
+        required=False,
+        help_text=_("The bank or finance company named as lender in the app's loan contract."),
+    )
     borrower_name = forms.CharField(
         label=_("Borrower's name as shown in documents"), max_length=200, required=False
     )
@@ -81,6 +87,12 @@ class CaseForm(forms.Form):
     loan_due = forms.DateField(label=_("Loan due date"), required=False, widget=DATE_WIDGET)
     collector_agency = forms.CharField(
         label=_("Collection agency, if known"), max_length=200, required=False
+    )
+    staff_involved = forms.CharField(
+        label=_("Names of staff or collectors involved, if known"),
+        max_length=500,
+        required=False,
+        help_text=_("As they introduced themselves, e.g. 李经理 (工号 0231)."),
     )
 
     @classmethod

@@ -16,6 +16,7 @@ from locker.infra.http import pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import Role, RoleRefused, case_access_or_404
 from locker.selectors import access_wording
+from locker.selectors.complainant import missing_for_dossiers
 from locker.selectors.dossiers import dossier_of, dossier_status, recent_dossiers_of
 from locker.services import InputError
 from locker.services import dossiers as dossier_services
@@ -90,6 +91,8 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "may_render": role != "viewer",
             "refused": str(refused) if refused else "",
             "dossiers": recent_dossiers_of(case),
+            # What the complaint templates still lack (labels only), warned before rendering.
+            "missing": missing_for_dossiers(case) if role != "viewer" else {},
         },
         status=403 if refused else 400 if form.errors else 200,
     )
