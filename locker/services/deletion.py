@@ -74,7 +74,8 @@ log = logging.getLogger(__name__)
 CONFIRM_TRIES = 10
 CONFIRM_WINDOW_S = 900
 # Where a case's files are in the evidence storage (infra/storage.py, infra/thumbs.py,
-# dossier/build.py): everything under these goes with the case, stray copies included.
+# dossier/build.py, services/complainant.py): everything under these goes with the case,
+# stray copies included.
 CASE_FILE_ROOTS = ("evidence", "derived", "dossiers", "authorisations")
 
 

@@ -85,7 +85,7 @@ def files_of(case: Case) -> list[Path]:
     media = Path(django_settings.MEDIA_ROOT)
     return [
         path
-        for root in ("evidence", "derived", "dossiers")
+        for root in deletion.CASE_FILE_ROOTS
         for path in (media / root / str(case.pk)).rglob("*")
         if path.is_file()
     ]
@@ -303,6 +303,28 @@ def test_deleting_case_a_leaves_case_b_whole_and_removes_a_s_bytes(
     assert Entry.objects.filter(case=second).count() == 2
     event = SecurityEvent.objects.get(user=owner, kind="case_deleted")
     assert event.detail == str(first.pk)[:8]
+
+
+def test_the_complainants_details_and_the_agents_authorisation_go_with_the_account(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """The identity details (sealed rows) and the authorisation picture (a file outside
+    evidence/) are the most sensitive things the account holds: nothing of them stays."""
+    from locker.models import CaseComplaint, ComplainantDetails
+
+    from ..test_dossier_complainant import fill_in
+
+    owner = UserFactory()
+    case = make_case(owner=owner, title="甲")
+    fill_in(case)
+    authorisation = [path for path in files_of(case) if "authorisations" in path.parts]
+    assert len(authorisation) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = csrf_post(client_for(owner), reverse("account_delete"), {"password": PASSWORD})
+    assert response.status_code == 302
+    assert not authorisation[0].exists()
+    assert not ComplainantDetails.objects.filter(user_id=owner.pk).exists()
+    assert not CaseComplaint.objects.filter(case_id=case.pk).exists()
 
 
 def test_a_stored_download_holding_the_deleted_case_goes_with_it(
