@@ -33,6 +33,7 @@ from locker.infra.tsa import TSAUnavailable
 from locker.models import AnchorLeaf, Dossier
 from locker.selectors import access_wording, sharing
 from locker.selectors.anchors import anchors_document, trusted_tsa_roots
+from locker.selectors.entries import erased_count
 from locker.services import dossiers as services
 from locker.services.anchors import anchor_case_head
 
@@ -118,6 +119,7 @@ def gather(dossier: Dossier) -> DossierData:
         length=length,
         head=head,
         omitted=sum(1 for line in lines if "omitted" in line),
+        erased=erased_count(case, up_to_seq=length),
         conduct=summarise(rows, zone),
         exhibits=sorted(exhibits.values(), key=lambda e: e.number),
         zone=zone,

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from locker.core import chain, stats
+from django.utils.translation import gettext
+
+from locker.core import chain, labels, stats
 from locker.core.anchors import AttestationReport
 from locker.models import AccessLog, Dossier, Entry
 
@@ -142,7 +144,7 @@ class DossierData:
     lines: list[dict[str, Any]]
     length: int
     head: str
-    omitted: int
+    omitted: int  # lines left out, erased ones included
     conduct: Conduct
     exhibits: list[Exhibit]
     zone: zoneinfo.ZoneInfo
@@ -161,6 +163,8 @@ class DossierData:
     keys_url: str = ""  # the public /keys page, where the fingerprints above can be checked
     # Attested times per range of records, from anchors.json (None: it holds no anchor).
     attestation: AttestationReport | None = None
+    # Of the omitted lines, those whose content the owner erased (not left out by a filter).
+    erased: int = 0
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -299,6 +303,12 @@ def row_summary(row: Row, limit: int | None = SUMMARY_CHARS) -> str:
             parts.append(", ".join(f"{k}={_change(v)}" for k, v in body["changes"].items()))
     elif row.kind == "case_update":
         parts = [", ".join(f"{k}={_change(v)}" for k, v in (body.get("changes") or {}).items())]
+    elif row.kind == "redaction":
+        parts = [
+            gettext("The content of entry %(seq)s was erased") % {"seq": body.get("erased_seq")}
+        ]
+        if body.get("reason"):
+            parts.append(labels.label(labels.REDACTION_REASON_LABELS, body["reason"]))
     else:
         parts = [str(body)]
     text = " — ".join(p.strip() for p in parts if p and p.strip())

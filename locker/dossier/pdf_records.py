@@ -42,16 +42,26 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         )
     if not rows:
         return [para(_("No records in the chosen range."), kit.styles.body)]
-    omitted = data.omitted
-    note = (
-        _(
-            "%(omitted)d records outside the chosen dates or kinds are left out; their hashes "
-            "are kept in the embedded chain."
+    left_out = data.omitted - data.erased
+    notes = []
+    if left_out:
+        notes.append(
+            _(
+                "%(omitted)d records outside the chosen dates or kinds are left out; their "
+                "hashes are kept in the embedded chain."
+            )
+            % {"omitted": left_out}
         )
-        % {"omitted": omitted}
-        if omitted
-        else _("All records of the case are shown.")
-    )
+    if data.erased:
+        notes.append(
+            _(
+                "The content of %(erased)d records was erased by the case's owner before this "
+                "dossier was made; their hashes are kept in the embedded chain, and a record "
+                "of each erasure says when it happened."
+            )
+            % {"erased": data.erased}
+        )
+    note = " ".join(notes) or _("All records of the case are shown.")
     table = kit.grid(header, rows, [0.05, 0.13, 0.08, 0.12, 0.33, 0.12, 0.07, 0.10], long=True)
     night_rows = [
         ("TEXTCOLOR", (1, i + 1), (1, i + 1), NIGHT)

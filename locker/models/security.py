@@ -33,6 +33,7 @@ class SecurityEvent(AppendOnlyModel):
         RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used to sign in")
         ADMIN_ACTION = "admin_action", _("Change made on the admin pages")
         CHANGED_BY_ADMIN = "changed_by_admin", _("Account changed by an administrator")
+        RECORD_ERASED = "record_erased", _("A record's content erased")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="security_events"

@@ -68,6 +68,8 @@ def body_value(name: str, value: Any) -> str:
         return labels.label(labels.DIRECTION_LABELS, value)
     if name == "channel":
         return labels.label(labels.CHANNEL_LABELS, value)
+    if name == "reason" and str(value) in labels.REDACTION_REASON_LABELS:
+        return labels.label(labels.REDACTION_REASON_LABELS, value)
     if name == "duration_s":
         return duration(value) or "—"
     if name == "tags" and isinstance(value, list):
