@@ -5,6 +5,7 @@ like the other chain routes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpRequest
@@ -13,9 +14,10 @@ from ninja.errors import HttpError
 
 from locker import services
 from locker.api.auth import author_of
+from locker.api.entries import appended_out
 from locker.api.errors import api_message
 from locker.api.tokens import Detail
-from locker.core import kinds
+from locker.core import chain, kinds
 from locker.infra.http import request_user
 from locker.permissions import case_access_or_404
 from locker.selectors.entries import entry_at
@@ -23,12 +25,49 @@ from locker.selectors.entries import entry_at
 router = Router(tags=["cases"])
 
 
-class EraseIn(Schema):
-    reason: str | None = Field(
-        default=None,
-        description="optional: why, as a category (never free text): "
-        + ", ".join(reason.value for reason in kinds.RedactionReason),
-    )
+REASONS = [reason.value for reason in kinds.RedactionReason]
+ERASE_REQUEST_DOC = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "reason": {
+                            "type": "string",
+                            "enum": REASONS,
+                            "nullable": True,
+                            "description": "optional: why, as a category (never free text)",
+                        }
+                    },
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
+
+
+def _reason_of(request: HttpRequest) -> Any:
+    """The optional reason: from a JSON body, or a form field; no body at all is no reason."""
+    if request.content_type != "application/json":
+        return request.POST.get("reason") or None
+    if not request.body.strip():
+        return None
+    try:
+        document = json.loads(request.body, parse_constant=chain.reject_json_constant)
+    except (ValueError, RecursionError) as exc:
+        raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise HttpError(422, 'the body must be a JSON object, {"reason": …} or {}')
+    unknown = set(document) - {"reason"}
+    if unknown:
+        raise HttpError(422, f"unknown members {sorted(unknown)}; expected reason")
+    reason = document.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise HttpError(422, "reason must be a string")
+    return reason
 
 
 class ErasedOut(Schema):
@@ -49,16 +88,15 @@ class EraseOut(Schema):
 
 @router.post(
     "/cases/{case_id}/entries/{seq}/erase",
-    response={200: EraseOut, 404: Detail, 409: Detail, 422: Detail},
+    response={200: EraseOut, 400: Detail, 404: Detail, 409: Detail, 422: Detail},
+    openapi_extra=ERASE_REQUEST_DOC,
     summary="Erase one record's content (the owner only); the chain keeps its links",
 )
-def erase_entry(
-    request: HttpRequest, case_id: str, seq: int, payload: EraseIn | None = None
-) -> Status[dict[str, Any]]:
+def erase_entry(request: HttpRequest, case_id: str, seq: int) -> Status[dict[str, Any]]:
     case = case_access_or_404(request, case_id, need="write").case
     if entry_at(case, seq) is None:
         raise HttpError(404, "No such entry")
-    reason = payload.reason if payload is not None else None
+    reason = _reason_of(request)
     try:
         result = services.erase_entry(
             case=case,
@@ -70,16 +108,11 @@ def erase_entry(
         )
     except services.AlreadyErased as exc:
         return Status(409, {"detail": api_message(request, exc)})
-    redaction = result.redaction
     return Status(
         200,
         {
-            "seq": redaction.seq,
-            "hash": redaction.hash,
-            "prev": redaction.prev,
-            "recorded_at": redaction.as_entry()["recorded_at"],
-            "entry": redaction.as_entry(),
+            **appended_out(result.redaction, result.receipt),
+            "entry": result.redaction.as_entry(),
             "erased": result.erased.as_omitted_line()["omitted"],
-            "receipt": result.receipt,
         },
     )

@@ -384,7 +384,7 @@ def test_the_api_erases_once_then_answers_409():
     assert out["erased"] == {"seq": target.seq, "prev": target.prev, "hash": target.hash}
     assert chain.entry_hash(out["entry"]) == out["hash"]
     assert out["entry"]["author"].startswith("token:")
-    second = api.post_json(url, {})
+    second = api.client.post(url, **api.headers)  # no body at all, as `curl -X POST` sends
     assert second.status_code == 409 and "erased already" in second.json()["detail"]
     assert Entry.objects.filter(case=world.case, kind="redaction").count() == 1
     with pytest.raises(services.AlreadyErased):
@@ -397,6 +397,8 @@ def test_the_api_erases_once_then_answers_409():
         ("redaction", {}, 422),  # the trace of an erasure cannot itself be erased
         ("first", {}, 422),  # the case's opening facts (a case_update) live on the case
         ("screenshot", {"reason": "because her number is 139…"}, 422),  # no free text
+        ("screenshot", {"reason": 5}, 422),
+        ("screenshot", {"reason": "other", "note": "她的号码"}, 422),  # no member to hide text in
         ("missing", {}, 404),
     ],
 )
