@@ -113,7 +113,12 @@ def _remove_stored(case_id: uuid.UUID, names: Sequence[str]) -> None:
                 if name not in renamed:
                     storage.delete(name)
     except Exception:  # noqa: BLE001 - the erasure stands; the orphan sweep takes the rest
-        log.warning("could not remove the files of an erased entry in case %s", case_id)
+        log.warning(
+            "could not remove the files of an erased entry in case %s: %s",
+            case_id,
+            ", ".join(names),
+            exc_info=True,
+        )
 
 
 @transaction.atomic

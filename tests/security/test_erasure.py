@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import filesystem
 from django.urls import reverse
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -29,6 +30,7 @@ from locker.infra.thumbs import SIZES, derived_copy, derived_name
 from locker.models import Entry, EvidenceFile, SecurityEvent
 from locker.selectors.cases import case_overview
 from locker.selectors.chain import verify_case
+from locker.selectors.orphans import iter_orphans
 from locker.selectors.receipts import kept_receipts_of
 
 from ..dossier_helpers import CHINESE_PHRASE, distinct_png, make_dossier, screenshot_png
@@ -179,6 +181,27 @@ def test_an_append_racing_the_file_removal_keeps_its_file(django_capture_on_comm
         callback()
     stored = EvidenceFile.objects.get(case=case, sha256=again.evidence[0]["sha256"])
     assert evidence_storage().exists(stored.storage_name)
+    assert verify_case(case, rehash_files=True).ok
+
+
+def test_a_storage_failure_after_the_erasure_leaves_an_orphan_not_the_content(
+    django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    """The disk refuses to delete (an I/O error): the erasure stands, nothing is shown or
+    exported of the entry, and the bytes left behind are an orphan the sweep removes."""
+    case = make_case()
+    target = statement_entry(case)
+    name = EvidenceFile.objects.get(case=case, sha256=target.evidence[0]["sha256"]).storage_name
+
+    def failing_remove(path: str) -> None:
+        raise OSError(5, "Input/output error", path)
+
+    monkeypatch.setattr(filesystem.os, "remove", failing_remove)
+    erase_committed(target, django_capture_on_commit_callbacks)
+    monkeypatch.undo()
+    assert Entry.objects.get(pk=target.pk).is_erased
+    assert "could not remove the files of an erased entry" in caplog.text
+    assert [orphan.name for orphan in iter_orphans()] == [name]
     assert verify_case(case, rehash_files=True).ok
 
 

@@ -76,7 +76,7 @@ def test_the_exact_erasure_is_allowed_once_in_raw_sql() -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE locker_entry SET body = '{\"text\": \"改写\"}'::jsonb WHERE id = %(id)s",
+        'UPDATE locker_entry SET body = \'{"text": "改写"}\'::jsonb WHERE id = %(id)s',
         "UPDATE locker_entry SET hash = repeat('0', 64) WHERE id = %(id)s",
         "UPDATE locker_entry SET evidence = '[]'::jsonb WHERE id = %(id)s",
         "UPDATE locker_entry SET erased_at = now() WHERE id = %(id)s",
@@ -138,7 +138,7 @@ def test_a_redaction_cannot_be_erased_and_an_erasure_cannot_be_undone() -> None:
     erased_before = snapshot(target)
     for sql in (
         "UPDATE locker_entry SET erased_at = NULL, erased_by_id = NULL WHERE id = %(id)s",
-        "UPDATE locker_entry SET body = '{\"text\": \"原文\"}'::jsonb WHERE id = %(id)s",
+        'UPDATE locker_entry SET body = \'{"text": "原文"}\'::jsonb WHERE id = %(id)s',
         "UPDATE locker_entry SET erased_by_id = %(by)s WHERE id = %(id)s",
         "DELETE FROM locker_entry WHERE id = %(id)s",
     ):
