@@ -156,6 +156,7 @@ API_PARAMETERS: dict[str, Callable[[Personas], Any]] = {
     "token_id": lambda w: services.issue_token(user=w.owner, name="spare")[0].pk,
     "dossier_id": lambda w: dossier_of(w).pk,
     "export_id": owner_export,
+    "seq": lambda w: w.screenshot.seq,
 }
 
 
@@ -275,6 +276,8 @@ ROUTES: list[Route] = [
     web("receipt_json", entry, readers()),
     web("kept_receipts", case, readers()),
     web("correct_entry", entry, owner_only()),
+    # erasing a record's content: the confirmation page, then a POST that erases (once)
+    web("erase_entry", entry, owner_only()),
     web("evidence_original", lambda w: [w.case.pk, w.sha], readers()),
     web("evidence_derived", lambda w: [w.case.pk, w.sha, "thumb"], readers()),
     web("links", case, owner_only()),
@@ -312,6 +315,7 @@ ROUTES: list[Route] = [
     api("POST /api/cases/<case_id>/entries", owner_only(201, A),
         {"kind": "note", "body": {"text": "又打来了"}}),
     api("GET /api/cases/<case_id>/entries", readers(200, A)),
+    api("POST /api/cases/<case_id>/entries/<seq>/erase", owner_only(200, A), {}),
     api("GET /api/cases/<case_id>/verify", readers(200, A)),
     api("GET /api/cases/<case_id>/export", readers(200, A)),
     api("POST /api/cases/<case_id>/shares", owner_only(201, A),

@@ -18,6 +18,7 @@ from locker.api.errors import refusals
 from locker.api.pagination import BoundedLimitOffset
 from locker.core import chain
 from locker.exports import bundle
+from locker.models import Entry
 from locker.permissions import case_access_or_404
 from locker.selectors.chain import verify_case
 from locker.selectors.entries import chain_entries
@@ -92,6 +93,17 @@ class AppendOut(Schema):
     receipt: dict[str, Any]
 
 
+def appended_out(entry: Entry, receipt: dict[str, Any]) -> dict[str, Any]:
+    """What the API answers about an entry it just appended, with the new head's receipt."""
+    return {
+        "seq": entry.seq,
+        "hash": entry.hash,
+        "prev": entry.prev,
+        "recorded_at": entry.as_entry()["recorded_at"],
+        "receipt": receipt,
+    }
+
+
 def _decode_entry_request(request: HttpRequest) -> tuple[dict[str, Any], list[services.Upload]]:
     uploads: list[services.Upload] = []
     if request.content_type == "multipart/form-data":
@@ -147,17 +159,7 @@ def append_entry(request: HttpRequest, case_id: str) -> Status[dict[str, Any]]:
         uploads=uploads,
         declared_files=None if declared is None else services.parse_declared_files(declared),
     )
-    entry = result.entry
-    return Status(
-        201,
-        {
-            "seq": entry.seq,
-            "hash": entry.hash,
-            "prev": entry.prev,
-            "recorded_at": entry.as_entry()["recorded_at"],
-            "receipt": result.receipt,
-        },
-    )
+    return Status(201, appended_out(result.entry, result.receipt))
 
 
 @router.get(

@@ -79,6 +79,25 @@ class CaseUpdateBody(Body):
     previous: dict[str, Any] = Field(default_factory=dict)
 
 
+class RedactionReason(StrEnum):
+    """Why the owner erased a record's content, as a category only: free text could repeat
+    what was erased."""
+
+    THIRD_PARTY_DATA = "third_party_data"  # a relative's or contact's personal data
+    CONTACT_ASKED = "contact_asked"  # the person it is about asked for it to go
+    RECORDED_BY_MISTAKE = "recorded_by_mistake"
+    OTHER = "other"
+
+
+class RedactionBody(Body):
+    """The trace an erasure leaves in the chain (docs/chain-format.md, "Erasing a record's
+    content"): which entry's content was erased and, optionally, why. Who and when are the
+    redaction entry's own author and recorded_at. Never anything of what was removed."""
+
+    erased_seq: Annotated[StrictInt, Field(ge=1)]
+    reason: RedactionReason | None = None
+
+
 BODY_MODELS: dict[str, type[Body]] = {
     "call": CallBody,
     "message": MessageBody,
@@ -86,9 +105,14 @@ BODY_MODELS: dict[str, type[Body]] = {
     "note": NoteBody,
     "correction": CorrectionBody,
     "case_update": CaseUpdateBody,
+    "redaction": RedactionBody,
 }
-# case_update entries are written by the case-facts service, never appended directly.
+# case_update entries are written by the case-facts service and redaction entries by the
+# erasure service, never appended directly.
 APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction")
+# Whose content the owner may erase: what people record. A case_update's facts live on the
+# case itself (changed on its edit page), and a redaction is the trace an erasure leaves.
+ERASABLE_KINDS = APPENDABLE_KINDS
 
 
 class BodyError(ValueError):

@@ -24,6 +24,7 @@ KIND_LABELS: dict[str, Promise] = {
     "note": _("Note"),
     "correction": _("Correction"),
     "case_update": _("Case facts"),
+    "redaction": _("Record erased"),
 }
 
 TAG_LABELS: dict[str, Promise] = {
@@ -57,6 +58,14 @@ DIRECTION_LABELS: dict[str, Promise] = {
     "missed": _("Missed"),
 }
 
+# Why a record's content was erased (core.kinds.RedactionReason).
+REDACTION_REASON_LABELS: dict[str, Promise] = {
+    "third_party_data": _("Someone else's personal details"),
+    "contact_asked": _("The person it is about asked for it"),
+    "recorded_by_mistake": _("Recorded by mistake"),
+    "other": _("Other"),
+}
+
 FIELD_LABELS: dict[str, Promise] = {
     "direction": _("Direction"),
     "number": _("Phone number"),
@@ -73,6 +82,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "reason": _("Reason"),
     "changes": _("Changes"),
     "previous": _("Before"),
+    "erased_seq": _("Erased entry"),
     "occurred_at": _("When it happened"),
     "title": _("Case"),
     "borrower_name": _("Borrower"),
@@ -123,6 +133,8 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
         return label(DIRECTION_LABELS, value)
     if name == "channel":
         return label(CHANNEL_LABELS, value)
+    if name == "reason" and str(value) in REDACTION_REASON_LABELS:
+        return label(REDACTION_REASON_LABELS, value)
     if name == "duration_s":
         return duration_text(value) or "—"
     if name == "tags" and isinstance(value, list):

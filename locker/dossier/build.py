@@ -34,6 +34,7 @@ from locker.models import AnchorLeaf, Dossier
 from locker.selectors import access_wording, sharing
 from locker.selectors.anchors import anchors_document, trusted_tsa_roots
 from locker.selectors.complainant import complainant_of, complaint_of
+from locker.selectors.entries import erased_count
 from locker.services import dossiers as services
 from locker.services.anchors import anchor_case_head
 
@@ -117,6 +118,7 @@ def gather(dossier: Dossier) -> DossierData:
         length=length,
         head=head,
         omitted=sum(1 for line in lines if "omitted" in line),
+        erased=erased_count(case, up_to_seq=length),
         conduct=summarise(rows, zone),
         # In the order of the chain, as their labels count.
         exhibits=sorted(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext
+
 from locker.core import chain, labels, stats
 from locker.core.anchors import AttestationReport
 from locker.core.identity import Complainant, Complaint
@@ -148,7 +150,7 @@ class DossierData:
     lines: list[dict[str, Any]]
     length: int
     head: str
-    omitted: int
+    omitted: int  # lines left out, erased ones included
     conduct: Conduct
     exhibits: list[Exhibit]
     zone: zoneinfo.ZoneInfo
@@ -171,6 +173,8 @@ class DossierData:
     # (locker.core.identity.TEMPLATE_ELEMENTS: cn_regulator, cn_12321); None for the others.
     complainant: Complainant | None = None
     complaint: Complaint | None = None
+    # Of the omitted lines, those whose content the owner erased (not left out by a filter).
+    erased: int = 0
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -312,6 +316,12 @@ def row_summary(
             parts.append(_changes(body["changes"], money))
     elif row.kind == "case_update":
         parts = [_changes(body.get("changes") or {}, money)]
+    elif row.kind == "redaction":
+        parts = [
+            gettext("The content of entry %(seq)s was erased") % {"seq": body.get("erased_seq")}
+        ]
+        if body.get("reason"):
+            parts.append(labels.label(labels.REDACTION_REASON_LABELS, body["reason"]))
     else:
         parts = [str(body)]
     text = " — ".join(p.strip() for p in parts if p and p.strip())

@@ -48,16 +48,26 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         )
     if not rows:
         return [para(_("No records in the chosen range."), kit.styles.body)]
-    omitted = data.omitted
-    note = (
-        _(
-            "%(omitted)d records outside the chosen dates or kinds are left out; their hashes "
-            "are kept in the embedded chain."
+    left_out = data.omitted - data.erased
+    notes = []
+    if left_out:
+        notes.append(
+            _(
+                "%(omitted)d records outside the chosen dates or kinds are left out; their "
+                "hashes are kept in the embedded chain."
+            )
+            % {"omitted": left_out}
         )
-        % {"omitted": omitted}
-        if omitted
-        else _("All records of the case are shown.")
-    )
+    if data.erased:
+        notes.append(
+            _(
+                "The content of %(erased)d records was erased by the case's owner before this "
+                "dossier was made; their hashes are kept in the embedded chain, and a record "
+                "of each erasure says when it happened."
+            )
+            % {"erased": data.erased}
+        )
+    note = " ".join(notes) or _("All records of the case are shown.")
     # The time column is wide enough for "时间（自述 / 记录）": in a narrower one its closing
     # bracket, which may not start a line, hangs into the next column.
     table = kit.grid(header, rows, [0.05, 0.15, 0.08, 0.12, 0.31, 0.12, 0.07, 0.10], long=True)

@@ -74,7 +74,8 @@ class Case(models.Model):
 class Entry(AppendOnlyModel):
     APPEND_ONLY_MESSAGE = "chain entries are append-only"
 
-    """One link of a case's chain (docs/chain-format.md). Never updated or deleted."""
+    """One link of a case's chain (docs/chain-format.md). Never updated or deleted, except
+    that its owner may erase its content once (mark_erased)."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="entries")
     seq = models.PositiveIntegerField()
@@ -86,6 +87,12 @@ class Entry(AppendOnlyModel):
     author = models.CharField(max_length=64)
     body = models.JSONField()
     evidence = models.JSONField(default=list)
+    # Set together, once, when the owner erases the entry's content: the redaction entry
+    # that records it, and its recorded time.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    erased_by = models.OneToOneField(
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="erased_entry"
+    )
 
     class Meta:
         ordering = ("case", "seq")
@@ -114,7 +121,34 @@ class Entry(AppendOnlyModel):
             "evidence": self.evidence,
         }
 
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    def mark_erased(self, *, redaction: Entry) -> int:
+        """The one change an entry row may undergo, once: its content (body, evidence, the
+        claimed time) emptied and the row marked erased by `redaction`, at the redaction's
+        recorded time. seq, prev, hash, kind, author and recorded_at stay, so the chain still
+        links (the entry is exported as an omitted line). Returns the rows changed: 0 when
+        the entry was erased already. This object is left as it was (refresh_from_db).
+        PostgreSQL's trigger allows exactly this transition (locker/infra/entry_erasure.py);
+        every other UPDATE stays refused, here and there."""
+        not_erased = Entry.objects.filter(pk=self.pk, erased_at__isnull=True)
+        # The plain QuerySet's update: the append-only one refuses every update but this.
+        return models.QuerySet.update(
+            not_erased,
+            body={},
+            evidence=[],
+            occurred_at=None,
+            erased_at=redaction.recorded_at,
+            erased_by=redaction,
+        )
+
     def as_line(self) -> dict[str, Any]:
+        """The spec's line object; an erased entry is only its links (an omitted line),
+        wherever the chain is exported or listed."""
+        if self.is_erased:
+            return self.as_omitted_line()
         return {"entry": self.as_entry(), "hash": self.hash}
 
     def as_omitted_line(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class SecurityEvent(AppendOnlyModel):
         DATA_EXPORT_DOWNLOADED = "data_export_downloaded", _("Download of all your data fetched")
         CASE_DELETED = "case_deleted", _("Case deleted")
         DELETION_REFUSED = "deletion_refused", _("Deletion refused: wrong password or code")
+        RECORD_ERASED = "record_erased", _("A record's content erased")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="security_events"

@@ -50,12 +50,13 @@ def case_overview(case: Case, tz: tzinfo) -> CaseOverview:
     the figures and the rows need), one for the count of kept receipts."""
     entries = list(
         Entry.objects.filter(case=case).only(
-            "seq", "kind", "body", "occurred_at", "recorded_at", "case_id"
+            "seq", "kind", "body", "occurred_at", "recorded_at", "case_id", "erased_at"
         )
     )
     recent = sorted(entries, key=lambda e: (e.occurred_at or e.recorded_at, e.seq), reverse=True)
     return CaseOverview(
-        summary=stats.summarise(entries, tz),
+        # An erased entry's content is gone: it counts in no figure (it is still a row).
+        summary=stats.summarise([e for e in entries if not e.is_erased], tz),
         recent=recent[:RECENT_ENTRIES],
         entry_count=len(entries),
         kept_count=KeptReceipt.objects.filter(case=case).count(),

@@ -5,6 +5,7 @@ on the owner's entry page and in the lawyer's review viewer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from django.db.models import BooleanField, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
+from locker.core import kinds
 from locker.infra.thumbs import IMAGE_TYPES
 from locker.models import Case, Entry, EvidenceFile
 
@@ -73,11 +75,37 @@ def entry_at(case: Case, seq: int) -> Entry | None:
 
 
 def correctable_entry(case: Case, seq: int) -> Entry | None:
-    return Entry.objects.filter(case=case, seq=seq, kind__in=CORRECTABLE_KINDS).first()
+    return Entry.objects.filter(
+        case=case, seq=seq, kind__in=CORRECTABLE_KINDS, erased_at__isnull=True
+    ).first()
+
+
+def erasable_entry(case: Case, seq: int) -> Entry | None:
+    """The entry whose content its owner may erase: of a kind people record, not erased yet."""
+    return Entry.objects.filter(
+        case=case, seq=seq, kind__in=kinds.ERASABLE_KINDS, erased_at__isnull=True
+    ).first()
 
 
 def evidence_file(case: Case, sha256: str) -> EvidenceFile | None:
     return EvidenceFile.objects.filter(case=case, sha256=sha256).first()
+
+
+def evidence_still_named(case: Case, sha256s: Iterable[str]) -> set[str]:
+    """Which of these files some entry of the case still lists (an erased entry lists none)."""
+    wanted = set(sha256s)
+    named: set[str] = set()
+    if not wanted:
+        return named
+    rows = Entry.objects.filter(case=case).exclude(evidence=[]).values_list("evidence", flat=True)
+    for evidence in rows.iterator(chunk_size=500):
+        named.update(item["sha256"] for item in evidence if item["sha256"] in wanted)
+    return named
+
+
+def erased_count(case: Case, *, up_to_seq: int) -> int:
+    """How many entries up to `up_to_seq` had their content erased."""
+    return Entry.objects.filter(case=case, seq__lte=up_to_seq, erased_at__isnull=False).count()
 
 
 def evidence_bytes_of_owner(owner_id: int) -> int:
@@ -122,6 +150,9 @@ class EntryFacts:
     files: list[EvidenceFact]
     corrections: list[Entry]
     correctable: bool
+    erasable: bool
+    # For an erased entry, the redaction entry that records its erasure.
+    redaction: Entry | None = None
 
 
 def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
@@ -150,7 +181,9 @@ def entry_facts(entry: Entry) -> EntryFacts:
         tags=entry.tags,
         files=files,
         corrections=corrections_of(entry),
-        correctable=entry.kind in CORRECTABLE_KINDS,
+        correctable=entry.kind in CORRECTABLE_KINDS and not entry.is_erased,
+        erasable=entry.kind in kinds.ERASABLE_KINDS and not entry.is_erased,
+        redaction=entry.erased_by if entry.is_erased else None,
     )
 
 

@@ -49,8 +49,11 @@ def _status(receipt: KeptReceipt, entry: Entry | None) -> Status:
     if entry is None:
         return "removed"
     # The stored hash column alone could be left as it was while the entry beside it changed,
-    # so the entry's content is hashed again too.
-    if entry.hash != receipt.head or chain.entry_hash(entry.as_entry()) != receipt.head:
+    # so the entry's content is hashed again too; an erased entry has no content left to
+    # hash, and its hash is what the chain's links (and the next entry's prev) still check.
+    if entry.hash != receipt.head:
+        return "rewritten"
+    if not entry.is_erased and chain.entry_hash(entry.as_entry()) != receipt.head:
         return "rewritten"
     return "holds"
 

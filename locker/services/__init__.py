@@ -38,6 +38,7 @@ from locker.services.entries import (
     parse_occurred_at,
     update_case_facts,
 )
+from locker.services.erasure import AlreadyErased, ErasureResult, erase_entry
 from locker.services.receipts import MAX_RECEIPT_BYTES, KeptReceiptResult, add_kept_receipt
 from locker.services.security import note_token_use, record_security_event
 from locker.services.sharing import (
@@ -63,7 +64,9 @@ __all__ = [
     "MAX_FILES_PER_ENTRY",
     "MAX_RECEIPT_BYTES",
     "REQUEST_OVERHEAD_BYTES",
+    "AlreadyErased",
     "AppendResult",
+    "ErasureResult",
     "InputError",
     "TooLarge",
     "KeptReceiptResult",
@@ -83,6 +86,7 @@ __all__ = [
     "create_case",
     "create_contact_link",
     "end_share",
+    "erase_entry",
     "find_token",
     "note_token_use",
     "record_security_event",

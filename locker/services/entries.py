@@ -324,6 +324,20 @@ def _validate_correction(case: Case, body: dict[str, Any]) -> None:
                 seq=body["corrects_seq"],
             )
         )
+    if target.is_erased:
+        raise InputError(
+            format_lazy(
+                gettext_lazy("entry {seq} cannot be corrected: its content was erased"),
+                seq=target.seq,
+            )
+        )
+    if target.kind == "redaction":
+        raise InputError(
+            format_lazy(
+                gettext_lazy("entry {seq} records an erasure and cannot be corrected"),
+                seq=target.seq,
+            )
+        )
     allowed = set(kinds.BODY_MODELS[target.kind].model_fields) | {"occurred_at"}
     unknown = set(body["changes"]) - allowed
     if unknown:

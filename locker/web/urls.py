@@ -11,6 +11,7 @@ from locker.web.views import (
     contact_links,
     desk,
     dossiers,
+    erasure,
     health,
     invitations,
     keys,
@@ -92,6 +93,7 @@ urlpatterns = [
     path(entry + "receipt.json", log.receipt_json, name="receipt_json"),
     path(case + "receipts/", receipts.kept_receipts, name="kept_receipts"),
     path(entry + "correct/", timeline.correct_entry, name="correct_entry"),
+    path(entry + "erase/", erasure.erase_entry, name="erase_entry"),
     path(case + "files/<str:sha256>/", timeline.evidence_original, name="evidence_original"),
     path(
         case + "files/<str:sha256>/<slug:size>.jpg",
