@@ -469,3 +469,20 @@ def test_the_model_layer_allows_only_the_erasure():
     erased = Entry.objects.get(pk=target.pk)
     with pytest.raises(PermissionError, match="append-only"):
         Entry.objects.filter(pk=erased.pk).update(erased_at=None, erased_by=None)
+
+
+def test_a_case_with_an_erased_record_can_still_be_deleted_whole(
+    django_capture_on_commit_callbacks,
+):
+    """The erased entry points at its redaction (RESTRICT): deleting the case takes both in
+    one go, on SQLite and, in CI, through PostgreSQL's delete guard."""
+    from locker.services import deletion
+
+    from ..factories import PASSWORD
+
+    case = make_case()
+    target = statement_entry(case)
+    erase_committed(target, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        deletion.delete_case(case=case, user=case.owner, password=PASSWORD)
+    assert not Entry.objects.filter(case_id=case.pk).exists()
