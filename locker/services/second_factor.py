@@ -2,8 +2,12 @@
 and ten single-use recovery codes (django-otp's static device) for when the phone is gone.
 Never SMS: a collector who has the borrower's phone, or their SIM, would get the codes.
 
+Passkeys (WebAuthn) are the other second factor, in services/passkeys.py; the recovery codes
+here serve both.
+
 A change of second factor (one set up, new recovery codes, one removed) ends every other
-session and every API token, as a password change does (services/sessions.py)."""
+session and every API token, as a password change does (services/sessions.py), and is
+recorded in the account's security log."""
 
 from __future__ import annotations
 
@@ -14,11 +18,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from locker.infra import ratelimit
+from locker.models import Passkey
+from locker.services import security
 from locker.services.sessions import end_other_access
 
 RECOVERY_CODES = 10
@@ -64,7 +71,13 @@ def code_guess_admitted(user: Any) -> bool:
 
 
 @transaction.atomic
-def confirm_totp(*, user: User, code: str, keep_session_key: str | None) -> list[str] | None:
+def confirm_totp(
+    *,
+    user: User,
+    code: str,
+    keep_session_key: str | None,
+    request: HttpRequest | None = None,
+) -> list[str] | None:
     """Confirm the pending authenticator with a code it shows; it replaces any earlier one,
     and new recovery codes are made (returned, shown once). None when the code is wrong."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
@@ -73,21 +86,37 @@ def confirm_totp(*, user: User, code: str, keep_session_key: str | None) -> list
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    codes = _new_recovery_codes(user)
+    codes = new_recovery_codes(user)
     end_other_access(user=user, keep_session_key=keep_session_key)
+    security.record_security_event(
+        user=user, kind=security.Kind.SECOND_FACTOR_ADDED, request=request, detail="totp"
+    )
+    security.record_security_event(
+        user=user, kind=security.Kind.RECOVERY_CODES_GENERATED, request=request
+    )
     return codes
 
 
 @transaction.atomic
-def renew_recovery_codes(*, user: User, keep_session_key: str | None) -> list[str]:
+def renew_recovery_codes(
+    *, user: User, keep_session_key: str | None, request: HttpRequest | None = None
+) -> list[str]:
     """Ten new recovery codes; the old ones stop working."""
-    codes = _new_recovery_codes(user)
+    codes = new_recovery_codes(user)
     end_other_access(user=user, keep_session_key=keep_session_key)
+    security.record_security_event(
+        user=user, kind=security.Kind.RECOVERY_CODES_GENERATED, request=request
+    )
     return codes
 
 
-def _new_recovery_codes(user: User) -> list[str]:
+def discard_recovery_codes(user: User) -> None:
     StaticDevice.objects.filter(user=user).delete()
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Ten new recovery codes in place of any earlier ones (the caller ends other access)."""
+    discard_recovery_codes(user)
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     # 10 characters of a 32-letter alphabet without look-alikes: 50 bits each.
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -97,20 +126,33 @@ def _new_recovery_codes(user: User) -> list[str]:
 
 
 @transaction.atomic
-def remove_second_factor(*, user: User, keep_session_key: str | None) -> None:
+def remove_second_factor(
+    *, user: User, keep_session_key: str | None, request: HttpRequest | None = None
+) -> None:
+    """Turn the second factor off: the authenticator app, every passkey, the recovery codes."""
     for device in devices_for_user(user, confirmed=None):
         device.delete()
+    Passkey.objects.filter(user=user).delete()
     end_other_access(user=user, keep_session_key=keep_session_key)
+    security.record_security_event(
+        user=user, kind=security.Kind.SECOND_FACTOR_REMOVED, request=request, detail="all"
+    )
 
 
 def _digits(code: str) -> str:
     return "".join(code.split()) if isinstance(code, str) else ""
 
 
-def verify_code(*, user: Any, code: str) -> bool:
+def verify_code(*, user: Any, code: str, request: HttpRequest | None = None) -> bool:
     """Whether `code` is the user's current authenticator code or one of their unused
-    recovery codes (used up by this). The caller limits guesses (code_guess_admitted)."""
+    recovery codes (used up by this, and recorded). The caller limits guesses
+    (code_guess_admitted)."""
     cleaned = _digits(code).lower()
     if not cleaned or len(cleaned) > 16:
         return False
-    return match_token(user, cleaned) is not None
+    device = match_token(user, cleaned)
+    if isinstance(device, StaticDevice):
+        security.record_security_event(
+            user=user, kind=security.Kind.RECOVERY_CODE_USED, request=request
+        )
+    return device is not None
