@@ -7,30 +7,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('locker', '0017_account_sessions_and_token_expiry'),
+        ("locker", "0017_account_sessions_and_token_expiry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Passkey',
+            name="Passkey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('credential_id', models.BinaryField(max_length=1023, unique=True)),
-                ('public_key', models.BinaryField()),
-                ('sign_count', models.PositiveBigIntegerField(default=0)),
-                ('user_handle', models.BinaryField(max_length=64)),
-                ('transports', models.JSONField(blank=True, default=list)),
-                ('backed_up', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='passkeys', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60)),
+                ("credential_id", models.BinaryField(max_length=1023, unique=True)),
+                ("public_key", models.BinaryField()),
+                ("sign_count", models.PositiveBigIntegerField(default=0)),
+                ("user_handle", models.BinaryField(max_length=64)),
+                ("transports", models.JSONField(blank=True, default=list)),
+                ("backed_up", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="passkeys",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('created_at', 'id'),
+                "ordering": ("created_at", "id"),
             },
         ),
     ]

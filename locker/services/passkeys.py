@@ -50,8 +50,11 @@ from locker.infra.http import RelyingParty
 from locker.models import Passkey
 from locker.selectors.second_factor import has_second_factor, recovery_codes_left
 from locker.services import security
-from locker.services.second_factor import discard_recovery_codes, new_recovery_codes
-from locker.services.sessions import end_other_access
+from locker.services.second_factor import (
+    discard_recovery_codes,
+    new_recovery_codes,
+    second_factor_changed,
+)
 
 # How long a ceremony's challenge stays good, and what the browser is told to wait.
 CHALLENGE_S = 300
@@ -194,17 +197,14 @@ def register_passkey(
         backed_up=verified.credential_backed_up,
     )
     codes = None if recovery_codes_left(user) else new_recovery_codes(user)
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    security.record_security_event(
+    second_factor_changed(
         user=user,
-        kind=security.Kind.SECOND_FACTOR_ADDED,
-        request=request,
+        kinds=(security.Kind.SECOND_FACTOR_ADDED,)
+        + ((security.Kind.RECOVERY_CODES_GENERATED,) if codes else ()),
         detail=f"passkey: {passkey.name}",
+        keep_session_key=keep_session_key,
+        request=request,
     )
-    if codes is not None:
-        security.record_security_event(
-            user=user, kind=security.Kind.RECOVERY_CODES_GENERATED, request=request
-        )
     return passkey, codes
 
 
@@ -305,11 +305,11 @@ def remove_passkey(
     passkey.delete()
     if not has_second_factor(user, recovery_codes=False):
         discard_recovery_codes(user)
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    security.record_security_event(
+    second_factor_changed(
         user=user,
-        kind=security.Kind.SECOND_FACTOR_REMOVED,
-        request=request,
+        kinds=(security.Kind.SECOND_FACTOR_REMOVED,),
         detail=f"passkey: {name}",
+        keep_session_key=keep_session_key,
+        request=request,
     )
     return True

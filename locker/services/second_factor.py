@@ -87,12 +87,12 @@ def confirm_totp(
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = new_recovery_codes(user)
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    security.record_security_event(
-        user=user, kind=security.Kind.SECOND_FACTOR_ADDED, request=request, detail="totp"
-    )
-    security.record_security_event(
-        user=user, kind=security.Kind.RECOVERY_CODES_GENERATED, request=request
+    second_factor_changed(
+        user=user,
+        kinds=(security.Kind.SECOND_FACTOR_ADDED, security.Kind.RECOVERY_CODES_GENERATED),
+        detail="totp",
+        keep_session_key=keep_session_key,
+        request=request,
     )
     return codes
 
@@ -103,11 +103,31 @@ def renew_recovery_codes(
 ) -> list[str]:
     """Ten new recovery codes; the old ones stop working."""
     codes = new_recovery_codes(user)
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    security.record_security_event(
-        user=user, kind=security.Kind.RECOVERY_CODES_GENERATED, request=request
+    second_factor_changed(
+        user=user,
+        kinds=(security.Kind.RECOVERY_CODES_GENERATED,),
+        keep_session_key=keep_session_key,
+        request=request,
     )
     return codes
+
+
+def second_factor_changed(
+    *,
+    user: User,
+    kinds: tuple[str, ...],
+    keep_session_key: str | None,
+    request: HttpRequest | None,
+    detail: str = "",
+) -> None:
+    """What every change of second factor does after the change itself: every other session
+    and every API token ends, and each of `kinds` goes into the security log (`detail`
+    with the first: which factor)."""
+    end_other_access(user=user, keep_session_key=keep_session_key)
+    for number, kind in enumerate(kinds):
+        security.record_security_event(
+            user=user, kind=kind, request=request, detail=detail if number == 0 else ""
+        )
 
 
 def discard_recovery_codes(user: User) -> None:
@@ -133,9 +153,12 @@ def remove_second_factor(
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     Passkey.objects.filter(user=user).delete()
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    security.record_security_event(
-        user=user, kind=security.Kind.SECOND_FACTOR_REMOVED, request=request, detail="all"
+    second_factor_changed(
+        user=user,
+        kinds=(security.Kind.SECOND_FACTOR_REMOVED,),
+        detail="all",
+        keep_session_key=keep_session_key,
+        request=request,
     )
 
 
