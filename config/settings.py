@@ -500,6 +500,14 @@ OTP_TOTP_ISSUER = "Locker"
 # Lawyers (accounts with a professional profile) must set up a second factor before anything
 # else, and cannot get API tokens without one.
 LOCKER_REQUIRE_2FA_FOR_LAWYERS = env_bool("LOCKER_REQUIRE_2FA_FOR_LAWYERS")
+# Passkeys (WebAuthn, locker/services/passkeys.py): the relying party id a passkey is bound
+# to (a domain, e.g. locker.example.org; never an IP address) and the origin the browser must
+# report (https://locker.example.org). Unset, both come from LOCKER_PUBLIC_URL, else from
+# the address each request came to (its host checked against ALLOWED_HOSTS): right for local
+# runs at http://localhost:8000. Set them in production: a passkey made for one id works for
+# no other, so the id must not change with the address a request happened to use.
+LOCKER_WEBAUTHN_RP_ID = os.environ.get("LOCKER_WEBAUTHN_RP_ID", "")
+LOCKER_WEBAUTHN_ORIGIN = os.environ.get("LOCKER_WEBAUTHN_ORIGIN", "").rstrip("/")
 # API tokens stop working this many days after they are issued.
 LOCKER_API_TOKEN_DAYS = int(os.environ.get("LOCKER_API_TOKEN_DAYS", "30"))
 # Password guessing (locker/infra/login_throttle.py): failures one account (from any address)

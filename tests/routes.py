@@ -249,8 +249,12 @@ ROUTES: list[Route] = [
         answers(302, 404, 404, 404, 404, 302)),
     web("account_delete", nothing, accounts()),  # the page that says what happens; POST deletes
     web("account_deleted", nothing, everyone()),
+    # a new passkey's options (a challenge kept in the session) for whoever is signed in
+    web("passkey_register_options", nothing, accounts(), "POST"),
     # the code step after the password: nobody is owed one here, so all are sent on
     web("login_second_factor", nothing, everyone(302)),
+    # and nobody here gave a password in this session, so no passkey options for anyone
+    web("passkey_login_options", nothing, everyone(403), "POST"),
     web("email_change", nothing, accounts(302), "POST", {"email": "new@example.org"}),
     web("email_confirm", nothing, accounts(400)),  # no pending change in the session
     web("logout", nothing, everyone(302), "POST"),

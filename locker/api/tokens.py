@@ -78,7 +78,13 @@ def create_token(request: HttpRequest, credentials: Credentials) -> Any:
         raise HttpError(403, "this site requires lawyers to set up a second factor first")
     if has_second_factor(user):
         if not credentials.otp:
-            raise HttpError(401, 'this account has a second factor: send its current code as "otp"')
+            # A passkey cannot answer here: an account with only passkeys sends a recovery
+            # code (or adds an authenticator app for the API).
+            raise HttpError(
+                401,
+                "this account has a second factor: send its authenticator's current code"
+                ' or a recovery code as "otp"',
+            )
         if not factor_services.code_guess_admitted(user):
             return too_many_attempts(factor_services.CODE_GUESS_WINDOW_S)
         if not factor_services.verify_code(user=user, code=credentials.otp, request=request):

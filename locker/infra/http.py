@@ -4,7 +4,9 @@ by which way, and the instance's public address for links that leave the app."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
@@ -36,6 +38,27 @@ def public_url(request: HttpRequest, path: str = "/") -> str:
     when set, otherwise the address this request came to."""
     base = settings.LOCKER_PUBLIC_URL
     return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Whom a passkey is for (WebAuthn's relying party): the id the credential is bound to (a
+    domain) and the origin the browser must report having talked to."""
+
+    rp_id: str
+    origin: str
+
+
+def relying_party(request: HttpRequest) -> RelyingParty:
+    """LOCKER_WEBAUTHN_ORIGIN and LOCKER_WEBAUTHN_RP_ID when set; otherwise the origin of
+    LOCKER_PUBLIC_URL, else of this request (whose host Django has checked against
+    ALLOWED_HOSTS), and that origin's host name as the id."""
+    origin = settings.LOCKER_WEBAUTHN_ORIGIN
+    if not origin:
+        base = urlsplit(settings.LOCKER_PUBLIC_URL or request.build_absolute_uri("/"))
+        origin = f"{base.scheme}://{base.netloc}"
+    rp_id = settings.LOCKER_WEBAUTHN_RP_ID or (urlsplit(origin).hostname or "")
+    return RelyingParty(rp_id=rp_id, origin=origin)
 
 
 def client_ip(request: HttpRequest) -> str | None:

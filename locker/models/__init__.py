@@ -15,6 +15,7 @@ from locker.models.data_exports import DataExport
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
 from locker.models.mailed_receipts import MailedReceipt
+from locker.models.passkeys import Passkey
 from locker.models.security import SecurityEvent
 from locker.models.sharing import (
     AccessLog,
@@ -45,6 +46,7 @@ __all__ = [
     "Invitation",
     "KeptReceipt",
     "MailedReceipt",
+    "Passkey",
     "ProfessionalProfile",
     "Profile",
     "SecurityEvent",

@@ -1,19 +1,33 @@
-"""Reads of a person's second factor (django-otp's devices), and whether they must have one."""
+"""Reads of a person's second factor (django-otp's devices and their passkeys), and whether
+they must have one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from locker.models import ProfessionalProfile
+from locker.models import Passkey, ProfessionalProfile
 
 
-def has_second_factor(user: Any) -> bool:
-    """A confirmed authenticator (or recovery codes) stands behind the password."""
-    return bool(user_has_device(user, confirmed=True))
+def has_second_factor(user: Any, *, recovery_codes: bool = True) -> bool:
+    """A confirmed authenticator, a passkey (or recovery codes, unless `recovery_codes` is
+    False) stands behind the password."""
+    if recovery_codes and user_has_device(user, confirmed=True):
+        return True
+    return has_totp(user) or Passkey.objects.filter(user=user).exists()
+
+
+def has_totp(user: Any) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def passkeys_of(user: Any) -> QuerySet[Passkey]:
+    return Passkey.objects.filter(user=user)
 
 
 def recovery_codes_left(user: Any) -> int:

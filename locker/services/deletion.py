@@ -47,6 +47,7 @@ from locker.models import (
     Case,
     CaseVisit,
     Checkpoint,
+    ComplainantDetails,
     ContactLink,
     DataExport,
     Dossier,
@@ -56,6 +57,7 @@ from locker.models import (
     Invitation,
     KeptReceipt,
     MailedReceipt,
+    Passkey,
     ProfessionalProfile,
     Profile,
     SecurityEvent,
@@ -156,6 +158,10 @@ def delete_account(
         IdempotencyKey.objects.filter(user=user).delete()
         for device in devices_for_user(user, confirmed=None):
             device.delete()
+        # Not django-otp devices, and on the account row by CASCADE only: an account row kept
+        # (emptied) because other people's records name it must not keep these.
+        Passkey.objects.filter(user=user).delete()
+        ComplainantDetails.objects.filter(user=user).delete()
         Profile.objects.filter(user=user).delete()
         ProfessionalProfile.objects.filter(user=user).delete()
         with deleting_account(user_id):

@@ -2,9 +2,12 @@
 and ten single-use recovery codes (django-otp's static device) for when the phone is gone.
 Never SMS: a collector who has the borrower's phone, or their SIM, would get the codes.
 
+Passkeys (WebAuthn) are the other second factor, in services/passkeys.py; the recovery codes
+here serve both.
+
 A change of second factor (one set up, new recovery codes, one removed) ends every other
-session and every API token, as a password change does (services/sessions.py), and each
-change, like each recovery code used, is an event in the account's security log."""
+session and every API token, as a password change does (services/sessions.py), and is
+recorded in the account's security log."""
 
 from __future__ import annotations
 
@@ -21,8 +24,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from locker.infra import ratelimit
-from locker.models import SecurityEvent
-from locker.services.security import record_security_event
+from locker.models import Passkey
+from locker.services import security
 from locker.services.sessions import end_other_access
 
 RECOVERY_CODES = 10
@@ -69,7 +72,11 @@ def code_guess_admitted(user: Any) -> bool:
 
 @transaction.atomic
 def confirm_totp(
-    *, user: User, code: str, keep_session_key: str | None, request: HttpRequest | None = None
+    *,
+    user: User,
+    code: str,
+    keep_session_key: str | None,
+    request: HttpRequest | None = None,
 ) -> list[str] | None:
     """Confirm the pending authenticator with a code it shows; it replaces any earlier one,
     and new recovery codes are made (returned, shown once). None when the code is wrong."""
@@ -79,10 +86,13 @@ def confirm_totp(
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    codes = _new_recovery_codes(user)
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    record_security_event(
-        user=user, kind=SecurityEvent.Kind.SECOND_FACTOR_ADDED, request=request, detail=TOTP_NAME
+    codes = new_recovery_codes(user)
+    second_factor_changed(
+        user=user,
+        kinds=(security.Kind.SECOND_FACTOR_ADDED, security.Kind.RECOVERY_CODES_GENERATED),
+        detail="totp",
+        keep_session_key=keep_session_key,
+        request=request,
     )
     return codes
 
@@ -92,16 +102,41 @@ def renew_recovery_codes(
     *, user: User, keep_session_key: str | None, request: HttpRequest | None = None
 ) -> list[str]:
     """Ten new recovery codes; the old ones stop working."""
-    codes = _new_recovery_codes(user)
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    record_security_event(
-        user=user, kind=SecurityEvent.Kind.RECOVERY_CODES_GENERATED, request=request
+    codes = new_recovery_codes(user)
+    second_factor_changed(
+        user=user,
+        kinds=(security.Kind.RECOVERY_CODES_GENERATED,),
+        keep_session_key=keep_session_key,
+        request=request,
     )
     return codes
 
 
-def _new_recovery_codes(user: User) -> list[str]:
+def second_factor_changed(
+    *,
+    user: User,
+    kinds: tuple[str, ...],
+    keep_session_key: str | None,
+    request: HttpRequest | None,
+    detail: str = "",
+) -> None:
+    """What every change of second factor does after the change itself: every other session
+    and every API token ends, and each of `kinds` goes into the security log (`detail`
+    with the first: which factor)."""
+    end_other_access(user=user, keep_session_key=keep_session_key)
+    for number, kind in enumerate(kinds):
+        security.record_security_event(
+            user=user, kind=kind, request=request, detail=detail if number == 0 else ""
+        )
+
+
+def discard_recovery_codes(user: User) -> None:
     StaticDevice.objects.filter(user=user).delete()
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Ten new recovery codes in place of any earlier ones (the caller ends other access)."""
+    discard_recovery_codes(user)
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     # 10 characters of a 32-letter alphabet without look-alikes: 50 bits each.
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -114,10 +149,17 @@ def _new_recovery_codes(user: User) -> list[str]:
 def remove_second_factor(
     *, user: User, keep_session_key: str | None, request: HttpRequest | None = None
 ) -> None:
+    """Turn the second factor off: the authenticator app, every passkey, the recovery codes."""
     for device in devices_for_user(user, confirmed=None):
         device.delete()
-    end_other_access(user=user, keep_session_key=keep_session_key)
-    record_security_event(user=user, kind=SecurityEvent.Kind.SECOND_FACTOR_REMOVED, request=request)
+    Passkey.objects.filter(user=user).delete()
+    second_factor_changed(
+        user=user,
+        kinds=(security.Kind.SECOND_FACTOR_REMOVED,),
+        detail="all",
+        keep_session_key=keep_session_key,
+        request=request,
+    )
 
 
 def _digits(code: str) -> str:
@@ -126,14 +168,14 @@ def _digits(code: str) -> str:
 
 def verify_code(*, user: Any, code: str, request: HttpRequest | None = None) -> bool:
     """Whether `code` is the user's current authenticator code or one of their unused
-    recovery codes (used up by this, and recorded in the security log, so the owner sees a
-    code they did not use). The caller limits guesses (code_guess_admitted)."""
+    recovery codes (used up by this, and recorded). The caller limits guesses
+    (code_guess_admitted)."""
     cleaned = _digits(code).lower()
     if not cleaned or len(cleaned) > 16:
         return False
     device = match_token(user, cleaned)
     if isinstance(device, StaticDevice):
-        record_security_event(
-            user=user, kind=SecurityEvent.Kind.RECOVERY_CODE_USED, request=request
+        security.record_security_event(
+            user=user, kind=security.Kind.RECOVERY_CODE_USED, request=request
         )
     return device is not None

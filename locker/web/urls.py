@@ -16,6 +16,7 @@ from locker.web.views import (
     invitations,
     keys,
     log,
+    passkeys,
     privacy,
     receipts,
     review,
@@ -57,9 +58,19 @@ urlpatterns = [
     path("accounts/sessions/", sessions.sessions, name="sessions"),
     path("accounts/two-factor/", second_factor.two_factor, name="two_factor"),
     path(
+        "accounts/two-factor/passkey-options/",
+        passkeys.register_options,
+        name="passkey_register_options",
+    ),
+    path(
         "accounts/login/second-factor/",
         second_factor.login_second_factor,
         name="login_second_factor",
+    ),
+    path(
+        "accounts/login/second-factor/passkey-options/",
+        passkeys.login_options,
+        name="passkey_login_options",
     ),
     path("accounts/sessions/<int:session_id>/end/", sessions.session_end, name="session_end"),
     path("accounts/sessions/end-all/", sessions.log_out_everywhere, name="log_out_everywhere"),

@@ -518,6 +518,27 @@ def test_new_recovery_codes_and_turning_it_off_end_other_sessions() -> None:
     assert here.get("/cases/").status_code == 200
 
 
+def test_authenticator_app_changes_and_recovery_code_use_are_in_the_security_log() -> None:
+    from locker.models import SecurityEvent
+
+    user = UserFactory()
+    here = signed_in(user)
+    codes = turn_on_second_factor(here, user)
+    here.post(TWO_FACTOR, {"action": "recovery"})
+    client = Client(REMOTE_ADDR="198.51.100.40")
+    client.post(WEB_LOGIN, {"username": user.username, "password": PASSWORD})
+    client.post("/accounts/login/second-factor/", {"code": codes[0]})  # the old ones: refused
+    assert here.post(TWO_FACTOR, {"action": "remove", "password": PASSWORD}).status_code == 302
+    rows = SecurityEvent.objects.filter(user=user).exclude(kind__in=("login", "login_failed"))
+    assert list(rows.order_by("id").values_list("kind", "detail")) == [
+        ("second_factor_added", "totp"),
+        ("recovery_codes_generated", ""),
+        ("recovery_codes_generated", ""),
+        ("second_factor_removed", "all"),
+    ]
+    assert not SecurityEvent.objects.filter(kind="recovery_code_used").exists()
+
+
 def test_operators_can_require_a_second_factor_of_lawyers(settings) -> None:
     settings.LOCKER_REQUIRE_2FA_FOR_LAWYERS = True
     lawyer, borrower = UserFactory(), UserFactory()

@@ -29,6 +29,7 @@ from locker import services
 from locker.infra import login_throttle, ratelimit
 from locker.infra.http import public_url
 from locker.selectors.second_factor import has_second_factor
+from locker.selectors.sessions import active_user
 from locker.web.forms.accounts import (
     EmailForm,
     PreferencesForm,
@@ -64,6 +65,18 @@ def ask_for_code(request: HttpRequest, user: Any, next_url: str) -> HttpResponse
         "next": next_url,
     }
     return redirect("login_second_factor")
+
+
+def pending_user(request: HttpRequest) -> tuple[Any, dict[str, Any]] | None:
+    """The account that passed the password in this session and owes a second factor, with
+    what ask_for_code noted; None (and the note dropped) once it is stale or gone."""
+    pending = request.session.get(PENDING_KEY)
+    fresh = isinstance(pending, dict) and time.time() - float(pending.get("at", 0)) <= PENDING_S
+    user = active_user(pending.get("user")) if fresh and isinstance(pending, dict) else None
+    if user is None or not isinstance(pending, dict):
+        request.session.pop(PENDING_KEY, None)
+        return None
+    return user, pending
 
 
 class RateLimitedLoginView(LoginView):
