@@ -21,7 +21,14 @@ from django.core.files import File
 from django.utils import timezone, translation
 
 from locker.core import anchors as core_anchors
-from locker.dossier.data import AccessLogPart, DossierData, build_rows, include_filter, summarise
+from locker.dossier.data import (
+    AccessLogPart,
+    DossierData,
+    build_rows,
+    consumer_details,
+    include_filter,
+    summarise,
+)
 from locker.dossier.images import audio_durations, prepare_images
 from locker.dossier.render import render_pdf
 from locker.dossier.sign import sign_dossier, will_time_stamp
@@ -136,6 +143,7 @@ def gather(dossier: Dossier) -> DossierData:
         generated_at=timezone.now().astimezone(zone),
         requested_by=user.get_full_name() or user.get_username(),
         access_log=access_log,
+        consumer=consumer_details(case),
     )
 
 

@@ -9,12 +9,12 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from locker.core import chain, labels, stats
+from locker.core import chain, labels, regf, stats
 from locker.core.anchors import AttestationReport
-from locker.models import AccessLog, Dossier, Entry
+from locker.models import AccessLog, Case, Dossier, Entry
 
 SUMMARY_CHARS = 280
 # Before 08:00 or from 21:00 local time (Reg F 12 CFR 1006.6(b)(1)(i); the Internet Finance
@@ -127,6 +127,27 @@ class Conduct:
     max_calls_in_7_days: int = 0
     first: datetime | None = None
     last: datetime | None = None
+    # The Reg F findings (locker.core.regf), from the same events as every figure here.
+    regf: regf.Findings = field(default_factory=lambda: regf.findings([]))
+    events: list[stats.Event] = field(default_factory=list)  # corrections applied
+
+
+@dataclass(frozen=True)
+class ConsumerDetails:
+    """Who complains, as the CFPB form asks (name and contact)."""
+
+    name: str
+    email: str
+
+
+def consumer_details(case: Case) -> ConsumerDetails:
+    """The consumer's details for a complaint. Today: the account's name and e-mail; the
+    complainant's own details (name, contact, address) in the profile or the case will be
+    read here instead, so that no template reads them anywhere else."""
+    owner = case.owner
+    return ConsumerDetails(
+        name=owner.get_full_name() or owner.get_username(), email=owner.email or ""
+    )
 
 
 @dataclass(frozen=True)
@@ -166,6 +187,7 @@ class DossierData:
     keys_url: str = ""  # the public /keys page, where the fingerprints above can be checked
     # Attested times per range of records, from anchors.json (None: it holds no anchor).
     attestation: AttestationReport | None = None
+    consumer: ConsumerDetails | None = None  # consumer_details(); shown by us_cfpb only
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -212,29 +234,15 @@ class _EntryView:
     recorded_at: datetime
 
 
-def _max_in_window(moments: list[datetime], days: int) -> int:
-    best, start = 0, 0
-    window = timedelta(days=days)
-    for end, moment in enumerate(moments):
-        while moment - moments[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     """The summary of conduct. The figures come from locker.core.stats, the same functions the
     phone pages draw their charts with (corrections applied, outgoing calls left out), so
-    the dossier and the screen never disagree."""
+    the dossier and the screen never disagree; the Reg F findings from locker.core.regf on
+    the same events."""
     entries = [_EntryView(r.seq, r.kind, r.body, r.occurred, r.recorded) for r in rows]
     events = stats.effective_events(entries, zone)
     summary = stats.summarise(entries, zone)
-    contacts = [
-        e
-        for e in events
-        if e.kind in stats.CONTACT_KINDS
-        and not (e.kind == "call" and e.body.get("direction") == "outgoing")
-    ]
+    contacts = stats.contact_events(events)
     conduct = Conduct()
     conduct.by_kind = Counter(r.kind for r in rows)
     for event in events:
@@ -244,7 +252,7 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
             stat.count += 1
             stat.first = min(stat.first, event.at) if stat.first else event.at
             stat.last = max(stat.last, event.at) if stat.last else event.at
-    night_by_day: Counter[date] = Counter(e.at.date() for e in contacts if stats.is_night(e.at))
+    night_by_day: Counter[date] = Counter(e.at.date() for e in stats.night_contact_events(events))
     conduct.per_day = {
         d.day: (d.total - night_by_day[d.day], night_by_day[d.day]) for d in summary.days
     }
@@ -263,15 +271,10 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     if contacts:
         conduct.first = min(e.at for e in contacts)
         conduct.last = max(e.at for e in contacts)
-    conduct.max_calls_in_7_days = _max_in_window(
-        sorted(e.at for e in contacts if e.kind == "call"), 7
-    )
-    conduct.third_party_contacts = sum(
-        1
-        for e in events
-        if e.kind == "contact_report"
-        or {"third_party_contact", "contact_list_blast"} & set(e.body.get("tags") or [])
-    )
+    conduct.events = events
+    conduct.regf = regf.findings(events)
+    conduct.max_calls_in_7_days = conduct.regf.frequency.most_in_7_days
+    conduct.third_party_contacts = summary.third_party_contacts
     return conduct
 
 
