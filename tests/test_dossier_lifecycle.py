@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 
 from locker import tasks
 from locker.core import stats
-from locker.dossier.data import build_rows, summarise
 from locker.dossier.cfpb_form import form_choices
+from locker.dossier.data import build_rows, summarise
 from locker.dossier.us_cfpb import CFPB_NARRATIVE_LIMIT, cfpb_narrative, regf_findings
 from locker.exports.bundle import bundle_lines
 from locker.infra import queue

@@ -303,7 +303,7 @@ def cfpb(data: DossierData) -> Section:
         ),
         Para(_("On the form: product “Debt collection”, issue and sub-issue"), "h3"),
         Grid(
-            [_("Issue"), _("Sub-issue"), _("Records"), _("Entries")],
+            [_("Issue"), _("Sub-issue"), _("Count"), _("Entries")],
             [
                 [
                     form_text(c.issue),
