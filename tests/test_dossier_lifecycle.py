@@ -15,8 +15,9 @@ from django.utils import timezone, translation
 
 from locker import tasks
 from locker.core import stats
+from locker.dossier.cfpb_form import form_choices
 from locker.dossier.data import build_rows, summarise
-from locker.dossier.us_cfpb import CFPB_NARRATIVE_LIMIT, cfpb_issues, cfpb_narrative
+from locker.dossier.us_cfpb import CFPB_NARRATIVE_LIMIT, cfpb_narrative, regf_findings
 from locker.exports.bundle import bundle_lines
 from locker.infra import queue
 from locker.models import Dossier
@@ -205,7 +206,8 @@ def test_summary_figures() -> None:
     rows = build_rows(bundle_lines(case), zone)
     conduct = summarise(rows, zone)
     assert conduct.calls == 10
-    assert conduct.max_calls_in_7_days == 10  # 2026-01-05 23:10 to 01-12 22:30: within 7 days
+    # Calendar days (Reg F's 7 consecutive days): 01-06..01-12 holds the nine of 01-10..12.
+    assert conduct.max_calls_in_7_days == 9
     assert conduct.tags["excessive_frequency"].count == 9
     assert conduct.tags["threat"].count == 1
     assert conduct.per_hour[22] == 3 and conduct.per_hour[23] == 1
@@ -244,12 +246,13 @@ def test_cfpb_narrative_fits_the_form_and_maps_the_issues() -> None:
     )
     data = gather(dossier)
     with translation.override("en"):
-        issues = cfpb_issues(data)
-        narrative = cfpb_narrative(data, issues)
-    found = {issue.title: issue.found for issue in issues}
-    assert found["Frequent or repeated calls"]  # 11 calls within 7 days > 7
-    assert found["Calls at inconvenient times"]
-    assert found["Communication with third parties"]
-    assert found["False or misleading representations"]
+        findings = regf_findings(data)
+        choices = form_choices(data.conduct.events, data.conduct.regf)
+        narrative = cfpb_narrative(data, choices, findings)
+    found = {finding.title: finding.found for finding in findings}
+    assert found["More than 7 calls within 7 consecutive days"]  # 10 calls on 01-10 and 01-11
+    assert found["Contacts at inconvenient times"]
+    assert found["Communications with third parties"]
+    assert "False statements or representation" in {choice.issue for choice in choices}
     assert len(narrative) <= CFPB_NARRATIVE_LIMIT
     assert narrative.endswith("stop these practices.")

@@ -59,8 +59,8 @@ TEMPLATE_PHRASES = {
     ("cn_regulator", "en"): "National Financial Regulatory Administration",
     ("cn_12321", "zh-hans"): "12321网络不良与垃圾信息举报受理中心",
     ("cn_12321", "en"): "Spam Reporting Center",
-    ("us_cfpb", "zh-hans"): "在不便时间来电",
-    ("us_cfpb", "en"): "Calls at inconvenient times",
+    ("us_cfpb", "zh-hans"): "在不便时间联系",
+    ("us_cfpb", "en"): "Contacts at inconvenient times",
     ("court", "zh-hans"): "第九十三条",
     ("court", "en"): "Federal Rule of Evidence 902(14)",
 }

@@ -30,6 +30,9 @@ class Tag(StrEnum):
     EXCESSIVE_FREQUENCY = "excessive_frequency"
     PUBLIC_SHAMING = "public_shaming"
     WORKPLACE_CONTACT = "workplace_contact"
+    # The borrower asked the collector to stop contacting them, in this call or message
+    # (Reg F 12 CFR 1006.6(c)); what followed is in the CFPB dossier's findings.
+    ASKED_TO_STOP = "asked_to_stop"
     OTHER = "other"
 
 

@@ -38,6 +38,7 @@ TAG_LABELS: dict[str, Promise] = {
     "excessive_frequency": _("Too often"),
     "public_shaming": _("Public shaming"),
     "workplace_contact": _("At work"),
+    "asked_to_stop": _("I asked them to stop"),
     "other": _("Other"),
 }
 

@@ -100,9 +100,10 @@ def effective_events(entries: Iterable[EntryLike], tz: tzinfo) -> list[Event]:
     return events
 
 
-def _contact_events(events: Sequence[Event]) -> list[Event]:
+def contact_events(events: Sequence[Event]) -> list[Event]:
     """Calls and messages from the collectors: the borrower's own outgoing calls are not
-    contact they suffered."""
+    contact they suffered. The one definition of a contact, for the case page and every
+    dossier."""
     return [
         e
         for e in events
@@ -114,7 +115,7 @@ def _contact_events(events: Sequence[Event]) -> list[Event]:
 def contacts_per_day(events: Sequence[Event]) -> list[DayCount]:
     """Calls and messages per calendar day (in the events' zone), every day from the first
     contact to the last, days without contact included as zeros."""
-    contacts = _contact_events(events)
+    contacts = contact_events(events)
     if not contacts:
         return []
     calls: Counter[date] = Counter()
@@ -134,13 +135,19 @@ def contacts_per_day(events: Sequence[Event]) -> list[DayCount]:
 def contacts_by_hour(events: Sequence[Event]) -> list[int]:
     """Number of calls and messages in each hour of the day, 0–23."""
     hours = [0] * 24
-    for event in _contact_events(events):
+    for event in contact_events(events):
         hours[event.at.hour] += 1
     return hours
 
 
+def night_contact_events(events: Sequence[Event]) -> list[Event]:
+    """The contacts (contact_events) before 08:00 or from 21:00 in the events' zone: the
+    night-time figure of the case page and of every dossier."""
+    return [e for e in contact_events(events) if is_night(e.at)]
+
+
 def night_contacts(events: Sequence[Event]) -> int:
-    return sum(1 for e in _contact_events(events) if is_night(e.at))
+    return len(night_contact_events(events))
 
 
 def normalise_number(number: str) -> str:
@@ -163,12 +170,19 @@ def distinct_caller_numbers(events: Sequence[Event]) -> int:
     return len(numbers)
 
 
+def third_party_contact_events(events: Sequence[Event]) -> list[Event]:
+    """Contacts with third parties: the contact reports, in which a contact of the borrower
+    (by their own link or through the borrower) states that the collector reached them.
+    Tags on the borrower's own calls and messages ("we will tell your contacts") are
+    threats made to the borrower, not contacts with a third party."""
+    return [e for e in events if e.kind == "contact_report"]
+
+
 def contacts_reached(events: Sequence[Event]) -> int:
     """How many different contacts of the borrower reported being contacted."""
     names = {
         " ".join(str(e.body.get("contact_name") or "").split()).casefold()
-        for e in events
-        if e.kind == "contact_report"
+        for e in third_party_contact_events(events)
     }
     names.discard("")
     return len(names)
@@ -192,12 +206,13 @@ class Summary:
     night: int
     distinct_numbers: int
     contacts_reached: int
+    third_party_contacts: int
     tags: dict[str, int]
 
 
 def summarise(entries: Iterable[EntryLike], tz: tzinfo) -> Summary:
     events = effective_events(entries, tz)
-    contacts = _contact_events(events)
+    contacts = contact_events(events)
     return Summary(
         days=contacts_per_day(events),
         hours=contacts_by_hour(events),
@@ -206,5 +221,6 @@ def summarise(entries: Iterable[EntryLike], tz: tzinfo) -> Summary:
         night=night_contacts(events),
         distinct_numbers=distinct_caller_numbers(events),
         contacts_reached=contacts_reached(events),
+        third_party_contacts=len(third_party_contact_events(events)),
         tags=tag_counts(events),
     )

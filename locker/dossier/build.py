@@ -22,7 +22,14 @@ from django.utils import timezone, translation
 
 from locker.core import anchors as core_anchors
 from locker.core.identity import TEMPLATE_ELEMENTS
-from locker.dossier.data import AccessLogPart, DossierData, build_rows, include_filter, summarise
+from locker.dossier.data import (
+    AccessLogPart,
+    DossierData,
+    build_rows,
+    consumer_details,
+    include_filter,
+    summarise,
+)
 from locker.dossier.images import audio_durations, prepare_images
 from locker.dossier.render import render_pdf
 from locker.dossier.sign import sign_dossier, will_time_stamp
@@ -144,6 +151,7 @@ def gather(dossier: Dossier) -> DossierData:
         access_log=access_log,
         complainant=complainant_of(case.owner) if carries_details else None,
         complaint=complaint_of(case) if carries_details else None,
+        consumer=consumer_details(case),
     )
 
 

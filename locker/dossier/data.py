@@ -9,15 +9,16 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.utils.translation import gettext
 
-from locker.core import chain, labels, stats
+from locker.core import chain, labels, regf, stats
 from locker.core.anchors import AttestationReport
 from locker.core.identity import Complainant, Complaint
-from locker.models import AccessLog, Dossier, Entry
+from locker.models import AccessLog, Case, Dossier, Entry
+from locker.selectors.complainant import complainant_of
 
 SUMMARY_CHARS = 280
 # Before 08:00 or from 21:00 local time (Reg F 12 CFR 1006.6(b)(1)(i); the Internet Finance
@@ -130,6 +131,33 @@ class Conduct:
     max_calls_in_7_days: int = 0
     first: datetime | None = None
     last: datetime | None = None
+    # The Reg F findings (locker.core.regf), from the same events as every figure here.
+    regf: regf.Findings = field(default_factory=lambda: regf.findings([]))
+    events: list[stats.Event] = field(default_factory=list)  # corrections applied
+
+
+@dataclass(frozen=True)
+class ConsumerDetails:
+    """Who complains, as the CFPB form asks (name, contact, address)."""
+
+    name: str
+    email: str
+    phone: str = ""
+    address: str = ""
+
+
+def consumer_details(case: Case) -> ConsumerDetails:
+    """The consumer's details for a complaint: the complainant's own details (Settings →
+    complainant details) where given, else the account's name and e-mail. The one place a
+    template other than the Chinese complaints reads them."""
+    owner = case.owner
+    own = complainant_of(owner)
+    return ConsumerDetails(
+        name=own.legal_name or owner.get_full_name() or owner.get_username(),
+        email=own.email or owner.email or "",
+        phone=own.phone,
+        address=own.address,
+    )
 
 
 @dataclass(frozen=True)
@@ -175,6 +203,7 @@ class DossierData:
     complaint: Complaint | None = None
     # Of the omitted lines, those whose content the owner erased (not left out by a filter).
     erased: int = 0
+    consumer: ConsumerDetails | None = None  # consumer_details(); shown by us_cfpb only
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -221,29 +250,15 @@ class _EntryView:
     recorded_at: datetime
 
 
-def _max_in_window(moments: list[datetime], days: int) -> int:
-    best, start = 0, 0
-    window = timedelta(days=days)
-    for end, moment in enumerate(moments):
-        while moment - moments[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     """The summary of conduct. The figures come from locker.core.stats, the same functions the
     phone pages draw their charts with (corrections applied, outgoing calls left out), so
-    the dossier and the screen never disagree."""
+    the dossier and the screen never disagree; the Reg F findings from locker.core.regf on
+    the same events."""
     entries = [_EntryView(r.seq, r.kind, r.body, r.occurred, r.recorded) for r in rows]
     events = stats.effective_events(entries, zone)
     summary = stats.summarise(entries, zone)
-    contacts = [
-        e
-        for e in events
-        if e.kind in stats.CONTACT_KINDS
-        and not (e.kind == "call" and e.body.get("direction") == "outgoing")
-    ]
+    contacts = stats.contact_events(events)
     conduct = Conduct()
     conduct.by_kind = Counter(r.kind for r in rows)
     for event in events:
@@ -253,7 +268,7 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
             stat.count += 1
             stat.first = min(stat.first, event.at) if stat.first else event.at
             stat.last = max(stat.last, event.at) if stat.last else event.at
-    night_by_day: Counter[date] = Counter(e.at.date() for e in contacts if stats.is_night(e.at))
+    night_by_day: Counter[date] = Counter(e.at.date() for e in stats.night_contact_events(events))
     conduct.per_day = {
         d.day: (d.total - night_by_day[d.day], night_by_day[d.day]) for d in summary.days
     }
@@ -272,15 +287,10 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     if contacts:
         conduct.first = min(e.at for e in contacts)
         conduct.last = max(e.at for e in contacts)
-    conduct.max_calls_in_7_days = _max_in_window(
-        sorted(e.at for e in contacts if e.kind == "call"), 7
-    )
-    conduct.third_party_contacts = sum(
-        1
-        for e in events
-        if e.kind == "contact_report"
-        or {"third_party_contact", "contact_list_blast"} & set(e.body.get("tags") or [])
-    )
+    conduct.events = events
+    conduct.regf = regf.findings(events)
+    conduct.max_calls_in_7_days = conduct.regf.frequency.most_in_7_days
+    conduct.third_party_contacts = summary.third_party_contacts
     return conduct
 
 

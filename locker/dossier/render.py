@@ -120,11 +120,13 @@ class Renderer:
                     heading += parts
                     continue
                 if heading and parts:
-                    # A KeepTogether inside a KeepTogether reports a huge height to the outer
-                    # one, which then always moves to the next page: join its content instead.
+                    # A KeepTogether inside another never fits (its wrap reports an endless
+                    # height to force a split): the outer one then breaks the page whenever
+                    # it is not at the top, leaving the rest of the page blank. Join its
+                    # contents instead.
                     first = parts[0]
-                    joined = first._content if isinstance(first, KeepTogether) else [first]
-                    flow.append(KeepTogether(heading + list(joined)))
+                    inner = first._content if isinstance(first, KeepTogether) else [first]
+                    flow.append(KeepTogether(heading + inner))
                     parts, heading = parts[1:], []
                 flow += parts
             flow += heading
