@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 from locker.dossier.blocks import Marker, Section
 from locker.dossier.cn_12321 import report_12321
 from locker.dossier.cn_regulator import regulator_complaint
-from locker.dossier.court import access_log_section, court_certification
+from locker.dossier.court import (
+    access_log_section,
+    court_certification,
+    needs_translator,
+    translator_certificate,
+)
 from locker.dossier.cover import cover
 from locker.dossier.data import DossierData
 from locker.dossier.summary import summary
@@ -49,6 +54,7 @@ def sections(data: DossierData) -> list[Section]:
             statements,
             evidence,
             court_certification(data),
+            *([translator_certificate(data)] if needs_translator(data) else []),
             *access_log,
             verification,
         ]
