@@ -68,7 +68,7 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     )
     # The time column is wide enough for "时间（自述 / 记录）": in a narrower one its closing
     # bracket, which may not start a line, hangs into the next column.
-    table = kit.grid(header, rows, [0.05, 0.15, 0.12, 0.11, 0.29, 0.11, 0.07, 0.10], long=True)
+    table = kit.grid(header, rows, [0.05, 0.15, 0.12, 0.12, 0.28, 0.11, 0.07, 0.10], long=True)
     return [para(note, kit.styles.small), table]
 
 
