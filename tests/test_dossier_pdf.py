@@ -62,7 +62,7 @@ TEMPLATE_PHRASES = {
     ("us_cfpb", "zh-hans"): "在不便时间联系",
     ("us_cfpb", "en"): "Contacts at inconvenient times",
     ("court", "zh-hans"): "第九十三条",
-    ("court", "en"): "Federal Rule of Evidence 902(14)",
+    ("court", "en"): "Federal Rules of Evidence 902(11), 902(13), 902(14)",
 }
 
 

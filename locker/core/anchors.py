@@ -407,6 +407,13 @@ class AttestationReport:
         attested = [r.last_seq for r in self.ranges if r.attested_at is not None]
         return max(attested) if attested else 0
 
+    def range_of(self, seq: int) -> AttestedRange | None:
+        """The range holding record `seq` (None: the report does not cover it)."""
+        for span in self.ranges:
+            if span.first_seq <= seq <= span.last_seq:
+                return span
+        return None
+
 
 def attest(
     *,

@@ -153,3 +153,55 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     return str(value)
+
+
+# Who made a record: the prefixes of an entry's `author` (docs/chain-format.md). The borrower
+# writes as their account (pages) or through one of their API tokens; a contact the owner
+# sent a statement link to writes as that link; a capture device writes as itself.
+AUTHOR_USER, AUTHOR_TOKEN, AUTHOR_CONTACT_LINK, AUTHOR_DEVICE = (
+    "user:",
+    "token:",
+    "contact-link:",
+    "device:",
+)
+
+
+def is_contact_author(author: object) -> bool:
+    return str(author).startswith(AUTHOR_CONTACT_LINK)
+
+
+def author_label(
+    author: object,
+    *,
+    body: Any = None,
+    owner_id: object = None,
+    viewer_id: object = None,
+) -> str:
+    """Who made a record, in words: the one wording the pages and the dossiers use.
+
+    `owner_id` is the case owner's user id (the borrower), `viewer_id` the reader's own on a
+    page (None in a dossier, which has no "you"); `body` the record's body, for the name a
+    contact gave in their statement (shown as given: nothing vouches for it)."""
+    text = str(author)
+    if text.startswith(AUTHOR_CONTACT_LINK):
+        name = body.get("contact_name") if isinstance(body, dict) else None
+        name = str(name).strip() if name else ""
+        if name:
+            return gettext("%(name)s (name as given), a contact, via one-time link") % {
+                "name": name
+            }
+        return gettext("a contact, via one-time link")
+    if text.startswith(AUTHOR_DEVICE):
+        return gettext("automatic source: device %(id)s") % {"id": text[len(AUTHOR_DEVICE) :]}
+    viewer = f"{AUTHOR_USER}{viewer_id}" if viewer_id is not None else None
+    owner = f"{AUTHOR_USER}{owner_id}" if owner_id is not None else None
+    if text.startswith(AUTHOR_TOKEN):
+        # Only the case's owner may write to it through the API (need="write").
+        if viewer_id is not None and viewer_id == owner_id:
+            return gettext("you, through an app using your account (API)")
+        return gettext("the borrower, through an app using their account (API)")
+    if viewer is not None and text == viewer:
+        return gettext("you")
+    if owner is not None and text == owner:
+        return gettext("the borrower")
+    return text

@@ -3,6 +3,8 @@ bundle's exhibit index, which gives the Bates number of the page each exhibit is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, LongTable, Paragraph, Spacer
@@ -11,14 +13,18 @@ from locker.dossier.data import Exhibit
 from locker.dossier.images import PreparedImage
 from locker.dossier.pdf_layout import FRAME_HEIGHT, FRAME_WIDTH, GRID, LayoutKit, para
 from locker.dossier.pdf_pages import Anchor, BatesRef
+from locker.dossier.provenance import Provenance
 
 
-def exhibit_caption(kit: LayoutKit, exhibit: Exhibit, extra: str = "") -> Paragraph:
-    text = (
-        f"{exhibit.label} · #{exhibit.seq} · {exhibit.name}\n"
-        f"SHA-256 {exhibit.sha256}\n{exhibit.media_type}, {exhibit.size:,} B{extra}"
-    )
-    return para(text, kit.styles.tiny, breakable=True)
+def exhibit_caption(
+    kit: LayoutKit, exhibit: Exhibit, origin: Provenance | None, extra: str = ""
+) -> Paragraph:
+    """The caption under a picture: its label and file, who made the record it belongs to
+    and its claimed, recorded and time-stamped times, then its hash, type and size."""
+    lines = [f"{exhibit.label} · #{exhibit.seq} · {exhibit.name}"]
+    lines += origin.lines() if origin is not None else []
+    lines.append(f"SHA-256 {exhibit.sha256}\n{exhibit.media_type}, {exhibit.size:,} B{extra}")
+    return para("\n".join(lines), kit.styles.tiny, breakable=True)
 
 
 def evidence(
@@ -28,9 +34,11 @@ def evidence(
     images: dict[str, PreparedImage],
     audio_durations: dict[str, int | None],
     refs: dict[str, int],
+    origins: Mapping[int, Provenance],
 ) -> list[Flowable]:
-    """The exhibits: images two to a row, the other files in a table. Each exhibit's
-    Anchor records its page in `refs` for the exhibit index."""
+    """The exhibits: images two to a row, the other files in a table, each with its
+    record's author and times (`origins`, by seq). Each exhibit's Anchor records its page
+    in `refs` for the exhibit index."""
     if not exhibits:
         return [para(_("No evidence files in the chosen range."), kit.styles.small)]
     flow: list[Flowable] = [
@@ -45,7 +53,8 @@ def evidence(
     cells: list[list[Flowable]] = []
     others: list[Exhibit] = []
     cell_width = FRAME_WIDTH / 2 - 6
-    image_height = FRAME_HEIGHT - 45 * mm
+    # Room under the picture for its caption (label, author, three times, hash, type).
+    image_height = FRAME_HEIGHT - 62 * mm
     first_of: dict[str, str] = {}  # each file's bytes are drawn once, at its first exhibit
     for exhibit in exhibits:
         first = first_of.setdefault(exhibit.sha256, exhibit.label)
@@ -58,7 +67,13 @@ def evidence(
             str(prepared.path), width=prepared.width * scale, height=prepared.height * scale
         )
         extra = "" if prepared.matches else "\n" + _("WARNING: stored bytes differ")
-        cells.append([Anchor(exhibit.label, refs), picture, exhibit_caption(kit, exhibit, extra)])
+        cells.append(
+            [
+                Anchor(exhibit.label, refs),
+                picture,
+                exhibit_caption(kit, exhibit, origins.get(exhibit.seq), extra),
+            ]
+        )
     if cells:
         pairs = [cells[i : i + 2] for i in range(0, len(cells), 2)]
         body = [pair + ([[Spacer(1, 1)]] if len(pair) == 1 else []) for pair in pairs]
@@ -94,7 +109,10 @@ def evidence(
                 [
                     [Anchor(exhibit.label, refs), para(exhibit.label, kit.styles.cell)],
                     f"#{exhibit.seq}",
-                    exhibit.name,
+                    [
+                        para(exhibit.name, kit.styles.cell),
+                        para("\n".join(_origin_lines(origins, exhibit)), kit.styles.tiny),
+                    ],
                     f"{exhibit.media_type}\n{exhibit.size:,} B\n{detail}",
                     para(exhibit.sha256, kit.styles.tiny, breakable=True),
                 ]
@@ -105,11 +123,16 @@ def evidence(
             kit.grid(
                 [_("Exhibit"), _("Seq"), _("File"), _("Type, size, duration"), "SHA-256"],
                 rows,
-                [0.08, 0.07, 0.25, 0.22, 0.38],
+                [0.08, 0.07, 0.33, 0.2, 0.32],
                 long=True,
             ),
         ]
     return flow
+
+
+def _origin_lines(origins: Mapping[int, Provenance], exhibit: Exhibit) -> list[str]:
+    origin = origins.get(exhibit.seq)
+    return origin.lines() if origin is not None else []
 
 
 def exhibit_index(kit: LayoutKit, exhibits: list[Exhibit]) -> list[Flowable]:

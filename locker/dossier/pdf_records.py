@@ -11,14 +11,16 @@ from locker.core.labels import kind_label, tag_label
 from locker.dossier.data import DossierData, is_night, row_party, row_summary
 from locker.dossier.formatting import fmt_time, money_in
 from locker.dossier.pdf_layout import NIGHT, LayoutKit, para
+from locker.dossier.provenance import provenance, provenance_by_seq
 from locker.selectors import access_wording
 
 
 def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
+    origins = provenance_by_seq(data)
     header = [
         _("Seq"),
         _("Time (claimed / recorded)"),
-        _("Kind"),
+        _("Kind and author"),
         _("Number or channel"),
         _("Summary"),
         _("Tags"),
@@ -31,14 +33,20 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     # (a table's TEXTCOLOR does not reach into a Paragraph).
     night = ParagraphStyle("cell-night", parent=kit.styles.cell, textColor=NIGHT)
     for row in data.rows:
-        claimed = fmt_time(row.occurred) if row.occurred else _("not stated")
-        time_cell = f"{claimed}\n{fmt_time(row.recorded)}"
+        origin = origins[row.seq]
+        times = [origin.claimed, origin.recorded]
+        if origin.attested is not None:
+            times.append(_("TSA %(when)s") % {"when": origin.attested})
+        time_cell = "\n".join(times)
         at_night = row.kind in ("call", "message", "contact_report") and is_night(row.when)
         rows.append(
             [
                 str(row.seq),
                 para(time_cell, night) if at_night else time_cell,
-                kind_label(row.kind),
+                [
+                    para(kind_label(row.kind), kit.styles.cell),
+                    para(origin.author, kit.styles.tiny),
+                ],
                 row_party(row),
                 row_summary(row, money=money),
                 ", ".join(tag_label(t) for t in row.tags),
@@ -70,7 +78,7 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     note = " ".join(notes) or _("All records of the case are shown.")
     # The time column is wide enough for "时间（自述 / 记录）": in a narrower one its closing
     # bracket, which may not start a line, hangs into the next column.
-    table = kit.grid(header, rows, [0.05, 0.15, 0.08, 0.12, 0.31, 0.12, 0.07, 0.10], long=True)
+    table = kit.grid(header, rows, [0.05, 0.15, 0.12, 0.12, 0.28, 0.11, 0.07, 0.10], long=True)
     return [para(note, kit.styles.small), table]
 
 
@@ -83,8 +91,11 @@ def statements(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         )
         if not shown_in_full or not full:
             continue
+        origin = provenance(data, row)
         title = f"#{row.seq} · {kind_label(row.kind)} · {fmt_time(row.when)}"
-        flow.append(KeepTogether([para(title, kit.styles.h3)]))
+        # Who made it and when, under its heading and with it on one page.
+        byline = para(" · ".join(origin.lines()), kit.styles.small)
+        flow.append(KeepTogether([para(title, kit.styles.h3), byline]))
         flow.append(para(full, kit.styles.body))
     return flow or [
         para(_("There are no statements or notes in the chosen range."), kit.styles.small)

@@ -28,6 +28,7 @@ from locker.dossier.data import DossierData
 from locker.dossier.images import PreparedImage
 from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, make_styles, para
 from locker.dossier.pdf_pages import bates_prefix, numbered_canvas
+from locker.dossier.provenance import provenance_by_seq
 from locker.dossier.templates import sections
 from locker.infra import fonts
 
@@ -96,6 +97,7 @@ class Renderer:
                 images=self.images,
                 audio_durations=self.audio_durations,
                 refs=self.refs,
+                origins=provenance_by_seq(data),
             )
         if marker.name == "exhibit_index":
             return pdf_exhibits.exhibit_index(kit, data.exhibits)

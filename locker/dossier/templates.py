@@ -16,7 +16,12 @@ from locker.dossier.blocks import Marker, Section
 from locker.dossier.cn_12321 import report_12321
 from locker.dossier.cn_regulator import regulator_complaint
 from locker.dossier.complainant import authorisation_annex
-from locker.dossier.court import access_log_section, court_certification
+from locker.dossier.court import (
+    access_log_section,
+    court_certification,
+    needs_translator,
+    translator_certificate,
+)
 from locker.dossier.cover import cover
 from locker.dossier.data import DossierData
 from locker.dossier.summary import summary
@@ -50,6 +55,7 @@ def sections(data: DossierData) -> list[Section]:
             statements,
             evidence,
             court_certification(data),
+            *([translator_certificate(data)] if needs_translator(data) else []),
             *access_log,
             verification,
         ]

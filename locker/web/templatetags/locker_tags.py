@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import gettext as _
 
 from locker.core import chain, labels
 from locker.core.money import format_minor
@@ -61,17 +60,23 @@ body_value = register.simple_tag(name="body_value")(labels.value_label)
 
 
 @register.simple_tag(takes_context=True)
-def author_label(context: template.Context, author: Any) -> str:
-    text = str(author)
+def author_label(context: template.Context, entry: Any) -> str:
+    """Who made the entry (locker.core.labels.author_label, the dossiers' wording too), as
+    the signed-in reader sees it: their own records are "you"."""
     user = context.get("user")
-    if text.startswith("contact-link:"):
-        return _("a contact, through a statement link")
-    if user is not None and text == f"user:{user.pk}":
-        return _("you")
-    if text.startswith("token:"):
-        return _("an app using your account (API)")
     case = context.get("case")
-    if case is not None and text == f"user:{case.owner_id}":
-        # Seen by a lawyer the case is shared with: the owner is their client.
-        return _("the client")
-    return text
+    return labels.author_label(
+        entry.author,
+        body=entry.body,
+        owner_id=case.owner_id if case is not None else None,
+        viewer_id=user.pk if user is not None and user.is_authenticated else None,
+    )
+
+
+@register.filter
+def by_someone_else(entry: Any, case: Any) -> bool:
+    """Whether the entry was made by someone other than the case's owner (a contact through
+    their link, a capture device): the timeline marks those rows with their author."""
+    author = str(entry.author)
+    owner = f"{labels.AUTHOR_USER}{case.owner_id}"
+    return author != owner and not author.startswith(labels.AUTHOR_TOKEN)
