@@ -7,7 +7,12 @@ Everything lives in a temporary data dir (its own SQLite database, keys and medi
 run touches nothing of yours. The case is built first (not timed); then a fresh process
 runs the worker's pipeline (claim, gather, images, layout, embed, sign, store) and reports
 its wall time and its peak resident memory (ru_maxrss, which includes Django itself).
-Target on the 2-core reference machine: <= 12 s and <= 300 MB."""
+Then, in the same run, a bare reportlab script (another fresh process, no Django) lays out
+the same screenshots, decoded from the same PNGs, scaled alike and embedded as JPEG two to
+a page, after the 1,000 entries as lines of text in the same font (about the same page
+count); the ratio of the two wall times is the figure to compare, since the machine's load
+varies. Targets on the 2-core reference machine: <= 12 s, <= 1.2x the bare script, and
+<= 300 MB."""
 
 from __future__ import annotations
 
@@ -148,6 +153,17 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
             language="zh-hans",
             verify_url="http://127.0.0.1:8000/verify",
         )
+    # The bare script's input: the same PNGs as plain files (written here, not timed).
+    bare = Path(os.environ["LOCKER_DATA_DIR"]) / "bare"
+    bare.mkdir(exist_ok=True)
+    from locker.infra.storage import evidence_storage
+    from locker.models import EvidenceFile
+
+    for number, name in enumerate(
+        EvidenceFile.objects.filter(case=case).values_list("storage_name", flat=True)
+    ):
+        with evidence_storage().open(name, "rb") as handle:
+            (bare / f"{number:04d}.png").write_bytes(handle.read())
     # The benchmark runs the pipeline itself; the row must not be taken by a worker.
     Dossier.objects.filter(pk=dossier.pk).update(enqueued_at=datetime.now(UTC))
     return str(dossier.pk)
@@ -171,6 +187,57 @@ def render(dossier_id: str) -> None:
     )
     print(f"render+sign wall time: {wall:.2f} s   (target <= 12 s)")
     print(f"peak memory (ru_maxrss, whole process): {peak_mb:.0f} MB   (target <= 300 MB)")
+    print(f"PROJECT_WALL {wall:.4f}")
+
+
+def bare(data_dir: str, font_path: str, entries: int) -> None:
+    """The baseline: plain reportlab, the same pictures as JPEG, the entries as text."""
+    from PIL import Image
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    started = time.perf_counter()
+    pdfmetrics.registerFont(TTFont("CJK", font_path))
+    out = Path(data_dir) / "bare.pdf"
+    canvas = Canvas(str(out), pagesize=A4)
+    width, height = A4
+    line = 0
+    for number in range(entries):
+        if line == 0:
+            canvas.setFont("CJK", 8)
+        canvas.drawString(
+            40,
+            height - 50 - line * 26,
+            f"#{number} 2026-01-01 23:10 来电 17012345678 威胁上门、爆通讯录",
+        )
+        line += 1
+        if line == 28:
+            canvas.showPage()
+            line = 0
+    canvas.showPage()
+    for index, path in enumerate(sorted((Path(data_dir) / "bare").glob("*.png"))):
+        with Image.open(path) as source:
+            source.draft("RGB", (520, 1150))
+            picture = source.convert("RGB")
+            picture.thumbnail((520, 1150), Image.Resampling.BILINEAR)
+            jpeg = io.BytesIO()
+            picture.save(jpeg, "JPEG", quality=80)
+        jpeg.seek(0)
+        x = 40 if index % 2 == 0 else width / 2 + 5
+        canvas.drawImage(
+            ImageReader(jpeg), x, 80, width / 2 - 45, height - 160, preserveAspectRatio=True
+        )
+        if index % 2 == 1:
+            canvas.showPage()
+    canvas.save()
+    wall = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"bare reportlab: {canvas.getPageNumber()} pages; {out.stat().st_size / 1e6:.1f} MB PDF")
+    print(f"bare wall time: {wall:.2f} s; peak memory {peak_mb:.0f} MB")
+    print(f"BARE_WALL {wall:.4f}")
 
 
 def main() -> None:
@@ -181,8 +248,14 @@ def main() -> None:
     parser.add_argument(
         "--render", nargs=2, metavar=("DATA_DIR", "DOSSIER_ID"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--bare", nargs=3, metavar=("DATA_DIR", "FONT", "N"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     args = parser.parse_args()
+    if args.bare:
+        bare(args.bare[0], args.bare[1], int(args.bare[2]))
+        return
     if args.render:
         _django(args.render[0])
         render(args.render[1])
@@ -192,9 +265,27 @@ def main() -> None:
     setup = time.perf_counter()
     dossier_id = build_case(args.entries, args.screenshots, args.template)
     print(f"case built in {time.perf_counter() - setup:.1f} s (not timed); data dir {data_dir}")
-    subprocess.run(
-        [sys.executable, __file__, "--render", data_dir, dossier_id], check=True, cwd=ROOT
-    )
+    from locker.infra.fonts import cjk_font_path
+
+    project = subprocess.run(
+        [sys.executable, __file__, "--render", data_dir, dossier_id],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    print(project, end="")
+    baseline = subprocess.run(
+        [sys.executable, __file__, "--bare", data_dir, str(cjk_font_path()), str(args.entries)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    print(baseline, end="")
+    ours = float(project.split("PROJECT_WALL ")[1].split()[0])
+    theirs = float(baseline.split("BARE_WALL ")[1].split()[0])
+    print(f"ratio project / bare reportlab: {ours / theirs:.2f}x   (target <= 1.2x)")
     if not args.keep:
         import shutil
 

@@ -304,6 +304,7 @@ ROUTES: list[Route] = [
     web("dossier_status", lambda w: [w.case.pk, dossier_of(w).pk], readers()),
     # not rendered yet: the readers are sent to the dossier's page
     web("dossier_pdf", lambda w: [w.case.pk, dossier_of(w).pk], readers(302)),
+    web("dossier_pack", lambda w: [w.case.pk, dossier_of(w).pk], readers(302)),
     # the API: a bearer token or 401
     api("POST /api/tokens", everyone(422), {}),
     api("GET /api/tokens", accounts(200, A)),
@@ -352,6 +353,7 @@ ROUTES: list[Route] = [
     api("GET /api/cases/<case_id>/dossiers", readers(200, A)),
     api("GET /api/dossiers/<dossier_id>", readers(200, A)),
     api("GET /api/dossiers/<dossier_id>/pdf", readers(409, A)),
+    api("GET /api/dossiers/<dossier_id>/pack", readers(409, A)),
     api("POST /api/verify", everyone(422), {}),
     api("GET /api/keys", everyone()),
 ]  # fmt: skip

@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from pydantic import Field, StrictBool
 
 from locker.api.errors import api_message, refusals
-from locker.infra.http import pdf_attachment, public_url
+from locker.infra.http import pack_attachment, pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import case_access_or_404
 from locker.selectors import access_wording
@@ -34,6 +34,11 @@ class DossierIn(Schema):
         False,
         description="court template only, case owner only: add who has seen the case "
         "(the access log up to the request)",
+    )
+    attachment_pack: StrictBool = Field(
+        False,
+        description="also make an attachment pack: a ZIP of signed PDF parts of at most "
+        "2,000,000 bytes each (NIFA's attachment limit), at /api/dossiers/{id}/pack",
     )
 
 
@@ -56,6 +61,9 @@ class DossierStatus(Schema):
     sha256: str | None = None
     chain_length: int | None = None
     chain_head: str | None = None
+    attachment_pack: bool = False
+    pack_parts: int | None = None
+    pack_sha256: str | None = None
 
 
 def dossier_or_404(request: HttpRequest, dossier_id: Any, action: str) -> Dossier:
@@ -95,6 +103,7 @@ def request_dossier(request: HttpRequest, case_id: str, payload: DossierIn) -> S
             time_zone=payload.time_zone,
             verify_url=public_url(request, "/verify"),
             include_access_log=payload.include_access_log,
+            attachment_pack=payload.attachment_pack,
         )
     except PermissionError as exc:
         return Status(403, {"detail": api_message(request, exc)})
@@ -136,3 +145,20 @@ def dossier_pdf(request: HttpRequest, dossier_id: str) -> Any:
     if dossier.state != Dossier.State.READY:
         return Status(409, {"detail": f"the dossier is {dossier.state}, not ready"})
     return pdf_attachment(dossier)
+
+
+@router.get(
+    "/dossiers/{dossier_id}/pack",
+    response={200: None, **refusals(404, 409)},
+    summary="Download a ready dossier's attachment pack",
+    openapi_extra={
+        "responses": {
+            200: {"content": {"application/zip": {}}, "description": "ZIP of signed PDF parts"}
+        }
+    },
+)
+def dossier_pack(request: HttpRequest, dossier_id: str) -> Any:
+    dossier = dossier_or_404(request, dossier_id, "export")
+    if dossier.state != Dossier.State.READY or not dossier.pack_file_name:
+        return Status(409, {"detail": f"the dossier has no attachment pack ({dossier.state})"})
+    return pack_attachment(dossier)

@@ -11,6 +11,7 @@ import tempfile
 import time
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urljoin
@@ -31,6 +32,7 @@ from locker.dossier.data import (
     summarise,
 )
 from locker.dossier.images import audio_durations, prepare_images
+from locker.dossier.pack import PackResult, build_pack
 from locker.dossier.render import render_pdf
 from locker.dossier.sign import sign_dossier, will_time_stamp
 from locker.exports.bundle import bundle_lines, entries_jsonl, head_of
@@ -155,10 +157,21 @@ def gather(dossier: Dossier) -> DossierData:
     )
 
 
+def pack_file_name(dossier: Dossier) -> str:
+    return f"dossiers/{dossier.case_id}/{dossier.id}-pack.zip"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    signed: Path
+    pages: int
+    pack: PackResult | None  # the attachment pack, when the dossier asked for one
+
+
 def render_and_sign(
     data: DossierData, scratch: Path, progress: Callable[..., None] | None = None
-) -> tuple[Path, int]:
-    """Render and sign into `scratch`; returns the signed file and its page count."""
+) -> Rendered:
+    """Render and sign into `scratch` (and the attachment pack, when asked)."""
     report = progress or (lambda *args, **kwargs: None)
     dossier = data.dossier
     with translation.override(dossier.language):
@@ -193,7 +206,17 @@ def render_and_sign(
                 time_stamp=data.time_stamped,
             )
         log.info("dossier %s signed at PAdES %s", dossier.id, level)
-    return signed, pages
+        pack = None
+        if dossier.attachment_pack:
+            pack = build_pack(
+                data,
+                scratch,
+                images=images,
+                audio_durations=durations,
+                reason=f"Evidence Locker dossier {dossier.id} of case {dossier.case_id}",
+            )
+            log.info("dossier %s: attachment pack of %d parts", dossier.id, pack.parts)
+    return Rendered(signed, pages, pack)
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -206,6 +229,16 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _store(name: str, path: Path) -> str:
+    storage = evidence_storage()
+    if storage.exists(name):
+        # Left by an attempt that died between storing and finishing; the name is this
+        # dossier's alone and we hold its lease, so the leftover is ours to replace.
+        storage.delete(name)
+    with path.open("rb") as handle:
+        return storage.save(name, File(handle, name=path.name))
+
+
 def build_dossier(claim: services.Claim) -> None:
     """Make the claimed dossier. Raises LeaseLost if another worker took it over."""
     progress = Progress(claim)
@@ -216,17 +249,21 @@ def build_dossier(claim: services.Claim) -> None:
     # Scratch space is private to this attempt: a killed worker leaves nothing under the
     # final name, only a temporary directory the OS cleans.
     with tempfile.TemporaryDirectory(prefix="dossier-") as scratch_dir:
-        signed, pages = render_and_sign(data, Path(scratch_dir), progress)
+        rendered = render_and_sign(data, Path(scratch_dir), progress)
         progress(SIGNED, force=True)
-        sha256, size = _sha256(signed)
+        sha256, size = _sha256(rendered.signed)
+        pages = rendered.pages
         storage = evidence_storage()
-        name = dossier_file_name(dossier)
-        if storage.exists(name):
-            # Left by an attempt that died between storing and finishing; the name is this
-            # dossier's alone and we hold its lease, so the leftover is ours to replace.
-            storage.delete(name)
-        with signed.open("rb") as handle:
-            stored = storage.save(name, File(handle, name="dossier.pdf"))
+        stored = _store(dossier_file_name(dossier), rendered.signed)
+        pack = None
+        if rendered.pack is not None:
+            pack_sha256, pack_size = _sha256(rendered.pack.path)
+            pack = services.StoredPack(
+                file_name=_store(pack_file_name(dossier), rendered.pack.path),
+                sha256=pack_sha256,
+                size=pack_size,
+                parts=rendered.pack.parts,
+            )
     if not services.finish_dossier(
         claim=claim,
         file_name=stored,
@@ -235,8 +272,11 @@ def build_dossier(claim: services.Claim) -> None:
         pages=pages,
         chain_length=data.length,
         chain_head=data.head,
+        pack=pack,
     ):
-        # Our file is referenced by nothing: another worker owns the row now.
+        # Our files are referenced by nothing: another worker owns the row now.
         storage.delete(stored)
+        if pack is not None:
+            storage.delete(pack.file_name)
         raise services.LeaseLost(f"dossier {dossier.id}: lease lost before finishing")
     log.info("dossier %s ready: %d pages, %d bytes", dossier.id, pages, size)

@@ -7,6 +7,7 @@ which escapes it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO
 
 from django.utils.translation import gettext as _
@@ -22,9 +23,9 @@ from locker.dossier import (
     pdf_records,
     pdf_verification,
 )
-from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para
+from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para, Section
 from locker.dossier.cover import template_title
-from locker.dossier.data import DossierData
+from locker.dossier.data import DossierData, Exhibit
 from locker.dossier.images import PreparedImage
 from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, make_styles, para
 from locker.dossier.pdf_pages import bates_prefix, numbered_canvas
@@ -36,6 +37,18 @@ from locker.infra import fonts
 rl_config.useA85 = 0
 
 
+@dataclass(frozen=True)
+class PartLayout:
+    """One part of an attachment pack (pack.py): its sections instead of the template's,
+    the exhibits its evidence pages draw, the markers only the pack has, and what its Bates
+    numbers add to the dossier's prefix so that no two parts number pages alike."""
+
+    sections: list[Section]
+    exhibits: list[Exhibit]
+    markers: dict[str, Callable[[LayoutKit], list[Flowable]]] = field(default_factory=dict)
+    bates_suffix: str = ""
+
+
 class Renderer:
     def __init__(
         self,
@@ -43,8 +56,13 @@ class Renderer:
         images: dict[str, PreparedImage],
         audio_durations: dict[str, int | None],
         progress: Callable[[float], None] | None = None,
+        *,
+        part: PartLayout | None = None,
     ) -> None:
         self.data = data
+        self.part = part
+        # The exhibits drawn on the evidence pages: all of them, or one attachment part's.
+        self.exhibits = part.exhibits if part is not None else data.exhibits
         self.images = images
         self.audio_durations = audio_durations
         self.progress = progress or (lambda fraction: None)
@@ -60,7 +78,7 @@ class Renderer:
             4,
             6
             + len(data.rows) // 28
-            + (len([e for e in data.exhibits if e.is_image]) + 1) // 2
+            + (len([e for e in self.exhibits if e.is_image]) + 1) // 2
             + logged // 40,
         )
 
@@ -82,6 +100,8 @@ class Renderer:
     def marker(self, marker: Marker) -> list[Flowable]:
         """The part a marker stands for, drawn from the data."""
         kit, data = self.kit, self.data
+        if self.part is not None and marker.name in self.part.markers:
+            return self.part.markers[marker.name](kit)
         if marker.name == "charts":
             return pdf_charts.charts(kit, data.conduct)
         if marker.name == "timeline":
@@ -93,7 +113,7 @@ class Renderer:
         if marker.name == "evidence":
             return pdf_exhibits.evidence(
                 kit,
-                data.exhibits,
+                self.exhibits,
                 images=self.images,
                 audio_durations=self.audio_durations,
                 refs=self.refs,
@@ -109,7 +129,8 @@ class Renderer:
 
     def story(self) -> list[Flowable]:
         flow: list[Flowable] = []
-        for index, section in enumerate(sections(self.data)):
+        parts = self.part.sections if self.part is not None else sections(self.data)
+        for index, section in enumerate(parts):
             if section.new_page and index:
                 flow.append(PageBreak())
             style = self.kit.styles.h1 if index == 0 else self.kit.styles.h2
@@ -149,7 +170,8 @@ class Renderer:
             header_right=template_title(data.dossier.template),
             footer_right=f"head {checkpoint['head'][:16]}…",
             page_label=lambda n, total: _("page %(n)d of %(total)d") % {"n": n, "total": total},
-            bates_prefix=bates_prefix(data.dossier.case_id, data.dossier.id),
+            bates_prefix=bates_prefix(data.dossier.case_id, data.dossier.id)
+            + (self.part.bates_suffix if self.part is not None else ""),
             font=self.font,
             on_page=on_page,
             refs=self.refs,
@@ -180,6 +202,8 @@ def render_pdf(
     images: dict[str, PreparedImage],
     audio_durations: dict[str, int | None],
     progress: Callable[[float], None] | None = None,
+    part: PartLayout | None = None,
 ) -> int:
-    """Render the dossier (unsigned) into `out`; returns its page count."""
-    return Renderer(data, images, audio_durations, progress).build(out)
+    """Render the dossier (unsigned) into `out`, or one part of its attachment pack;
+    returns its page count."""
+    return Renderer(data, images, audio_durations, progress, part=part).build(out)

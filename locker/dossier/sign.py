@@ -194,12 +194,15 @@ def sign_dossier(
     reason: str,
     time_stamp: bool | None = None,
     timestamper: TimeStamper | None = None,
+    embed_chain: bool = True,
 ) -> SignatureLevel:
     """Embed the chain files into `unsigned` (a PDF) and write the signed PDF to `out`
     (best opened for reading too: B-LTA appends to what it wrote). B-LTA when `time_stamp`
     (by default: when `timestamper` is given or LOCKER_TSA_URLS is set), with `timestamper`
     if given, else the first configured TSA that answers; otherwise B-B. Raises
-    TSAUnavailable when a time-stamp is wanted and no TSA can give one."""
+    TSAUnavailable when a time-stamp is wanted and no TSA can give one. Without
+    `embed_chain` (the exhibit parts of an attachment pack, whose first part carries the
+    chain) nothing is embedded and the signature is the same."""
     writer = IncrementalPdfFileWriter(unsigned, strict=False)
     files = {
         ANCHORS_NAME: (
@@ -218,7 +221,7 @@ def sign_dossier(
             "Chain records, one JSON line each (evidence chain format v1, sections 5-6)",
         ),
     }
-    for name in EMBEDDED_NAMES:
+    for name in EMBEDDED_NAMES if embed_chain else ():
         _embed(writer, name, *files[name])
     if time_stamp is None:
         time_stamp = timestamper is not None or will_time_stamp()

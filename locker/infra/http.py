@@ -87,6 +87,12 @@ def pdf_attachment(dossier: Dossier) -> FileResponse:
     return stored_attachment(dossier.file_name, filename=name, content_type="application/pdf")
 
 
+def pack_attachment(dossier: Dossier) -> FileResponse:
+    """The dossier's attachment pack (ZIP) as a download that no cache keeps."""
+    name = f"dossier-{dossier.template}-{dossier.created_at:%Y%m%d}-{str(dossier.id)[:8]}-pack.zip"
+    return stored_attachment(dossier.pack_file_name, filename=name, content_type="application/zip")
+
+
 def stored_attachment(storage_name: str, *, filename: str, content_type: str) -> FileResponse:
     """A file of the evidence storage (unsealed) as a download that no cache keeps."""
     handle = evidence_storage().open(storage_name, "rb")

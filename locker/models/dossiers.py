@@ -48,6 +48,9 @@ class Dossier(models.Model):
     # The owner's choice (court template only) to add the case's access log as it stood when
     # the dossier was requested.
     include_access_log = models.BooleanField(_("access log included"), default=False)
+    # Also an attachment pack (dossier/pack.py): a ZIP of signed parts of at most 2 MB each,
+    # for channels that cap an attachment's size (NIFA).
+    attachment_pack = models.BooleanField(_("attachment pack of 2 MB parts"), default=False)
     # Where the QR code on the verification page points (the /verify page of this instance).
     verify_url = models.CharField(max_length=500, blank=True)
 
@@ -69,6 +72,10 @@ class Dossier(models.Model):
     pages = models.PositiveIntegerField(null=True, blank=True)
     chain_length = models.PositiveIntegerField(null=True, blank=True)
     chain_head = models.CharField(max_length=64, blank=True)
+    pack_file_name = models.CharField(max_length=500, blank=True)
+    pack_sha256 = models.CharField(max_length=64, blank=True)
+    pack_size = models.BigIntegerField(null=True, blank=True)
+    pack_parts = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)

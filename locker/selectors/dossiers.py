@@ -29,6 +29,9 @@ def dossier_status(dossier: Dossier) -> dict[str, Any]:
         "sha256": dossier.sha256 if ready else None,
         "chain_length": dossier.chain_length if ready else None,
         "chain_head": dossier.chain_head if ready else None,
+        "attachment_pack": dossier.attachment_pack,
+        "pack_parts": dossier.pack_parts if ready else None,
+        "pack_sha256": (dossier.pack_sha256 or None) if ready else None,
     }
 
 

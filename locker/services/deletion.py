@@ -177,6 +177,8 @@ def _purge_case(case: Case) -> list[str]:
     files = list(EvidenceFile.objects.filter(case=case).values_list("storage_name", flat=True))
     dossiers = list(Dossier.objects.filter(case=case).values_list("pk", "file_name"))
     files += [name for _pk, name in dossiers if name]
+    packs = Dossier.objects.filter(case=case).exclude(pack_file_name="")
+    files += list(packs.values_list("pack_file_name", flat=True))
     _delete_idempotency_keys(case.owner_id, [str(case.pk), *(str(pk) for pk, _ in dossiers)])
     with deleting_case(case.pk):
         # Children before parents: every foreign key here is PROTECT.

@@ -54,6 +54,16 @@ class Claim:
     attempt: int
 
 
+@dataclass(frozen=True)
+class StoredPack:
+    """A dossier's attachment pack as stored."""
+
+    file_name: str
+    sha256: str
+    size: int
+    parts: int
+
+
 def request_dossier(
     *,
     case: Case,
@@ -66,6 +76,7 @@ def request_dossier(
     time_zone: str | None = None,
     verify_url: str = "",
     include_access_log: bool = False,
+    attachment_pack: bool = False,
 ) -> Dossier:
     """Record the request and enqueue its rendering once the transaction commits. Returns
     at once even when the broker is down: the row then waits as queued for the sweep.
@@ -92,6 +103,8 @@ def request_dossier(
         )
     if not isinstance(include_access_log, bool):
         raise InputError(gettext_lazy("include_access_log must be true or false"))
+    if not isinstance(attachment_pack, bool):
+        raise InputError(gettext_lazy("attachment_pack must be true or false"))
     if include_access_log:
         if user is None or case.owner_id != user.pk:
             raise PermissionError(gettext_lazy("only the case's owner can include the access log"))
@@ -130,6 +143,7 @@ def request_dossier(
             kinds=sorted(set(kinds)),
             verify_url=verify_url[:500],
             include_access_log=include_access_log,
+            attachment_pack=attachment_pack,
             enqueued_at=timezone.now(),
         )
         transaction.on_commit(lambda: queue.enqueue_dossier(dossier.pk))
@@ -190,11 +204,21 @@ def finish_dossier(
     pages: int,
     chain_length: int,
     chain_head: str,
+    pack: StoredPack | None = None,
 ) -> bool:
-    """Mark the row ready with its stored file. False if the lease was lost meanwhile: the
-    caller then owns an unreferenced file and removes it."""
+    """Mark the row ready with its stored file (and attachment pack). False if the lease was
+    lost meanwhile: the caller then owns unreferenced files and removes them."""
+    packed: dict[str, Any] = {}
+    if pack is not None:
+        packed = {
+            "pack_file_name": pack.file_name,
+            "pack_sha256": pack.sha256,
+            "pack_size": pack.size,
+            "pack_parts": pack.parts,
+        }
     return (
         _held(claim).update(
+            **packed,
             state=Dossier.State.READY,
             progress=100,
             file_name=file_name,

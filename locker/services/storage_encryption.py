@@ -41,6 +41,9 @@ def _recorded_sha256(name: str) -> str | None:
     dossier = Dossier.objects.filter(file_name=name).values_list("sha256", flat=True)
     for sha256 in dossier[:1]:
         return sha256 or None
+    pack = Dossier.objects.filter(pack_file_name=name).values_list("pack_sha256", flat=True)
+    for sha256 in pack[:1]:
+        return sha256 or None
     match = _CONTENT_ADDRESS.match(name)
     return match.group(1) if match else None
 

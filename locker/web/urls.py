@@ -151,6 +151,7 @@ urlpatterns = [
     path(dossier, dossiers.detail, name="dossier_detail"),
     path(dossier + "status", dossiers.status, name="dossier_status"),
     path(dossier + "pdf", dossiers.download, name="dossier_pdf"),
+    path(dossier + "pack", dossiers.download_pack, name="dossier_pack"),
     path("verify", verify.verify_page, name="verify"),
     path("keys", keys.keys_page, name="keys"),
     path("healthz", health.healthz, name="healthz"),

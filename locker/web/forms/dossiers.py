@@ -36,6 +36,16 @@ class DossierForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         choices=[],
     )
+    attachment_pack = forms.BooleanField(
+        label=_("Also make an attachment pack of parts of at most 2 MB each"),
+        required=False,
+        help_text=_(
+            "For complaint channels that accept only small attachments, such as the Internet "
+            "Finance Association's (NIFA): a ZIP of signed PDF parts, each at most 2 MB. Part "
+            "1 has the dossier and the chain; the others the pictures, reduced where needed."
+        ),
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "attachment-pack-help"}),
+    )
     include_access_log = forms.BooleanField(
         label=_("Include who has seen this case (access log)"),
         required=False,

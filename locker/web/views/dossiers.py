@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from locker.infra.http import pdf_attachment, public_url
+from locker.infra.http import pack_attachment, pdf_attachment, public_url
 from locker.models import Dossier
 from locker.permissions import Role, RoleRefused, case_access_or_404
 from locker.selectors import access_wording
@@ -76,6 +76,7 @@ def export(request: AuthedRequest, case_id: UUID) -> HttpResponse:
                 kinds=data["kinds"],
                 verify_url=public_url(request, "/verify"),
                 include_access_log=data.get("include_access_log", False),
+                attachment_pack=data.get("attachment_pack", False),
             )
         except (InputError, PermissionError) as exc:
             form.add_error(None, str(exc))
@@ -125,3 +126,13 @@ def download(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpRes
     if dossier.state != Dossier.State.READY:
         return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
     return pdf_attachment(dossier)
+
+
+@login_required
+@require_GET
+def download_pack(request: AuthedRequest, case_id: UUID, dossier_id: UUID) -> HttpResponseBase:
+    """The attachment pack (a ZIP of signed parts of at most 2 MB each), when one was made."""
+    dossier, _role = _dossier(request, case_id, dossier_id, "export")
+    if dossier.state != Dossier.State.READY or not dossier.pack_file_name:
+        return redirect("dossier_detail", case_id=case_id, dossier_id=dossier_id)
+    return pack_attachment(dossier)
