@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.urls import reverse
 
 from locker import services
 from locker.models import Entry
@@ -221,8 +220,7 @@ def test_every_main_page_fits_the_phone_and_passes_axe(
             if f["overflow"][0] > width or f["overflow_320"][0] > 320}  # fmt: skip
     small = {n: f["small"] for n, f in found.items() if f["small"]}
     serious = {
-        n: [v for v in f["axe"] if v["impact"] in ("serious", "critical")]
-        for n, f in found.items()
+        n: [v for v in f["axe"] if v["impact"] in ("serious", "critical")] for n, f in found.items()
     }
     serious = {n: v for n, v in serious.items() if v}
     landmarks = {
@@ -237,3 +235,179 @@ def test_every_main_page_fits_the_phone_and_passes_axe(
     }
     problems = {what: found for what, found in problems.items() if found}
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+def _owner_page(browser, live_server, width: int = 360, height: int = 740, **kw: Any):  # noqa: F811
+    case = make_case(owner=UserFactory(username="xiaoli"), title="网贷催收")
+    context = phone_context(browser, width, height, **kw)
+    page = context.new_page()
+    log_in(page, live_server.url, case.owner.username)
+    return case, context, page
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_an_empty_call_cannot_be_saved(browser, live_server, javascript: bool) -> None:  # noqa: F811
+    case, context, page = _owner_page(browser, live_server, java_script_enabled=javascript)
+    url = f"{live_server.url}/cases/{case.pk}/log/call/"
+    page.goto(url)
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state()
+    error = page.locator(".errors .error")
+    error.first.wait_for()
+    assert "至少" in error.first.inner_text()
+    # Back and Save again (the way it slipped through): still refused.
+    page.goto(url)
+    page.get_by_role("button", name="保存").click()
+    error.first.wait_for()
+    assert not Entry.objects.filter(case=case, kind="call").exists()
+    shot(page, f"empty-call-{'js' if javascript else 'no-js'}")
+    # One fact is enough.
+    page.locator("label.chip", has_text="威胁").click()
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/receipt/")
+    assert Entry.objects.get(case=case, kind="call").body["tags"] == ["threat"]
+    context.close()
+
+
+def test_the_api_refuses_an_empty_call_with_422() -> None:
+    from .personas import ApiClient
+
+    case = make_case(title="网贷催收")
+    api = ApiClient(services.issue_token(user=case.owner, name="test")[1])
+    answer = api.post_json(f"/api/cases/{case.pk}/entries", {"kind": "call", "body": {}})
+    assert answer.status_code == 422, answer.content
+    assert "fact" in answer.json()["detail"] or "事实" in answer.json()["detail"]
+    answer = api.post_json(
+        f"/api/cases/{case.pk}/entries", {"kind": "call", "body": {"direction": "missed"}}
+    )
+    assert answer.status_code == 422
+    assert not Entry.objects.filter(case=case, kind="call").exists()
+    answer = api.post_json(
+        f"/api/cases/{case.pk}/entries", {"kind": "call", "body": {"number": "95188"}}
+    )
+    assert answer.status_code == 201
+
+
+def test_an_sms_over_the_limit_is_refused_not_cut(browser, live_server) -> None:  # noqa: F811
+    from locker.core.kinds import LONG_TEXT_MAX
+
+    case, context, page = _owner_page(browser, live_server)
+    page.goto(f"{live_server.url}/cases/{case.pk}/log/message/")
+    assert page.locator("#id_text").get_attribute("maxlength") is None
+    long_text = "催" * (LONG_TEXT_MAX + 1)
+    page.fill("#id_text", long_text)
+    assert len(page.locator("#id_text").input_value()) == LONG_TEXT_MAX + 1  # not cut
+    page.get_by_role("button", name="保存").click()
+    error = page.locator("#f-text .error, .errors .error")
+    error.first.wait_for()
+    assert str(LONG_TEXT_MAX) in error.first.inner_text()
+    assert not Entry.objects.filter(case=case, kind="message").exists()
+    shot(page, "sms-too-long")
+    context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), PHONES, ids=[f"{w}x{h}" for w, h in PHONES])
+@pytest.mark.parametrize("form", ["call", "message"])
+def test_save_stays_in_reach_on_the_log_forms(
+    browser,  # noqa: F811
+    live_server,
+    form: str,
+    width: int,
+    height: int,
+) -> None:
+    case, context, page = _owner_page(browser, live_server, width, height)
+    page.goto(f"{live_server.url}/cases/{case.pk}/log/{form}/")
+    save = page.get_by_role("button", name="保存")
+    for position in ("top", "middle"):
+        if position == "middle":
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight / 3)")
+        box = save.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, (position, box)
+        assert box["height"] >= 44
+    context.close()
+
+
+def test_the_dossier_form_shows_options_as_rows(browser, live_server) -> None:  # noqa: F811
+    case, context, page = _owner_page(browser, live_server)
+    page.goto(f"{live_server.url}/cases/{case.pk}/dossiers/")
+    page.locator(".dossier-form details summary").click()
+    for control in page.locator(
+        ".dossier-form input[type=radio], .dossier-form input[type=checkbox]"
+    ).all():
+        box = control.bounding_box()
+        label = control.locator("xpath=ancestor::label[1]").bounding_box()
+        assert box and label
+        assert box["width"] <= 28 and box["height"] <= 28, box
+        # The label's words sit beside the control, on its row, not below it.
+        assert label["height"] < 80 and label["width"] > box["width"] * 3, (box, label)
+    shot(page, "dossier-form-rows")
+    context.close()
+
+
+def test_sharing_with_a_user_name_does_not_warn_of_a_failed_mail(browser, live_server) -> None:  # noqa: F811
+    from django.core import mail
+
+    UserFactory(username="lawyer-wang")
+    case, context, page = _owner_page(browser, live_server)
+    page.goto(f"{live_server.url}/cases/{case.pk}/sharing/")
+    page.fill("#id_grantee", "lawyer-wang")
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()
+    messages = page.locator(".messages").inner_text()
+    assert "邮件" not in messages and "结束" not in messages, messages
+    assert page.locator(".msg.warning").count() == 0
+    assert not mail.outbox
+    shot(page, "shared-by-username")
+    context.close()
+
+
+def test_the_owner_sees_no_review_tab_on_the_dossier_progress_page(
+    browser,  # noqa: F811
+    live_server,
+) -> None:
+    from locker.services import dossiers as dossier_services
+
+    case, context, page = _owner_page(browser, live_server)
+    dossier = dossier_services.request_dossier(
+        case=case,
+        user=case.owner,
+        template="court",
+        language="zh-hans",
+        date_from=None,
+        date_to=None,
+        kinds=[],
+        verify_url=f"{live_server.url}/verify",
+    )
+    for path in (f"dossiers/{dossier.pk}/", "dossiers/"):
+        page.goto(f"{live_server.url}/cases/{case.pk}/{path}")
+        tabs = page.locator(".case-nav a").all_inner_texts()
+        assert "审阅" not in tabs and "记录" in tabs, tabs
+    shot(page, "dossier-progress")
+    context.close()
+
+
+def test_the_lawyer_ends_their_access_on_purpose(browser, live_server) -> None:  # noqa: F811
+    from locker.models import Share
+
+    case = make_case(title="网贷催收")
+    lawyer = UserFactory(username="lawyer-wang")
+    share = share_with(case, lawyer, "reviewer")
+    context = phone_context(browser, 390, 844)
+    page = context.new_page()
+    log_in(page, live_server.url, lawyer.username)
+    page.goto(f"{live_server.url}/shared/")
+    assert page.get_by_role("button", name="退出", exact=True).count() == 0
+    opener = page.locator("summary", has_text="结束我的访问")
+    box = opener.bounding_box()
+    assert box and box["height"] >= 44 and box["width"] >= 44
+    opener.click()  # opens the second step; nothing ends yet
+    share.refresh_from_db()
+    assert share.ended_at is None
+    confirm = page.get_by_role("button", name="确定结束我的访问")
+    box = confirm.bounding_box()
+    assert box and box["height"] >= 44
+    shot(page, "end-access")
+    confirm.click()
+    page.wait_for_url("**/shared/")
+    assert Share.objects.get(pk=share.pk).ended_at is not None
+    context.close()
