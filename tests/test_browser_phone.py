@@ -411,3 +411,37 @@ def test_the_lawyer_ends_their_access_on_purpose(browser, live_server) -> None: 
     page.wait_for_url("**/shared/")
     assert Share.objects.get(pk=share.pk).ended_at is not None
     context.close()
+
+
+def test_the_chinese_catalogue_speaks_in_one_register() -> None:
+    """您 throughout: the app never switches to the familiar 你 (collectors' words quoted in
+    records are the user's own and are not in the catalogue)."""
+    import gettext
+
+    compiled = Path(__file__).resolve().parent.parent / "locale/zh_Hans/LC_MESSAGES/django.mo"
+    with compiled.open("rb") as mo:
+        catalogue = gettext.GNUTranslations(mo)._catalog  # type: ignore[attr-defined]
+    familiar = [key for key, text in catalogue.items() if "你" in str(text)]
+    assert not familiar, familiar
+
+
+def test_small_wording_on_the_case_and_sign_up_pages(browser, live_server) -> None:  # noqa: F811
+    case, context, page = _owner_page(browser, live_server)
+    page.goto(f"{live_server.url}/cases/{case.pk}/")
+    # The receipt upload, the only field of its form, carries no "required" star.
+    assert page.locator("#f-receipt .req").count() == 0
+    page.goto(f"{live_server.url}/cases/{case.pk}/log/call/")
+    assert page.locator("h1").inner_text() == "记录一通电话"
+    context.close()
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/signup/")
+    help_text = page.locator("#id_username").locator("xpath=..").inner_text()
+    assert "不能含 @" in help_text and "@/./+/-/_" not in help_text, help_text
+    page.fill("#id_username", "li@home")
+    page.fill("#id_password1", "Lantern-harbour-47")
+    page.fill("#id_password2", "Lantern-harbour-47")
+    page.get_by_role("button", name="注册").click()
+    page.wait_for_load_state()
+    assert "@" in page.locator(".error").first.inner_text()
+    context.close()
