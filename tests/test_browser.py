@@ -135,7 +135,7 @@ def test_phone_journey_in_chinese(browser, live_server, tmp_path, settings) -> N
     shot(page, "03-call-form")
     page.get_by_role("button", name="保存").click()
     page.wait_for_url("**/receipt/")
-    assert "已保存到你的记录" in page.content()
+    assert "已保存到您的记录" in page.content()
     shot(page, "04-receipt")
     call = Entry.objects.get(kind="call")
     assert sorted(call.body["tags"]) == ["night_time", "threat"]

@@ -185,7 +185,7 @@ def test_sharing_page_refusal_in_chinese_and_english(world) -> None:
     url = reverse("shares", args=[world.case.pk])
     owner = world.web("owner")
     owner.get(url)
-    for language, expected in (("zh-CN", "这是你自己的案件。"), ("en", "this is your own case")):
+    for language, expected in (("zh-CN", "这是您自己的案件。"), ("en", "this is your own case")):
         response = csrf_post(
             owner,
             url,

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 from locker.core import chain
 
 ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=20000)]
+# The longest free text a record holds; longer is refused whole, never cut (issue 16).
+LONG_TEXT_MAX = 20000
+LongText = Annotated[str, StringConstraints(max_length=LONG_TEXT_MAX)]
 # Free text: caller ID shows masked or non-numeric numbers ("95***", "未知号码").
 PhoneNumber = Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)]
 
@@ -68,7 +70,7 @@ class ContactReportBody(Body):
 
 
 class NoteBody(Body):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=LONG_TEXT_MAX)]
 
 
 class CorrectionBody(Body):
@@ -110,6 +112,20 @@ BODY_MODELS: dict[str, type[Body]] = {
     "case_update": CaseUpdateBody,
     "redaction": RedactionBody,
 }
+# What a call must carry at least one of (or a recording): the direction alone is a default
+# and says nothing, so a call with none of these is a tap on Save, not a record (issue 16).
+CALL_FACTS = ("number", "duration_s", "caller_claims", "summary", "tags")
+EMPTY_CALL = _(
+    "Nothing to record yet: add at least one fact about the call (their number, what happened, "
+    "what they said, how long it lasted) or a recording."
+)
+
+
+def is_empty_call(body: dict[str, Any]) -> bool:
+    """Whether a cleaned call body carries none of CALL_FACTS."""
+    return all(body.get(name) in (None, "", []) for name in CALL_FACTS)
+
+
 # case_update entries are written by the case-facts service and redaction entries by the
 # erasure service, never appended directly.
 APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction")

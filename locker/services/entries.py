@@ -396,6 +396,8 @@ def append_entry(
         clean = kinds.clean_body(kind, body)
     except kinds.BodyError as exc:
         raise InputError(_message(exc)) from exc
+    if kind == "call" and not uploads and kinds.is_empty_call(clean):
+        raise InputError(kinds.EMPTY_CALL)
     claimed = parse_occurred_at(occurred_at)
     if kind == "correction":
         _validate_correction(case, clean)

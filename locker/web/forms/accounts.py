@@ -66,6 +66,9 @@ class TimeZoneField(forms.CharField):
         return str(value)
 
 
+USERNAME_HELP = _("Up to 150 letters, digits and . + - _ (no @).")
+
+
 class SignupForm(UserCreationForm):  # type: ignore[type-arg]
     # Not a model field here: the address becomes the account's only once its owner opens
     # the confirmation link we mail to it.
@@ -82,6 +85,11 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
         model = get_user_model()
         fields = ("username",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Django's own help allows "@", which clean_username refuses.
+        self.fields["username"].help_text = USERNAME_HELP
 
     def clean_username(self) -> str:
         username = str(self.cleaned_data.get("username", ""))

@@ -17,6 +17,11 @@ from locker.core import kinds, labels
 from locker.services import MAX_FILES_PER_ENTRY, Upload
 from locker.web.forms.fields import DATE_WIDGET, MultipleFileField
 
+TOO_LONG = _(
+    "This text has %(show_value)d characters; a record holds at most %(limit_value)d. Nothing "
+    "was saved and nothing was cut: split it into two records."
+)
+
 
 def _now_local() -> str:
     return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
@@ -47,6 +52,12 @@ class EntryForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Textarea):
+                # A browser cuts pasted text at `maxlength` without a word: a long SMS would be
+                # stored short. The server refuses it whole instead, and says so.
+                field.widget.attrs.pop("maxlength", None)
+                field.error_messages["max_length"] = TOO_LONG
         self.fields["occurred_at"].initial = _now_local
         self.fields["submission"].initial = uuid.uuid4
         if not self.has_tags:
@@ -131,7 +142,7 @@ class CallForm(EntryForm):
     )
     summary = forms.CharField(
         label=_("What they said"),
-        max_length=20000,
+        max_length=kinds.LONG_TEXT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -160,7 +171,7 @@ class MessageForm(EntryForm):
     sender = forms.CharField(label=_("From (number or name)"), max_length=200, required=False)
     text = forms.CharField(
         label=_("Message text (optional if you attach screenshots)"),
-        max_length=20000,
+        max_length=kinds.LONG_TEXT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -185,7 +196,7 @@ class ContactReportForm(EntryForm):
     )
     summary = forms.CharField(
         label=_("What the collectors told them"),
-        max_length=20000,
+        max_length=kinds.LONG_TEXT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -201,7 +212,7 @@ class NoteForm(EntryForm):
     has_tags = False
 
     text = forms.CharField(
-        label=_("Note"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Note"), max_length=kinds.LONG_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 5})
     )
 
 
