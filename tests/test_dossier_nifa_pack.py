@@ -28,10 +28,11 @@ from locker.dossier.sign import asn1_certificate
 from locker.infra import signing
 from locker.infra.storage import evidence_storage
 from locker.models import Dossier
+from locker.services import deletion
 from locker.services import dossiers as dossier_services
 
 from .dossier_helpers import has, make_dossier, pdf_text, run_tool, small_case
-from .factories import add_entry
+from .factories import PASSWORD, add_entry
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,9 @@ def pack(django_db_setup, django_db_blocker, tmp_path_factory):
             opened.extractall(folder)
             names = opened.namelist()
         yield dossier, pdf, archive, folder, names
-        Dossier.objects.filter(pk=dossier.pk).delete()
+        # Made outside any test's transaction, so it is committed: take the whole account
+        # away again (case, entries, files), or later tests meet its rows.
+        deletion.delete_account(user=case.owner, password=PASSWORD)
 
 
 def test_the_pack_has_several_parts_each_within_the_limit(pack) -> None:
