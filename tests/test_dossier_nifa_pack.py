@@ -27,7 +27,6 @@ from locker.dossier.pack import PART_LIMIT_BYTES, build_pack
 from locker.dossier.sign import asn1_certificate
 from locker.infra import signing
 from locker.infra.storage import evidence_storage
-from locker.models import Dossier
 from locker.services import deletion
 from locker.services import dossiers as dossier_services
 

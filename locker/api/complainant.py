@@ -9,9 +9,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
-from locker.api.errors import api_message
+from locker.api.errors import Invalid, api_message, refusals
 from locker.core import identity
 from locker.infra.http import request_user
 from locker.models import Case
@@ -59,7 +59,34 @@ class ComplaintOut(ComplaintIn):
 
 class Refused(Schema):
     detail: str
-    field: str
+    field: str = Field(description="the member the refused value was sent in")
+
+
+# A value the services refuse is Refused; input that does not fit the body at all (a number
+# for a name) is ninja's validation answer, and a reused Idempotency-Key a plain Detail: the
+# 422 of these routes is either shape.
+REFUSED_OR_INVALID = {422: Refused | Invalid}
+
+AUTHORISATION_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "a photo or scan: JPEG, PNG, WebP or HEIC",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _refused(request: HttpRequest, exc: services.DetailRefused) -> Status[dict[str, str]]:
@@ -112,7 +139,7 @@ def get_complainant(request: HttpRequest, reveal: bool = False) -> dict[str, Any
 
 @router.put(
     "/complainant",
-    response={200: ComplainantOut, 422: Refused},
+    response={200: ComplainantOut, **REFUSED_OR_INVALID},
     summary="Set my details for complaints (all of them; an empty value clears one)",
 )
 def put_complainant(request: HttpRequest, payload: ComplainantIn) -> Any:
@@ -123,7 +150,11 @@ def put_complainant(request: HttpRequest, payload: ComplainantIn) -> Any:
     return _person_out(person, reveal=False)
 
 
-@router.get("/cases/{case_id}/complaint", response=ComplaintOut, summary="A case's complaint")
+@router.get(
+    "/cases/{case_id}/complaint",
+    response={200: ComplaintOut, **refusals(404)},
+    summary="A case's complaint",
+)
 def get_complaint(request: HttpRequest, case_id: str, reveal: bool = False) -> dict[str, Any]:
     case = case_access_or_404(request, case_id, need="write").case
     return _complaint_out(case, selectors.complaint_of(case), reveal)
@@ -131,7 +162,7 @@ def get_complaint(request: HttpRequest, case_id: str, reveal: bool = False) -> d
 
 @router.put(
     "/cases/{case_id}/complaint",
-    response={200: ComplaintOut, 422: Refused},
+    response={200: ComplaintOut, **refusals(404), **REFUSED_OR_INVALID},
     summary="Set a case's complaint details (the authorisation file is kept)",
 )
 def put_complaint(request: HttpRequest, case_id: str, payload: ComplaintIn) -> Any:
@@ -145,7 +176,8 @@ def put_complaint(request: HttpRequest, case_id: str, payload: ComplaintIn) -> A
 
 @router.post(
     "/cases/{case_id}/complaint/authorisation",
-    response={201: AuthorisationOut, 422: Refused},
+    response={201: AuthorisationOut, **refusals(404, 507), **REFUSED_OR_INVALID},
+    openapi_extra=AUTHORISATION_UPLOAD_DOC,
     summary="Upload the agent's written authorisation (a picture; multipart field `file`)",
 )
 def post_authorisation(request: HttpRequest, case_id: str) -> Any:
@@ -168,7 +200,7 @@ def post_authorisation(request: HttpRequest, case_id: str) -> Any:
 
 @router.delete(
     "/cases/{case_id}/complaint/authorisation",
-    response={204: None},
+    response={204: None, **refusals(404)},
     summary="Remove the agent's written authorisation",
 )
 def delete_authorisation(request: HttpRequest, case_id: str) -> Status[None]:

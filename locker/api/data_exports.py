@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from locker.api.errors import api_message, refusals
 from locker.infra.http import request_user, stored_attachment
 from locker.models import DataExport
 from locker.selectors.data_exports import data_export_of, data_export_status
@@ -57,7 +60,7 @@ def request_data_export(request: HttpRequest) -> Status[Any]:
 
 @router.get(
     "/account/data-exports/{export_id}",
-    response=DataExportStatus,
+    response={200: DataExportStatus, **refusals(404)},
     summary="Progress of a download of all my data",
 )
 def data_export(request: HttpRequest, export_id: str) -> dict[str, Any]:
@@ -66,14 +69,18 @@ def data_export(request: HttpRequest, export_id: str) -> dict[str, Any]:
 
 @router.get(
     "/account/data-exports/{export_id}/zip",
-    response={200: None, 409: dict[str, str]},
+    response={200: None, **refusals(404, 409)},
     summary="Fetch a ready download of all my data (deleted LOCKER_DATA_EXPORT_KEEP_S after "
     "it was made)",
+    openapi_extra={
+        "responses": {200: {"content": {"application/zip": {}}, "description": "ZIP of my data"}}
+    },
 )
 def data_export_zip(request: HttpRequest, export_id: str) -> Any:
     export = _own(request, export_id)
     if export.state != DataExport.State.READY or not export.file_name:
-        return Status(409, {"detail": f"the download is {export.state}, not ready"})
+        not_ready = format_lazy(_("the download is {state}, not ready"), state=export.state)
+        return Status(409, {"detail": api_message(request, not_ready)})
     export_services.note_download(export=export, request=request)
     return stored_attachment(
         export.file_name,

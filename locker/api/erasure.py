@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from locker import services
 from locker.api.auth import author_of
 from locker.api.entries import appended_out
-from locker.api.errors import Detail, api_message
+from locker.api.errors import api_message, refusals
 from locker.core import chain, kinds
 from locker.infra.http import request_user
 from locker.permissions import case_access_or_404
@@ -57,15 +59,19 @@ def _reason_of(request: HttpRequest) -> Any:
     try:
         document = json.loads(request.body, parse_constant=chain.reject_json_constant)
     except (ValueError, RecursionError) as exc:
-        raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
+        message = format_lazy(_("request body is not valid JSON: {error}"), error=exc)
+        raise HttpError(400, api_message(request, message)) from exc
+    # Refused as the services refuse (InputError: 422 in the API's language).
     if not isinstance(document, dict):
-        raise HttpError(422, 'the body must be a JSON object, {"reason": …} or {}')
+        raise services.InputError(_('the body must be a JSON object, {"reason": …} or {}'))
     unknown = set(document) - {"reason"}
     if unknown:
-        raise HttpError(422, f"unknown members {sorted(unknown)}; expected reason")
+        raise services.InputError(
+            format_lazy(_("unknown members {members}; expected reason"), members=sorted(unknown))
+        )
     reason = document.get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise HttpError(422, "reason must be a string")
+        raise services.InputError(_("reason must be a string"))
     return reason
 
 
@@ -87,14 +93,15 @@ class EraseOut(Schema):
 
 @router.post(
     "/cases/{case_id}/entries/{seq}/erase",
-    response={200: EraseOut, 400: Detail, 404: Detail, 409: Detail, 422: Detail},
+    response={200: EraseOut, **refusals(404, 409, 422)},
     openapi_extra=ERASE_REQUEST_DOC,
     summary="Erase one record's content (the owner only); the chain keeps its links",
 )
 def erase_entry(request: HttpRequest, case_id: str, seq: int) -> Status[dict[str, Any]]:
     case = case_access_or_404(request, case_id, need="write").case
     if entry_at(case, seq) is None:
-        raise HttpError(404, "No such entry")
+        # The 404 of every route, word for word: no such entry reads like no such case.
+        raise Http404("No such entry")
     reason = _reason_of(request)
     try:
         result = services.erase_entry(

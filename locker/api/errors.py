@@ -19,6 +19,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.functional import Promise
 from ninja import Field, NinjaAPI, Schema
 from pydantic import ConfigDict
 
@@ -26,8 +27,9 @@ from locker import services
 from locker.infra.http import API_DEFAULT_LANGUAGE, api_language
 
 
-def api_message(request: HttpRequest, exc: Exception) -> str:
-    """The exception's message put into words in the API's language for this request."""
+def api_message(request: HttpRequest, exc: Exception | Promise) -> str:
+    """The exception's message (or a lazy message) put into words in the API's language for
+    this request."""
     with translation.override(api_language(request)):
         return str(exc)
 

@@ -6,10 +6,13 @@ content type it lists, and a body that its schema accepts.
 
 The two users are real accounts made through the services: A owns a case with entries that
 is shared with B (reviewer) and a private one; B owns a case with entries shared with A
-(viewer). Each generated request is sent as A or as B (or with whatever credentials
-schemathesis generated), and its path ids are swapped, by a Hypothesis choice, for real ids of
-either user's cases, shares, tokens and dossiers, so the cross-user answers (B asking for A's
-private case, A ending B's share) are checked against the document too.
+(viewer). Both have their details for complaints; A's shared case has its complaint and the
+agent's authorisation, A's download of all data is ready and B's is waiting, and B's first
+record is erased (so its seq 3 is the redaction, while A's seq 1 and 3 can be erased). Each
+generated request is sent as A or as B (or with whatever credentials schemathesis
+generated), and its path ids are swapped, by a Hypothesis choice, for real ids of either
+user's cases, shares, tokens, dossiers, downloads and entries, so the cross-user answers (B
+asking for A's private case, A ending B's share) are checked against the document too.
 
 Every request runs inside a savepoint that is rolled back afterwards: each one meets the same
 world, whatever ran before it, and the run is the same each time (fixed seed, derandomized,
@@ -30,8 +33,10 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from locker import services
+from locker import services, tasks
 from locker.models import Dossier
+from locker.services import complainant as complainant_services
+from locker.services import data_exports as export_services
 from locker.services import dossiers as dossier_services
 
 from ..factories import UserFactory, add_entry, make_case, share_with
@@ -68,6 +73,10 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "share_id": ("share_a_to_b", "share_b_to_a", "generated"),
     "token_id": ("spare_token_a", "spare_token_b", "generated"),
     "dossier_id": ("dossier_a", "dossier_a_private", "generated"),
+    "export_id": ("export_a_ready", "export_b_waiting", "generated"),
+    # On A's case: a note and a message with a file, both erasable; on B's: the note erased
+    # already (409) and the redaction entry that records it (422).
+    "seq": ("seq_note", "seq_third", "generated"),
 }
 
 
@@ -87,6 +96,28 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[caller]}"}
 
 
+def _details_for_complaints(user: Any, case: Any | None, name: str, phone: str) -> None:
+    complainant_services.save_complainant_details(
+        user=user,
+        legal_name=name,
+        id_type="resident_id",
+        id_number="11010519491231002X",
+        phone=phone,
+        email="me@example.org",
+        address="北京市朝阳区幸福路1号",
+    )
+    if case is not None:
+        complainant_services.save_case_complaint(
+            case=case,
+            receiving_numbers=[phone],
+            typed_signature=True,
+            agent_name="赵律师",
+            agent_relationship="律所",
+            agent_contact="zhao@example.org",
+        )
+        complainant_services.store_authorisation(case=case, upload=io.BytesIO(png_bytes()))
+
+
 def _queued_dossier(case: Any, user: Any) -> Dossier:
     return dossier_services.request_dossier(
         case=case, user=user, template="court", language="en", verify_url="https://el.test/verify"
@@ -100,16 +131,24 @@ def world(db: None) -> World:
     case_a = make_case(user_a, title="闪电借款")
     case_a_private = make_case(user_a, title="私人")
     case_b = make_case(user_b, title="快贷")
+    notes = [add_entry(case) for case in (case_a, case_b)]
     for case in (case_a, case_b):
-        add_entry(case)
         add_entry(case, kind="call", body={"direction": "incoming", "number": "13800000000"})
-    services.append_entry(
+    third = services.append_entry(
         case=case_a,
         author=f"user:{user_a.pk}",
         kind="message",
         body={"channel": "sms", "text": "不还钱就爆你通讯录"},
         uploads=[services.Upload(name="shot.png", stream=io.BytesIO(png_bytes()))],
+    ).entry
+    erased = services.erase_entry(
+        case=case_b, seq=notes[1].seq, user=user_b, author=f"user:{user_b.pk}"
     )
+    assert notes[0].seq == notes[1].seq and erased.redaction.seq == third.seq
+    _details_for_complaints(user_a, case_a, "王晓芳", "13912345678")
+    _details_for_complaints(user_b, None, "李明", "13700002222")
+    export_a = export_services.request_data_export(user=user_a)
+    assert tasks.build_data_export.apply(args=[str(export_a.pk)]).get() == "ready"
     share_a_to_b = share_with(case_a, user_b, "reviewer")
     share_b_to_a = share_with(case_b, user_a, "viewer")
     tokens = {
@@ -126,6 +165,10 @@ def world(db: None) -> World:
         "spare_token_b": str(services.issue_token(user=user_b, name="spare")[0].pk),
         "dossier_a": str(_queued_dossier(case_a, user_a).id),
         "dossier_a_private": str(_queued_dossier(case_a_private, user_a).id),
+        "export_a_ready": str(export_a.id),
+        "export_b_waiting": str(export_services.request_data_export(user=user_b).id),
+        "seq_note": str(notes[0].seq),
+        "seq_third": str(third.seq),
     }
     return World(tokens=tokens, ids=ids)
 

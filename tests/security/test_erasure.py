@@ -438,6 +438,38 @@ def test_the_api_refuses_what_cannot_be_erased(which: str, data: dict, status: i
     assert after == before
 
 
+@pytest.mark.parametrize(
+    ("raw", "english", "chinese"),
+    [
+        (b"[1]", "must be a JSON object", "必须是 JSON 对象"),
+        (b'{"reason": 5}', "reason must be a string", "必须是字符串"),
+        (b'{"note": "x"}', "unknown members ['note']", "未知的成员 ['note']"),
+        (b"{", "request body is not valid JSON", "不是有效的 JSON"),
+        (b'{"reason": "because"}', "unknown reason", "未知的原因"),
+    ],
+    ids=["not-an-object", "reason-not-a-string", "unknown-member", "not-json", "unknown-reason"],
+)
+def test_the_api_refuses_a_bad_body_in_the_clients_language(raw: bytes, english: str, chinese: str):
+    world = Personas()
+    api = world.api("owner")
+    url = f"/api/cases/{world.case.pk}/entries/{world.screenshot.seq}/erase"
+    words = {}
+    for language in ("en", "zh-CN,zh;q=0.9"):
+        answer = api.client.post(
+            url, raw, content_type="application/json", HTTP_ACCEPT_LANGUAGE=language, **api.headers
+        )
+        assert answer.status_code in (400, 422), answer.content
+        words[language] = answer.json()["detail"]
+    assert english in words["en"] and chinese in words["zh-CN,zh;q=0.9"], words
+    assert not Entry.objects.filter(case=world.case, kind="redaction").exists()
+
+
+def test_no_such_entry_is_the_404_of_every_route():
+    world = Personas()
+    answer = world.api("owner").post_json(f"/api/cases/{world.case.pk}/entries/99/erase", {})
+    assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"})
+
+
 def test_an_erased_entry_cannot_be_corrected():
     case = make_case()
     target = add_entry(case, "note", {"text": RELATIVE_NUMBER})

@@ -174,7 +174,10 @@ def test_the_api_asks_for_the_download_and_fetches_it() -> None:
     # One at a time: asking again while it waits answers the same one.
     assert api.post("/api/account/data-exports").json()["id"] == first.json()["id"]
     export_id = first.json()["id"]
-    assert api.get(f"/api/account/data-exports/{export_id}/zip").status_code == 409
+    waiting = api.get(f"/api/account/data-exports/{export_id}/zip")
+    assert waiting.status_code == 409 and "not ready" in waiting.json()["detail"]
+    chinese = api.get(f"/api/account/data-exports/{export_id}/zip", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "还没有准备好" in chinese.json()["detail"]
     tasks.build_data_export.apply(args=[export_id])
     status = api.get(f"/api/account/data-exports/{export_id}").json()
     assert status["status"] == "ready" and status["cases"] == 1
