@@ -230,7 +230,10 @@ ROUTES: list[Route] = [
     web("session_end", owner_other_session, answers(302, 404, 404, 404, 404, 302), "POST"),
     web("token_revoke", owner_token, answers(302, 404, 404, 404, 404, 302), "POST"),
     web("log_out_everywhere", nothing, accounts(302), "POST"),
+    # Behind "confirm it's you": the personas have just signed in, which counts as confirming
+    # (tests/security/test_reauth.py sends them to the step once that has expired).
     web("two_factor", nothing, accounts()),
+    web("reauth", nothing, accounts()),
     # the code step after the password: nobody is owed one here, so all are sent on
     web("login_second_factor", nothing, everyone(302)),
     web("email_change", nothing, accounts(302), "POST", {"email": "new@example.org"}),

@@ -14,6 +14,7 @@ from locker.web.views import (
     invitations,
     keys,
     log,
+    reauth,
     receipts,
     review,
     second_factor,
@@ -49,6 +50,9 @@ urlpatterns = [
         name="email_confirm_open",
     ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
+    path("accounts/confirm/", reauth.reauth, name="reauth"),
+    # Before django.contrib.auth's own, which it replaces (the same address and name).
+    path("accounts/password_change/", reauth.password_change, name="password_change"),
     path("accounts/security/", security.security_events, name="security_events"),
     path("accounts/sessions/", sessions.sessions, name="sessions"),
     path("accounts/two-factor/", second_factor.two_factor, name="two_factor"),

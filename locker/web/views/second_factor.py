@@ -1,6 +1,7 @@
 """The second factor: the log-in step that asks for a code after the password, and the page
 in Settings where a person sets up an authenticator app, gets new recovery codes or removes
-the second factor. Each change there ends every other session and every API token."""
+the second factor. That page is behind the "confirm it's you" step (locker/web/reauth.py). Each
+change there ends every other session and every API token."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from locker.selectors.second_factor import (
 from locker.selectors.sessions import active_user
 from locker.services import second_factor as factor_services
 from locker.web.middleware.sessions import FACTOR_CHECKED_KEY
+from locker.web.reauth import reauth_required
 from locker.web.views.accounts import PENDING_KEY, PENDING_S, too_many
 from locker.web.views.common import AuthedRequest
 
@@ -67,6 +69,7 @@ def _qr_svg(url: str) -> str:
 
 
 @login_required
+@reauth_required
 def two_factor(request: AuthedRequest) -> HttpResponse:
     user = request.user
     keep = request.session.session_key
@@ -93,13 +96,10 @@ def two_factor(request: AuthedRequest) -> HttpResponse:
         )
         messages.success(request, _("New recovery codes. The old ones no longer work."))
     elif action == "remove" and has_second_factor(user):
-        if not user.check_password(request.POST.get("password", "")):
-            error = _("That is not your password.")
-        else:
-            factor_services.remove_second_factor(user=user, keep_session_key=keep, request=request)
-            request.session.pop(FACTOR_CHECKED_KEY, None)
-            messages.success(request, _("The second factor is off. Other sessions were ended."))
-            return redirect("two_factor")
+        factor_services.remove_second_factor(user=user, keep_session_key=keep, request=request)
+        request.session.pop(FACTOR_CHECKED_KEY, None)
+        messages.success(request, _("The second factor is off. Other sessions were ended."))
+        return redirect("two_factor")
     pending = None if codes is not None else factor_services.pending_totp(user=user)
     context: dict[str, Any] = {
         "enabled": has_second_factor(user),
