@@ -24,7 +24,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from locker import services
-from locker.models import ApiToken, SecurityEvent, UserSession
+from locker.models import ApiToken, ProfessionalProfile, SecurityEvent, UserSession
 from locker.services import second_factor as factor_services
 from tests.factories import PASSWORD, UserFactory
 
@@ -59,7 +59,7 @@ def signed_in(user: Any, address: str = "192.0.2.20") -> Client:
     if answer["Location"] == "/accounts/login/second-factor/":
         answer = client.post("/accounts/login/second-factor/", {"code": current_code(user)})
         assert answer.status_code == 302
-    assert client.get("/cases/").status_code == 200
+    assert client.session.get("_auth_user_id") == str(user.pk)
     return client
 
 
@@ -238,12 +238,35 @@ def test_the_second_factor_page_itself_is_behind_the_step(clock: Any) -> None:
     assert secret.secret_base32 in owner.get(TWO_FACTOR).content.decode()
 
 
+def test_the_step_speaks_the_users_language(clock: Any) -> None:
+    user = UserFactory()
+    phone = left_alone(user, clock)
+    page = phone.get(REAUTH, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "确认是您本人" in page and "5 分钟内" in page
+    wrong = phone.post(REAUTH, {"password": "guess"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "密码不对。" in wrong.content.decode()
+
+
 def test_a_fresh_log_in_counts_as_confirming(clock: Any) -> None:
     user = UserFactory()
     phone = signed_in(user)
     clock.shift(timedelta(seconds=live_settings.LOCKER_REAUTH_S - 1))
     assert phone.post(TWO_FACTOR, {"action": "start"}).status_code == 302
     assert TOTPDevice.objects.filter(user=user, confirmed=False).exists()
+
+
+def test_a_lawyer_who_must_set_up_a_second_factor_can_reach_the_step(clock: Any, settings) -> None:
+    # LOCKER_REQUIRE_2FA_FOR_LAWYERS lets such a lawyer reach the set-up page only; the step
+    # in front of it must be reachable too, or the two would send each other round.
+    settings.LOCKER_REQUIRE_2FA_FOR_LAWYERS = True
+    lawyer = UserFactory()
+    ProfessionalProfile.objects.create(user=lawyer, name="王律师")
+    phone = left_alone(lawyer, clock)
+    assert phone.get("/shared/")["Location"] == TWO_FACTOR
+    assert is_sent_to_the_step(phone.get(TWO_FACTOR), TWO_FACTOR)
+    assert phone.get(REAUTH + "?next=" + TWO_FACTOR).status_code == 200
+    assert confirm(phone, lawyer).status_code == 302
+    assert phone.post(TWO_FACTOR, {"action": "start"}).status_code == 302
 
 
 # Wrong answers --------------------------------------------------------------------------------
