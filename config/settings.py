@@ -494,6 +494,10 @@ LOCKER_LOGIN_RATE = os.environ.get("LOCKER_LOGIN_RATE", "20/m")
 LOCKER_SESSION_IDLE_S = int(os.environ.get("LOCKER_SESSION_IDLE_S", "1800"))
 # And after this long since log-in, however active (it was Django's two weeks).
 SESSION_COOKIE_AGE = 12 * 3600
+# How long a log-in or the "confirm it's you" step lets a session change the e-mail address,
+# the password or the second factor (locker/services/reauth.py): long enough for one set-up,
+# short enough that a phone picked up later asks again.
+LOCKER_REAUTH_S = int(os.environ.get("LOCKER_REAUTH_S", "300"))
 # The issuer an authenticator app shows beside the code: neutral, like the app's short name,
 # since the phone may be looked at by others.
 OTP_TOTP_ISSUER = "Locker"

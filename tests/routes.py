@@ -239,6 +239,8 @@ ROUTES: list[Route] = [
     web("session_end", owner_other_session, answers(302, 404, 404, 404, 404, 302), "POST"),
     web("token_revoke", owner_token, answers(302, 404, 404, 404, 404, 302), "POST"),
     web("log_out_everywhere", nothing, accounts(302), "POST"),
+    # Behind "confirm it's you": the personas have just signed in, which counts as confirming
+    # (tests/security/test_reauth.py sends them to the step once that has expired).
     web("two_factor", nothing, accounts()),
     # your data: the download of all of it is only ever your own (not built yet here: the
     # owner is sent from the file to its progress page), and deleting your account
@@ -251,6 +253,7 @@ ROUTES: list[Route] = [
     web("account_deleted", nothing, everyone()),
     # a new passkey's options (a challenge kept in the session) for whoever is signed in
     web("passkey_register_options", nothing, accounts(), "POST"),
+    web("reauth", nothing, accounts()),
     # the code step after the password: nobody is owed one here, so all are sent on
     web("login_second_factor", nothing, everyone(302)),
     # and nobody here gave a password in this session, so no passkey options for anyone

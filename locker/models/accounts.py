@@ -50,6 +50,10 @@ class UserSession(models.Model):
     # apart; both are the owner's own facts, shown only to them.
     user_agent = models.CharField(max_length=200, blank=True)
     address = models.CharField(max_length=45, blank=True)
+    # When its holder last proved they are the owner (a log-in, or the "confirm it's you"
+    # step before a sensitive account change; locker/services/reauth.py). Bound to this
+    # session: a new key (log-in, password change) gets a row of its own without it.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-last_seen_at",)

@@ -1,5 +1,5 @@
 """The security log of each account: log-ins, failed log-ins, API tokens made, revoked or used
-from a new address, password and second-factor changes, admin actions. The account's owner
+from a new address, password, e-mail and second-factor changes, admin actions. The account's owner
 reads it (locker/selectors/security.py); rows are written once and never changed."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class SecurityEvent(AppendOnlyModel):
         LOGIN_FAILED = "login_failed", _("Failed sign-in")
         ADMIN_LOGIN = "admin_login", _("Signed in to the admin pages")
         PASSWORD_CHANGED = "password_changed", _("Password changed")
+        EMAIL_CHANGED = "email_changed", _("Email address changed")
         TOKEN_CREATED = "token_created", _("API token created")
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
         TOKEN_NEW_ADDRESS = "token_new_address", _("API token used from a new address")

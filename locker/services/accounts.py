@@ -19,7 +19,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from locker.models import ApiToken, Profile
 from locker.services import security
@@ -148,34 +149,88 @@ def request_email_confirmation(*, user: User, email: str, site_url: str) -> bool
         compress=True,
     )
     link = site_url.rstrip("/") + EMAIL_CONFIRM_PATH.format(token=token)
+    return _mail_in_both_languages(
+        to=address,
+        subject=gettext_lazy("Confirm your email address for Evidence Locker"),
+        text=gettext_lazy(
+            "Someone (we hope you) asked to use this address for password resets on "
+            "the account “%(username)s”. Open this link while signed in to that account "
+            "to confirm. It expires in %(days)s days. If it was not you, ignore this "
+            "mail; nothing changes."
+        ),
+        values={"username": user.get_username(), "days": settings.LOCKER_EMAIL_CONFIRM_DAYS},
+        link=link,
+        what="confirmation",
+    )
+
+
+def _mail_in_both_languages(
+    *,
+    to: str,
+    subject: Promise,
+    text: Promise,
+    values: dict[str, object],
+    link: str = "",
+    what: str,
+) -> bool:
+    """One mail in Chinese and English (the recipient may read either, and we do not know
+    which they chose when the mail is about an address). Returns whether it went out; a
+    failure is logged by `what` it was, never with the address or the link."""
     lines: list[str] = []
     subjects = []
     for language in ("zh-hans", "en"):
         with translation.override(language):
-            subjects.append(gettext("Confirm your email address for Evidence Locker"))
-            lines.append(
-                gettext(
-                    "Someone (we hope you) asked to use this address for password resets on "
-                    "the account “%(username)s”. Open this link while signed in to that account "
-                    "to confirm. It expires in %(days)s days. If it was not you, ignore this "
-                    "mail; nothing changes."
-                )
-                % {"username": user.get_username(), "days": settings.LOCKER_EMAIL_CONFIRM_DAYS}
-            )
-            lines.extend([link, ""])
+            subjects.append(str(subject))
+            lines.append(str(text) % values)
+            if link:
+                lines.append(link)
+            lines.append("")
     try:
-        send_mail(" / ".join(subjects), "\n".join(lines), None, [address], fail_silently=False)
+        send_mail(" / ".join(subjects), "\n".join(lines), None, [to], fail_silently=False)
     except (OSError, smtplib.SMTPException) as exc:
         logging.getLogger("locker.accounts").warning(
-            "confirmation email not sent: %s", exc.__class__.__name__
+            "%s email not sent: %s", what, exc.__class__.__name__
         )
         return False
     return True
 
 
-def confirm_email(*, user: User, token: str) -> str:
+def _notify_old_address(*, user: User, old: str, removed: bool) -> None:
+    """After the address changed (once the change is committed): tell the address it replaced,
+    so that an owner whose account was changed by someone else hears of it where they read."""
+    if not old:
+        return
+    text = (
+        gettext_lazy(
+            "The email address for password resets on the account “%(username)s” of Evidence "
+            "Locker was removed. If it was not you, sign in, change your password and end the "
+            "other sessions (Settings → Where you are signed in)."
+        )
+        if removed
+        else gettext_lazy(
+            "The email address for password resets on the account “%(username)s” of Evidence "
+            "Locker was changed from this address to another one. If it was not you, sign in, "
+            "change your password and end the other sessions (Settings → Where you are signed "
+            "in)."
+        )
+    )
+    values: dict[str, object] = {"username": user.get_username()}
+    transaction.on_commit(
+        lambda: _mail_in_both_languages(
+            to=old,
+            subject=gettext_lazy("Your email address for Evidence Locker was changed"),
+            text=text,
+            values=values,
+            what="address change notice",
+        )
+    )
+
+
+def confirm_email(*, user: User, token: str, request: HttpRequest | None = None) -> str:
     """Make the address a confirmation token names the user's own; returns it. Only the
-    account that asked can confirm, while the token is fresh and the address unchanged since."""
+    account that asked can confirm, while the token is fresh and the address unchanged since.
+    The change is an event of the account's security log, and the address it replaced is
+    told."""
     invalid = InputError(gettext_lazy("this confirmation link is not valid or has expired"))
     if not isinstance(token, str) or not token or len(token) > 2000:
         raise invalid
@@ -211,14 +266,29 @@ def confirm_email(*, user: User, token: str) -> str:
                     "if it is yours"
                 )
             )
+        old = str(locked.email)
         locked.email = address
         locked.save(update_fields=["email"])
+        security.record_security_event(
+            user=locked, kind=security.Kind.EMAIL_CHANGED, request=request, detail=address
+        )
+        _notify_old_address(user=locked, old=old, removed=False)
     user.email = address
     return address
 
 
-def remove_email(*, user: User) -> None:
-    """Forget the user's email address: password resets are then impossible."""
-    user_model = get_user_model()
-    user_model.objects.filter(pk=user.pk).update(email="")
+@transaction.atomic
+def remove_email(*, user: User, request: HttpRequest | None = None) -> None:
+    """Forget the user's email address: password resets are then impossible. Like a change,
+    an event of the security log, and told to the address removed."""
+    locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+    old = str(locked.email)
     user.email = ""
+    if not old:
+        return
+    locked.email = ""
+    locked.save(update_fields=["email"])
+    security.record_security_event(
+        user=locked, kind=security.Kind.EMAIL_CHANGED, request=request, detail="removed"
+    )
+    _notify_old_address(user=locked, old=old, removed=True)

@@ -31,6 +31,9 @@ MAX_DETAIL_CHARS = SecurityEvent._meta.get_field("detail").max_length or 300
 # How long "this token was seen from this address" is remembered before the log is asked
 # again; the log, not the cache, is the truth.
 TOKEN_SEEN_CACHE_S = 24 * 3600
+# Given to authenticate() by the "confirm it's you" step (services/reauth.py); the failed
+# log-in signal carries it in its credentials, and the event's detail then says so.
+REAUTH_PURPOSE = "reauth"
 
 
 def record_security_event(
@@ -131,6 +134,8 @@ def on_login_failed(
     if user is None:
         return
     detail = "admin" if _is_admin_path(request) else ""
+    if credentials.get("purpose") == REAUTH_PURPOSE:
+        detail = "confirm it's you"
     record_security_event(user=user, kind=Kind.LOGIN_FAILED, request=request, detail=detail)
 
 

@@ -18,6 +18,7 @@ from locker.web.views import (
     log,
     passkeys,
     privacy,
+    reauth,
     receipts,
     review,
     second_factor,
@@ -53,6 +54,9 @@ urlpatterns = [
         name="email_confirm_open",
     ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
+    path("accounts/confirm/", reauth.reauth, name="reauth"),
+    # Before django.contrib.auth's own, which it replaces (the same address and name).
+    path("accounts/password_change/", reauth.password_change, name="password_change"),
     path("accounts/security/", security.security_events, name="security_events"),
     path("accounts/complainant/", complainant.complainant_details, name="complainant_details"),
     path("accounts/sessions/", sessions.sessions, name="sessions"),

@@ -1,5 +1,6 @@
 """Account forms: sign-up, preferences (time zone, language, the daily receipt mail), the
-address for password resets, and the password that unlocks a session after a quick exit."""
+address for password resets, the password that unlocks a session after a quick exit, and the
+"confirm it's you" step before a sensitive account change."""
 
 from __future__ import annotations
 
@@ -137,3 +138,24 @@ class UnlockForm(forms.Form):
     password = forms.CharField(
         label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autofocus": True})
     )
+
+
+class ReauthForm(forms.Form):
+    """The "confirm it's you" step: the password, and the second factor's code when the
+    account has one."""
+
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autofocus": True})
+    )
+    code = forms.CharField(
+        label=_("The code your authenticator app shows now, or one of your recovery codes"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"inputmode": "text", "autocomplete": "one-time-code", "autocapitalize": "off"}
+        ),
+    )
+
+    def __init__(self, *args: Any, needs_code: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not needs_code:
+            del self.fields["code"]

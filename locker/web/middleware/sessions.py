@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from locker.infra.http import client_ip
 from locker.selectors.second_factor import has_second_factor, missing_required_second_factor
+from locker.services import reauth as reauth_services
 from locker.services import sessions as session_services
 
 STARTED_KEY = "locker_signed_in_at"
@@ -53,6 +54,8 @@ def _on_log_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
     request.session[STARTED_KEY] = now
     request.session[SEEN_KEY] = now
     _record(request, user)
+    # The password (and code) were given just now: the "confirm it's you" step counts as done.
+    reauth_services.mark_confirmed(user=user, session_key=request.session.session_key)
 
 
 @receiver(user_logged_out, dispatch_uid="locker-session-row-gone")
@@ -105,6 +108,7 @@ FACTOR_CHECKED_KEY = "locker_second_factor_ok"
 # Reachable by a lawyer who must still set up a second factor.
 FACTOR_SETUP_PREFIXES = (
     "/accounts/two-factor/",
+    "/accounts/confirm/",
     "/accounts/logout/",
     "/i18n/",
     "/exit/",

@@ -30,6 +30,7 @@ from locker.infra import login_throttle, ratelimit
 from locker.infra.http import public_url
 from locker.selectors.second_factor import has_second_factor
 from locker.selectors.sessions import active_user
+from locker.services import reauth as reauth_services
 from locker.web.forms.accounts import (
     EmailForm,
     PreferencesForm,
@@ -38,6 +39,7 @@ from locker.web.forms.accounts import (
     time_zone_choices,
 )
 from locker.web.middleware.safety import LOCK_KEY, default_time_zone, user_profile
+from locker.web.reauth import reauth_required
 from locker.web.views.common import AuthedRequest
 
 
@@ -155,6 +157,7 @@ def _send_confirmation(request: HttpRequest, user: User, email: str) -> None:
 
 @login_required
 @require_POST
+@reauth_required(back_to="preferences")
 def email_change(request: AuthedRequest) -> HttpResponse:
     if not ratelimit.hit("email-change", str(request.user.pk), limit=5, window_s=3600):
         return too_many(request)
@@ -165,7 +168,7 @@ def email_change(request: AuthedRequest) -> HttpResponse:
         return redirect("preferences")
     email = form.cleaned_data["email"]
     if not email:
-        services.remove_email(user=request.user)
+        services.remove_email(user=request.user, request=request)
         messages.success(request, _("Your email address is removed."))
     elif email.lower() == request.user.email.lower():
         messages.info(request, _("This is already your address."))
@@ -196,7 +199,7 @@ def email_confirm(request: AuthedRequest) -> HttpResponse:
     error = "" if token else _("this confirmation link is not valid or has expired")
     if request.method == "POST" and token:
         try:
-            email = services.confirm_email(user=request.user, token=token)
+            email = services.confirm_email(user=request.user, token=token, request=request)
         except services.InputError as exc:
             error = str(exc)
         else:
@@ -303,6 +306,8 @@ def unlock(request: HttpRequest) -> HttpResponse:
         form = UnlockForm(request.POST)
         if form.is_valid() and request.user.check_password(form.cleaned_data["password"]):
             request.session[LOCK_KEY] = False
+            # The password alone unlocks; a sensitive change needs the whole step again.
+            reauth_services.forget_confirmation(session_key=request.session.session_key)
             return redirect(target)
         if form.is_valid():
             form.add_error("password", _("That is not your password."))

@@ -1,6 +1,7 @@
 """The second factor: the log-in step that asks for a code or a passkey after the password,
 and the page in Settings where a person sets up an authenticator app, adds and removes
-passkeys (views/passkeys.py), gets new recovery codes or removes the second factor. Each
+passkeys (views/passkeys.py), gets new recovery codes or removes the second factor. That
+page is behind the "confirm it's you" step (locker/web/reauth.py). Each
 change there ends every other session and every API token."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from locker.selectors.second_factor import (
 from locker.services import passkeys as passkey_services
 from locker.services import second_factor as factor_services
 from locker.web.middleware.sessions import FACTOR_CHECKED_KEY
+from locker.web.reauth import reauth_required
 from locker.web.views import passkeys as passkey_views
 from locker.web.views.accounts import PENDING_KEY, pending_user, too_many
 from locker.web.views.common import AuthedRequest
@@ -80,6 +82,7 @@ def _qr_svg(url: str) -> str:
 
 
 @login_required
+@reauth_required
 def two_factor(request: AuthedRequest) -> HttpResponse:
     user = request.user
     keep = request.session.session_key
@@ -113,20 +116,16 @@ def two_factor(request: AuthedRequest) -> HttpResponse:
         )
         messages.success(request, _("New recovery codes. The old ones no longer work."))
     elif action in ("remove", "passkey_remove") and has_second_factor(user):
-        # Turning the second factor off, or taking a passkey away, asks for the password: a
-        # phone left signed in must not be enough to weaken the account.
-        if not user.check_password(request.POST.get("password", "")):
-            error = _("That is not your password.")
-        elif action == "remove":
+        # No password field here: the whole page is behind the "confirm it's you" step.
+        if action == "remove":
             factor_services.remove_second_factor(user=user, keep_session_key=keep, request=request)
             request.session.pop(FACTOR_CHECKED_KEY, None)
             messages.success(request, _("The second factor is off. Other sessions were ended."))
             return redirect("two_factor")
-        elif _remove_passkey(request, keep):
+        if _remove_passkey(request, keep):
             messages.success(request, _("The passkey is removed. Other sessions were ended."))
             return redirect("two_factor")
-        else:
-            error = _("There is no such passkey.")
+        error = _("There is no such passkey.")
     pending = None if codes is not None else factor_services.pending_totp(user=user)
     context: dict[str, Any] = {
         "enabled": has_second_factor(user),
