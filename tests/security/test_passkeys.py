@@ -22,6 +22,7 @@ from locker import services
 from locker.infra.http import RelyingParty, relying_party
 from locker.models import Passkey, ProfessionalProfile, SecurityEvent
 from locker.services import passkeys as passkey_services
+from locker.services import reauth as reauth_services
 from tests.factories import PASSWORD, UserFactory
 from tests.webauthn_authenticator import SoftAuthenticator, b64url, unb64url
 
@@ -189,23 +190,26 @@ def test_the_api_takes_a_recovery_code_from_an_account_with_only_a_passkey() -> 
     assert ask(otp=codes[1]).status_code == 201
 
 
-def test_removing_a_passkey_asks_for_the_password_and_ends_other_access() -> None:
+def test_removing_a_passkey_asks_to_confirm_it_is_you_and_ends_other_access() -> None:
     user = UserFactory()
     here = signed_in(user)
     first, second = phone(), phone()
-    add_passkey(here, first)
+    codes = add_passkey(here, first).context["codes"]
     add_passkey(here, second, name="电脑")
     elsewhere = another_session(user)
     _, raw = services.issue_token(user=user)
     target = Passkey.objects.get(name="电脑")
-    refused = here.post(
-        TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk, "password": "nope"}
-    )
-    assert refused.status_code == 400 and Passkey.objects.filter(pk=target.pk).exists()
-    assert signed_in_now(elsewhere)
-    removed = here.post(
-        TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk, "password": PASSWORD}
-    )
+    # A phone picked up later: the session's confirmation is gone (the window passed, or
+    # the quick exit locked it), so the removal is sent to the "confirm it's you" step.
+    reauth_services.forget_confirmation(session_key=here.session.session_key)
+    refused = here.post(TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk})
+    assert refused.status_code == 302 and refused["Location"].startswith("/accounts/confirm/")
+    assert Passkey.objects.filter(pk=target.pk).exists() and signed_in_now(elsewhere)
+    assert here.post(
+        "/accounts/confirm/",
+        {"password": PASSWORD, "code": codes[0], "next": TWO_FACTOR},
+    ).status_code == 302
+    removed = here.post(TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk})
     assert removed.status_code == 302
     assert not Passkey.objects.filter(pk=target.pk).exists()
     assert signed_in_now(here) and not signed_in_now(elsewhere)

@@ -174,9 +174,11 @@ ACTIONS = [
         True,
         lambda client, user: client.post(TWO_FACTOR, {"action": "recovery"}),
         TWO_FACTOR,
+        # Setting the authenticator up made the first codes; new ones are a second event.
         lambda user: SecurityEvent.objects.filter(
             user=user, kind=SecurityEvent.Kind.RECOVERY_CODES_GENERATED
-        ).exists(),
+        ).count()
+        > 1,
     ),
     Action(
         "remove the second factor",
