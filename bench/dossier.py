@@ -207,11 +207,14 @@ def bare(data_dir: str, font_path: str, entries: int, size: tuple[int, int], qua
     """The baseline: plain reportlab, the same pictures as JPEG (scaled to fit `size` and
     encoded at `quality`, the project's print size and quality), the entries as text."""
     from PIL import Image
+    from reportlab import rl_config
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen.canvas import Canvas
 
+    # As the project writes its PDFs (locker/dossier/render.py): binary streams, not ASCII85.
+    rl_config.useA85 = 0
     started = time.perf_counter()
     pdfmetrics.registerFont(TTFont("CJK", font_path))
     out = Path(data_dir) / "bare.pdf"
