@@ -6,7 +6,7 @@ screenshots (1080x2400 noisy PNGs), and print wall time and peak memory.
 Everything lives in a temporary data dir (its own SQLite database, keys and media), so the
 run touches nothing of yours. The case is built first (not timed); then a fresh process
 runs the worker's pipeline (claim, gather, images, layout, embed, sign, store) and reports
-its wall time and its peak resident memory (ru_maxrss, which includes Django itself).
+its wall time and its peak resident memory (VmHWM, which includes Django itself).
 Then, in the same run, a bare reportlab script (another fresh process, no Django) lays out
 the same screenshots, decoded from the same PNGs, scaled alike and embedded as JPEG two to
 a page, after the 1,000 entries as lines of text in the same font (about the same page
@@ -65,6 +65,19 @@ def screenshot(rng: random.Random) -> bytes:
     out = io.BytesIO()
     mixed.save(out, "PNG")
     return out.getvalue()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM is of this program alone;
+    ru_maxrss also keeps the high-water mark of the process that started it (it survives
+    exec), so both children would report the parent's ~230 MB case-building peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build_case(entries: int, screenshots: int, template: str) -> str:
@@ -179,26 +192,29 @@ def render(dossier_id: str) -> None:
     assert claim is not None
     build_dossier(claim)
     wall = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     dossier = Dossier.objects.get(pk=dossier_id)
     print(
         f"state {dossier.state}; {dossier.pages} pages; {dossier.size / 1e6:.1f} MB PDF; "
         f"chain length {dossier.chain_length}"
     )
     print(f"render+sign wall time: {wall:.2f} s   (target <= 12 s)")
-    print(f"peak memory (ru_maxrss, whole process): {peak_mb:.0f} MB   (target <= 300 MB)")
+    print(f"peak memory (VmHWM, whole process): {peak_mb:.0f} MB   (target <= 300 MB)")
     print(f"PROJECT_WALL {wall:.4f}")
 
 
-def bare(data_dir: str, font_path: str, entries: int) -> None:
-    """The baseline: plain reportlab, the same pictures as JPEG, the entries as text."""
+def bare(data_dir: str, font_path: str, entries: int, size: tuple[int, int], quality: int) -> None:
+    """The baseline: plain reportlab, the same pictures as JPEG (scaled to fit `size` and
+    encoded at `quality`, the project's print size and quality), the entries as text."""
     from PIL import Image
+    from reportlab import rl_config
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.utils import ImageReader
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen.canvas import Canvas
 
+    # As the project writes its PDFs (locker/dossier/render.py): binary streams, not ASCII85.
+    rl_config.useA85 = 0
     started = time.perf_counter()
     pdfmetrics.registerFont(TTFont("CJK", font_path))
     out = Path(data_dir) / "bare.pdf"
@@ -218,23 +234,24 @@ def bare(data_dir: str, font_path: str, entries: int) -> None:
             canvas.showPage()
             line = 0
     canvas.showPage()
+    scratch = Path(tempfile.mkdtemp(prefix="bare-", dir=data_dir))
     for index, path in enumerate(sorted((Path(data_dir) / "bare").glob("*.png"))):
         with Image.open(path) as source:
-            source.draft("RGB", (520, 1150))
+            source.draft("RGB", size)
             picture = source.convert("RGB")
-            picture.thumbnail((520, 1150), Image.Resampling.BILINEAR)
-            jpeg = io.BytesIO()
-            picture.save(jpeg, "JPEG", quality=80)
-        jpeg.seek(0)
+            picture.thumbnail(size, Image.Resampling.BILINEAR)
+            # A file per picture, drawn by name as the project does: reportlab copies a
+            # JPEG file's bytes as they are. (An ImageReader would be decoded again to
+            # name it by its pixels, and the bench's repeated pictures then embedded once.)
+            jpeg = scratch / f"{index:04d}.jpg"
+            picture.save(jpeg, "JPEG", quality=quality)
         x = 40 if index % 2 == 0 else width / 2 + 5
-        canvas.drawImage(
-            ImageReader(jpeg), x, 80, width / 2 - 45, height - 160, preserveAspectRatio=True
-        )
+        canvas.drawImage(str(jpeg), x, 80, width / 2 - 45, height - 160, preserveAspectRatio=True)
         if index % 2 == 1:
             canvas.showPage()
     canvas.save()
     wall = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(f"bare reportlab: {canvas.getPageNumber()} pages; {out.stat().st_size / 1e6:.1f} MB PDF")
     print(f"bare wall time: {wall:.2f} s; peak memory {peak_mb:.0f} MB")
     print(f"BARE_WALL {wall:.4f}")
@@ -249,26 +266,42 @@ def main() -> None:
         "--render", nargs=2, metavar=("DATA_DIR", "DOSSIER_ID"), help=argparse.SUPPRESS
     )
     parser.add_argument(
-        "--bare", nargs=3, metavar=("DATA_DIR", "FONT", "N"), help=argparse.SUPPRESS
+        "--bare",
+        nargs=6,
+        metavar=("DATA_DIR", "FONT", "N", "WIDTH", "HEIGHT", "QUALITY"),
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the project's render to FILE"
+    )
     args = parser.parse_args()
     if args.bare:
-        bare(args.bare[0], args.bare[1], int(args.bare[2]))
+        directory, font, count, width, height, quality = args.bare
+        bare(directory, font, int(count), (int(width), int(height)), int(quality))
         return
     if args.render:
         _django(args.render[0])
-        render(args.render[1])
+        if args.profile:
+            import cProfile
+
+            cProfile.runctx(
+                "render(dossier_id)", globals(), {"dossier_id": args.render[1]}, args.profile
+            )
+        else:
+            render(args.render[1])
         return
     data_dir = tempfile.mkdtemp(prefix="locker-bench-")
     _django(data_dir)
     setup = time.perf_counter()
     dossier_id = build_case(args.entries, args.screenshots, args.template)
     print(f"case built in {time.perf_counter() - setup:.1f} s (not timed); data dir {data_dir}")
+    from locker.dossier.images import JPEG_QUALITY, MAX_HEIGHT_PX, MAX_WIDTH_PX
     from locker.infra.fonts import cjk_font_path
 
     project = subprocess.run(
-        [sys.executable, __file__, "--render", data_dir, dossier_id],
+        [sys.executable, __file__, "--render", data_dir, dossier_id]
+        + (["--profile", str(Path(args.profile).resolve())] if args.profile else []),
         check=True,
         cwd=ROOT,
         capture_output=True,
@@ -276,7 +309,17 @@ def main() -> None:
     ).stdout
     print(project, end="")
     baseline = subprocess.run(
-        [sys.executable, __file__, "--bare", data_dir, str(cjk_font_path()), str(args.entries)],
+        [
+            sys.executable,
+            __file__,
+            "--bare",
+            data_dir,
+            str(cjk_font_path()),
+            str(args.entries),
+            str(MAX_WIDTH_PX),
+            str(MAX_HEIGHT_PX),
+            str(JPEG_QUALITY),
+        ],
         check=True,
         cwd=ROOT,
         capture_output=True,

@@ -59,7 +59,9 @@ def _prepare(exhibit: Exhibit, storage_name: str | None, scratch: Path) -> Prepa
             if source.width * source.height > MAX_SOURCE_PIXELS:
                 raise ValueError("image too large to display")
             source.draft("RGB", (MAX_WIDTH_PX, MAX_HEIGHT_PX))  # JPEG: decode at lower scale
-            picture = ImageOps.exif_transpose(source)
+            # In place: a copy of a full-size screenshot costs as much as scaling it.
+            ImageOps.exif_transpose(source, in_place=True)
+            picture: Image.Image = source
             picture.thumbnail(
                 (MAX_WIDTH_PX, MAX_HEIGHT_PX), Image.Resampling.BILINEAR, reducing_gap=2.0
             )

@@ -10,7 +10,9 @@ ideographs and Arabic or Hebrew are drawn, and a character no font has shows its
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -22,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, LongTable, Paragraph, Table, TableStyle
 
 from locker.infra import fonts
-from locker.infra.font_chain import font_chain, visual_order
+from locker.infra.font_chain import FontChain, font_chain, visual_order
 
 PAGE = A4
 MARGIN = 16 * mm
@@ -93,8 +95,20 @@ def para(text: Any, style: ParagraphStyle, *, breakable: bool = False) -> Paragr
     value = "" if text is None else str(text)
     markup = font_markup(value)
     if breakable or _CJK.search(value):
-        style = ParagraphStyle(f"{style.name}-cjk", parent=style, wordWrap="CJK")
+        style = _cjk_style(style)
     return Paragraph(markup, style)
+
+
+# Each style's CJK-wrapping twin, made once (a dossier has some ten thousand paragraphs).
+_CJK_STYLES: weakref.WeakKeyDictionary[ParagraphStyle, ParagraphStyle] = weakref.WeakKeyDictionary()
+
+
+def _cjk_style(style: ParagraphStyle) -> ParagraphStyle:
+    twin = _CJK_STYLES.get(style)
+    if twin is None:
+        twin = ParagraphStyle(f"{style.name}-cjk", parent=style, wordWrap="CJK")
+        _CJK_STYLES[style] = twin
+    return twin
 
 
 def printable(text: str) -> str:
@@ -104,7 +118,14 @@ def printable(text: str) -> str:
 def font_markup(text: str) -> str:
     """Paragraph markup for literal `text`: escaped, each run of characters in the font that
     has them (font names are ours, never the user's), line breaks kept."""
-    chain = font_chain()
+    return _font_markup(font_chain(), text)
+
+
+# Cached by chain and text: a dossier repeats its labels, kinds and tags hundreds of times.
+# Emptied after each document (forget_texts), so that a long-lived worker does not keep one
+# case's words in memory while it renders the next.
+@lru_cache(maxsize=4096)
+def _font_markup(chain: FontChain, text: str) -> str:
     lines = []
     for line in printable(text).split("\n"):
         parts = []
@@ -115,6 +136,10 @@ def font_markup(text: str) -> str:
                 parts.append(f'<font name="{name}">{escape(run)}</font>')
         lines.append("".join(parts))
     return "<br/>".join(lines)
+
+
+def forget_texts() -> None:
+    _font_markup.cache_clear()
 
 
 def draw_text(

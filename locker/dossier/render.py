@@ -27,7 +27,7 @@ from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para,
 from locker.dossier.cover import template_title
 from locker.dossier.data import DossierData, Exhibit
 from locker.dossier.images import PreparedImage
-from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, make_styles, para
+from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, forget_texts, make_styles, para
 from locker.dossier.pdf_pages import bates_prefix, numbered_canvas
 from locker.dossier.provenance import provenance_by_seq
 from locker.dossier.templates import sections
@@ -206,4 +206,7 @@ def render_pdf(
 ) -> int:
     """Render the dossier (unsigned) into `out`, or one part of its attachment pack;
     returns its page count."""
-    return Renderer(data, images, audio_durations, progress, part=part).build(out)
+    try:
+        return Renderer(data, images, audio_durations, progress, part=part).build(out)
+    finally:
+        forget_texts()

@@ -146,6 +146,11 @@ class FontChain:
 
     def runs(self, text: str) -> Iterator[tuple[str, str]]:
         """`text` cut into runs of characters drawn by one font: (font name, run)."""
+        if self._fonts[0][1].issuperset(map(ord, text)):
+            # Nearly all text: the primary font has every character (no per-character walk).
+            if text:
+                yield self.primary, text
+            return
         current, start = "", 0
         for index, char in enumerate(text):
             name = self.font_for(char)
