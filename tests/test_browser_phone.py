@@ -269,6 +269,37 @@ def test_an_empty_call_cannot_be_saved(browser, live_server, javascript: bool) -
     context.close()
 
 
+def test_a_number_typed_in_full_width_digits_is_taken(browser, live_server) -> None:  # noqa: F811
+    """Item 3: a Chinese keyboard, or a number pasted from WeChat, gives ＋８６ and １３８;
+    they are read as +86 and 138, not refused."""
+    case, context, page = _owner_page(browser, live_server)
+    page.goto(f"{live_server.url}/cases/{case.pk}/log/call/")
+    page.fill("#id_number", "＋８６\u3000１３８－００１３－８０００")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/receipt/")
+    assert Entry.objects.get(case=case, kind="call").body["number"] == "+86 138-0013-8000"
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("１３８ ００１３ ８０００", "138 0013 8000"),
+        ("（０１０）１２３４５６７８", "(010)12345678"),
+    ],
+)
+def test_the_call_form_reads_full_width_numbers_and_still_refuses_letters(
+    typed: str, kept: str
+) -> None:
+    from locker.web.forms.entries import CallForm
+
+    taken = CallForm(data={"direction": "incoming", "number": typed})
+    taken.is_valid()
+    assert "number" not in taken.errors and taken.cleaned_data["number"] == kept
+    refused = CallForm(data={"direction": "incoming", "number": "１３８abc"})
+    assert not refused.is_valid() and "number" in refused.errors
+
+
 def test_the_api_refuses_an_empty_call_with_422() -> None:
     from .personas import ApiClient
 

@@ -5,6 +5,7 @@ zone become aware datetimes, several files become Uploads."""
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -92,6 +93,8 @@ class EntryForm(forms.Form):
         return {k: v for k, v in body.items() if v not in (None, "")}
 
 
+# What a dialled or shown number holds, after full-width forms are read as ASCII.
+CALL_NUMBER_RE = re.compile(r"[0-9+()*#\- ]*")
 DURATION_RE = re.compile(r"^(\d{1,4})(?:[:：分'](\d{1,2}))?[秒\"]?$")
 
 
@@ -123,12 +126,10 @@ class CallForm(EntryForm):
         initial="incoming",
         widget=forms.RadioSelect,
     )
-    number = forms.RegexField(
+    number = forms.CharField(
         label=_("Their number"),
-        regex=r"^[0-9+()*#\- ]*$",
         max_length=40,
         required=False,
-        error_messages={"invalid": _("Only digits, spaces and + ( ) - * # please.")},
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
     duration = forms.CharField(
@@ -146,6 +147,15 @@ class CallForm(EntryForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def clean_number(self) -> str:
+        """Chinese keyboards and numbers pasted from WeChat give full-width characters
+        (＋８６ １３８－…) and ideographic spaces: read them as their ASCII forms, then allow
+        only what a dialled number holds."""
+        number = unicodedata.normalize("NFKC", self.cleaned_data.get("number") or "").strip()
+        if not CALL_NUMBER_RE.fullmatch(number):
+            raise forms.ValidationError(_("Only digits, spaces and + ( ) - * # please."))
+        return number
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
