@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from celery import shared_task
@@ -48,6 +50,94 @@ def retry_delay(retries: int) -> int:
     return int(min(600, 10 * 3**retries))
 
 
+@dataclass(frozen=True)
+class LeasedJob:
+    """What render_dossier and build_data_export each do to their row: claim it (None: done
+    already, or another worker holds a live lease), build it, fail it with a message the
+    owner reads (gettext_noop: translated when shown), or release it for a retry."""
+
+    what: str  # for the log: "dossier", "data export"
+    claim: Callable[[str], Any]
+    build: Callable[[Any], object]  # what it returns is not used
+    fail: Callable[[str, Any, str], object]
+    release: Callable[[Any], object]
+    lease_lost: type[Exception]
+    too_long: str
+    unavailable: str
+    internal: str
+
+
+def run_leased(task: Any, job: LeasedJob, row_id: str) -> str:
+    """Claim, build, finish; retry what is transient with backoff, fail the rest on the row."""
+    claim = job.claim(row_id)
+    if claim is None:
+        # Finished already, or another worker holds a live lease: a duplicate delivery.
+        return "not claimed"
+    try:
+        job.build(claim)
+    except job.lease_lost:
+        log.warning("%s %s: lease lost, another worker took over", job.what, row_id)
+        return "lease lost"
+    except SoftTimeLimitExceeded:
+        job.fail(row_id, claim, job.too_long)
+        return "failed"
+    except TRANSIENT_ERRORS as exc:
+        if task.request.retries >= task.max_retries:
+            log.warning(
+                "%s %s failed after %d tries: %r", job.what, row_id, task.request.retries + 1, exc
+            )
+            job.fail(row_id, claim, job.unavailable)
+            return "failed"
+        log.info("%s %s: retrying after %r", job.what, row_id, exc)
+        job.release(claim)
+        raise task.retry(exc=exc, countdown=retry_delay(task.request.retries)) from exc
+    except Exception:
+        # A bug or unreadable data: retrying would fail the same way. The details go to the
+        # log, not to the user (they can hold paths or internals).
+        log.exception("%s %s failed", job.what, row_id)
+        job.fail(row_id, claim, job.internal)
+        return "failed"
+    return "ready"
+
+
+DOSSIER_JOB = LeasedJob(
+    what="dossier",
+    claim=lambda row_id: dossier_services.claim_dossier(dossier_id=row_id),
+    # Looked up when called, so that tests (and fault injection) can replace the builder.
+    build=lambda claim: build_dossier(claim),
+    fail=lambda row_id, claim, error: dossier_services.fail_dossier(
+        dossier_id=row_id, claim=claim, error=error
+    ),
+    release=lambda claim: dossier_services.release_dossier(claim=claim, error=""),
+    lease_lost=dossier_services.LeaseLost,
+    too_long=gettext_noop("making the dossier took too long; try a shorter date range"),
+    unavailable=gettext_noop(
+        "the dossier could not be made: a service it needs was unavailable; try again later"
+    ),
+    internal=gettext_noop(
+        "the dossier could not be made because of an internal error; it has been logged"
+    ),
+)
+
+DATA_EXPORT_JOB = LeasedJob(
+    what="data export",
+    claim=lambda row_id: export_services.claim_data_export(export_id=row_id),
+    build=lambda claim: build_account_zip(claim),
+    fail=lambda row_id, claim, error: export_services.fail_data_export(
+        export_id=row_id, claim=claim, error=error
+    ),
+    release=lambda claim: export_services.release_data_export(claim=claim),
+    lease_lost=export_services.LeaseLost,
+    too_long=gettext_noop("putting your data together took too long; try again later"),
+    unavailable=gettext_noop(
+        "your data could not be put together: a service it needs was unavailable; try again later"
+    ),
+    internal=gettext_noop(
+        "your data could not be put together because of an internal error; it has been logged"
+    ),
+)
+
+
 @shared_task(
     bind=True,
     name=queue.RENDER_DOSSIER,
@@ -59,52 +149,7 @@ def retry_delay(retries: int) -> int:
     ignore_result=True,
 )
 def render_dossier(self: Any, dossier_id: str) -> str:
-    claim = dossier_services.claim_dossier(dossier_id=dossier_id)
-    if claim is None:
-        # Finished already, or another worker holds a live lease: a duplicate delivery.
-        return "not claimed"
-    try:
-        build_dossier(claim)
-    except dossier_services.LeaseLost:
-        log.warning("dossier %s: lease lost, another worker took over", dossier_id)
-        return "lease lost"
-    except SoftTimeLimitExceeded:
-        dossier_services.fail_dossier(
-            dossier_id=dossier_id,
-            claim=claim,
-            error=gettext_noop("making the dossier took too long; try a shorter date range"),
-        )
-        return "failed"
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= self.max_retries:
-            log.warning(
-                "dossier %s failed after %d tries: %r", dossier_id, self.request.retries + 1, exc
-            )
-            dossier_services.fail_dossier(
-                dossier_id=dossier_id,
-                claim=claim,
-                error=gettext_noop(
-                    "the dossier could not be made: a service it needs was unavailable; "
-                    "try again later"
-                ),
-            )
-            return "failed"
-        log.info("dossier %s: retrying after %r", dossier_id, exc)
-        dossier_services.release_dossier(claim=claim, error="")
-        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
-    except Exception:
-        # A bug or unreadable data: retrying would fail the same way. The details go to the
-        # log, not to the user (they can hold paths or internals).
-        log.exception("dossier %s failed", dossier_id)
-        dossier_services.fail_dossier(
-            dossier_id=dossier_id,
-            claim=claim,
-            error=gettext_noop(
-                "the dossier could not be made because of an internal error; it has been logged"
-            ),
-        )
-        return "failed"
-    return "ready"
+    return run_leased(self, DOSSIER_JOB, dossier_id)
 
 
 @shared_task(
@@ -119,47 +164,8 @@ def render_dossier(self: Any, dossier_id: str) -> str:
 )
 def build_data_export(self: Any, export_id: str) -> str:
     """A download of all of one person's data (locker/exports/account.py), as render_dossier
-    does a dossier: claim the row, build, finish; retry what is transient, fail the rest."""
-    claim = export_services.claim_data_export(export_id=export_id)
-    if claim is None:
-        return "not claimed"
-    try:
-        build_account_zip(claim)
-    except export_services.LeaseLost:
-        log.warning("data export %s: lease lost, another worker took over", export_id)
-        return "lease lost"
-    except SoftTimeLimitExceeded:
-        export_services.fail_data_export(
-            export_id=export_id,
-            claim=claim,
-            error=gettext_noop("putting your data together took too long; try again later"),
-        )
-        return "failed"
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= self.max_retries:
-            export_services.fail_data_export(
-                export_id=export_id,
-                claim=claim,
-                error=gettext_noop(
-                    "your data could not be put together: a service it needs was "
-                    "unavailable; try again later"
-                ),
-            )
-            return "failed"
-        export_services.release_data_export(claim=claim)
-        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
-    except Exception:
-        log.exception("data export %s failed", export_id)
-        export_services.fail_data_export(
-            export_id=export_id,
-            claim=claim,
-            error=gettext_noop(
-                "your data could not be put together because of an internal error; it has "
-                "been logged"
-            ),
-        )
-        return "failed"
-    return "ready"
+    does a dossier."""
+    return run_leased(self, DATA_EXPORT_JOB, export_id)
 
 
 @shared_task(name=queue.TEND_DATA_EXPORTS, ignore_result=True)
