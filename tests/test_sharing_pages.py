@@ -4,6 +4,7 @@ browser would; those without access get 404 (never 403), anonymous visitors the 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -204,6 +205,10 @@ def test_notes_export_as_csv_and_json(world: Personas) -> None:
     assert "attachment" in csv_response["Content-Disposition"]
     text = csv_response.content.decode("utf-8-sig")
     assert "催收录音需要公证" in text and "'=HYPERLINK(1)" in text
+    # Times in the reader's zone with its offset (the reviewer's profile: Asia/Shanghai), not
+    # UTC, which a spreadsheet shows as the wrong hour.
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and all(row["created_at"].endswith("+08:00") for row in rows)
     data = json.loads(
         client.get(reverse("annotation_export", args=[world.case.pk, "json"])).content
     )

@@ -8,9 +8,12 @@ pipeline)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from babel.dates import get_timezone_location
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -205,3 +208,20 @@ def author_label(
     if owner is not None and text == owner:
         return gettext("the borrower")
     return text
+
+
+def time_zone_label(name: str, *, language: str, at: datetime) -> str:
+    """A time zone as a person reads it, with its offset at `at`: "中国（上海）时间 UTC+08:00",
+    "United States (New York) Time UTC-05:00", instead of "Asia/Shanghai" (CLDR's names via
+    Babel). UTC itself, and a name Babel does not know, keep a plain form."""
+    zone = zoneinfo.ZoneInfo(name)
+    offset = at.astimezone(zone).strftime("%z")
+    utc = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
+    if name in ("UTC", "Etc/UTC"):
+        return utc
+    locale = "zh_Hans" if language.lower().startswith("zh") else "en"
+    try:
+        place = get_timezone_location(zone, locale=locale)
+    except (LookupError, ValueError):
+        return f"{name.replace('_', ' ')} {utc}"
+    return f"{place} {utc}"

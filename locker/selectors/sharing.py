@@ -225,7 +225,9 @@ def annotation_record(annotation: Annotation) -> dict[str, Any]:
         "case": str(annotation.case_id),
         "entry_seq": annotation.entry_seq,
         "author": display_name(annotation.author),
-        "created_at": annotation.created_at.isoformat(),
+        # In the reader's time zone with its offset (a spreadsheet shows the text as it is;
+        # UTC there read as the wrong hour of the day).
+        "created_at": timezone.localtime(annotation.created_at).isoformat(),
         "text": annotation.text,
     }
 

@@ -11,7 +11,11 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from locker.core import labels
 
 COMMON_TIME_ZONES = (
     "Asia/Shanghai",
@@ -44,10 +48,13 @@ COMMON_TIME_ZONES = (
 
 
 def time_zone_choices(current: str = "") -> list[tuple[str, str]]:
+    """The zones offered, named in the reader's language with today's offset (read when the
+    select is drawn, so the language and the offset are the request's)."""
     zones = list(COMMON_TIME_ZONES)
     if current and current not in zones:
         zones.insert(0, current)
-    return [(z, z.replace("_", " ")) for z in zones]
+    now, language = timezone.now(), get_language() or settings.LANGUAGE_CODE
+    return [(z, labels.time_zone_label(z, language=language, at=now)) for z in zones]
 
 
 class TimeZoneField(forms.CharField):
@@ -56,7 +63,8 @@ class TimeZoneField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Time zone"))
         kwargs.setdefault("max_length", 64)
-        super().__init__(widget=forms.Select(choices=time_zone_choices()), **kwargs)
+        # A callable (Django 5 reads it when the select is drawn; django-stubs does not know).
+        super().__init__(widget=forms.Select(choices=time_zone_choices), **kwargs)  # type: ignore[arg-type]
 
     def clean(self, value: Any) -> str:
         value = super().clean(value)
