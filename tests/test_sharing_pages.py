@@ -573,3 +573,21 @@ def test_pages_within_the_weight_budget_with_a_long_case(world: Personas) -> Non
             total += len(body_of(who.get(asset.decode())))
         weights[url] = total
     assert max(weights.values()) <= 150 * 1024, weights
+
+
+def test_the_review_page_lists_each_receipt_once(world: Personas) -> None:
+    """The head is signed again before an export or a dossier: one receipt on the page, not
+    one per signing (issue 16, item 13)."""
+    from locker.models import Checkpoint
+    from locker.services.entries import issue_checkpoint_row
+
+    head = Entry.objects.filter(case=world.case).order_by("-seq").first()
+    assert head is not None
+    for _ in range(2):
+        issue_checkpoint_row(case=world.case, length=head.seq, head=head.hash)
+    assert Checkpoint.objects.filter(case=world.case, length=head.seq).count() >= 3
+    page = body_of(world.web("reviewer").get(reverse("review", args=[world.case.pk]))).decode()
+    receipts = re.search(r'<ul class="receipts small">(.*?)</ul>', page, flags=re.S)
+    assert receipts is not None
+    listed = re.findall(r'href="[^"]*/entries/(\d+)/receipt\.json"', receipts.group(1))
+    assert listed and len(listed) == len(set(listed)), listed

@@ -26,11 +26,17 @@ class SignedReceipts:
 
 
 def signed_receipts(case: Case, *, latest: int) -> SignedReceipts:
+    """One receipt per chain length: the same head is signed again (before an export, a
+    dossier, after a key rotation), and the page listed each signing as another receipt."""
     checkpoints = Checkpoint.objects.filter(case=case)
-    return SignedReceipts(
-        latest=list(checkpoints.order_by("-length", "-signed_at")[:latest]),
-        count=checkpoints.count(),
-    )
+    newest: list[Checkpoint] = []
+    for checkpoint in checkpoints.order_by("-length", "-signed_at").iterator():
+        if newest and newest[-1].length == checkpoint.length:
+            continue
+        newest.append(checkpoint)
+        if len(newest) == latest:
+            break
+    return SignedReceipts(latest=newest, count=checkpoints.values("length").distinct().count())
 
 
 def notes_with_authors(case: Case) -> list[tuple[Annotation, str]]:
