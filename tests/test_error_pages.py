@@ -21,7 +21,7 @@ from .conftest import chromium_path
 from .factories import UserFactory, make_case
 from .prerequisites import needs
 from .test_browser import browser  # noqa: F401  (the fixture is used by name)
-from .test_browser_phone import overflow, phone_context, shot
+from .test_browser_phone import _owner_page, overflow, phone_context, shot
 from .ui_helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -200,4 +200,32 @@ def test_404_on_a_phone(browser, live_server) -> None:  # noqa: F811
     width, wide = overflow(page, 360)
     assert width <= 360, wide
     assert page.locator("html").get_attribute("lang") == "zh-hans"
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@needs(chromium_path() is not None, "Chromium is not installed (apt-get install chromium)")
+def test_a_stale_token_in_the_upload_script_keeps_the_form_and_saves_on_save(
+    browser,  # noqa: F811
+    live_server,
+) -> None:
+    """The form stays as typed when its token is refused; pressing Save again sends it."""
+    case, context, page = _owner_page(browser, live_server)
+    page.goto(f"{live_server.url}/cases/{case.pk}/log/call/")
+    page.fill("#id_summary", "半夜打来，说要找我家人")
+    # A token of the right shape that is not this browser's: what a page left open across a
+    # new sign-in holds.
+    page.evaluate(
+        "document.querySelector('form[data-upload] input[name=csrfmiddlewaretoken]').value"
+        " = 'a'.repeat(64)"
+    )
+    page.get_by_role("button", name="保存").click()
+    page.locator("[data-errors] .error").wait_for()
+    assert "尚未保存任何内容" in page.locator("[data-errors]").inner_text()
+    assert page.input_value("#id_summary") == "半夜打来，说要找我家人"
+    assert not Entry.objects.filter(case=case, kind="call").exists()
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/receipt/")
+    assert Entry.objects.get(case=case, kind="call").body["summary"] == "半夜打来，说要找我家人"
     context.close()
