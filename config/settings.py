@@ -421,6 +421,8 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form comes back as our page in the reader's language, holding what was typed.
+CSRF_FAILURE_VIEW = "locker.web.views.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # The header on every answer. Pages with a form say "same-origin" in their <meta> instead (a
 # document's own policy wins): under "no-referrer" browsers send `Origin: null` with a form's

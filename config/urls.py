@@ -8,3 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("locker.web.urls")),
 ]
+
+# Rendered without the request: whatever failed may be the database (templates/500.html).
+handler500 = "locker.web.views.errors.server_error"

@@ -168,6 +168,12 @@
         }
         submit.disabled = false;
         status.hidden = true;
+        // A refused token (the page was open too long) comes with a fresh one: the form
+        // stays as it is, files included, and Save sends it again.
+        if (data && data.csrf_token) {
+          var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+          if (token) token.value = data.csrf_token;
+        }
         if (data && data.errors) { showErrors(data.errors); return; }
         // A page instead of an answer (e.g. the link stopped working): show it.
         document.open(); document.write(xhr.responseText); document.close();
