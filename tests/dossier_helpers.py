@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 import struct
 import subprocess
 import wave
 import zlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -150,3 +152,28 @@ def run_tool(*args: str) -> str:
 
 def pdf_text(path: str) -> str:
     return run_tool("pdftotext", "-enc", "UTF-8", path, "-")
+
+
+WORD_BOX = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+)
+
+
+def word_boxes(path: str, page: int) -> list[tuple[str, float, float, float, float]]:
+    """Each word on `page` with its box in PDF points from the top left (pdftotext -bbox)."""
+    html = run_tool("pdftotext", "-bbox", "-f", str(page), "-l", str(page), path, "-")
+    return [
+        (word, float(x0), float(y0), float(x1), float(y1))
+        for x0, y0, x1, y1, word in WORD_BOX.findall(html)
+    ]
+
+
+def render_page(path: str, page: int, dpi: int, prefix: Path) -> Path:
+    """One page of the PDF drawn to a PNG by pdftoppm; returns the PNG's path."""
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-singlefile"]
+        + [path, str(prefix)],
+        check=True,
+        timeout=60,
+    )
+    return prefix.with_suffix(".png")

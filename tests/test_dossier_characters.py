@@ -5,7 +5,6 @@ has shows its code point in a box and stays in the text layer; every font is emb
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from locker.dossier.pdf_layout import font_markup
 from locker.infra import font_chain, missing_glyphs
 
 from .conftest import needs
-from .dossier_helpers import has, make_dossier, pdf_text, run_tool
+from .dossier_helpers import has, make_dossier, pdf_text, render_page, run_tool, word_boxes
 from .factories import add_entry, make_case
 
 pytestmark = pytest.mark.django_db
@@ -93,17 +92,6 @@ def test_every_character_is_in_the_text_layer_and_every_font_embedded(
         assert re.search(r"\s+yes\s+yes\s+yes\s+", row), row
 
 
-def _word_boxes(path: str, page: int) -> list[tuple[str, float, float, float, float]]:
-    html = run_tool("pdftotext", "-bbox", "-f", str(page), "-l", str(page), path, "-")
-    return [
-        (word, float(x0), float(y0), float(x1), float(y1))
-        for x0, y0, x1, y1, word in re.findall(
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
-            html,
-        )
-    ]
-
-
 def _ink(png: Path, box: tuple[float, float, float, float], dpi: int) -> int:
     """Dark pixels inside a box given in PDF points (from the top left)."""
     scale = dpi / 72
@@ -122,31 +110,14 @@ def test_the_rare_ideograph_and_the_placeholder_are_drawn(tmp_path: Path) -> Non
     pages = int(re.search(r"Pages:\s+(\d+)", run_tool("pdfinfo", path)).group(1))  # type: ignore[union-attr]
     found = {}
     for page in range(1, pages + 1):
-        for word, *box in _word_boxes(path, page):
+        for word, *box in word_boxes(path, page):
             if word in (EXT_B, NO_FONT) and word not in found:
                 found[word] = (page, tuple(box))
     assert set(found) == {EXT_B, NO_FONT}, found
     dpi = 300
     for word, (page, box) in found.items():
-        prefix = tmp_path / f"page{page}"
-        subprocess.run(
-            [
-                "pdftoppm",
-                "-r",
-                str(dpi),
-                "-f",
-                str(page),
-                "-l",
-                str(page),
-                "-png",
-                "-singlefile",
-                path,
-                str(prefix),
-            ],
-            check=True,
-            timeout=60,
-        )
-        assert _ink(prefix.with_suffix(".png"), box, dpi) > 40, word  # type: ignore[arg-type]
+        png = render_page(path, page, dpi, tmp_path / f"page{page}")
+        assert _ink(png, box, dpi) > 40, word  # type: ignore[arg-type]
 
 
 def test_runs_choose_the_font_that_has_each_character() -> None:

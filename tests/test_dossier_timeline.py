@@ -5,7 +5,6 @@ Chinese header inside its columns."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,15 @@ from locker.dossier.data import Row, row_party, row_summary
 from locker.dossier.formatting import fmt_money, money_in
 
 from .conftest import needs
-from .dossier_helpers import has, make_dossier, pdf_text, run_tool, small_case
+from .dossier_helpers import (
+    has,
+    make_dossier,
+    pdf_text,
+    render_page,
+    run_tool,
+    small_case,
+    word_boxes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +80,10 @@ def timeline_page(path: str) -> int:
 
 
 def boxes(path: str, page: int) -> dict[str, tuple[float, float, float, float]]:
-    html = run_tool("pdftotext", "-bbox", "-f", str(page), "-l", str(page), path, "-")
+    """The first box of each word on the page."""
     found: dict[str, tuple[float, float, float, float]] = {}
-    pattern = (
-        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
-    )
-    for x0, y0, x1, y1, word in re.findall(pattern, html):
-        found.setdefault(word, (float(x0), float(y0), float(x1), float(y1)))
+    for word, *box in word_boxes(path, page):
+        found.setdefault(word, tuple(box))  # type: ignore[arg-type]
     return found
 
 
@@ -97,25 +101,8 @@ def test_the_timeline_in_chinese(tmp_path: Path) -> None:
     assert words["记录）"][2] < words["类型"][0], (words["记录）"], words["类型"])
     # The night call (23:10) is printed in red, the morning message (09:00) in black.
     dpi = 200
-    prefix = tmp_path / "timeline"
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            str(dpi),
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-png",
-            "-singlefile",
-            path,
-            str(prefix),
-        ],
-        check=True,
-        timeout=60,
-    )
-    with Image.open(prefix.with_suffix(".png")) as image:
+    png = render_page(path, page, dpi, tmp_path / "timeline")
+    with Image.open(png) as image:
         picture = image.convert("RGB")
 
         def red_pixels(box: tuple[float, float, float, float]) -> int:
