@@ -18,10 +18,16 @@ from typing import IO, Any
 from django.core.files import File
 
 from locker.exports.bundle import write_bundle
+from locker.infra.sealed_values import SealedValueUnreadable
 from locker.infra.storage import CHUNK, evidence_storage
-from locker.models import DataExport
+from locker.models import Case, DataExport
 from locker.selectors.cases import cases_owned_by
-from locker.selectors.data_exports import account_records, case_member_name
+from locker.selectors.complainant import complaint_of
+from locker.selectors.data_exports import (
+    account_records,
+    authorisation_member_name,
+    case_member_name,
+)
 from locker.services import data_exports as services
 
 log = logging.getLogger(__name__)
@@ -32,8 +38,10 @@ README_TEXT = """\
 
 cases/<案件编号>.zip  您名下每个案件的导出包，与单独导出的完全相同：全部记录、证据文件、
                       实例签名的链尾和第三方时间戳。可用 tools/verify_evidence.py 独立核验。
-cases.json            您的案件列表：标题、记录条数、档案（PDF）与联系人链接的概况。
-account.json          您的账户资料和偏好设置。
+cases.json            您的案件列表：标题、记录条数、档案（PDF）与联系人链接的概况，以及每个
+                      案件的投诉资料（接收号码、签名方式、代理人）。
+authorisations/       您为案件上传的代理人授权书原件。
+account.json          您的账户资料和偏好设置、投诉人身份资料（姓名、证件、联系方式）和通行密钥列表。
 security-events.json  您账户的安全日志（登录、失败的登录、令牌、密码和第二验证的更改）。
 sessions.json         登录中的浏览器和 API 令牌（不含任何可用于登录的密钥）。
 shares.json           您分享出去的案件和别人分享给您的案件。
@@ -45,8 +53,11 @@ cases/<case id>.zip   each case you own, as its own export bundle, exactly as it
                       alone: every record, the evidence files, the chain head signed by this
                       instance and the third-party time stamps. Check any of them without
                       this server: python3 tools/verify_evidence.py cases/<case id>.zip
-cases.json            your cases: title, number of records, dossiers (PDFs) and contact links
-account.json          your account and preferences
+cases.json            your cases: title, number of records, dossiers (PDFs), contact links,
+                      and each case's complaint details (receiving numbers, signature, agent)
+authorisations/       the agent authorisations you uploaded, as uploaded
+account.json          your account and preferences, your complainant details (name, ID
+                      document, contact details) and your passkeys (names and dates only)
 security-events.json  your account's security log (sign-ins, failed sign-ins, tokens,
                       password and second-factor changes)
 sessions.json         the browsers signed in and your API tokens (nothing that signs anyone in)
@@ -79,8 +90,28 @@ def write_account_zip(user: Any, out: IO[bytes], progress: Callable[[int], None]
             info.compress_type = zipfile.ZIP_STORED
             with archive.open(info, mode="w", force_zip64=True) as member:
                 write_bundle(case, member)
+            _write_authorisation(archive, case)
             progress(int(number * 95 / max(1, len(cases))))
     return len(cases)
+
+
+def _write_authorisation(archive: zipfile.ZipFile, case: Case) -> None:
+    """The case's uploaded agent authorisation, as uploaded (it is the owner's document)."""
+    try:
+        stored = complaint_of(case).authorisation
+    except SealedValueUnreadable:
+        return  # cases.json says "complaint": null for it
+    if stored is None:
+        return
+    info = zipfile.ZipInfo(
+        authorisation_member_name(case, stored.media_type), date_time=(2000, 1, 1, 0, 0, 0)
+    )
+    with (
+        evidence_storage().open(stored.storage_name, "rb") as source,
+        archive.open(info, mode="w", force_zip64=True) as member,
+    ):
+        while chunk := source.read(CHUNK):
+            member.write(chunk)
 
 
 def _sha256(handle: IO[bytes]) -> tuple[str, int]:

@@ -7,10 +7,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from locker.infra.sealed_values import SealedValueUnreadable
 from locker.models import Case, ContactLink, DataExport, Dossier, Entry, KeptReceipt, Share
 from locker.selectors.accounts import preferences_of, professional_profile_of, tokens_of
 from locker.selectors.cases import cases_owned_by
-from locker.selectors.second_factor import has_second_factor
+from locker.selectors.complainant import complainant_of, complaint_of
+from locker.selectors.second_factor import has_second_factor, passkeys_of
 from locker.selectors.security import security_events_of
 from locker.selectors.sessions import sessions_of
 
@@ -68,6 +70,19 @@ def account_records(user: Any) -> dict[str, Any]:
             "date_joined": _when(user.date_joined),
             "last_login": _when(user.last_login),
             "second_factor": has_second_factor(user),
+            # The person's own identity details, whole: the download is theirs alone (and
+            # sealed in storage), and these are what they gave for their complaints.
+            "complainant": _complainant(user),
+            "passkeys": [
+                {
+                    "name": passkey.name,
+                    "created_at": _when(passkey.created_at),
+                    "last_used_at": _when(passkey.last_used_at),
+                    "backed_up": passkey.backed_up,
+                    "transports": passkey.transports,
+                }
+                for passkey in passkeys_of(user)
+            ],
             "preferences": (
                 {
                     "time_zone": profile.time_zone,
@@ -145,6 +160,7 @@ def _case_index(case: Case) -> dict[str, Any]:
         "created_at": _when(case.created_at),
         "bundle": case_member_name(case),
         "records": Entry.objects.filter(case=case).count(),
+        "complaint": _complaint(case),
         "dossiers": [
             {
                 "id": str(dossier.id),
@@ -166,6 +182,57 @@ def _case_index(case: Case) -> dict[str, Any]:
             for link in ContactLink.objects.filter(case=case).order_by("created_at")
         ],
     }
+
+
+def _complainant(user: Any) -> dict[str, str] | None:
+    """None when the details cannot be opened (their master key is not configured): the
+    download says so rather than failing whole."""
+    try:
+        person = complainant_of(user)
+    except SealedValueUnreadable:
+        return None
+    return {
+        "legal_name": person.legal_name,
+        "id_type": person.id_type,
+        "id_type_label": person.id_type_label,
+        "id_number": person.id_number,
+        "phone": person.phone,
+        "email": person.email,
+        "address": person.address,
+    }
+
+
+def _complaint(case: Case) -> dict[str, Any] | None:
+    try:
+        complaint = complaint_of(case)
+    except SealedValueUnreadable:
+        return None
+    stored = complaint.authorisation
+    return {
+        "receiving_numbers": list(complaint.receiving_numbers),
+        "typed_signature": complaint.typed_signature,
+        "agent_name": complaint.agent_name,
+        "agent_relationship": complaint.agent_relationship,
+        "agent_contact": complaint.agent_contact,
+        "authorisation": (
+            {
+                "file": authorisation_member_name(case, stored.media_type),
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "media_type": stored.media_type,
+            }
+            if stored
+            else None
+        ),
+    }
+
+
+def authorisation_member_name(case: Case, media_type: str) -> str:
+    """Where a case's uploaded agent authorisation is in the download."""
+    extension = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}.get(
+        media_type, ".bin"
+    )
+    return f"authorisations/{case.id}{extension}"
 
 
 def _share(share: Share) -> dict[str, Any]:

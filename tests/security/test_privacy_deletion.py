@@ -148,6 +148,43 @@ def test_the_download_holds_every_owned_case_as_a_verifying_bundle_and_no_one_el
     assert SecurityEvent.objects.filter(user=owner, kind="data_export_downloaded").exists()
 
 
+def test_the_download_holds_the_complainant_details_the_authorisation_and_the_passkeys() -> None:
+    """What the person gave for their complaints is theirs to take: whole (not masked), with
+    the authorisation as uploaded; a passkey appears by name only, never its key."""
+    import hashlib
+
+    from locker.models import Passkey
+
+    from ..test_dossier_complainant import PERSON, fill_in
+
+    owner = UserFactory()
+    case = make_case(owner=owner, title="甲")
+    fill_in(case)
+    Passkey.objects.create(
+        user=owner,
+        name="我的手机",
+        credential_id=b"\x01credential",
+        public_key=b"\x02cose-key",
+        user_handle=b"handle",
+    )
+    archive = zip_members(
+        client_for(owner).get(reverse("data_export_download", args=[built_export(owner).pk]))
+    )
+    account = json.loads(archive.read("account.json"))
+    assert account["complainant"]["id_number"] == PERSON["id_number"].replace(" ", "").upper()
+    assert account["complainant"]["legal_name"] == PERSON["legal_name"]
+    assert [row["name"] for row in account["passkeys"]] == ["我的手机"]
+    complaint = json.loads(archive.read("cases.json"))[0]["complaint"]
+    assert complaint["agent_name"]
+    stored = complaint["authorisation"]
+    picture = archive.read(stored["file"])
+    assert stored["file"] == f"authorisations/{case.pk}.png"
+    assert hashlib.sha256(picture).hexdigest() == stored["sha256"]
+    assert picture.startswith(b"\x89PNG")
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"cose-key" not in everything and b"credential" not in everything
+
+
 def test_the_stored_download_is_sealed_and_nobody_else_can_fetch_it() -> None:
     owner, stranger = UserFactory(), UserFactory()
     case_with_files(owner, "甲", 3)
