@@ -254,6 +254,8 @@ ROUTES: list[Route] = [
     # a new passkey's options (a challenge kept in the session) for whoever is signed in
     web("passkey_register_options", nothing, accounts(), "POST"),
     web("reauth", nothing, accounts()),
+    # the signed-in person's own passkeys for "confirm it's you" (a challenge in the session)
+    web("passkey_reauth_options", nothing, accounts(), "POST"),
     # the code step after the password: nobody is owed one here, so all are sent on
     web("login_second_factor", nothing, everyone(302)),
     # and nobody here gave a password in this session, so no passkey options for anyone

@@ -9,8 +9,9 @@ browsers treat as a secure origin."""
 from __future__ import annotations
 
 import pytest
+from django_otp.plugins.otp_static.models import StaticToken
 
-from locker.models import Passkey
+from locker.models import Passkey, UserSession
 
 from .conftest import chromium_path, needs
 from .factories import PASSWORD, UserFactory
@@ -87,6 +88,18 @@ def test_a_passkey_is_registered_and_signs_in_in_chromium(browser, live_server) 
     held = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     # Chromium's virtual authenticator counts its signatures; the server kept its count.
     assert passkey.sign_count == held[0]["signCount"] >= 1
+
+    # Later, "confirm it's you" before a sensitive page: the password and the passkey, and no
+    # recovery code is spent.
+    UserSession.objects.filter(user=user).update(confirmed_at=None)
+    page.goto(f"{live_server.url}/accounts/two-factor/")
+    assert "/accounts/confirm/" in page.url
+    page.locator('form[data-passkey="reauth"]').wait_for(state="visible")
+    page.fill("#id_passkey_password", PASSWORD)
+    shot(page, "passkey-03-confirm")
+    page.get_by_role("button", name="用通行密钥继续").click()
+    page.wait_for_url("**/accounts/two-factor/")
+    assert StaticToken.objects.filter(device__user=user).count() == 10
     assert errors == []
     context.close()
 

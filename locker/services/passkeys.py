@@ -208,6 +208,16 @@ def register_passkey(
     return passkey, codes
 
 
+@dataclass(frozen=True)
+class Assertion:
+    """A passkey's answer as a browser posted it (`credential`, its JSON), with the challenge
+    this session was given for it and the relying party it must name."""
+
+    credential: str
+    challenge: bytes
+    relying_party: RelyingParty
+
+
 def authentication_options(*, user: Any, relying_party: RelyingParty) -> Ceremony:
     """What the browser needs to ask one of `user`'s passkeys for an assertion."""
     options = generate_authentication_options(

@@ -12,8 +12,10 @@ The password goes through django.contrib.auth.authenticate, so the log-in limits
 locker/infra/login_throttle.py apply here as at the log-in: a wrong password is a failure of
 the account, and the same waits refuse guesses made here. A failed step changes nothing.
 
-Other ways to confirm call `mark_confirmed` once they have checked their proof (a passkey
-assertion, through locker/services/second_factor.py, is the one planned)."""
+The second factor's part may be a code (the authenticator's, or a recovery code) or, for an
+account with passkeys, a passkey's assertion made for a challenge this session was given
+(locker/services/passkeys.py checks it): a person whose only factor is a passkey confirms
+with it instead of spending a recovery code."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from django.utils import timezone
 from locker.infra import login_throttle
 from locker.models import UserSession
 from locker.selectors.second_factor import has_second_factor
+from locker.services import passkeys as passkey_services
 from locker.services import second_factor as factor_services
 from locker.services.security import REAUTH_PURPOSE
 
@@ -39,8 +42,10 @@ class ReauthOutcome:
     meanwhile)."""
 
     confirmed: bool
-    wrong: Literal["", "password", "code"] = ""
+    wrong: Literal["", "password", "code", "passkey"] = ""
     retry_after_s: int | None = None
+    # Why a passkey's answer was refused, in the user's language (with wrong="passkey").
+    passkey_problem: str = ""
 
 
 @transaction.atomic
@@ -72,11 +77,13 @@ def confirm_with_password(
     session_key: str | None,
     password: str,
     code: str = "",
+    assertion: passkey_services.Assertion | None = None,
     request: HttpRequest,
 ) -> ReauthOutcome:
     """Check `password` (through the log-in limits) and, when the account has a second factor,
-    `code` (its authenticator's current code or a recovery code, which is used up); confirm
-    the session when both hold. The code is not looked at after a wrong password."""
+    `code` (its authenticator's current code or a recovery code, which is used up) or, given
+    instead, a passkey's `assertion`; confirm the session when both hold. Neither the code
+    nor the assertion is looked at after a wrong password."""
     checked = authenticate(
         request, username=user.get_username(), password=password, purpose=REAUTH_PURPOSE
     )
@@ -85,7 +92,18 @@ def confirm_with_password(
         if refused is not None:
             return ReauthOutcome(False, retry_after_s=refused.retry_after_s)
         return ReauthOutcome(False, wrong="password")
-    if has_second_factor(user):
+    if assertion is not None:
+        try:
+            passkey_services.verify_passkey(
+                user=user,
+                credential=assertion.credential,
+                challenge=assertion.challenge,
+                relying_party=assertion.relying_party,
+                request=request,
+            )
+        except passkey_services.PasskeyRefused as refused:
+            return ReauthOutcome(False, wrong="passkey", passkey_problem=str(refused.message))
+    elif has_second_factor(user):
         if not factor_services.code_guess_admitted(user):
             return ReauthOutcome(False, retry_after_s=factor_services.CODE_GUESS_WINDOW_S)
         if not factor_services.verify_code(user=user, code=code, request=request):

@@ -55,6 +55,9 @@ urlpatterns = [
     ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
     path("accounts/confirm/", reauth.reauth, name="reauth"),
+    path(
+        "accounts/confirm/passkey-options/", passkeys.reauth_options, name="passkey_reauth_options"
+    ),
     # Before django.contrib.auth's own, which it replaces (the same address and name).
     path("accounts/password_change/", reauth.password_change, name="password_change"),
     path("accounts/security/", security.security_events, name="security_events"),

@@ -1,5 +1,5 @@
-// Passkeys (WebAuthn) on the second-factor page and the log-in step. A form marked
-// data-passkey="register" or "log_in" stays hidden without this script (the page says so in a
+// Passkeys (WebAuthn) on the second-factor page, the log-in step and "confirm it's you". A form
+// marked data-passkey="register", "log_in" or "reauth" stays hidden without this script (the page says so in a
 // <noscript>); with it, and a browser that has passkeys, it is shown, and submitting it asks
 // the server for options (data-options-url), runs navigator.credentials.create() or .get(),
 // and posts the answer in the form's "credential" field. The server checks everything; this
@@ -140,6 +140,9 @@
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         if (busy) return;
+        // "Confirm it's you" asks for the password too: no passkey prompt before it is typed.
+        var password = form.querySelector("input[type=password]");
+        if (password && !password.value) { password.focus(); return; }
         busy = true;
         button.disabled = true;
         error.hidden = false;

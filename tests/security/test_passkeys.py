@@ -36,6 +36,8 @@ REGISTER_OPTIONS = "/accounts/two-factor/passkey-options/"
 LOGIN = "/accounts/login/"
 STEP = "/accounts/login/second-factor/"
 LOGIN_OPTIONS = "/accounts/login/second-factor/passkey-options/"
+CONFIRM = "/accounts/confirm/"
+CONFIRM_OPTIONS = "/accounts/confirm/passkey-options/"
 
 
 @pytest.fixture(autouse=True)
@@ -205,10 +207,13 @@ def test_removing_a_passkey_asks_to_confirm_it_is_you_and_ends_other_access() ->
     refused = here.post(TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk})
     assert refused.status_code == 302 and refused["Location"].startswith("/accounts/confirm/")
     assert Passkey.objects.filter(pk=target.pk).exists() and signed_in_now(elsewhere)
-    assert here.post(
-        "/accounts/confirm/",
-        {"password": PASSWORD, "code": codes[0], "next": TWO_FACTOR},
-    ).status_code == 302
+    assert (
+        here.post(
+            "/accounts/confirm/",
+            {"password": PASSWORD, "code": codes[0], "next": TWO_FACTOR},
+        ).status_code
+        == 302
+    )
     removed = here.post(TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk})
     assert removed.status_code == 302
     assert not Passkey.objects.filter(pk=target.pk).exists()
@@ -567,3 +572,87 @@ def test_an_account_has_at_most_ten_passkeys() -> None:
     response = add_passkey(here, phone())
     assert response.status_code == 400
     assert Passkey.objects.filter(user=user).count() == passkey_services.MAX_PASSKEYS
+
+
+# "Confirm it's you" with a passkey ------------------------------------------------------------
+
+
+def unconfirmed_with_passkey() -> tuple[Any, Client, SoftAuthenticator]:
+    """An account whose only second factor is a passkey, signed in here, whose session's
+    confirmation has lapsed (so the second-factor page sends it to the step)."""
+    user = UserFactory()
+    authenticator = with_passkey(user)
+    client = password_step(user)
+    assert answer(client, authenticator.get(login_options(client))).status_code == 302
+    reauth_services.forget_confirmation(session_key=client.session.session_key)
+    assert client.get(TWO_FACTOR)["Location"].startswith(CONFIRM)
+    return user, client, authenticator
+
+
+def confirm_options(client: Client) -> dict[str, Any]:
+    response = client.post(CONFIRM_OPTIONS)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    return dict(response.json())
+
+
+def codes_left(user: Any) -> int:
+    return StaticToken.objects.filter(device__user=user).count()
+
+
+def test_the_confirm_step_takes_the_password_and_a_passkey_and_spends_no_recovery_code() -> None:
+    user, client, authenticator = unconfirmed_with_passkey()
+    before = codes_left(user)
+    page = client.get(CONFIRM)
+    assert 'data-passkey="reauth"' in page.content.decode()
+    options = confirm_options(client)
+    assert [item["id"] for item in options["allowCredentials"]] == [
+        b64url(bytes(Passkey.objects.get(user=user).credential_id))
+    ]
+    response = client.post(
+        CONFIRM,
+        {"password": PASSWORD, "credential": authenticator.get(options), "next": TWO_FACTOR},
+    )
+    assert response.status_code == 302 and response["Location"] == TWO_FACTOR
+    assert client.get(TWO_FACTOR).status_code == 200
+    assert codes_left(user) == before
+
+
+def test_a_passkey_does_not_stand_in_for_the_password() -> None:
+    user, client, authenticator = unconfirmed_with_passkey()
+    response = client.post(
+        CONFIRM,
+        {"password": "not it", "credential": authenticator.get(confirm_options(client))},
+    )
+    assert response.status_code == 400
+    assert "That is not your password." in response.content.decode()
+    assert client.get(TWO_FACTOR).status_code == 302
+    assert SecurityEvent.objects.filter(user=user, kind=Kind.LOGIN_FAILED).exists()
+
+
+def test_a_confirm_answer_needs_a_challenge_given_for_the_step_and_answers_once() -> None:
+    _user, client, authenticator = unconfirmed_with_passkey()
+    # A challenge of the log-in step is not one of "confirm it's you".
+    stale = client.post(CONFIRM, {"password": PASSWORD, "credential": "{}"})
+    assert stale.status_code == 400 and "That took too long" in stale.content.decode()
+    credential = authenticator.get(confirm_options(client))
+    assert client.post(CONFIRM, {"password": PASSWORD, "credential": credential}).status_code == 302
+    reauth_services.forget_confirmation(session_key=client.session.session_key)
+    replayed = client.post(CONFIRM, {"password": PASSWORD, "credential": credential})
+    assert replayed.status_code == 400
+    assert client.get(TWO_FACTOR).status_code == 302
+
+
+def test_another_accounts_passkey_does_not_confirm() -> None:
+    _user, client, _authenticator = unconfirmed_with_passkey()
+    stranger_phone = with_passkey(UserFactory())
+    options = confirm_options(client)
+    response = client.post(
+        CONFIRM, {"password": PASSWORD, "credential": stranger_phone.get(options)}
+    )
+    assert response.status_code == 400
+    assert "not one of this account" in response.content.decode()
+    assert client.get(TWO_FACTOR).status_code == 302
+
+
+def test_only_a_signed_in_person_gets_confirm_options() -> None:
+    assert Client().post(CONFIRM_OPTIONS).status_code == 302

@@ -26,6 +26,7 @@ from locker.web.views.common import AuthedRequest
 CEREMONY_KEY = "locker_webauthn_ceremony"
 REGISTER = "register"
 LOG_IN = "log_in"
+REAUTH = "reauth"
 
 
 def _options_response(
@@ -87,6 +88,29 @@ def login_options(request: HttpRequest) -> HttpResponse:
         user=user, relying_party=relying_party(request)
     )
     return _options_response(request, LOG_IN, user, ceremony)
+
+
+@login_required
+@require_POST
+def reauth_options(request: AuthedRequest) -> HttpResponse:
+    """For the "confirm it's you" step: the signed-in person's own passkeys only."""
+    ceremony = passkey_services.authentication_options(
+        user=request.user, relying_party=relying_party(request)
+    )
+    return _options_response(request, REAUTH, request.user, ceremony)
+
+
+def reauth_assertion(request: AuthedRequest) -> passkey_services.Assertion | None:
+    """The "confirm it's you" form's passkey answer with the challenge this session was given
+    for it; None when the challenge is gone (too old, used, or never asked for)."""
+    ceremony = take_ceremony(request, REAUTH, request.user)
+    if ceremony is None:
+        return None
+    return passkey_services.Assertion(
+        credential=request.POST.get("credential", ""),
+        challenge=ceremony.challenge,
+        relying_party=relying_party(request),
+    )
 
 
 def add_from_form(request: AuthedRequest) -> tuple[list[str] | None, str]:

@@ -15,10 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from locker.selectors.second_factor import has_second_factor
+from locker.selectors.second_factor import has_second_factor, passkeys_of
 from locker.services import reauth as reauth_services
 from locker.web.forms.accounts import ReauthForm
 from locker.web.reauth import reauth_required
+from locker.web.views import passkeys as passkey_views
 from locker.web.views.accounts import safe_next, too_many
 from locker.web.views.common import AuthedRequest
 
@@ -28,14 +29,22 @@ def reauth(request: AuthedRequest) -> HttpResponse:
     user = request.user
     target = safe_next(request) or reverse("preferences")
     needs_code = has_second_factor(user)
+    has_passkeys = passkeys_of(user).exists()
+    passkey_error = ""
     if request.method == "POST":
-        form = ReauthForm(request.POST, needs_code=needs_code)
-        if form.is_valid():
+        # The passkey form carries the password and an assertion instead of a code.
+        with_passkey = has_passkeys and bool(request.POST.get("credential"))
+        form = ReauthForm(request.POST, needs_code=needs_code and not with_passkey)
+        assertion = passkey_views.reauth_assertion(request) if with_passkey else None
+        if with_passkey and assertion is None:
+            passkey_error = _("That took too long, or the page was old. Try again.")
+        elif form.is_valid():
             outcome = reauth_services.confirm_with_password(
                 user=user,
                 session_key=request.session.session_key,
                 password=form.cleaned_data["password"],
                 code=form.cleaned_data.get("code", ""),
+                assertion=assertion,
                 request=request,
             )
             if outcome.retry_after_s:
@@ -44,6 +53,8 @@ def reauth(request: AuthedRequest) -> HttpResponse:
                 return redirect(target)
             if outcome.wrong == "password":
                 form.add_error("password", _("That is not your password."))
+            elif outcome.wrong == "passkey":
+                passkey_error = outcome.passkey_problem
             elif outcome.wrong == "code":
                 form.add_error(
                     "code", _("That code is not right. Try the newest one, or a recovery code.")
@@ -58,8 +69,11 @@ def reauth(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "next": target,
         "minutes": max(1, round(settings.LOCKER_REAUTH_S / 60)),
+        "has_passkeys": has_passkeys,
+        "passkey_error": passkey_error,
     }
-    return render(request, "registration/reauth.html", context, status=400 if form.errors else 200)
+    failed = bool(form.errors or passkey_error)
+    return render(request, "registration/reauth.html", context, status=400 if failed else 200)
 
 
 # Django's password change behind the step, which has just checked the password (through the
