@@ -242,7 +242,7 @@ def _store(name: str, path: Path) -> str:
 def build_dossier(claim: services.Claim) -> None:
     """Make the claimed dossier. Raises LeaseLost if another worker took it over."""
     progress = Progress(claim)
-    dossier = Dossier.objects.select_related("case", "requested_by").get(pk=claim.dossier_id)
+    dossier = Dossier.objects.select_related("case", "requested_by").get(pk=claim.row_id)
     progress(1, force=True)
     data = gather(dossier)
     progress(GATHERED, force=True)

@@ -127,7 +127,7 @@ def _sha256(handle: IO[bytes]) -> tuple[str, int]:
 def build_data_export(claim: services.ExportClaim) -> BuiltExport:
     """Make the claimed download and store it. Raises LeaseLost if another worker took the
     row over (the file this attempt stored is removed again)."""
-    export = DataExport.objects.select_related("user").get(pk=claim.export_id)
+    export = DataExport.objects.select_related("user").get(pk=claim.row_id)
 
     def progress(percent: int) -> None:
         services.report_progress(claim=claim, progress=percent)

@@ -8,14 +8,14 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from locker.models.jobs import LeasedRow
 
-class DataExport(models.Model):
-    """Like a dossier's row (locker/models/dossiers.py), the row is the truth, not the broker:
-    a worker claims it with a lease, and the sweep re-enqueues rows that waited too long or
-    whose worker vanished, and deletes the files of those past their keeping time."""
+
+class DataExport(LeasedRow):
+    """Built by a worker under a lease (LeasedRow), like a dossier; the sweep also deletes the
+    files of those past their keeping time."""
 
     class State(models.TextChoices):
         QUEUED = "queued", _("waiting for the worker")
@@ -29,15 +29,6 @@ class DataExport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
     )
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    lease_token = models.CharField(max_length=32, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
     # When the file is deleted (LOCKER_DATA_EXPORT_KEEP_S after it was made).
     expires_at = models.DateTimeField(null=True, blank=True)
 
@@ -61,8 +52,3 @@ class DataExport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.READY, self.State.FAILED, self.State.EXPIRED)
-
-    @property
-    def error_display(self) -> str:
-        """The stored error (an English message id) in the reader's language."""
-        return gettext(self.error) if self.error else ""

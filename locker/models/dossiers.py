@@ -6,16 +6,14 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from locker.models.cases import Case
+from locker.models.jobs import LeasedRow
 
 
-class Dossier(models.Model):
-    """A signed PDF dossier of a case, rendered by a worker. The row, not the broker, is the
-    source of truth: a worker claims it with a lease, and a sweep re-enqueues rows that wait
-    too long or whose worker vanished."""
+class Dossier(LeasedRow):
+    """A signed PDF dossier of a case, rendered by a worker under a lease (LeasedRow)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", _("waiting for the worker")
@@ -55,16 +53,6 @@ class Dossier(models.Model):
     verify_url = models.CharField(max_length=500, blank=True)
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # Who holds the row and until when; a worker that stops renewing it loses the claim.
-    lease_token = models.CharField(max_length=32, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
 
     file_name = models.CharField(max_length=500, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -92,8 +80,3 @@ class Dossier(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.READY, self.State.FAILED)
-
-    @property
-    def error_display(self) -> str:
-        """The stored error (an English message id) in the reader's language."""
-        return gettext(self.error) if self.error else ""

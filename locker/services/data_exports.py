@@ -3,21 +3,18 @@ request, the worker's claim, progress, finish and failure, and the sweep that se
 again and deletes the files of those past LOCKER_DATA_EXPORT_KEEP_S. What goes into the ZIP is
 locker/exports/account.py; the task that joins them is locker.tasks.build_data_export.
 
-Like a dossier (locker/services/dossiers.py, whose LeaseLost is raised here too): the
-row is the truth, a worker may only work on a row it claimed with a conditional UPDATE, and a
-finish counts only while the lease is still that worker's."""
+Like a dossier, under the one lease implementation (locker/services/leases.py): the row is
+the truth, a worker may only work on a row it claimed with a conditional UPDATE, and a finish
+counts only while the lease is still that worker's."""
 
 from __future__ import annotations
 
 import logging
-import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -25,7 +22,8 @@ from django.utils.translation import gettext_noop
 from locker.infra import queue
 from locker.infra.storage import evidence_storage
 from locker.models import DataExport, SecurityEvent
-from locker.services.dossiers import LeaseLost
+from locker.services import leases
+from locker.services.leases import LeaseLost
 from locker.services.security import record_security_event
 
 log = logging.getLogger(__name__)
@@ -47,15 +45,22 @@ LEASE_S = 300
 # A queued row no worker took within this long is sent again (its message was lost).
 REQUEUE_S = 120
 MAX_ATTEMPTS = 3
-MAX_ERROR_CHARS = 1000
 PENDING = (DataExport.State.QUEUED, DataExport.State.BUILDING)
 
-
-@dataclass(frozen=True)
-class ExportClaim:
-    export_id: Any
-    token: str
-    attempt: int
+ExportClaim = leases.Claim
+DATA_EXPORT_LEASE = leases.Lease(
+    model=DataExport,
+    name="data export",
+    queued=DataExport.State.QUEUED,
+    claimed=DataExport.State.BUILDING,
+    held=(DataExport.State.BUILDING,),
+    finished=(DataExport.State.READY, DataExport.State.FAILED, DataExport.State.EXPIRED),
+    failed=DataExport.State.FAILED,
+    # Read when used, so that tests may change them on the module.
+    lease_s=lambda: LEASE_S,
+    requeue_s=lambda: REQUEUE_S,
+    max_attempts=lambda: MAX_ATTEMPTS,
+)
 
 
 def storage_name_for(export: DataExport) -> str:
@@ -95,44 +100,12 @@ def note_download(*, export: DataExport, request: HttpRequest | None = None) -> 
 
 def claim_data_export(*, export_id: Any) -> ExportClaim | None:
     """Take the row if it waits, or if its worker's lease ran out; None otherwise."""
-    token = secrets.token_hex(16)
-    now = timezone.now()
-    claimed = (
-        DataExport.objects.filter(pk=export_id, attempts__lt=MAX_ATTEMPTS)
-        .filter(
-            Q(state=DataExport.State.QUEUED)
-            | Q(state=DataExport.State.BUILDING, lease_until__lt=now)
-        )
-        .update(
-            state=DataExport.State.BUILDING,
-            lease_token=token,
-            lease_until=now + timedelta(seconds=LEASE_S),
-            attempts=F("attempts") + 1,
-            started_at=now,
-            progress=0,
-            error="",
-        )
-    )
-    if claimed != 1:
-        return None
-    attempt = DataExport.objects.filter(pk=export_id).values_list("attempts", flat=True).get()
-    return ExportClaim(export_id=export_id, token=token, attempt=attempt)
-
-
-def _held(claim: ExportClaim) -> Any:
-    return DataExport.objects.filter(
-        pk=claim.export_id, lease_token=claim.token, state=DataExport.State.BUILDING
-    )
+    return leases.claim(DATA_EXPORT_LEASE, export_id)
 
 
 def report_progress(*, claim: ExportClaim, progress: int) -> None:
     """Record progress (0-99) and renew the lease; LeaseLost when the row is not ours."""
-    changes = {
-        "progress": max(0, min(99, int(progress))),
-        "lease_until": timezone.now() + timedelta(seconds=LEASE_S),
-    }
-    if _held(claim).update(**changes) != 1:
-        raise LeaseLost(f"data export {claim.export_id}: lease lost")
+    leases.renew(DATA_EXPORT_LEASE, claim, progress=progress)
 
 
 def finish_data_export(
@@ -140,80 +113,38 @@ def finish_data_export(
 ) -> bool:
     """Mark the row ready with its stored file, to be deleted LOCKER_DATA_EXPORT_KEEP_S from
     now. False if the lease was lost meanwhile: the caller then removes its file."""
-    now = timezone.now()
-    return (
-        _held(claim).update(
-            state=DataExport.State.READY,
-            progress=100,
-            file_name=file_name,
-            sha256=sha256,
-            size=size,
-            cases=cases,
-            finished_at=now,
-            expires_at=now + timedelta(seconds=settings.LOCKER_DATA_EXPORT_KEEP_S),
-            lease_token="",
-            lease_until=None,
-        )
-        == 1
+    return leases.finish(
+        DATA_EXPORT_LEASE,
+        claim,
+        state=DataExport.State.READY,
+        file_name=file_name,
+        sha256=sha256,
+        size=size,
+        cases=cases,
+        expires_at=timezone.now() + timedelta(seconds=settings.LOCKER_DATA_EXPORT_KEEP_S),
     )
 
 
 def release_data_export(*, claim: ExportClaim) -> bool:
     """Give the row back as queued (a transient error; the task retries it later)."""
-    return (
-        _held(claim).update(
-            state=DataExport.State.QUEUED,
-            lease_token="",
-            lease_until=None,
-            enqueued_at=timezone.now(),
-        )
-        == 1
-    )
+    return leases.release(DATA_EXPORT_LEASE, claim)
 
 
 def fail_data_export(*, export_id: Any, error: str, claim: ExportClaim | None = None) -> bool:
     """Mark the row failed with a message its owner can read (an English message id)."""
-    rows = (
-        _held(claim)
-        if claim is not None
-        else DataExport.objects.filter(pk=export_id, state__in=PENDING)
-    )
-    return (
-        rows.update(
-            state=DataExport.State.FAILED,
-            error=error[:MAX_ERROR_CHARS],
-            finished_at=timezone.now(),
-            lease_token="",
-            lease_until=None,
-        )
-        == 1
-    )
+    return leases.fail(DATA_EXPORT_LEASE, export_id, error=error, claim=claim)
 
 
 def sweep_data_exports() -> list[Any]:
     """Rows whose message was lost or whose worker vanished: marked re-enqueued, their ids
     returned; those out of attempts are failed."""
-    now = timezone.now()
-    stale = DataExport.objects.filter(
-        Q(state=DataExport.State.QUEUED, enqueued_at__lt=now - timedelta(seconds=REQUEUE_S))
-        | Q(state=DataExport.State.BUILDING, lease_until__lt=now)
-    ).values_list("pk", "attempts")
-    ids = []
-    for pk, attempts in stale:
-        if attempts >= MAX_ATTEMPTS:
-            fail_data_export(
-                export_id=pk,
-                error=gettext_noop("the worker stopped repeatedly while putting this together"),
-            )
-            continue
-        requeued = DataExport.objects.filter(pk=pk, state=DataExport.State.QUEUED).update(
-            enqueued_at=now
-        ) or DataExport.objects.filter(
-            pk=pk, state=DataExport.State.BUILDING, lease_until__lt=now
-        ).update(state=DataExport.State.QUEUED, enqueued_at=now, lease_token="", lease_until=None)
-        if requeued:
-            ids.append(pk)
-    return ids
+    return leases.sweep(
+        DATA_EXPORT_LEASE,
+        exhausted_error=gettext_noop("the worker stopped repeatedly while putting this together"),
+        on_failed=lambda pk, attempts: log.warning(
+            "data export %s failed after %s attempts", pk, attempts
+        ),
+    )
 
 
 def expire_data_exports() -> int:

@@ -10,16 +10,14 @@ enqueues the row again, and the next worker renders it, exactly once."""
 from __future__ import annotations
 
 import logging
-import secrets
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -28,12 +26,12 @@ from locker.core.kinds import BODY_MODELS
 from locker.infra import queue
 from locker.models import Case, Dossier
 from locker.selectors import sharing
-from locker.services import InputError, parse_date
+from locker.services import InputError, leases, parse_date
 
 log = logging.getLogger(__name__)
 
 ACTIVE = (Dossier.State.RENDERING, Dossier.State.SIGNING)
-MAX_ERROR_CHARS = 1000
+MAX_ERROR_CHARS = leases.MAX_ERROR_CHARS
 
 # Rendering makes the worker do real work and the dossier is a document in the owner's name:
 # a reviewer may ask for one, a viewer downloads those already made.
@@ -43,15 +41,20 @@ VIEWER_CANNOT_RENDER = gettext_lazy(
 )
 
 
-class LeaseLost(RuntimeError):
-    """Another worker holds the row now (or it was finished or failed meanwhile)."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    dossier_id: Any
-    token: str
-    attempt: int
+LeaseLost = leases.LeaseLost
+Claim = leases.Claim
+DOSSIER_LEASE = leases.Lease(
+    model=Dossier,
+    name="dossier",
+    queued=Dossier.State.QUEUED,
+    claimed=Dossier.State.RENDERING,
+    held=ACTIVE,
+    finished=(Dossier.State.READY, Dossier.State.FAILED),
+    failed=Dossier.State.FAILED,
+    lease_s=lambda: settings.LOCKER_DOSSIER_LEASE_S,
+    requeue_s=lambda: settings.LOCKER_DOSSIER_REQUEUE_S,
+    max_attempts=lambda: settings.LOCKER_DOSSIER_MAX_ATTEMPTS,
+)
 
 
 @dataclass(frozen=True)
@@ -150,49 +153,17 @@ def request_dossier(
     return dossier
 
 
-def _lease_until() -> Any:
-    return timezone.now() + timedelta(seconds=settings.LOCKER_DOSSIER_LEASE_S)
-
-
 def claim_dossier(*, dossier_id: Any) -> Claim | None:
     """Take the row for rendering if it waits, or if its worker's lease ran out. None when
     another worker holds it, it is finished, or it has used up its attempts."""
-    token = secrets.token_hex(16)
-    now = timezone.now()
-    claimed = (
-        Dossier.objects.filter(pk=dossier_id, attempts__lt=settings.LOCKER_DOSSIER_MAX_ATTEMPTS)
-        .filter(Q(state=Dossier.State.QUEUED) | Q(state__in=ACTIVE, lease_until__lt=now))
-        .update(
-            state=Dossier.State.RENDERING,
-            lease_token=token,
-            lease_until=_lease_until(),
-            attempts=F("attempts") + 1,
-            started_at=now,
-            progress=0,
-            error="",
-        )
-    )
-    if claimed != 1:
-        return None
-    attempt = Dossier.objects.filter(pk=dossier_id).values_list("attempts", flat=True).get()
-    return Claim(dossier_id=dossier_id, token=token, attempt=attempt)
-
-
-def _held(claim: Claim) -> Any:
-    return Dossier.objects.filter(pk=claim.dossier_id, lease_token=claim.token, state__in=ACTIVE)
+    return leases.claim(DOSSIER_LEASE, dossier_id)
 
 
 def report_progress(*, claim: Claim, progress: int, state: str | None = None) -> None:
-    """Record progress (0-100) and renew the lease. Raises LeaseLost if the row is no
+    """Record progress (0-99) and renew the lease. Raises LeaseLost if the row is no
     longer this worker's, so that it stops rendering."""
-    changes: dict[str, Any] = {
-        "progress": max(0, min(99, int(progress))),
-        "lease_until": _lease_until(),
-    }
-    if state is not None:
-        changes["state"] = state
-    if _held(claim).update(**changes) != 1:
-        raise LeaseLost(f"dossier {claim.dossier_id}: lease lost")
+    changes = {"state": state} if state is not None else {}
+    leases.renew(DOSSIER_LEASE, claim, progress=progress, **changes)
 
 
 def finish_dossier(
@@ -216,88 +187,40 @@ def finish_dossier(
             "pack_size": pack.size,
             "pack_parts": pack.parts,
         }
-    return (
-        _held(claim).update(
-            **packed,
-            state=Dossier.State.READY,
-            progress=100,
-            file_name=file_name,
-            sha256=sha256,
-            size=size,
-            pages=pages,
-            chain_length=chain_length,
-            chain_head=chain_head,
-            finished_at=timezone.now(),
-            lease_token="",
-            lease_until=None,
-            error="",
-        )
-        == 1
+    return leases.finish(
+        DOSSIER_LEASE,
+        claim,
+        state=Dossier.State.READY,
+        **packed,
+        file_name=file_name,
+        sha256=sha256,
+        size=size,
+        pages=pages,
+        chain_length=chain_length,
+        chain_head=chain_head,
+        error="",
     )
 
 
 def release_dossier(*, claim: Claim, error: str) -> bool:
     """Give the row back as queued (a transient error; the task retries it later)."""
-    return (
-        _held(claim).update(
-            state=Dossier.State.QUEUED,
-            lease_token="",
-            lease_until=None,
-            enqueued_at=timezone.now(),
-            error=error[:MAX_ERROR_CHARS],
-        )
-        == 1
-    )
+    return leases.release(DOSSIER_LEASE, claim, error=error[:MAX_ERROR_CHARS])
 
 
 def fail_dossier(*, dossier_id: Any, error: str, claim: Claim | None = None) -> bool:
     """Mark the row failed with a message the user can read. With a claim, only while the
     lease is still the caller's; without one, whatever state it is in short of finished."""
-    rows = (
-        _held(claim)
-        if claim is not None
-        else Dossier.objects.filter(pk=dossier_id).exclude(
-            state__in=(Dossier.State.READY, Dossier.State.FAILED)
-        )
-    )
-    return (
-        rows.update(
-            state=Dossier.State.FAILED,
-            error=error[:MAX_ERROR_CHARS],
-            finished_at=timezone.now(),
-            lease_token="",
-            lease_until=None,
-        )
-        == 1
-    )
+    return leases.fail(DOSSIER_LEASE, dossier_id, error=error, claim=claim)
 
 
 def sweep_dossiers() -> list[Any]:
     """Rows that waited too long (lost message, broker down at request time) or whose
     worker's lease ran out (killed worker). Marks them re-enqueued and returns their ids;
     fails the ones that have used up their attempts."""
-    now = timezone.now()
-    waited = now - timedelta(seconds=settings.LOCKER_DOSSIER_REQUEUE_S)
-    stale = Dossier.objects.filter(
-        Q(state=Dossier.State.QUEUED, enqueued_at__lt=waited)
-        | Q(state=Dossier.State.QUEUED, enqueued_at__isnull=True)
-        | Q(state__in=ACTIVE, lease_until__lt=now)
-    ).values_list("pk", "attempts")
-    ids = []
-    for pk, attempts in stale:
-        if attempts >= settings.LOCKER_DOSSIER_MAX_ATTEMPTS:
-            if fail_dossier(
-                dossier_id=pk,
-                error=gettext_noop("the worker stopped repeatedly while making this dossier"),
-            ):
-                log.warning("dossier %s failed after %s attempts", pk, attempts)
-            continue
-        # Conditional, so that a row claimed since the query above is left alone.
-        requeued = Dossier.objects.filter(pk=pk, state=Dossier.State.QUEUED).update(
-            enqueued_at=now
-        ) or Dossier.objects.filter(pk=pk, state__in=ACTIVE, lease_until__lt=now).update(
-            state=Dossier.State.QUEUED, enqueued_at=now, lease_token="", lease_until=None
-        )
-        if requeued:
-            ids.append(pk)
-    return ids
+    return leases.sweep(
+        DOSSIER_LEASE,
+        exhausted_error=gettext_noop("the worker stopped repeatedly while making this dossier"),
+        on_failed=lambda pk, attempts: log.warning(
+            "dossier %s failed after %s attempts", pk, attempts
+        ),
+    )
