@@ -16,6 +16,7 @@ from locker.web.views import (
     invitations,
     keys,
     log,
+    looks,
     passkeys,
     privacy,
     reauth,
@@ -54,6 +55,8 @@ urlpatterns = [
         name="email_confirm_open",
     ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
+    path("accounts/lock/", looks.screen_lock, name="screen_lock"),
+    path("accounts/look/", looks.look_change, name="look_change"),
     path("accounts/confirm/", reauth.reauth, name="reauth"),
     # Before django.contrib.auth's own, which it replaces (the same address and name).
     path("accounts/password_change/", reauth.password_change, name="password_change"),
