@@ -79,7 +79,12 @@ def manifest_of(shown: looks.Shown) -> dict[str, Any]:
         "icons": [
             {"src": icon(look, 192), "sizes": "192x192", "type": "image/png"},
             {"src": icon(look, 512), "sizes": "512x512", "type": "image/png"},
-            {"src": icon(look, 512), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+            {
+                "src": icon(look, 512),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
             {"src": icon(look), "sizes": "any", "type": "image/svg+xml"},
         ],
     }

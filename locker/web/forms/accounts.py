@@ -93,7 +93,7 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
     time_zone = TimeZoneField()
     # A neutral look is offered first: the person may not yet know that the app's name shows
     # on their screen.
-    look = look_field(initial=looks.SIGNUP_DEFAULT)
+    look = look_field(initial=looks.SIGNUP_DEFAULT, required=False)
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
         model = get_user_model()
@@ -103,6 +103,10 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         # Django's own help allows "@", which clean_username refuses.
         self.fields["username"].help_text = USERNAME_HELP
+
+    def clean_look(self) -> str:
+        # A form sent without it (an older page, a script) gets the neutral default too.
+        return str(self.cleaned_data.get("look") or looks.SIGNUP_DEFAULT)
 
     def clean_username(self) -> str:
         username = str(self.cleaned_data.get("username", ""))

@@ -33,7 +33,10 @@ class LookForm(forms.Form):
         label=_("Or a name of your own"),
         required=False,
         max_length=looks.NAME_MAX_CHARS,
-        help_text=_("Shown with the icon chosen above (not with the real one). Leave empty for the icon's own name."),
+        help_text=_(
+            "Shown with the icon chosen above (not with the real one). Leave empty for the "
+            "icon's own name."
+        ),
     )
 
     def clean_look_name(self) -> str:

@@ -40,7 +40,10 @@ def look_change(request: AuthedRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return response
     remember_on_device(response, look_of_profile(profile))
-    messages.success(request, _("Saved. An app on your home screen takes the new name when your phone next checks it."))
+    messages.success(
+        request,
+        _("Saved. An app on your home screen takes the new name when your phone next checks it."),
+    )
     return response
 
 
