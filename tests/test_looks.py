@@ -214,7 +214,7 @@ def test_signed_in_pages_carry_the_lock_script_and_its_cover(world, settings) ->
     settings.LOCKER_SCREEN_LOCK_S = 120
     html = world.web("owner").get(reverse("case_list")).content.decode()
     assert re.search(r'screen-lock\.js"[^>]*data-lock-after-s="120"', html)
-    assert 'id="screen-lock-cover"' in html and 'name="password"' in html
+    assert 'id="screen-lock-cover"' in html and 'id="screen-lock-password"' in html
     signed_out = Client().get(reverse("login")).content.decode()
     assert "screen-lock.js" not in signed_out and "screen-lock-cover" not in signed_out
     settings.LOCKER_SCREEN_LOCK_S = 0

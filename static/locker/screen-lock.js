@@ -112,6 +112,7 @@
     var offline = form.querySelector("[data-lock-offline]");
     var password = form.querySelector("input[type=password]");
     var data = new FormData(form);
+    data.append("password", password.value);
     error.hidden = true;
     offline.hidden = true;
     (lockSent || sendLock()).then(function () {
