@@ -136,6 +136,8 @@ def test_the_manifest_of_a_stranger_shows_their_own_look(world) -> None:
     assert world.web("stranger").get(reverse("manifest"), **english).json()["name"] == "Calculator"
     anonymous = world.web("anonymous").get(reverse("manifest"), **english).json()
     assert anonymous["name"] == "Evidence Locker" and anonymous["short_name"] == "Locker"
+    # Signed out too: a device's look may change at its next log-in.
+    assert "no-store" in Client().get(reverse("manifest"))["Cache-Control"]
 
 
 def test_signed_out_pages_keep_the_devices_look_and_the_cookie_only_its_preset(world) -> None:

@@ -12,9 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="profile",
             name="look",
-            field=models.CharField(
-                default="locker", max_length=16, verbose_name="look"
-            ),
+            field=models.CharField(default="locker", max_length=16, verbose_name="look"),
         ),
         migrations.AddField(
             model_name="profile",
