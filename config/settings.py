@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "locker.web.middleware.safety.SafetyMiddleware",
+    # Keeps the device's look cookie in step with the signed-in account's choice.
+    "locker.web.middleware.looks.LookCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages (a timed-out session says why): idle and absolute session limits, and
     # the rows that list each session for its owner.
@@ -125,6 +127,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # What the app is called on this screen, and when it locks (issue 16 item 8).
+                "locker.web.looks.look",
             ],
             # The tag libraries live with the web layer (locker/web/templatetags), not at the
             # app's top level where APP_DIRS would look for them.
@@ -500,6 +504,11 @@ SESSION_COOKIE_AGE = 12 * 3600
 # the password or the second factor (locker/services/reauth.py): long enough for one set-up,
 # short enough that a phone picked up later asks again.
 LOCKER_REAUTH_S = int(os.environ.get("LOCKER_REAUTH_S", "300"))
+# A page left hidden (another app, the phone's screen off) for longer than this is covered
+# when it is seen again, and the session locked until the password is given
+# (static/locker/screen-lock.js); 0: never. Two minutes: long enough to copy a number from
+# the messages app, short enough that a phone picked up later shows nothing.
+LOCKER_SCREEN_LOCK_S = int(os.environ.get("LOCKER_SCREEN_LOCK_S", "120"))
 # The issuer an authenticator app shows beside the code: neutral, like the app's short name,
 # since the phone may be looked at by others.
 OTP_TOTP_ISSUER = "Locker"

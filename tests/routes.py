@@ -222,6 +222,8 @@ ROUTES: list[Route] = [
     web("healthz", nothing, everyone()),
     web("readyz", nothing, everyone()),
     web("unlock", nothing, everyone(302)),
+    # the lock a page asks for when seen again after being hidden too long: one's own session
+    web("screen_lock", nothing, accounts(204), "POST"),
     # a token in an address is swapped for the session, then the clean page says if it works
     web("invitation", nothing, everyone(410)),
     web("invitation_open", lambda w: ["x" * 43], everyone(302)),
@@ -232,6 +234,7 @@ ROUTES: list[Route] = [
     web("statement_open", lambda w: [w.contact_token], everyone(302)),
     # account pages
     web("preferences", nothing, accounts()),
+    web("look_change", nothing, accounts(302), "POST", {"look": "weather"}),
     web("security_events", nothing, accounts()),  # always the requester's own log
     web("complainant_details", nothing, accounts()),  # always the requester's own details
     # your sessions and tokens: each person ends only their own

@@ -67,8 +67,9 @@ class UserSession(models.Model):
 
 class Profile(models.Model):
     """A user's preferences: the time zone their times are shown and entered in, the language
-    they chose (blank: follow the browser), and whether a daily receipt of their cases is
-    mailed to them (locker/services/mailed_receipts.py)."""
+    they chose (blank: follow the browser), whether a daily receipt of their cases is
+    mailed to them (locker/services/mailed_receipts.py), and what the app is called on their
+    screen (locker/core/looks.py)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="locker_profile"
@@ -83,6 +84,11 @@ class Profile(models.Model):
     mail_case_titles = models.BooleanField(
         _("name the cases by their titles in that e-mail"), default=False
     )
+    # The header, page titles and installed app's name and icon: a preset of
+    # locker.core.looks.LOOKS (the real name for accounts from before the choice existed;
+    # sign-up offers a neutral one), and a name of one's own instead of the preset's.
+    look = models.CharField(_("look"), max_length=16, default="locker")
+    look_name = models.CharField(_("own name"), max_length=20, blank=True)
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

@@ -16,6 +16,7 @@ from locker.web.views import (
     invitations,
     keys,
     log,
+    looks,
     passkeys,
     privacy,
     reauth,
@@ -54,6 +55,8 @@ urlpatterns = [
         name="email_confirm_open",
     ),
     path("accounts/unlock/", accounts.unlock, name="unlock"),
+    path("accounts/lock/", looks.screen_lock, name="screen_lock"),
+    path("accounts/look/", looks.look_change, name="look_change"),
     path("accounts/confirm/", reauth.reauth, name="reauth"),
     path(
         "accounts/confirm/passkey-options/", passkeys.reauth_options, name="passkey_reauth_options"

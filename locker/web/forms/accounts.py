@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from locker.core import labels
+from locker.core import labels, looks
+from locker.web.forms.looks import look_field
 
 COMMON_TIME_ZONES = (
     "Asia/Shanghai",
@@ -90,6 +91,9 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
         ),
     )
     time_zone = TimeZoneField()
+    # A neutral look is offered first: the person may not yet know that the app's name shows
+    # on their screen.
+    look = look_field(initial=looks.SIGNUP_DEFAULT, required=False)
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined,misc]
         model = get_user_model()
@@ -99,6 +103,10 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         # Django's own help allows "@", which clean_username refuses.
         self.fields["username"].help_text = USERNAME_HELP
+
+    def clean_look(self) -> str:
+        # A form sent without it (an older page, a script) gets the neutral default too.
+        return str(self.cleaned_data.get("look") or looks.SIGNUP_DEFAULT)
 
     def clean_username(self) -> str:
         username = str(self.cleaned_data.get("username", ""))

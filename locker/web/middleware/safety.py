@@ -20,9 +20,18 @@ from locker.models import Profile
 from locker.selectors.accounts import preferences_of
 
 LOCK_KEY = "locker_locked"
-# Reachable while locked: the unlock and log-out pages, the exit itself, the language switch,
-# and contact-link pages, which show nothing of the signed-in user's cases.
-UNLOCKED_PREFIXES = ("/accounts/unlock/", "/accounts/logout/", "/exit/", "/i18n/", "/c/")
+# Reachable while locked: the unlock, lock and log-out pages, the exit itself, the language
+# switch, the manifest (the look's name: what the home screen shows anyway) and contact-link
+# pages, which show nothing of the signed-in user's cases.
+UNLOCKED_PREFIXES = (
+    "/accounts/unlock/",
+    "/accounts/lock/",
+    "/accounts/logout/",
+    "/exit/",
+    "/i18n/",
+    "/c/",
+    "/manifest.webmanifest",
+)
 DEFAULT_ZONE_BY_LANGUAGE = {"zh-hans": "Asia/Shanghai"}
 
 

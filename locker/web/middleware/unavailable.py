@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from locker.infra.hsm import TokenError
 from locker.infra.http import api_language
 from locker.infra.storage import StorageError, StorageFull
+from locker.web.looks import device_look
 
 RETRY_AFTER_S = 30
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -90,6 +91,8 @@ def refusal(
             # render_to_string without the request: no context processors, so no queries.
             context = {
                 "quick_exit_url": settings.LOCKER_QUICK_EXIT_URL,
+                # The device's look, from its cookie alone (no database).
+                "look_name": str(device_look(request).name),
                 "database": database,
                 "message": str(message),
             }

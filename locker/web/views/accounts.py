@@ -16,8 +16,8 @@ from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -28,9 +28,11 @@ from django.views.i18n import set_language as django_set_language
 from locker import services
 from locker.infra import login_throttle, ratelimit
 from locker.infra.http import public_url
+from locker.selectors.looks import look_of_profile
 from locker.selectors.second_factor import has_second_factor
 from locker.selectors.sessions import active_user
 from locker.services import reauth as reauth_services
+from locker.services.looks import set_look
 from locker.web.forms.accounts import (
     EmailForm,
     PreferencesForm,
@@ -38,9 +40,11 @@ from locker.web.forms.accounts import (
     UnlockForm,
     time_zone_choices,
 )
+from locker.web.forms.looks import LookForm
+from locker.web.looks import device_look, look_for, manifest_of, remember_on_device
 from locker.web.middleware.safety import LOCK_KEY, default_time_zone, user_profile
 from locker.web.reauth import reauth_required
-from locker.web.views.common import AuthedRequest
+from locker.web.views.common import AuthedRequest, wants_json
 
 
 def too_many(request: HttpRequest, retry_after_s: int | None = None) -> HttpResponse:
@@ -134,10 +138,13 @@ def signup(request: HttpRequest) -> HttpResponse:
             services.set_preferences(
                 user=user, time_zone=form.cleaned_data["time_zone"], language=language
             )
+            profile = set_look(user=user, look=form.cleaned_data["look"])
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             if form.cleaned_data["email"]:
                 _send_confirmation(request, user, form.cleaned_data["email"])
-            return redirect(next_url or "case_create")
+            response = redirect(next_url or "case_create")
+            remember_on_device(response, look_of_profile(profile))
+            return response
     else:
         form = SignupForm(initial={"time_zone": default_time_zone(language)})
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
@@ -245,10 +252,16 @@ def preferences(request: AuthedRequest) -> HttpResponse:
             }
         )
     form.fields["time_zone"].widget.choices = time_zone_choices(current)
+    shown = look_of_profile(profile)
+    look_form = LookForm(initial={"look": shown.look.id, "look_name": shown.own_name})
     return render(
         request,
         "registration/preferences.html",
-        {"form": form, "email_form": EmailForm(initial={"email": request.user.email})},
+        {
+            "form": form,
+            "email_form": EmailForm(initial={"email": request.user.email}),
+            "look_form": look_form,
+        },
     )
 
 
@@ -298,6 +311,8 @@ def unlock(request: HttpRequest) -> HttpResponse:
     target = request.POST.get("next") or request.GET.get("next") or reverse("case_list")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = reverse("case_list")
+    if request.method == "POST" and wants_json(request):
+        return _unlock_cover(request)
     if not request.session.get(LOCK_KEY):
         return redirect(target)
     if request.method == "POST":
@@ -316,37 +331,38 @@ def unlock(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/unlock.html", {"form": form, "next": target})
 
 
+def _unlock_cover(request: HttpRequest) -> JsonResponse:
+    """The screen lock's cover (static/locker/screen-lock.js) asks here, and lifts only on
+    {"unlocked": true}. The password is checked even if the session is not locked (the
+    script's lock request may have been lost), so the cover never lifts without it."""
+    if not ratelimit.hit("unlock", str(request.user.pk), limit=10, window_s=600):
+        return JsonResponse({"error": _("Too many tries. Wait a few minutes.")}, status=429)
+    form = UnlockForm(request.POST)
+    if not (form.is_valid() and request.user.check_password(form.cleaned_data["password"])):
+        return JsonResponse({"error": _("That is not your password.")}, status=400)
+    if request.session.get(LOCK_KEY):
+        request.session[LOCK_KEY] = False
+        reauth_services.forget_confirmation(session_key=request.session.session_key)
+    return JsonResponse({"unlocked": True})
+
+
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("case_list")
+    # The front page says what this site is for: a device that chose a discreet look goes
+    # to the plain log-in form instead.
+    if device_look(request).discreet:
+        return redirect("login")
     return render(request, "locker/home.html")
 
 
 def manifest(request: HttpRequest) -> JsonResponse:
-    """The web app manifest, so the app can be added to a phone's home screen. Its name is
-    the neutral app name, never a case."""
+    """The web app manifest, so the app can be added to a phone's home screen: named and
+    drawn as this account (or, signed out, this device) chose (locker/web/looks.py), never
+    after a case. Never stored: the installed app's name follows a change of look."""
     response = JsonResponse(
-        {
-            "name": _("Evidence Locker"),
-            "short_name": _("Locker"),
-            "start_url": reverse("case_list"),
-            "scope": "/",
-            "display": "standalone",
-            "background_color": "#ffffff",
-            "theme_color": "#1f3a5f",
-            "lang": get_language(),
-            "icons": [
-                {"src": static("locker/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-                {"src": static("locker/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-                {
-                    "src": static("locker/icon-512.png"),
-                    "sizes": "512x512",
-                    "type": "image/png",
-                    "purpose": "maskable",
-                },
-            ],
-        },
-        json_dumps_params={"ensure_ascii": False},
+        manifest_of(look_for(request)), json_dumps_params={"ensure_ascii": False}
     )
     response["Content-Type"] = "application/manifest+json"
+    add_never_cache_headers(response)
     return response

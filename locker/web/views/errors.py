@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from locker.web.looks import device_look
 from locker.web.views.common import wants_json
 
 # A posted field never shown back: secrets, and the stale CSRF token itself.
@@ -35,7 +36,11 @@ NOT_TYPED = re.compile(r"[a-z_]*|[0-9a-f-]{32,36}")
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a static page in the active language (the one LocaleMiddleware chose,
     which needs no database), with the quick exit as a plain link to the neutral site."""
-    context = {"quick_exit_url": settings.LOCKER_QUICK_EXIT_URL}
+    context = {
+        "quick_exit_url": settings.LOCKER_QUICK_EXIT_URL,
+        # The device's look, from its cookie alone (no database).
+        "look_name": str(device_look(request).name),
+    }
     response = HttpResponse(render_to_string("500.html", context), status=500)
     add_never_cache_headers(response)
     return response
