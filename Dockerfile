@@ -28,8 +28,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     STATIC_ROOT=/app/staticfiles
 # The dossiers' fallback fonts (locker/infra/font_chain.py): Arabic and Hebrew, CJK
 # Extensions A and B, emoji in outline; without them those characters print as placeholders.
+# ffmpeg: the worker's playable copies of recordings browsers cannot play (AMR call
+# recordings; locker/infra/derived.py); without it their pages say so.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-hanazono fonts-symbola \
+        ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --user-group --uid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin locker \

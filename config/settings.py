@@ -274,6 +274,10 @@ LOCKER_USER_QUOTA_BYTES = int(os.environ.get("LOCKER_USER_QUOTA_BYTES", str(1024
 # Pictures with more pixels than this (all frames of an animation together) are refused
 # before Pillow decodes them: a phone photo is 12-50 MP, a screenshot about 3 MP.
 LOCKER_MAX_IMAGE_PIXELS = int(os.environ.get("LOCKER_MAX_IMAGE_PIXELS", "50000000"))
+# The program that makes a playable copy of a recording browsers cannot play (AMR call
+# recordings; locker/infra/derived.py), found on PATH, and how long one run of it may take.
+LOCKER_FFMPEG = os.environ.get("LOCKER_FFMPEG", "ffmpeg")
+LOCKER_MEDIA_TIMEOUT_S = float(os.environ.get("LOCKER_MEDIA_TIMEOUT_S", "300"))
 # Third-party time (docs/chain-format.md, "Anchors"): RFC 3161 time-stamp authorities, comma-
 # separated, credentials as https://user:password@host/path. LOCKER_TSA_URL (one URL) is the
 # older name, still read. Every LOCKER_ANCHOR_INTERVAL_S seconds (and before every dossier)
@@ -574,6 +578,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "locker.tasks.anchor_checkpoints",
         "schedule": LOCKER_ANCHOR_INTERVAL_S,
         "options": {"expires": LOCKER_ANCHOR_INTERVAL_S},
+    },
+    # Derived copies (pictures, playable recordings) whose task was lost: sent again.
+    "sweep-derived": {
+        "task": "locker.tasks.sweep_derived",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     # Downloads of all one's data: lost ones sent again, expired ones' files deleted.
     "tend-data-exports": {

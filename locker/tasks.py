@@ -20,9 +20,12 @@ from django.utils.translation import gettext_noop
 
 from locker.dossier.build import build_dossier
 from locker.exports.account import build_data_export as build_account_zip
+from locker.infra import derived as derived_copies
 from locker.infra import queue
+from locker.infra.storage import StorageError
 from locker.services import anchors as anchor_services
 from locker.services import data_exports as export_services
+from locker.services import derived as derived_services
 from locker.services import dossiers as dossier_services
 from locker.services import idempotency
 from locker.services import mailed_receipts as mail_services
@@ -250,6 +253,53 @@ def sweep_dossiers() -> int:
     return len(ids)
 
 
+# A store briefly away is worth waiting for; a file ffmpeg or Pillow cannot read is not.
+DERIVED_RETRYABLE: tuple[type[BaseException], ...] = (StorageError, *TRANSIENT_ERRORS)
+
+
+@shared_task(
+    bind=True,
+    name=queue.MAKE_DERIVED,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    # ffmpeg has its own limit (LOCKER_MEDIA_TIMEOUT_S); this one is for the rest.
+    soft_time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 60,
+    time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 90,
+    ignore_result=True,
+)
+def make_derived(self: Any, evidence_id: str) -> str:
+    """Make the pictures and the playable copy one evidence file's pages show
+    (locker/infra/derived.py). Idempotent: a row already done is not claimed, and a copy
+    already stored is kept."""
+    evidence = derived_services.claim_derived(evidence_id=evidence_id)
+    if evidence is None:
+        return "not claimed"
+    try:
+        outcome = derived_copies.make_copies(evidence)
+    except DERIVED_RETRYABLE as exc:
+        if self.request.retries >= self.max_retries:
+            log.warning("derived copies of evidence %s: store unavailable: %r", evidence_id, exc)
+            derived_services.release_derived(evidence_id=evidence_id)  # the sweep tries later
+            return "released"
+        derived_services.release_derived(evidence_id=evidence_id)
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    except Exception:
+        log.exception("derived copies of evidence %s failed", evidence_id)
+        outcome = derived_copies.Outcome.FAILED
+    derived_services.finish_derived(evidence=evidence, outcome=outcome.value)
+    return outcome.value or "none needed"
+
+
+@shared_task(name=queue.SWEEP_DERIVED, ignore_result=True)
+def sweep_derived() -> int:
+    """Send again the derived copies whose task was lost (or that wait for ffmpeg)."""
+    ids = derived_services.sweep_derived()
+    for evidence_id in ids:
+        queue.enqueue_derived(evidence_id)
+    return len(ids)
+
+
 @worker_ready.connect
 def _sweep_at_start_and_on_a_timer(**kwargs: Any) -> None:
     # A worker that starts after a crash picks up what the crashed one left behind, and then
@@ -263,6 +313,7 @@ def _sweep_at_start_and_on_a_timer(**kwargs: Any) -> None:
 def _sweep_logged() -> None:
     try:
         sweep_dossiers()
+        sweep_derived()
     except Exception:
         log.exception("dossier sweep in the worker failed")
     finally:

@@ -50,3 +50,17 @@ def share_with(case: Case, user: Any, role: str, *, accept: bool = True) -> Shar
     if accept:
         services.accept_share(share=result.share, user=user)
     return result.share
+
+
+def run_worker_on_derived(case: Case | None = None) -> list[str]:
+    """What the Celery worker does after an append commits: the real make_derived task, run
+    in this process for each evidence file waiting for its derived copies (pictures, a
+    playable recording). Tests whose pages show those copies call this where a deployment's
+    worker would have run; the outcomes are returned."""
+    from locker.models import EvidenceFile
+    from locker.tasks import make_derived
+
+    waiting = EvidenceFile.objects.filter(derived=EvidenceFile.Derived.PENDING)
+    if case is not None:
+        waiting = waiting.filter(case=case)
+    return [make_derived.apply(args=[str(pk)]).get() for pk in waiting.values_list("pk", flat=True)]

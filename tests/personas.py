@@ -29,7 +29,7 @@ from django.urls import reverse
 from locker import services
 from locker.models import Case, ContactLink, Entry, Share
 
-from .factories import UserFactory, make_case, share_with
+from .factories import UserFactory, make_case, run_worker_on_derived, share_with
 from .ui_helpers import client_for, png_bytes
 
 PERSONAS = ("owner", "viewer", "reviewer", "revoked", "stranger", "anonymous", "contact")
@@ -146,6 +146,8 @@ class Personas:
             body={**SCREENSHOT_MESSAGE, **body},
             uploads=[services.Upload(name="shot.png", stream=io.BytesIO(png_bytes()))],
         ).entry
+        # Its pictures, as the worker makes them once the append has committed.
+        run_worker_on_derived(self.case)
         return self._screenshot
 
     @property

@@ -292,6 +292,8 @@ ROUTES: list[Route] = [
     web("erase_entry", entry, owner_only()),
     web("evidence_original", lambda w: [w.case.pk, w.sha], readers()),
     web("evidence_derived", lambda w: [w.case.pk, w.sha, "thumb"], readers()),
+    # the world's file is a picture: there is no playable copy of it for anyone
+    web("evidence_playable", lambda w: [w.case.pk, w.sha], readers(404)),
     web("links", case, owner_only()),
     web("link_detail", lambda w: [w.case.pk, w.contact_link.pk], owner_only()),
     web("link_revoke", lambda w: [w.case.pk, w.contact_link.pk], owner_only(302), "POST"),

@@ -18,6 +18,7 @@ from locker.models import ContactLink, Entry
 from locker.services import demo
 
 from .conftest import chromium_path, needs
+from .factories import run_worker_on_derived
 from .ui_helpers import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -153,6 +154,8 @@ def test_phone_journey_in_chinese(browser, live_server, tmp_path, settings) -> N
     page.wait_for_url("**/receipt/")
     message = Entry.objects.get(kind="message")
     assert len(message.evidence) == 2
+    # The pictures, as the Celery worker makes them after the commit.
+    assert run_worker_on_derived() == ["ready", "ready"]
 
     page.goto(case_url + "timeline/")
     thumbs = page.locator('li.kind-message img[src*="/thumb.jpg"]')
@@ -162,6 +165,11 @@ def test_phone_journey_in_chinese(browser, live_server, tmp_path, settings) -> N
         page.wait_for_function(
             "img => img.complete && img.naturalWidth > 0", arg=thumbs.nth(index).element_handle()
         )
+        # The worker's JPEG, not the "being prepared" placeholder.
+        kind = thumbs.nth(index).evaluate(
+            "img => fetch(img.src).then(response => response.headers.get('content-type'))"
+        )
+        assert kind == "image/jpeg"
     shot(page, "05-timeline")
     page.goto(case_url)
     shot(page, "06-case")
@@ -285,6 +293,8 @@ def test_a_call_recording_can_be_played_from_the_middle(browser, live_server) ->
         body={"number": "95188", "duration_s": 600},
         uploads=[services.Upload("call.wav", io.BytesIO(_wav(600)))],
     ).entry
+    # The worker finds the WAV plays as it is (PCM): the player gets the original.
+    assert run_worker_on_derived(case) == ["none needed"]
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     context.set_default_timeout(15000)
     page = context.new_page()

@@ -12,6 +12,7 @@ tests are skipped, and fail where LOCKER_REQUIRE_SERVICES=1 (CI)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -25,7 +26,8 @@ from locker import services
 from locker.models import Entry
 
 from .conftest import chromium_path
-from .factories import UserFactory, add_entry, make_case, share_with
+from .factories import UserFactory, add_entry, make_case, run_worker_on_derived, share_with
+from .media_helpers import amr_recording, heic_photo, needs_amr_encoder, needs_ffmpeg
 from .prerequisites import needs, services_required
 from .test_browser import ARTIFACTS, browser, log_in  # noqa: F401  (the fixture is used by name)
 
@@ -475,4 +477,51 @@ def test_small_wording_on_the_case_and_sign_up_pages(browser, live_server) -> No
     page.get_by_role("button", name="注册").click()
     page.wait_for_load_state()
     assert "@" in page.locator(".error").first.inner_text()
+    context.close()
+
+
+@needs_ffmpeg
+@needs_amr_encoder
+def test_an_amr_recording_plays_and_a_heic_photo_shows_on_a_phone(browser, live_server) -> None:  # noqa: F811
+    """issue 16 item 6: the player's source is the worker's AAC copy, which Chromium plays
+    (its duration is known once its metadata loaded), and the HEIC photo's picture decodes."""
+    case, context, page = _owner_page(browser, live_server)
+    call = add_entry(
+        case, "call", {"number": "170 1234 5678"},
+        uploads=[services.Upload(name="通话录音.amr", stream=io.BytesIO(amr_recording(3.0)))],
+    )  # fmt: skip
+    photo = add_entry(
+        case, "note", {"text": "门口的照片"},
+        uploads=[services.Upload(name="IMG_0001.HEIC", stream=io.BytesIO(heic_photo(400, 300)))],
+    )  # fmt: skip
+    # Before the worker ran: the page says a copy is being made.
+    page.goto(f"{live_server.url}/cases/{case.pk}/entries/{call.seq}/")
+    assert page.locator("[data-derived=preparing]").count() == 1
+    assert page.locator("audio").count() == 0
+    assert sorted(run_worker_on_derived(case)) == ["ready", "ready"]
+
+    page.reload()
+    audio = page.locator("audio")
+    sha = call.evidence[0]["sha256"]
+    assert audio.get_attribute("src") == f"/cases/{case.pk}/files/{sha}/playable.m4a"
+    duration = page.evaluate(
+        """audio => new Promise((resolve, reject) => {
+            if (audio.readyState >= 1) return resolve(audio.duration);
+            audio.addEventListener('loadedmetadata', () => resolve(audio.duration));
+            audio.addEventListener('error', () => reject(new Error('media error ' +
+                (audio.error && audio.error.code))));
+            audio.load();
+        })""",
+        audio.element_handle(),
+    )
+    assert 2.5 < duration < 3.5
+    shot(page, "amr-call")
+
+    page.goto(f"{live_server.url}/cases/{case.pk}/entries/{photo.seq}/")
+    picture = page.locator("figure img.viewer")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+    )
+    assert page.evaluate("img => img.naturalWidth", picture.element_handle()) == 400
+    shot(page, "heic-photo")
     context.close()

@@ -23,7 +23,7 @@ from locker.services import demo
 from locker.services import dossiers as dossier_services
 
 from .conftest import chromium_path, needs
-from .factories import UserFactory, add_entry, make_case
+from .factories import UserFactory, add_entry, make_case, run_worker_on_derived
 from .test_browser import ARTIFACTS, browser, log_in, phone, shot  # noqa: F401  (the fixture is used by name)
 from .ui_helpers import png_bytes
 
@@ -99,6 +99,7 @@ def a_month_of_harassment(owner):
         occurred_at="2026-01-05T15:10:00Z",
         uploads=[services.Upload(name="Screenshot_20260105.png", stream=io.BytesIO(sms_picture()))],
     ).entry
+    run_worker_on_derived(case)  # its pictures, as the worker makes them after the commit
     add_entry(
         case,
         "contact_report",

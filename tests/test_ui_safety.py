@@ -16,7 +16,7 @@ from locker.infra import thumbs
 from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
 
-from .factories import UserFactory, make_case
+from .factories import UserFactory, make_case, run_worker_on_derived
 from .security import samples
 from .ui_helpers import body_of, client_for, csrf_post, png_bytes
 
@@ -161,7 +161,14 @@ def test_derived_copy_is_a_small_jpeg_without_exif_and_the_original_is_untouched
     original = EvidenceFile.objects.get(case=case, sha256=item["sha256"])
     with evidence_storage().open(original.storage_name) as handle:
         before = handle.read()
-    response = client.get(reverse("evidence_derived", args=[case.pk, item["sha256"], "thumb"]))
+    url = reverse("evidence_derived", args=[case.pk, item["sha256"], "thumb"])
+    # Before the worker ran: a placeholder that says so, and the web process decoded nothing.
+    waiting = client.get(url)
+    assert waiting["Content-Type"] == "image/svg+xml" and "no-store" in waiting["Cache-Control"]
+    assert "<svg" in waiting.content.decode()  # a picture that says it is being prepared
+    assert not evidence_storage().exists(thumbs.derived_name(original, "thumb"))
+    assert run_worker_on_derived(case) == ["ready"]
+    response = client.get(url)
     assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
     image = Image.open(io.BytesIO(body_of(response)))

@@ -19,7 +19,9 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from locker.dossier.data import Exhibit
+from locker.infra.content import PILLOW_FORMATS
 from locker.infra.storage import evidence_storage
+from locker.infra.thumbs import derived_name_for
 from locker.models import EvidenceFile
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ MAX_WIDTH_PX = 520
 MAX_HEIGHT_PX = 1150
 JPEG_QUALITY = 80
 MAX_SOURCE_PIXELS = 60_000_000
+# The formats pictures were accepted as (and BMP, accepted before uploads were parsed).
+PRINT_FORMATS = sorted({*PILLOW_FORMATS.values(), "BMP"})
+DECODED_BY_THE_WORKER = frozenset({"image/heic", "image/heif"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,9 @@ def _read(storage_name: str) -> bytes:
         return handle.read()
 
 
-def _prepare(exhibit: Exhibit, storage_name: str | None, scratch: Path) -> PreparedImage:
+def _prepare(
+    case_id: Any, exhibit: Exhibit, storage_name: str | None, scratch: Path
+) -> PreparedImage:
     if storage_name is None:
         return PreparedImage(exhibit.sha256, None, 0, 0, False)
     try:
@@ -54,8 +61,17 @@ def _prepare(exhibit: Exhibit, storage_name: str | None, scratch: Path) -> Prepa
         log.warning("evidence %s cannot be read", exhibit.sha256)
         return PreparedImage(exhibit.sha256, None, 0, 0, False)
     matches = hashlib.sha256(raw).hexdigest() == exhibit.sha256
+    picture_bytes = raw
+    if exhibit.media_type in DECODED_BY_THE_WORKER:
+        # HEIC/HEIF: printed from the worker's decoded copy (locker/infra/thumbs.py), which
+        # is the same picture as a JPEG; the caption's hash is still the original's.
+        copy = derived_name_for(case_id, exhibit.sha256, "view")
+        try:
+            picture_bytes = _read(copy)
+        except OSError:
+            log.info("no decoded copy of %s yet: the original is decoded", exhibit.sha256)
     try:
-        with Image.open(io.BytesIO(raw)) as source:
+        with Image.open(io.BytesIO(picture_bytes), formats=PRINT_FORMATS) as source:
             if source.width * source.height > MAX_SOURCE_PIXELS:
                 raise ValueError("image too large to display")
             source.draft("RGB", (MAX_WIDTH_PX, MAX_HEIGHT_PX))  # JPEG: decode at lower scale
@@ -99,7 +115,7 @@ def prepare_images(
     if not chosen:
         return prepared
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_prepare, e, names.get(e.sha256), scratch) for e in chosen]
+        futures = [pool.submit(_prepare, case_id, e, names.get(e.sha256), scratch) for e in chosen]
         for done, future in enumerate(futures, start=1):
             result = future.result()
             prepared[result.sha256] = result

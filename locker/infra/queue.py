@@ -21,6 +21,8 @@ ANCHOR_CHECKPOINTS = "locker.tasks.anchor_checkpoints"
 MAIL_DAILY_RECEIPTS = "locker.tasks.mail_daily_receipts"
 BUILD_DATA_EXPORT = "locker.tasks.build_data_export"
 TEND_DATA_EXPORTS = "locker.tasks.tend_data_exports"
+MAKE_DERIVED = "locker.tasks.make_derived"
+SWEEP_DERIVED = "locker.tasks.sweep_derived"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:
@@ -32,6 +34,12 @@ def enqueue_dossier(dossier_id: Any) -> bool:
 def enqueue_data_export(export_id: Any) -> bool:
     """Send the task that builds a download of all one's data; like enqueue_dossier."""
     return _send_row_task(BUILD_DATA_EXPORT, export_id, "data export")
+
+
+def enqueue_derived(evidence_id: Any) -> bool:
+    """Send the task that makes an evidence file's derived copies (pictures, a playable
+    recording); like enqueue_dossier, the row waits for the sweep when the broker is away."""
+    return _send_row_task(MAKE_DERIVED, evidence_id, "derived copies of evidence")
 
 
 def _send_row_task(task_name: str, row_id: Any, what: str) -> bool:

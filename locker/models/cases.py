@@ -171,7 +171,26 @@ class EvidenceFile(models.Model):
     storage_name = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Derived(models.TextChoices):
+        """The derived copies pages show instead of the original (pictures as small JPEGs, a
+        recording browsers cannot play as AAC in M4A; locker/infra/derived.py). The worker
+        makes them after the commit; the original stays the evidence, whatever this says."""
+
+        NONE = "", _("no copy needed")  # a PDF, or a recording browsers play as it is
+        PENDING = "pending", _("waiting for the worker")
+        MAKING = "making", _("being made")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("cannot be made from this file")
+        NO_TOOL = "no_tool", _("the worker lacks the program that makes it")
+
+    derived = models.CharField(max_length=10, choices=Derived.choices, blank=True, default="")
+    # When the task was last sent (the sweep sends it again after a while), and until when
+    # the worker that claimed the row holds it (a dead worker's claim runs out).
+    derived_enqueued_at = models.DateTimeField(null=True, blank=True)
+    derived_lease_until = models.DateTimeField(null=True, blank=True)
+
     class Meta:
+        indexes = [models.Index(fields=("derived",), name="evidence_derived_state")]
         constraints = [
             models.UniqueConstraint(fields=("case", "sha256"), name="evidence_unique_case_sha256")
         ]

@@ -123,9 +123,23 @@ def corrections_of(entry: Entry) -> list[Entry]:
     )
 
 
+# How the notices name a format a browser cannot show or play as it is.
+FORMAT_LABELS = {
+    "audio/amr": "AMR",
+    "audio/ogg": "OGG",
+    "audio/x-wav": "WAV",
+    "audio/mp4": "M4A",
+    "image/heic": "HEIC",
+    "image/heif": "HEIF",
+}
+Derived = EvidenceFile.Derived
+
+
 @dataclass(frozen=True)
 class EvidenceFact:
-    """One of an entry's files as it is shown: with a picture of it, a player, or neither."""
+    """One of an entry's files as it is shown: with a picture of it, a player, a notice that
+    one is being made or cannot be, or nothing. The pictures and a playable copy are derived
+    copies the worker makes (locker/infra/derived.py); the original is always downloadable."""
 
     # 1-based: the figure's anchor (#file-N) that the timeline's thumbnails link to.
     position: int
@@ -133,12 +147,30 @@ class EvidenceFact:
     sha256: str
     size: int
     media_type: str
+    derived: str = ""  # EvidenceFile.derived
 
     @property
-    def preview(self) -> Literal["image", "audio", ""]:
-        if self.media_type in IMAGE_TYPES:
-            return "image"
-        return "audio" if self.media_type.startswith("audio/") else ""
+    def preview(
+        self,
+    ) -> Literal["image", "audio", "audio_copy", "preparing", "unavailable", ""]:
+        is_image = self.media_type in IMAGE_TYPES
+        if not is_image and not self.media_type.startswith("audio/"):
+            return ""
+        if self.derived == Derived.READY:
+            return "image" if is_image else "audio_copy"
+        if self.derived == Derived.NONE and not is_image:
+            return "audio"  # browsers play it as it is
+        if self.derived in (Derived.PENDING, Derived.MAKING):
+            return "preparing"
+        return "unavailable"
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type in IMAGE_TYPES
+
+    @property
+    def format_label(self) -> str:
+        return FORMAT_LABELS.get(self.media_type, self.media_type)
 
 
 @dataclass(frozen=True)
@@ -165,6 +197,11 @@ def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
 
 def entry_facts(entry: Entry) -> EntryFacts:
     """Everything shown of one entry: rendered by templates/locker/_entry_facts.html."""
+    states = dict(
+        EvidenceFile.objects.filter(
+            case_id=entry.case_id, sha256__in=[item["sha256"] for item in entry.evidence]
+        ).values_list("sha256", "derived")
+    )
     files = [
         EvidenceFact(
             position=position,
@@ -172,6 +209,8 @@ def entry_facts(entry: Entry) -> EntryFacts:
             sha256=item["sha256"],
             size=item["size"],
             media_type=item["media_type"],
+            # A row gone (erased meanwhile) has nothing to show: "failed" says so.
+            derived=states.get(item["sha256"], Derived.FAILED),
         )
         for position, item in enumerate(entry.evidence, start=1)
     ]

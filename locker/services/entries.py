@@ -34,6 +34,7 @@ from locker.infra.storage import (
 )
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 from locker.selectors.entries import evidence_bytes_of_owner
+from locker.services import derived as derived_services
 
 log = logging.getLogger(__name__)
 
@@ -301,18 +302,25 @@ def _files_of_the_entry(
 def _record_evidence_file(case: Case, stored: StoredFile, name: str) -> None:
     if EvidenceFile.objects.filter(case=case, sha256=stored.sha256).exists():
         return
+    state = derived_services.initial_state(stored.media_type)
     try:
         with transaction.atomic():
-            EvidenceFile.objects.create(
+            row = EvidenceFile.objects.create(
                 case=case,
                 sha256=stored.sha256,
                 size=stored.size,
                 media_type=stored.media_type,
                 original_name=name,
                 storage_name=stored.storage_name,
+                derived=state,
+                derived_enqueued_at=timezone.now() if state else None,
             )
     except IntegrityError:
-        pass  # the same bytes were recorded by a concurrent upload
+        return  # the same bytes were recorded by a concurrent upload
+    if state:
+        # Pictures and playable copies are the worker's, after the commit: never this
+        # request's (a 12-megapixel decode in a web worker), never the chain's.
+        derived_services.enqueue_on_commit(row.pk)
 
 
 def _validate_correction(case: Case, body: dict[str, Any]) -> None:

@@ -21,8 +21,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from locker.core import kinds
+from locker.infra.derived import derived_names
 from locker.infra.storage import evidence_storage
-from locker.infra.thumbs import SIZES, derived_name
 from locker.models import Case, Entry, EvidenceFile, SecurityEvent
 from locker.selectors.entries import evidence_still_named
 from locker.services.entries import InputError, append_entry
@@ -82,13 +82,13 @@ def _check_reason(reason: str | None) -> str | None:
 def _forget_files(case: Case, sha256s: Sequence[str]) -> list[str]:
     """Delete the EvidenceFile rows of these files that no entry of the case still names
     (the erased one names none any more); return the storage names to remove once the
-    erasure is committed: each original and its derived pictures."""
+    erasure is committed: each original and its derived copies."""
     named = evidence_still_named(case, sha256s)
     rows = list(EvidenceFile.objects.filter(case=case, sha256__in=set(sha256s) - named))
     names = []
     for row in rows:
         names.append(row.storage_name)
-        names.extend(derived_name(row, size) for size in SIZES)
+        names.extend(derived_names(row))  # pictures and the playable copy
     EvidenceFile.objects.filter(pk__in=[row.pk for row in rows]).delete()
     return names
 

@@ -121,6 +121,11 @@ urlpatterns = [
         timeline.evidence_derived,
         name="evidence_derived",
     ),
+    path(
+        case + "files/<str:sha256>/playable.m4a",
+        timeline.evidence_playable,
+        name="evidence_playable",
+    ),
     path(case + "links/", contact_links.links, name="links"),
     path(case + "links/<int:link_id>/", contact_links.link_detail, name="link_detail"),
     path(case + "links/<int:link_id>/revoke/", contact_links.link_revoke, name="link_revoke"),

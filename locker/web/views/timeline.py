@@ -15,13 +15,14 @@ from django.utils.http import content_disposition_header
 
 from locker import services
 from locker.core import http_ranges
+from locker.infra.derived import PLAYABLE_MEDIA_TYPE, playable_name
 from locker.infra.storage import evidence_storage
-from locker.infra.thumbs import SIZES, derived_copy
+from locker.infra.thumbs import IMAGE_TYPES, SIZES, derived_name
 from locker.models import EvidenceFile
 from locker.permissions import case_access_or_404
 from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
-from locker.selectors.entries import Filters
+from locker.selectors.entries import FORMAT_LABELS, Filters
 from locker.web.forms.entries import CorrectionForm, FilterForm
 from locker.web.views.common import AuthedRequest, query_without
 
@@ -130,15 +131,66 @@ def evidence_original(request: AuthedRequest, case_id: UUID, sha256: str) -> Htt
     return response
 
 
+def _stored_copy(name: str, content_type: str, filename: str) -> FileResponse:
+    response = FileResponse(evidence_storage().open(name, "rb"), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @login_required
-def evidence_derived(request: AuthedRequest, case_id: UUID, sha256: str, size: str) -> FileResponse:
+def evidence_derived(
+    request: AuthedRequest, case_id: UUID, sha256: str, size: str
+) -> HttpResponseBase:
+    """A picture of an image file, made by the worker (locker/infra/derived.py). Until it is
+    there, or when none can be made, a small picture that says so (never a decode here: that
+    is the worker's)."""
     if size not in SIZES:
         raise Http404("No such size")
     evidence = _evidence(request, case_id, sha256, "view_file")
-    name = derived_copy(evidence, size)
-    if name is None:
+    if evidence.media_type not in IMAGE_TYPES:
         raise Http404("No picture of this file")
-    response = FileResponse(evidence_storage().open(name, "rb"), content_type="image/jpeg")
-    response["Content-Disposition"] = f'inline; filename="{sha256[:12]}-{size}.jpg"'
+    name = derived_name(evidence, size)
+    if evidence.derived == EvidenceFile.Derived.READY and evidence_storage().exists(name):
+        return _stored_copy(name, "image/jpeg", f"{sha256[:12]}-{size}.jpg")
+    preparing = evidence.derived in (EvidenceFile.Derived.PENDING, EvidenceFile.Derived.MAKING)
+    response = render(
+        request,
+        "locker/derived_placeholder.svg",
+        {"preparing": preparing, "format": FORMAT_LABELS.get(evidence.media_type, "")},
+        content_type="image/svg+xml",
+    )
+    # A placeholder is replaced by the picture as soon as there is one.
+    response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@login_required
+def evidence_playable(request: AuthedRequest, case_id: UUID, sha256: str) -> HttpResponseBase:
+    """The copy of a recording that browsers play (AAC in M4A), made by the worker from an
+    original they cannot play (AMR). Not evidence: the original is, and stays downloadable.
+    A Range request (the player seeking) gets just the part asked for."""
+    evidence = _evidence(request, case_id, sha256, "view_file")
+    name = playable_name(evidence)
+    if evidence.derived != EvidenceFile.Derived.READY or not evidence.media_type.startswith(
+        "audio/"
+    ):
+        raise Http404("No playable copy of this file")
+    storage = evidence_storage()
+    if not storage.exists(name):
+        raise Http404("No playable copy of this file")
+    handle = storage.open(name, "rb")
+    response: HttpResponseBase
+    size = storage.size(name)
+    partial = http_ranges.partial_response(request, handle, size, PLAYABLE_MEDIA_TYPE)
+    if partial is not None:
+        response = partial
+    else:
+        response = FileResponse(handle, content_type=PLAYABLE_MEDIA_TYPE)
+    response["Content-Disposition"] = f'inline; filename="{sha256[:12]}-playable.m4a"'
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
