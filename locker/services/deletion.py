@@ -2,8 +2,8 @@
 
 What goes, from this server: a case's chain (entries, checkpoints, kept receipts, its anchor
 leaves), its evidence files and their derived copies, its dossiers and their PDFs, its access
-log, shares (so the lawyers lose access at once), invitations, contact links, reviewers'
-notes, mailed-receipt records and the API idempotency keys whose answers name it; for an
+log, shares (so the lawyers lose access at once), invitations, contact links, capture
+devices (docs/capture.md) and what they were sent, reviewers' notes, mailed-receipt records and the API idempotency keys whose answers name it; for an
 account, every case it owns, its downloads of all its data, its sessions and API tokens, its
 second factor, its preferences and professional profile, its notes and shares on other
 people's cases, and its security log.
@@ -43,6 +43,8 @@ from locker.models import (
     AccessLog,
     AnchorLeaf,
     Annotation,
+    CaptureDevice,
+    DevicePost,
     ApiToken,
     Case,
     CaseVisit,
@@ -185,6 +187,8 @@ def _purge_case(case: Case) -> list[str]:
         MailedReceipt.objects.filter(case=case).delete()
         delete_rows_of(AnchorLeaf.objects.all())
         ContactLink.objects.filter(case=case).delete()
+        DevicePost.objects.filter(case=case).delete()
+        CaptureDevice.objects.filter(case=case).delete()
         Invitation.objects.filter(share__case=case).delete()
         Share.objects.filter(case=case).delete()
         delete_rows_of(AccessLog.objects.all())
