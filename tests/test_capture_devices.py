@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from locker import services
@@ -25,8 +26,9 @@ from locker.infra.storage import iter_stored, storage_name_for
 from locker.models import CaptureDevice, DevicePost, Entry
 from locker.services import complainant as complainant_services
 
-from .factories import make_case
+from .factories import PASSWORD, make_case
 from .personas import Personas, api_as
+from .ui_helpers import client_for, csrf_post
 
 pytestmark = pytest.mark.django_db
 
@@ -531,3 +533,69 @@ def test_a_device_post_type_is_only_for_devices(world: Personas) -> None:
             body={"text": "x"},
             uploads=[services.Upload(name="a.txt", stream=io.BytesIO(b'{"a": 1}'))],
         )
+
+
+# The owner's pages -------------------------------------------------------------------------
+
+
+def test_the_page_makes_a_device_with_its_qr_code_and_shows_the_secret_once(
+    world: Personas,
+) -> None:
+    owner = client_for(world.owner)
+    listing = reverse("devices", args=[world.case.pk])
+    assert owner.get(listing).status_code == 200
+    made = csrf_post(owner, listing, {"name": "我的安卓手机"})
+    assert made.status_code == 302
+    device = CaptureDevice.objects.get(case=world.case)
+    assert device.public_id in made["Location"]
+    page = owner.get(made["Location"])
+    html = page.content.decode()
+    secret = html.split('id="device-secret"')[0].rsplit('value="', 1)[1].split('"')[0]
+    assert len(secret) >= 43
+    assert "no-store" in page["Cache-Control"]
+    assert "<svg" in html  # the QR code, of the address
+    assert f"http://testserver/api/capture/{device.public_id}" in html
+    # The secret works, and it is never shown again.
+    answer = post_json(
+        {"id": device.public_id}, sms_to_url_body(), HTTP_X_LOCKER_SECRET=secret
+    )
+    assert answer.status_code == 201
+    assert secret not in owner.get(made["Location"]).content.decode()
+    assert secret not in made["Location"]
+
+
+def test_the_page_pauses_resumes_and_revokes(world: Personas) -> None:
+    owner = client_for(world.owner)
+    device, secret = services.create_device(case=world.case, user=world.owner, name="x")
+    args = [world.case.pk, device.public_id]
+    csrf_post(owner, reverse("device_pause", args=args), {"paused": "1"})
+    device.refresh_from_db()
+    assert device.state() == "paused"
+    csrf_post(owner, reverse("device_pause", args=args), {"paused": "0"})
+    device.refresh_from_db()
+    assert device.state() == "active"
+    csrf_post(owner, reverse("device_revoke", args=args), {})
+    device.refresh_from_db()
+    assert device.state() == "revoked"
+    assert "revoked" in owner.get(reverse("devices", args=[world.case.pk])).content.decode()
+
+
+def test_the_pages_speak_chinese(world: Personas) -> None:
+    owner = client_for(world.owner)
+    page = owner.get(reverse("devices", args=[world.case.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "自动" in page.content.decode()
+
+
+def test_a_records_author_reads_as_the_device(world: Personas, device: dict[str, Any]) -> None:
+    post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=device["secret"])
+    entry = entries_of(world)[-1]
+    page = world.web("owner").get(reverse("entry_detail", args=[world.case.pk, entry.seq]))
+    assert device["id"] in page.content.decode()
+
+
+def test_deleting_the_case_takes_its_devices(world: Personas, device: dict[str, Any]) -> None:
+    from locker.services.deletion import delete_case
+
+    post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=device["secret"])
+    delete_case(case=world.case, user=world.owner, password=PASSWORD)
+    assert not CaptureDevice.objects.exists() and not DevicePost.objects.exists()
