@@ -277,9 +277,7 @@ def test_a_bad_signature_is_refused_and_nothing_is_stored(
     unsigned = post_form(device, {"from": "1", "content": "x", "timestamp": stamp})
     assert unsigned.status_code == 401
     other_time = sign_of(device["secret"], str(int(stamp) + 1))
-    moved = post_form(
-        device, {"from": "1", "content": "x", "timestamp": stamp, "sign": other_time}
-    )
+    moved = post_form(device, {"from": "1", "content": "x", "timestamp": stamp, "sign": other_time})
     assert moved.status_code == 401
     assert len(entries_of(world)) == before
     assert DevicePost.objects.count() == 0
@@ -312,7 +310,9 @@ def test_the_window_is_a_setting(world: Personas, device: dict[str, Any], settin
 def test_a_signature_is_taken_once(world: Personas, device: dict[str, Any]) -> None:
     stamp = now_ms()
     sign = sign_of(device["secret"], stamp)
-    first = post_form(device, {"from": "95555", "content": "第一条", "timestamp": stamp, "sign": sign})
+    first = post_form(
+        device, {"from": "95555", "content": "第一条", "timestamp": stamp, "sign": sign}
+    )
     assert first.status_code == 201
     count = len(entries_of(world))
     # Someone who saw it sends other text under the same signature: refused.
@@ -322,7 +322,9 @@ def test_a_signature_is_taken_once(world: Personas, device: dict[str, Any]) -> N
     assert forged.status_code == 401
     assert "used already" in forged.json()["detail"]
     # The app's own retry of the very same request: the record it already made.
-    again = post_form(device, {"from": "95555", "content": "第一条", "timestamp": stamp, "sign": sign})
+    again = post_form(
+        device, {"from": "95555", "content": "第一条", "timestamp": stamp, "sign": sign}
+    )
     assert again.status_code == 200
     assert again.json() == {"seq": first.json()["seq"], "duplicate": True}
     assert len(entries_of(world)) == count
@@ -356,8 +358,13 @@ def sms_to_url_body(text: str = SMS, sent: int = 1772459225000) -> bytes:
     # Its default template: {"from":"%from%","text":"%text%","sentStamp":%sentStamp%,
     # "receivedStamp":%receivedStamp%,"sim":"%sim%"}, numbers unquoted.
     return (
-        '{\n  "from":"106900001111",\n  "text":"' + text + '",\n  "sentStamp":'
-        + str(sent) + ',\n  "receivedStamp":' + str(sent + 2000) + ',\n  "sim":"sim1"\n}'
+        '{\n  "from":"106900001111",\n  "text":"'
+        + text
+        + '",\n  "sentStamp":'
+        + str(sent)
+        + ',\n  "receivedStamp":'
+        + str(sent + 2000)
+        + ',\n  "sim":"sim1"\n}'
     ).encode()
 
 
@@ -386,7 +393,9 @@ def test_the_same_sms_sent_twice_is_recorded_once(world: Personas, device: dict[
     assert again.json() == {"seq": first.json()["seq"], "duplicate": True}
     assert len(entries_of(world)) == count
     # The same text at another time is another message.
-    later = post_json(device, sms_to_url_body(sent=1772459325000), HTTP_X_LOCKER_SECRET=device["secret"])
+    later = post_json(
+        device, sms_to_url_body(sent=1772459325000), HTTP_X_LOCKER_SECRET=device["secret"]
+    )
     assert later.status_code == 201
 
 
@@ -437,7 +446,10 @@ def test_a_paused_device_stores_nothing_until_resumed(
     # A paused device still refuses a wrong secret as such.
     assert post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET="x").status_code == 401
     world.api("owner").patch_json(base, {"paused": False})
-    assert post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=device["secret"]).status_code == 201
+    assert (
+        post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=device["secret"]).status_code
+        == 201
+    )
 
 
 def test_a_revoked_device_is_gone(world: Personas, device: dict[str, Any]) -> None:
@@ -451,21 +463,34 @@ def test_a_revoked_device_is_gone(world: Personas, device: dict[str, Any]) -> No
     assert world.api("owner").delete(base).status_code == 404
     listed = world.api("owner").get(f"/api/cases/{world.case.id}/devices").json()
     assert listed[0]["revoked"] is True
-    assert Client().post("/api/capture/nosuchdevice", b"{}", content_type="application/json").status_code == 404
+    assert (
+        Client()
+        .post("/api/capture/nosuchdevice", b"{}", content_type="application/json")
+        .status_code
+        == 404
+    )
 
 
-def test_posts_are_rate_limited_per_device(world: Personas, device: dict[str, Any], settings) -> None:
+def test_posts_are_rate_limited_per_device(
+    world: Personas, device: dict[str, Any], settings
+) -> None:
     settings.LOCKER_DEVICE_RATE = "2/m"
     for sent in (1772459225000, 1772459226000):
         body = sms_to_url_body(sent=sent)
         assert post_json(device, body, HTTP_X_LOCKER_SECRET=device["secret"]).status_code == 201
-    third = post_json(device, sms_to_url_body(sent=1772459227000), HTTP_X_LOCKER_SECRET=device["secret"])
+    third = post_json(
+        device, sms_to_url_body(sent=1772459227000), HTTP_X_LOCKER_SECRET=device["secret"]
+    )
     assert third.status_code == 429
     assert third["Retry-After"] == "60"
     assert DevicePost.objects.count() == 2
     # Another device of the case has a count of its own.
-    other = world.api("owner").post_json(f"/api/cases/{world.case.id}/devices", {"name": "b"}).json()
-    assert post_json(other, sms_to_url_body(), HTTP_X_LOCKER_SECRET=other["secret"]).status_code == 200
+    other = (
+        world.api("owner").post_json(f"/api/cases/{world.case.id}/devices", {"name": "b"}).json()
+    )
+    assert (
+        post_json(other, sms_to_url_body(), HTTP_X_LOCKER_SECRET=other["secret"]).status_code == 200
+    )
 
 
 # The secret stays out of logs and addresses -----------------------------------------------
@@ -479,8 +504,12 @@ def test_the_secret_is_never_logged_nor_in_an_address(
     secret, url = made.json()["secret"], made.json()["url"]
     device = made.json()
     stamp = now_ms()
-    post_form(device, {"from": "1", "content": "a", "timestamp": stamp, "sign": sign_of(secret, stamp)})
-    post_form(device, {"from": "1", "content": "b", "timestamp": stamp, "sign": sign_of(secret, stamp)})
+    post_form(
+        device, {"from": "1", "content": "a", "timestamp": stamp, "sign": sign_of(secret, stamp)}
+    )
+    post_form(
+        device, {"from": "1", "content": "b", "timestamp": stamp, "sign": sign_of(secret, stamp)}
+    )
     post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=secret)
     post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=secret + "x")
     world.api("owner").get(f"/api/cases/{world.case.id}/devices")
@@ -556,9 +585,7 @@ def test_the_page_makes_a_device_with_its_qr_code_and_shows_the_secret_once(
     assert "<svg" in html  # the QR code, of the address
     assert f"http://testserver/api/capture/{device.public_id}" in html
     # The secret works, and it is never shown again.
-    answer = post_json(
-        {"id": device.public_id}, sms_to_url_body(), HTTP_X_LOCKER_SECRET=secret
-    )
+    answer = post_json({"id": device.public_id}, sms_to_url_body(), HTTP_X_LOCKER_SECRET=secret)
     assert answer.status_code == 201
     assert secret not in owner.get(made["Location"]).content.decode()
     assert secret not in made["Location"]

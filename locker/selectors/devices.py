@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from locker.infra import sealed_values
-from locker.models import Case, CaptureDevice, DevicePost, Profile
+from locker.models import CaptureDevice, Case, DevicePost, Profile
 
 
 def devices_of(case: Case) -> list[CaptureDevice]:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from locker.core import identity
 from locker.infra import sealed_values
 from locker.infra.storage import UploadError, evidence_storage, spool_upload, write_verified
-from locker.models import Case, CaptureDevice, CaseComplaint, ComplainantDetails
+from locker.models import CaptureDevice, Case, CaseComplaint, ComplainantDetails
 from locker.services.entries import InputError
 
 # Every row with a `sealed` value (locker/infra/sealed_values.py) that rotate_master_key

@@ -3,10 +3,11 @@
 What goes, from this server: a case's chain (entries, checkpoints, kept receipts, its anchor
 leaves), its evidence files and their derived copies, its dossiers and their PDFs, its access
 log, shares (so the lawyers lose access at once), invitations, contact links, capture
-devices (docs/capture.md) and what they were sent, reviewers' notes, mailed-receipt records and the API idempotency keys whose answers name it; for an
-account, every case it owns, its downloads of all its data, its sessions and API tokens, its
-second factor, its preferences and professional profile, its notes and shares on other
-people's cases, and its security log.
+devices (docs/capture.md) and what they were sent, reviewers' notes, mailed-receipt records
+and the API idempotency keys whose answers name it; for an account, every case it owns,
+its downloads of all its data, its sessions and API tokens, its second factor, its
+preferences and professional profile, its notes and shares on other people's cases, and its
+security log.
 
 What stays: anchors (a Merkle root and the time-stamp tokens over it, shared by every case of
 a round, nothing of any one case), so the receipts of other cases anchored in the same round
@@ -43,15 +44,15 @@ from locker.models import (
     AccessLog,
     AnchorLeaf,
     Annotation,
-    CaptureDevice,
-    DevicePost,
     ApiToken,
+    CaptureDevice,
     Case,
     CaseVisit,
     Checkpoint,
     ComplainantDetails,
     ContactLink,
     DataExport,
+    DevicePost,
     Dossier,
     Entry,
     EvidenceFile,

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from locker.core import capture
 from locker.infra import ratelimit, sealed_values
-from locker.models import Case, CaptureDevice, DevicePost, Entry
+from locker.models import CaptureDevice, Case, DevicePost, Entry
 from locker.selectors import devices as device_reads
 from locker.services.entries import InputError, Upload, append_entry
 
