@@ -530,8 +530,8 @@ def test_the_header_is_redacted_where_headers_are_logged() -> None:
 # What the core reads --------------------------------------------------------------------------
 
 
-def test_the_sign_matches_dingtalks_published_example_shape() -> None:
-    # Independent of the app: the signature is Base64 of a 32-byte HMAC (44 characters).
+def test_the_sign_is_a_base64_hmac_taken_url_encoded_once_or_twice() -> None:
+    # The signature is Base64 of a 32-byte HMAC-SHA256 (44 characters).
     sign = capture.smsforwarder_sign("SEC123", "1700000000000")
     assert len(base64.b64decode(sign)) == 32
     assert capture.sign_matches("SEC123", "1700000000000", quote(sign, safe=""))
@@ -545,10 +545,12 @@ def test_a_frame_that_is_not_the_default_template_is_kept_whole() -> None:
     assert read.body["text"] == text and read.occurred_at is None
 
 
-def test_key_rotation_re_wraps_device_secrets(world: Personas, device: dict[str, Any]) -> None:
+def test_key_rotation_covers_device_secrets(world: Personas, device: dict[str, Any]) -> None:
     assert CaptureDevice in complainant_services.SEALED_ROW_MODELS
     rewrapped, failed = complainant_services.rewrap_sealed_details()
     assert failed == []
+    # Only device secrets are sealed here: the old key may not be retired while one is under it.
+    assert not complainant_services.every_detail_under(b"\x00" * 8)
 
 
 def test_a_device_post_type_is_only_for_devices(world: Personas) -> None:
