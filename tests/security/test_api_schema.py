@@ -126,6 +126,10 @@ def _queued_dossier(case: Any, user: Any) -> Dossier:
     )
 
 
+def _device(case: Any, user: Any) -> str:
+    return services.create_device(case=case, user=user, name="phone")[0].public_id
+
+
 @pytest.fixture
 def world(db: None) -> World:
     user_a = UserFactory(username="schema_a")
@@ -171,10 +175,8 @@ def world(db: None) -> World:
         "export_b_waiting": str(export_services.request_data_export(user=user_b).id),
         "seq_note": str(notes[0].seq),
         "seq_third": str(third.seq),
-        "device_a": services.create_device(case=case_a, user=user_a, name="phone")[0].public_id,
-        "device_a_private": services.create_device(
-            case=case_a_private, user=user_a, name="phone"
-        )[0].public_id,
+        "device_a": _device(case_a, user_a),
+        "device_a_private": _device(case_a_private, user_a),
     }
     return World(tokens=tokens, ids=ids)
 
