@@ -413,6 +413,11 @@ LOCKER_PERMISSIONS_POLICY = ", ".join(
     )
 )
 LOCKER_CONTACT_LINK_DAYS = int(os.environ.get("LOCKER_CONTACT_LINK_DAYS", "7"))
+# Capture devices (docs/capture.md): how far a SmsForwarder signature's time may be from ours,
+# either way (its signature is taken once within this window, and re-sent messages without a
+# time of their own are matched within it), and how many posts one device may make.
+LOCKER_DEVICE_SIGNATURE_WINDOW_S = int(os.environ.get("LOCKER_DEVICE_SIGNATURE_WINDOW_S", "300"))
+LOCKER_DEVICE_RATE = os.environ.get("LOCKER_DEVICE_RATE", "30/m")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -144,6 +144,11 @@ def dossier_of(world: Personas) -> Dossier:
     )
 
 
+def owner_device(world: Personas) -> str:
+    """A capture device of the owner's case (a new one each time), by its public id."""
+    return services.create_device(case=world.case, user=world.owner, name="phone")[0].public_id
+
+
 def owner_export(world: Personas) -> Any:
     """A download of all the owner's data (queued: nobody builds it here)."""
     return export_services.request_data_export(user=world.owner).pk
@@ -157,6 +162,7 @@ API_PARAMETERS: dict[str, Callable[[Personas], Any]] = {
     "dossier_id": lambda w: dossier_of(w).pk,
     "export_id": owner_export,
     "seq": lambda w: w.screenshot.seq,
+    "device_id": lambda w: owner_device(w),
 }
 
 
@@ -297,6 +303,12 @@ ROUTES: list[Route] = [
     web("links", case, owner_only()),
     web("link_detail", lambda w: [w.case.pk, w.contact_link.pk], owner_only()),
     web("link_revoke", lambda w: [w.case.pk, w.contact_link.pk], owner_only(302), "POST"),
+    # capture devices: the owner's alone
+    web("devices", case, owner_only()),
+    web("device_detail", lambda w: [w.case.pk, owner_device(w)], owner_only()),
+    web("device_pause", lambda w: [w.case.pk, owner_device(w)], owner_only(302), "POST",
+        {"paused": "1"}),
+    web("device_revoke", lambda w: [w.case.pk, owner_device(w)], owner_only(302), "POST"),
     web("review", case, readers()),
     web("annotation_add", case, reviewer_only(302), "POST", {"text": "要点"}),
     web("annotation_export", lambda w: [w.case.pk, "csv"], reviewer_only()),
@@ -338,6 +350,12 @@ ROUTES: list[Route] = [
     api("GET /api/cases/<case_id>/shares", owner_only(200, A)),
     api("DELETE /api/cases/<case_id>/shares/<share_id>", owner_only(204, A)),
     api("GET /api/cases/<case_id>/access-log", owner_only(200, A)),
+    api("POST /api/cases/<case_id>/devices", owner_only(201, A), {"name": "手机"}),
+    api("GET /api/cases/<case_id>/devices", owner_only(200, A)),
+    api("PATCH /api/cases/<case_id>/devices/<device_id>", owner_only(200, A), {"paused": True}),
+    api("DELETE /api/cases/<case_id>/devices/<device_id>", owner_only(204, A)),
+    # what a phone posts: no token, the device's secret; without it everyone gets 401
+    api("POST /api/capture/<device_id>", everyone(401), {"from": "95555", "text": "x"}),
     api("GET /api/shared-cases", accounts(200, A)),
     api("GET /api/shares", accounts(200, A)),
     api("POST /api/shares/<share_id>/accept", answers(404, 200, 404, 404, 404, A), {}),

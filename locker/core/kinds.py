@@ -48,6 +48,9 @@ class Body(BaseModel):
 class CallBody(Body):
     direction: Literal["incoming", "outgoing", "missed"] = "incoming"
     number: PhoneNumber = ""
+    # The number as a forwarding app sent it, when `number` is its normalised form
+    # (locker/core/capture.py): full-width digits, spaces, +86.
+    number_as_sent: PhoneNumber | None = None
     duration_s: Annotated[StrictInt, Field(ge=0, le=86400)] | None = None
     caller_claims: ShortText = ""
     summary: LongText = ""
@@ -57,6 +60,7 @@ class CallBody(Body):
 class MessageBody(Body):
     channel: Literal["sms", "wechat", "qq", "app", "email", "other"]
     sender: ShortText = ""
+    sender_as_sent: ShortText | None = None  # as number_as_sent, for a message's sender
     text: LongText = ""
     tags: Tags
 

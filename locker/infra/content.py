@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import mmap
 import re
 import struct
@@ -133,6 +134,39 @@ def check_content(spool: IO[bytes]) -> str:
         if end is not None and not _only_padding(data, end):
             raise ContentRefused(_trailing(kind.label))
     return kind.media_type
+
+
+# What a phone's forwarding app posts to a capture device (locker/services/devices.py) is kept
+# whole as the evidence of what arrived: text, never one of FORMATS. It is accepted only there
+# (spool_upload(device_post=True)); an upload through a page or the API never is. Served, like
+# every evidence file, as an attachment with nosniff, so a browser never runs it.
+DEVICE_POST_MAX_BYTES = 256 * 1024
+DEVICE_POST_JSON = "application/json"
+DEVICE_POST_TEXT = "text/plain"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_device_post(spool: IO[bytes]) -> str:
+    """The media type of a capture device's request body: JSON when it is a JSON document,
+    else plain text (a form post). UTF-8 with no control character but tab, CR and LF;
+    ContentRefused otherwise."""
+    spool.seek(0)
+    data = spool.read(DEVICE_POST_MAX_BYTES + 1)
+    if not data:
+        raise ContentRefused(_("file is empty"))
+    if len(data) > DEVICE_POST_MAX_BYTES:
+        raise ContentRefused(_("the request is too large"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContentRefused(_("the request is not UTF-8 text")) from None
+    if _CONTROL.search(text):
+        raise ContentRefused(_("the request holds control characters"))
+    try:
+        json.loads(text)
+    except ValueError:
+        return DEVICE_POST_TEXT
+    return DEVICE_POST_JSON
 
 
 @contextlib.contextmanager

@@ -37,7 +37,16 @@ URL_QUERY_PARAMETERS = frozenset({"next"})
 
 # Request and response headers that are secrets in themselves, whatever they hold.
 SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrftoken"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-csrftoken",
+        # A capture device's secret (docs/capture.md), sent by SMS to URL Forwarder and iOS
+        # Shortcuts.
+        "x-locker-secret",
+    }
 )
 
 # What a path segment can be inside a log line: it ends at a slash, the query, the fragment,

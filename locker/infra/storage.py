@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from locker.core import envelope
 from locker.infra import master_keys
-from locker.infra.content import ContentRefused, check_content
+from locker.infra.content import ContentRefused, check_content, check_device_post
 
 CHUNK = 64 * 1024
 log = logging.getLogger(__name__)
@@ -155,9 +155,12 @@ class SpooledUpload:
         self.close()
 
 
-def spool_upload(upload: IO[bytes], *, max_bytes: int | None = None) -> SpooledUpload:
+def spool_upload(
+    upload: IO[bytes], *, max_bytes: int | None = None, device_post: bool = False
+) -> SpooledUpload:
     """Copy an upload to a temporary file while hashing it, then check what it is by parsing
-    it (locker/infra/content.py). Raises UploadError (FileTooLarge over the limit)."""
+    it (locker/infra/content.py). Raises UploadError (FileTooLarge over the limit).
+    `device_post`: the raw body a capture device received, checked as text instead."""
     limit = max_bytes if max_bytes is not None else settings.LOCKER_MAX_UPLOAD_BYTES
     digest = hashlib.sha256()
     size = 0
@@ -180,7 +183,7 @@ def spool_upload(upload: IO[bytes], *, max_bytes: int | None = None) -> SpooledU
             raise UploadError(_("file is empty"))
         spool.flush()
         try:
-            media_type = check_content(spool)
+            media_type = check_device_post(spool) if device_post else check_content(spool)
         except ContentRefused as exc:
             raise UploadError(exc.args[0]) from exc
     except BaseException:

@@ -12,6 +12,7 @@ from locker.models.cases import (
 )
 from locker.models.complainant import CaseComplaint, ComplainantDetails
 from locker.models.data_exports import DataExport
+from locker.models.devices import CaptureDevice, DevicePost
 from locker.models.dossiers import Dossier
 from locker.models.idempotency import IdempotencyKey
 from locker.models.mailed_receipts import MailedReceipt
@@ -32,6 +33,7 @@ __all__ = [
     "AnchorLeaf",
     "Annotation",
     "ApiToken",
+    "CaptureDevice",
     "Case",
     "CaseComplaint",
     "CaseVisit",
@@ -39,6 +41,7 @@ __all__ = [
     "ComplainantDetails",
     "ContactLink",
     "DataExport",
+    "DevicePost",
     "Dossier",
     "Entry",
     "EvidenceFile",

@@ -18,8 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from locker.core import identity
 from locker.infra import sealed_values
 from locker.infra.storage import UploadError, evidence_storage, spool_upload, write_verified
-from locker.models import Case, CaseComplaint, ComplainantDetails
+from locker.models import CaptureDevice, Case, CaseComplaint, ComplainantDetails
 from locker.services.entries import InputError
+
+# Every row with a `sealed` value (locker/infra/sealed_values.py) that rotate_master_key
+# re-wraps: the complainant's details, and capture devices' secrets (locker/models/devices.py).
+SEALED_ROW_MODELS: tuple[type[Any], ...] = (ComplainantDetails, CaseComplaint, CaptureDevice)
 
 MAX_RECEIVING_NUMBERS = 5
 AUTHORISATION_ROOT = "authorisations"
@@ -241,10 +245,11 @@ def remove_authorisation(*, case: Case) -> None:
 
 
 def rewrap_sealed_details() -> tuple[int, list[str]]:
-    """Re-wrap every sealed detail under the current master key (rotate_master_key): how
-    many were re-wrapped, and the rows that could not be (under a key not configured)."""
+    """Re-wrap every sealed detail (and capture device secret) under the current master key
+    (rotate_master_key): how many were re-wrapped, and the rows that could not be (under a
+    key not configured)."""
     rewrapped, failed = 0, []
-    for model in (ComplainantDetails, CaseComplaint):
+    for model in SEALED_ROW_MODELS:
         for pk in model.objects.values_list("pk", flat=True):
             with transaction.atomic():
                 row = model.objects.select_for_update().get(pk=pk)
@@ -265,6 +270,6 @@ def rewrap_sealed_details() -> tuple[int, list[str]]:
 def every_detail_under(key_id: bytes) -> bool:
     return all(
         sealed_values.key_id_of(sealed) in (None, key_id)
-        for model in (ComplainantDetails, CaseComplaint)
+        for model in SEALED_ROW_MODELS
         for sealed in model.objects.values_list("sealed", flat=True)
     )

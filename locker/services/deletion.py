@@ -2,11 +2,12 @@
 
 What goes, from this server: a case's chain (entries, checkpoints, kept receipts, its anchor
 leaves), its evidence files and their derived copies, its dossiers and their PDFs, its access
-log, shares (so the lawyers lose access at once), invitations, contact links, reviewers'
-notes, mailed-receipt records and the API idempotency keys whose answers name it; for an
-account, every case it owns, its downloads of all its data, its sessions and API tokens, its
-second factor, its preferences and professional profile, its notes and shares on other
-people's cases, and its security log.
+log, shares (so the lawyers lose access at once), invitations, contact links, capture
+devices (docs/capture.md) and what they were sent, reviewers' notes, mailed-receipt records
+and the API idempotency keys whose answers name it; for an account, every case it owns,
+its downloads of all its data, its sessions and API tokens, its second factor, its
+preferences and professional profile, its notes and shares on other people's cases, and its
+security log.
 
 What stays: anchors (a Merkle root and the time-stamp tokens over it, shared by every case of
 a round, nothing of any one case), so the receipts of other cases anchored in the same round
@@ -44,12 +45,14 @@ from locker.models import (
     AnchorLeaf,
     Annotation,
     ApiToken,
+    CaptureDevice,
     Case,
     CaseVisit,
     Checkpoint,
     ComplainantDetails,
     ContactLink,
     DataExport,
+    DevicePost,
     Dossier,
     Entry,
     EvidenceFile,
@@ -185,6 +188,8 @@ def _purge_case(case: Case) -> list[str]:
         MailedReceipt.objects.filter(case=case).delete()
         delete_rows_of(AnchorLeaf.objects.all())
         ContactLink.objects.filter(case=case).delete()
+        DevicePost.objects.filter(case=case).delete()
+        CaptureDevice.objects.filter(case=case).delete()
         Invitation.objects.filter(share__case=case).delete()
         Share.objects.filter(case=case).delete()
         delete_rows_of(AccessLog.objects.all())

@@ -91,6 +91,9 @@ def _message(exc: Exception) -> str | Promise:
 class Upload:
     name: str
     stream: IO[bytes]
+    # The raw body a capture device received (locker/services/devices.py), kept as text;
+    # never set for a file someone uploads.
+    device_post: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,7 @@ def _spool_files(uploads: Sequence[Upload]) -> list[tuple[SpooledUpload, str]]:
         for upload in uploads:
             name = clean_file_name(upload.name)
             try:
-                item = spool_upload(upload.stream)
+                item = spool_upload(upload.stream, device_post=upload.device_post)
             except UploadError as exc:
                 error = TooLarge if isinstance(exc, FileTooLarge) else InputError
                 raise error(

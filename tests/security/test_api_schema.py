@@ -77,6 +77,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
     # On A's case: a note and a message with a file, both erasable; on B's: the note erased
     # already (409) and the redaction entry that records it (422).
     "seq": ("seq_note", "seq_third", "generated"),
+    # A capture device of A's case, and one of A's private case.
+    "device_id": ("device_a", "device_a_private", "generated"),
 }
 
 
@@ -124,6 +126,10 @@ def _queued_dossier(case: Any, user: Any) -> Dossier:
     )
 
 
+def _device(case: Any, user: Any) -> str:
+    return services.create_device(case=case, user=user, name="phone")[0].public_id
+
+
 @pytest.fixture
 def world(db: None) -> World:
     user_a = UserFactory(username="schema_a")
@@ -169,6 +175,8 @@ def world(db: None) -> World:
         "export_b_waiting": str(export_services.request_data_export(user=user_b).id),
         "seq_note": str(notes[0].seq),
         "seq_third": str(third.seq),
+        "device_a": _device(case_a, user_a),
+        "device_a_private": _device(case_a_private, user_a),
     }
     return World(tokens=tokens, ids=ids)
 
@@ -227,6 +235,8 @@ def test_a_case_of_someone_else_is_a_documented_404(
         path_parameters = {"case_id": case_id}
         if "{share_id}" in operation.path:
             path_parameters["share_id"] = world.ids["share_a_to_b"]
+        if "{device_id}" in operation.path:
+            path_parameters["device_id"] = world.ids["device_a_private"]
         case = operation.Case(path_parameters=path_parameters)
         with transaction.atomic():
             try:
