@@ -12,6 +12,7 @@ from locker.models import Case, ContactLink, DataExport, Dossier, Entry, KeptRec
 from locker.selectors.accounts import preferences_of, professional_profile_of, tokens_of
 from locker.selectors.cases import cases_owned_by
 from locker.selectors.complainant import complainant_of, complaint_of
+from locker.selectors.devices import devices_of
 from locker.selectors.second_factor import has_second_factor, passkeys_of
 from locker.selectors.security import security_events_of
 from locker.selectors.sessions import sessions_of
@@ -161,6 +162,18 @@ def _case_index(case: Case) -> dict[str, Any]:
         "bundle": case_member_name(case),
         "records": Entry.objects.filter(case=case).count(),
         "complaint": _complaint(case),
+        # The phones that post into the case (docs/capture.md); never their secrets.
+        "capture_devices": [
+            {
+                "id": device.public_id,
+                "name": device.name,
+                "created_at": _when(device.created_at),
+                "paused_at": _when(device.paused_at),
+                "revoked_at": _when(device.revoked_at),
+                "last_post_at": _when(device.last_post_at),
+            }
+            for device in devices_of(case)
+        ],
         "dossiers": [
             {
                 "id": str(dossier.id),
