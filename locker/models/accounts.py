@@ -83,6 +83,9 @@ class Profile(models.Model):
     mail_case_titles = models.BooleanField(
         _("name the cases by their titles in that e-mail"), default=False
     )
+    # Off unless asked for: a draft kept on the phone is something someone holding the phone
+    # could find (docs/privacy.md, "Offline drafts").
+    offline_drafts = models.BooleanField(_("keep offline drafts on my phone"), default=False)
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

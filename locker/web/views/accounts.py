@@ -224,6 +224,7 @@ def preferences(request: AuthedRequest) -> HttpResponse:
                 language=form.cleaned_data["language"],
                 mail_daily_receipt=form.cleaned_data["mail_daily_receipt"],
                 mail_case_titles=form.cleaned_data["mail_case_titles"],
+                offline_drafts=form.cleaned_data["offline_drafts"],
             )
             response = redirect("preferences")
             if form.cleaned_data["language"]:
@@ -242,6 +243,7 @@ def preferences(request: AuthedRequest) -> HttpResponse:
                 "language": profile.language if profile else "",
                 "mail_daily_receipt": profile.mail_daily_receipt if profile else False,
                 "mail_case_titles": profile.mail_case_titles if profile else False,
+                "offline_drafts": profile.offline_drafts if profile else False,
             }
         )
     form.fields["time_zone"].widget.choices = time_zone_choices(current)
