@@ -22,7 +22,8 @@ from locker.selectors.accounts import preferences_of
 LOCK_KEY = "locker_locked"
 # Reachable while locked: the unlock and log-out pages, the exit itself, the language switch,
 # and contact-link pages, which show nothing of the signed-in user's cases.
-UNLOCKED_PREFIXES = ("/accounts/unlock/", "/accounts/logout/", "/exit/", "/i18n/", "/c/")
+# The service worker script holds no one's data; a locked session must still be able to update it.
+UNLOCKED_PREFIXES = ("/accounts/unlock/", "/accounts/logout/", "/exit/", "/i18n/", "/c/", "/sw.js")
 DEFAULT_ZONE_BY_LANGUAGE = {"zh-hans": "Asia/Shanghai"}
 
 
