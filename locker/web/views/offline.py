@@ -9,6 +9,7 @@ service worker shows when a log form is opened without signal."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -61,9 +62,15 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _shell_context(extra: dict[str, object]) -> dict[str, object]:
-    # Rendering must not use up a message meant for the next real page, nor keep a token.
-    return {"messages": [], "csrf_token": "NOTPROVIDED", "offline_shell": True, **extra}
+_TOKEN_INPUT = re.compile(rb'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">')
+
+
+def _shell(request: HttpRequest, template: str, extra: dict[str, object]) -> HttpResponse:
+    # Rendering must not use up a message meant for the next real page (messages: none), and
+    # the kept page must not hold a token (taken out after rendering).
+    response = render(request, template, {"messages": [], "offline_shell": True, **extra})
+    response.content = _TOKEN_INPUT.sub(b"", response.content)
+    return response
 
 
 @login_required
@@ -71,7 +78,7 @@ def _shell_context(extra: dict[str, object]) -> dict[str, object]:
 def shell_log(request: AuthedRequest) -> HttpResponse:
     """The four quick-log buttons, with links relative to the case's log page they stand in
     for (the worker shows this at /cases/<id>/log/)."""
-    return render(request, "locker/offline_log.html", _shell_context({}))
+    return _shell(request, "locker/offline_log.html", {})
 
 
 @login_required
@@ -83,9 +90,7 @@ def shell_form(request: AuthedRequest, form_name: str) -> HttpResponse:
         raise Http404("No such form")
     # The page's script gives each opening its own submission id and the time it is opened.
     form = form_class(initial={"submission": "", "occurred_at": ""})
-    return render(
-        request, "locker/log_form.html", _shell_context({"form": form, "name": form_name})
-    )
+    return _shell(request, "locker/log_form.html", {"form": form, "name": form_name})
 
 
 @login_required
