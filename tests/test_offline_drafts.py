@@ -18,11 +18,11 @@ from locker.models import Entry, Profile
 
 from .conftest import chromium_path
 from .factories import UserFactory, make_case
-from .personas import PERSONAS
+from .personas import PERSONAS, SIGNED_OUT
 from .prerequisites import needs
 from .test_browser import browser, log_in  # noqa: F401  (the fixture is used by name)
 from .test_browser_phone import shot, small_targets
-from .ui_helpers import png_bytes
+from .ui_helpers import csrf_post, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -84,12 +84,29 @@ def test_offline_drafts_are_off_by_default_and_turned_on_in_settings(client) -> 
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_turns_offline_drafts_on_for_themselves_only(world, persona: str) -> None:
+    client = world.web(persona)
+    response = csrf_post(
+        client, reverse("preferences"), {"time_zone": "Asia/Shanghai", "offline_drafts": "on"}
+    )
+    if persona in SIGNED_OUT:
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        assert not Profile.objects.filter(offline_drafts=True).exists()
+        return
+    assert response.status_code == 302
+    assert list(Profile.objects.filter(offline_drafts=True).values_list("user", flat=True)) == [
+        world.user(persona).pk
+    ]
+    assert 'data-drafts="on"' in client.get(reverse("case_list")).content.decode()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
 def test_the_kept_log_forms_hold_nothing_of_any_case(world, persona: str) -> None:
     """Every signed-in persona gets the same empty forms; signed-out ones are sent to log in."""
     client = world.web(persona)
     for url in (reverse("offline_shell_log"), reverse("offline_shell_form", args=["call"])):
         response = client.get(url)
-        if persona in ("anonymous", "contact"):
+        if persona in SIGNED_OUT:
             assert response.status_code == 302
             continue
         assert response.status_code == 200
