@@ -347,8 +347,9 @@ def test_log_out_and_turning_drafts_off_delete_them(browser, live_server) -> Non
     page.fill("#id_text", "第三条")
     page.get_by_role("button", name="保存").click()
     page.locator("#offline-messages .msg.success").wait_for()
-    context.set_offline(False)
+    # Kept from being sent when the connection returns, to see log-out delete it.
     page.route("**/log/note/", lambda route: route.abort())
+    context.set_offline(False)
     with page.expect_navigation(url=f"{live_server.url}/"):
         page.locator(".account button.link").click()
     assert page.evaluate(STORED) == {"databases": [], "caches": []}
@@ -365,8 +366,9 @@ def test_the_quick_exit_deletes_the_drafts(browser, live_server, settings) -> No
     page.fill("#id_text", NOTE)
     page.get_by_role("button", name="保存").click()
     page.locator("#offline-messages .msg.success").wait_for()
-    context.set_offline(False)
+    # Kept from being sent when the connection returns, to see log-out delete it.
     page.route("**/log/note/", lambda route: route.abort())
+    context.set_offline(False)
     page.locator("#quick-exit").click()
     page.wait_for_url("**/icon-192.png")
     assert page.evaluate(STORED) == {"databases": [], "caches": []}
