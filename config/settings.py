@@ -135,6 +135,7 @@ TEMPLATES = [
             "libraries": {
                 "locker_tags": "locker.web.templatetags.locker_tags",
                 "sharing_tags": "locker.web.templatetags.sharing_tags",
+                "offline_tags": "locker.web.templatetags.offline_tags",
             },
         },
     },

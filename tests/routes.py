@@ -214,6 +214,12 @@ ROUTES: list[Route] = [
     # a signed-in person is sent on from the front door, the sign-up and the log-in pages
     web("home", nothing, answers(302, 302, 302, 302, 302, 200)),
     web("manifest", nothing, everyone()),
+    # offline drafts: the worker script for everyone; the empty log forms it keeps (nothing of
+    # any case in them) and a fresh token for sending drafts, for anyone signed in
+    web("service_worker", nothing, everyone()),
+    web("offline_shell_log", nothing, accounts()),
+    web("offline_shell_form", lambda w: ["note"], accounts()),
+    web("offline_token", nothing, accounts()),
     # Everyone leaves; a POST from our page also locks a signed-in session, a GET never does.
     web("quick_exit", nothing, everyone(302), "POST"),
     web("set_language", nothing, everyone(302), "POST", {"language": "en"}),

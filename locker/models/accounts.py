@@ -89,6 +89,9 @@ class Profile(models.Model):
     # sign-up offers a neutral one), and a name of one's own instead of the preset's.
     look = models.CharField(_("look"), max_length=16, default="locker")
     look_name = models.CharField(_("own name"), max_length=20, blank=True)
+    # Off unless asked for: a draft kept on the phone is something someone holding the phone
+    # could find (docs/privacy.md, "Offline drafts").
+    offline_drafts = models.BooleanField(_("keep offline drafts on my phone"), default=False)
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

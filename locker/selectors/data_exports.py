@@ -90,6 +90,9 @@ def account_records(user: Any) -> dict[str, Any]:
                     "language": profile.language,
                     "mail_daily_receipt": profile.mail_daily_receipt,
                     "mail_case_titles": profile.mail_case_titles,
+                    "offline_drafts": profile.offline_drafts,
+                    "look": profile.look,
+                    "look_name": profile.look_name,
                 }
                 if profile
                 else None

@@ -101,15 +101,17 @@ def set_preferences(
     language: str | None = None,
     mail_daily_receipt: bool | None = None,
     mail_case_titles: bool | None = None,
+    offline_drafts: bool | None = None,
 ) -> Profile:
-    """Store the user's time zone, language and receipt-mail choices (None leaves a value as
-    it is)."""
+    """Store the user's time zone, language, receipt-mail and offline-draft choices (None
+    leaves a value as it is)."""
     profile, _ = Profile.objects.get_or_create(user=user)
     wanted = {
         "time_zone": time_zone,
         "language": language,
         "mail_daily_receipt": mail_daily_receipt,
         "mail_case_titles": mail_case_titles,
+        "offline_drafts": offline_drafts,
     }
     changed = []
     for name, value in wanted.items():

@@ -18,6 +18,7 @@ from locker.web.views import (
     keys,
     log,
     looks,
+    offline,
     passkeys,
     privacy,
     reauth,
@@ -39,6 +40,11 @@ urlpatterns = [
     path("", accounts.home, name="home"),
     path("manifest.webmanifest", accounts.manifest, name="manifest"),
     path("exit/", accounts.quick_exit, name="quick_exit"),
+    # Offline drafts (docs/privacy.md): the worker, the empty log forms it keeps, a fresh token.
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("offline/log/", offline.shell_log, name="offline_shell_log"),
+    path("offline/log/<slug:form_name>/", offline.shell_form, name="offline_shell_form"),
+    path("offline/token", offline.token, name="offline_token"),
     path("i18n/setlang/", accounts.set_language, name="set_language"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/login/", accounts.RateLimitedLoginView.as_view(), name="login"),
@@ -100,6 +106,8 @@ urlpatterns = [
     ),
     path("accounts/delete/", privacy.account_delete, name="account_delete"),
     path("accounts/deleted/", privacy.account_deleted, name="account_deleted"),
+    # Before django.contrib.auth's own, which it replaces (the same address and name).
+    path("accounts/logout/", accounts.ClearingLogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("cases/", cases.case_list, name="case_list"),
     path("cases/new/", cases.case_create, name="case_create"),

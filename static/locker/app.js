@@ -17,6 +17,8 @@
     var control = document.getElementById("quick-exit");
     var form = control.form;
     try { sessionStorage.clear(); } catch (e) { /* private mode */ }
+    // offline.js deletes any offline drafts and kept forms.
+    document.dispatchEvent(new CustomEvent("locker:quick-exit"));
     document.body.style.visibility = "hidden";
     if (!form) { window.location.replace(control.href); return; }
     var gone = false;
@@ -183,6 +185,8 @@
         submit.disabled = false;
         line.textContent = text("failed");
         retry.hidden = false;
+        // offline.js keeps it as a draft when the user turned offline drafts on.
+        form.dispatchEvent(new CustomEvent("locker:send-failed", { bubbles: true }));
       };
       xhr.send(new FormData(form));
     }

@@ -148,6 +148,16 @@ class PreferencesForm(forms.Form):
         required=False,
         help_text=_("Otherwise a case is named by the start of its number only."),
     )
+    offline_drafts = forms.BooleanField(
+        label=_("Keep a draft on the phone when there is no connection"),
+        required=False,
+        help_text=_(
+            "Without signal, the log forms still open, and what you save is kept on the phone, "
+            "encrypted, until the connection returns; then it is sent and deleted from the "
+            "phone. It applies in every browser you sign in to with this account. Turning it "
+            "off, logging out or the quick exit deletes drafts not yet sent."
+        ),
+    )
 
 
 class UnlockForm(forms.Form):

@@ -21,8 +21,9 @@ from locker.selectors.accounts import preferences_of
 
 LOCK_KEY = "locker_locked"
 # Reachable while locked: the unlock, lock and log-out pages, the exit itself, the language
-# switch, the manifest (the look's name: what the home screen shows anyway) and contact-link
-# pages, which show nothing of the signed-in user's cases.
+# switch, the manifest (the look's name: what the home screen shows anyway), contact-link
+# pages, which show nothing of the signed-in user's cases, and the service worker script,
+# which holds no one's data (a locked session must still be able to update it).
 UNLOCKED_PREFIXES = (
     "/accounts/unlock/",
     "/accounts/lock/",
@@ -31,6 +32,7 @@ UNLOCKED_PREFIXES = (
     "/i18n/",
     "/c/",
     "/manifest.webmanifest",
+    "/sw.js",
 )
 DEFAULT_ZONE_BY_LANGUAGE = {"zh-hans": "Asia/Shanghai"}
 

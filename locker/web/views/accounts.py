@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.views import LoginView, LogoutView, PasswordResetView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
@@ -104,6 +104,21 @@ class RateLimitedLoginView(LoginView):
         if refused is not None:
             return too_many(self.request, refused.retry_after_s)
         return super().form_invalid(form)
+
+
+# Asks the browser to delete what this site stored in it: offline drafts, their key and the kept
+# log forms (IndexedDB, CacheStorage, the service worker). The page's script deletes them too
+# (static/locker/offline.js); this also covers a page whose script did not run.
+CLEAR_SITE_STORAGE = '"storage"'
+
+
+class ClearingLogoutView(LogoutView):
+    """Django's log-out, which also clears this site's storage in the browser."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = CLEAR_SITE_STORAGE
+        return response
 
 
 class RateLimitedPasswordResetView(PasswordResetView):
@@ -231,6 +246,7 @@ def preferences(request: AuthedRequest) -> HttpResponse:
                 language=form.cleaned_data["language"],
                 mail_daily_receipt=form.cleaned_data["mail_daily_receipt"],
                 mail_case_titles=form.cleaned_data["mail_case_titles"],
+                offline_drafts=form.cleaned_data["offline_drafts"],
             )
             response = redirect("preferences")
             if form.cleaned_data["language"]:
@@ -249,6 +265,7 @@ def preferences(request: AuthedRequest) -> HttpResponse:
                 "language": profile.language if profile else "",
                 "mail_daily_receipt": profile.mail_daily_receipt if profile else False,
                 "mail_case_titles": profile.mail_case_titles if profile else False,
+                "offline_drafts": profile.offline_drafts if profile else False,
             }
         )
     form.fields["time_zone"].widget.choices = time_zone_choices(current)
@@ -298,10 +315,14 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
     GET never does, or any other site's link or image could lock a user out of their case.
     The script posts the form and then opens this address with location.replace, so the case
     page leaves the history."""
-    if request.user.is_authenticated and _posted_from_our_page(request):
+    ours = _posted_from_our_page(request)
+    if request.user.is_authenticated and ours:
         request.session[LOCK_KEY] = True
     response = HttpResponseRedirect(settings.LOCKER_QUICK_EXIT_URL)
     response["Referrer-Policy"] = "no-referrer"
+    if ours:
+        # Only our own page's post: another site's must not delete a borrower's drafts.
+        response["Clear-Site-Data"] = CLEAR_SITE_STORAGE
     return response
 
 
