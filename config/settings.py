@@ -203,14 +203,32 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media-not-served/"
 
 # Evidence and dossiers go through the "evidence" storage alias. Set LOCKER_STORAGE=s3 (and the
-# AWS_* variables django-storages reads) to keep them in an S3-compatible bucket instead.
-if os.environ.get("LOCKER_STORAGE", "filesystem") == "s3":
+# AWS_* variables below) to keep them in an S3-compatible bucket instead: AWS S3, or the
+# SeaweedFS service of compose.yaml. Everything is read from the environment; the access key
+# and secret, when unset, come from boto3's own chain (an instance role, ~/.aws). The client
+# gives up on a store that does not answer within AWS_S3_TIMEOUT_S, so a request fails with
+# 503 rather than hanging (locker/infra/storage.py).
+LOCKER_STORAGE = os.environ.get("LOCKER_STORAGE", "filesystem")
+if LOCKER_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _s3_timeout = float(os.environ.get("AWS_S3_TIMEOUT_S", "10"))
     _evidence_storage: dict[str, object] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
             "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
             "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            "client_config": _BotoConfig(
+                # "path" for stores reached by a bare host name (compose's
+                # http://seaweedfs:8333), where bucket.host would not resolve; empty: boto3's.
+                s3={"addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or "auto"},
+                connect_timeout=_s3_timeout,
+                read_timeout=_s3_timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
             "file_overwrite": False,
             "default_acl": "private",
             "querystring_auth": True,

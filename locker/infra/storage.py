@@ -35,6 +35,9 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
 from locker.core import envelope
 from locker.infra import master_keys
 from locker.infra.content import ContentRefused, check_content
@@ -414,6 +417,8 @@ class SealedStorage(Storage):
 
     def delete(self, name: str) -> None:
         self.inner.delete(name)
+        if isinstance(self.inner, S3Storage):
+            _purge_versions(self.inner, name)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         return self.inner.listdir(path)
@@ -450,6 +455,18 @@ class SealedStorage(Storage):
     def is_sealed(self, name: str) -> bool:
         with self.inner.open(name, "rb") as handle:
             return envelope.is_sealed(handle.read(len(envelope.MAGIC)))
+
+
+def _purge_versions(storage: S3Storage, name: str) -> None:
+    """Every stored version of `name` removed, and the delete marker the DELETE left: on a
+    versioned bucket (compose.yaml's, docs/deploy.md) a plain DELETE only hides the object,
+    and the app deletes to erase (an erased entry's file, a deleted case, an expired data
+    export), so the bytes must go. Versioning still keeps what is overwritten (a re-wrap,
+    a mismatching copy replaced) and whatever anyone without the app's credentials deletes."""
+    key = storage._normalize_name(clean_name(name))
+    for version in storage.bucket.object_versions.filter(Prefix=key):
+        if version.object_key == key:
+            version.delete()
 
 
 def walk_stored(directory: str = "") -> Iterator[str]:
