@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First of all: every log line of the request carries its id, and so does the answer.
+    "locker.web.middleware.request_id.RequestIdMiddleware",
     # Outermost, so that every answer carries them, the 503 below included: HSTS, nosniff,
     # Referrer-Policy, Cross-Origin-Opener-Policy; the CSP; the Permissions-Policy.
     "django.middleware.security.SecurityMiddleware",
@@ -482,19 +484,32 @@ LOCKER_EMAIL_CONFIRM_DAYS = int(os.environ.get("LOCKER_EMAIL_CONFIRM_DAYS", "3")
 # Every handler redacts what it writes (locker/infra/redact.py): Django logs the path of every
 # 4xx and 5xx, and a token URL's one request would be one of them. runserver's request log
 # (django.server) has a handler of its own in Django's defaults, replaced here by a filtered one.
+# LOCKER_LOG_FORMAT: "json", one object a line with the request id (compose's default, for a
+# log collector), or "text", the message alone (the default, for `make run` in a terminal).
+# Either way nothing but the chosen fields: never the request object Django attaches.
+LOCKER_LOG_FORMAT = os.environ.get("LOCKER_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "locker.infra.redact.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "locker.infra.redact.RedactSecretsFilter"},
+        "request_id": {"()": "locker.infra.logs.RequestIdFilter"},
+    },
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
+        "json": {"()": "locker.infra.logs.JsonFormatter"},
+        "text": {"format": "%(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "redact"],
+            "formatter": "json" if LOCKER_LOG_FORMAT == "json" else "text",
+        },
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",

@@ -38,6 +38,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS = ROOT / "config" / "settings.py"
+GUNICORN_CONF = ROOT / "config" / "gunicorn.py"
 HEALTHCHECK = ROOT / "bin" / "container-healthcheck"
 APP_SERVICES = ("web", "worker", "beat")
 IMAGE_ROOT = "/app"  # the Dockerfile's WORKDIR: this repository inside the image
@@ -67,7 +68,12 @@ def app_environment(service: dict[str, Any]) -> dict[str, str | None]:
 
 
 def settings_variables() -> set[str]:
-    return set(SETTINGS_READ.findall(SETTINGS.read_text(encoding="utf-8")))
+    """What config/settings.py and config/gunicorn.py (the web server's own) read."""
+    return {
+        name
+        for path in (SETTINGS, GUNICORN_CONF)
+        for name in SETTINGS_READ.findall(path.read_text(encoding="utf-8"))
+    }
 
 
 def strings(value: Any) -> list[str]:
@@ -146,8 +152,9 @@ def test_app_services_share_one_image_environment_and_data_volume() -> None:
         assert service["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
+            "bucket": {"condition": "service_completed_successfully"},
         }, name
-    assert set(compose()["volumes"]) == {"pgdata", "redisdata", "lockerdata"}
+    assert set(compose()["volumes"]) == {"pgdata", "redisdata", "lockerdata", "s3data"}
 
     environment = app_environment(web)
     assert environment["LOCKER_DATA_DIR"] == "/data" == image_env()["LOCKER_DATA_DIR"]
@@ -172,7 +179,27 @@ def test_backing_services_are_checked_and_kept() -> None:
     for service in (postgres, redis):
         assert service["restart"] == "unless-stopped"
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
-    assert "s3" not in {name.lower() for name in services}  # not part of this deployment yet
+    seaweedfs = services["seaweedfs"]
+    assert seaweedfs["image"].startswith("chrislusf/seaweedfs:")
+    assert seaweedfs["volumes"] == ["s3data:/data"] and "ports" not in seaweedfs
+    assert seaweedfs["healthcheck"]["test"][-1] == "http://127.0.0.1:8333/healthz"
+    assert seaweedfs["restart"] == "unless-stopped"
+    [script] = seaweedfs["command"]
+    # The gateway knows the app's credentials only: requests without them are refused.
+    assert '"$$S3_ACCESS_KEY" "$$S3_SECRET_KEY"' in script and "-s3.config=" in script
+    environment = seaweedfs["environment"]
+    assert environment["S3_ACCESS_KEY"] == "${AWS_ACCESS_KEY_ID:-locker}"
+    assert environment["S3_SECRET_KEY"] == "${AWS_SECRET_ACCESS_KEY:-locker-s3-secret}"
+    app = app_environment(services["web"])
+    assert app["AWS_ACCESS_KEY_ID"] == environment["S3_ACCESS_KEY"]
+    assert app["AWS_SECRET_ACCESS_KEY"] == environment["S3_SECRET_KEY"]
+    assert app["LOCKER_STORAGE"] == "${LOCKER_STORAGE:-s3}"
+    assert app["AWS_S3_ENDPOINT_URL"] == "${AWS_S3_ENDPOINT_URL:-http://seaweedfs:8333}"
+    bucket = services["bucket"]
+    assert bucket["command"] == ["python", "manage.py", "prepare_bucket"]
+    assert bucket["environment"] == services["web"]["environment"]
+    assert bucket["depends_on"] == {"seaweedfs": {"condition": "service_healthy"}}
+    assert bucket["restart"] == "no"
     web = services["web"]
     assert web["ports"] == ["127.0.0.1:${WEB_PORT:-8000}:8000"]
     assert web["healthcheck"]["test"] == [
@@ -209,8 +236,13 @@ def test_the_commands_name_what_exists() -> None:
 def test_env_example_lists_every_setting_and_compose_passes_it() -> None:
     examples, not_read = env_example()
     environment = app_environment(compose()["services"]["web"])
-    passed = {name for name, value in environment.items() if value is None}
-    set_by_compose = {name for name, value in environment.items() if value is not None}
+    # Passed from .env: bare, or ${NAME:-default} of its own name (compose's default then).
+    passed = {
+        name
+        for name, value in environment.items()
+        if value is None or INTERPOLATION.fullmatch(value or "") and value[2:].startswith(name + ":")
+    }
+    set_by_compose = set(environment) - passed
     settings = settings_variables()
     compose_own = set(compose_defaults())
 

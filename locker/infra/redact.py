@@ -248,6 +248,18 @@ def redact_header(name: str, value: str) -> str:
     return redact_text(value)
 
 
+# A phone number: 7 to 15 digits, perhaps after a +, perhaps grouped by spaces or dashes, not
+# part of a longer word (a hash, an id). Borrowers' and collectors' numbers are the personal
+# data most likely to reach a log line (a path, an error quoting a value); longer runs of
+# digits that are not phone numbers (a size in bytes) are masked too, which costs little.
+_PHONE = re.compile(r"(?<![\w+])\+?\d(?:[ -]?\d){6,14}(?![\w])")
+PHONE_REDACTED = "[number]"
+
+
+def redact_phone_numbers(text: str) -> str:
+    return _PHONE.sub(PHONE_REDACTED, text)
+
+
 class RedactSecretsFilter(logging.Filter):
     """A logging filter for every handler of the app (settings.LOGGING): the message, its
     traceback and stack are formatted here and redacted, so no handler writes a token. Django
@@ -258,13 +270,13 @@ class RedactSecretsFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = redact_text(message)
+        redacted = redact_phone_numbers(redact_text(message))
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact_text(record.exc_text)
+            record.exc_text = redact_phone_numbers(redact_text(record.exc_text))
         if record.stack_info:
-            record.stack_info = redact_text(record.stack_info)
+            record.stack_info = redact_phone_numbers(redact_text(record.stack_info))
         return True
