@@ -14,6 +14,7 @@ import os
 import runpy
 import shutil
 import sys
+import time
 import urllib.request
 import uuid
 import zipfile
@@ -297,3 +298,22 @@ def test_erasure_and_case_deletion_leave_no_version_in_the_bucket(
         if str(case.pk) in v["Key"]
     ]
     assert survivors == [], survivors
+
+
+@needs(MOTO_SERVER is not None, "moto_server (pip install 'moto[server]', in the dev extras)")
+def test_readyz_asks_the_bucket_and_fails_fast_when_the_store_is_away(s3, settings) -> None:
+    from django.test import Client
+
+    response = Client().get("/readyz")
+    assert response.status_code == 200 and response.json()["storage"] == "ok"
+
+    evidence = dict(settings.STORAGES["evidence"])
+    evidence["OPTIONS"] = {
+        **evidence["OPTIONS"],
+        "endpoint_url": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    }
+    settings.STORAGES = {**settings.STORAGES, "evidence": evidence}
+    started = time.monotonic()
+    response = Client(raise_request_exception=False).get("/readyz")
+    assert time.monotonic() - started < 8
+    assert response.status_code == 503 and response.json()["storage"] == "unavailable"

@@ -578,3 +578,49 @@ def sealed_key_id(name: str) -> bytes | None:
     if not envelope.is_sealed(head):
         return None
     return envelope.Header.parse(head).key_id
+
+
+_probe_clients: dict[tuple[Any, ...], Any] = {}
+
+
+def storage_answers(timeout_s: float = 2.0) -> bool:
+    """Whether the evidence store can be used now, within about `timeout_s` (GET /readyz):
+    the directory (or its nearest existing parent) is writable; the bucket answers a HEAD,
+    through a client of its own with short timeouts and no retries, so that a store that
+    does not answer costs the probe `timeout_s`, not the app's longer AWS_S3_TIMEOUT_S."""
+    inner = storages["evidence"]
+    try:
+        if isinstance(inner, S3Storage):
+            key = (inner.endpoint_url, inner.region_name, inner.access_key, inner.bucket_name)
+            client = _probe_clients.get(key)
+            if client is None:
+                import boto3
+                from botocore.config import Config
+
+                style = inner.client_config.s3 or {}
+                client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=inner.endpoint_url,
+                    region_name=inner.region_name,
+                    aws_access_key_id=inner.access_key,
+                    aws_secret_access_key=inner.secret_key,
+                    config=Config(
+                        connect_timeout=timeout_s,
+                        read_timeout=timeout_s,
+                        retries={"max_attempts": 1, "mode": "standard"},
+                        s3=style,
+                    ),
+                )
+                _probe_clients[key] = client
+            client.head_bucket(Bucket=inner.bucket_name)
+            return True
+        if isinstance(inner, FileSystemStorage):
+            path = os.path.abspath(inner.location)
+            while not os.path.exists(path) and os.path.dirname(path) != path:
+                path = os.path.dirname(path)
+            return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+        inner.exists("readyz-probe")
+        return True
+    except Exception:  # the store's own errors (botocore, OSError): not ready
+        log.warning("readyz: the evidence store does not answer", exc_info=True)
+        return False
