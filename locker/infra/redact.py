@@ -248,11 +248,15 @@ def redact_header(name: str, value: str) -> str:
     return redact_text(value)
 
 
-# A phone number: 7 to 15 digits, perhaps after a +, perhaps grouped by spaces or dashes, not
-# part of a longer word (a hash, an id). Borrowers' and collectors' numbers are the personal
-# data most likely to reach a log line (a path, an error quoting a value); longer runs of
-# digits that are not phone numbers (a size in bytes) are masked too, which costs little.
-_PHONE = re.compile(r"(?<![\w+])\+?\d(?:[ -]?\d){6,14}(?![\w])")
+# A phone number, not part of a longer word (a hash, an id): 7 to 15 digits in one run
+# (13912345678), or after a + grouped by spaces or dashes (+86 139-1234-5678), or in dashed
+# groups of 3 or 4 (139-1234-5678), or spaced 3-4-4 (139 1234 5678). Borrowers' and collectors' numbers are the personal data
+# most likely to reach a log line (a path, an error quoting a value). A date (2026-01-05) or
+# "410 3597" (a status and a size) is none of these; a size of a million bytes or more is
+# masked too, which costs little.
+_PHONE = re.compile(
+    r"(?<![\w+.-])(?:\+\d(?:[ -]?\d){6,17}|\d{7,15}|\d{2,4}(?:-\d{3,4}){2,3}|\d{3} \d{4} \d{4})(?![\w])"
+)
 PHONE_REDACTED = "[number]"
 
 
