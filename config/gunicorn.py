@@ -46,6 +46,11 @@ class RedactedAtoms(glogging.SafeAtoms):
         return redact_phone_numbers(redact_text(value))
 
 
+def _number(atom: Any) -> int | None:
+    text = str(atom)
+    return int(text) if text.isdigit() else None
+
+
 class RedactingLogger(glogging.Logger):
     """gunicorn's logger, but no token reaches its access or error log. With
     LOCKER_LOG_FORMAT=json each access is one JSON object, like the app's own lines
@@ -69,8 +74,8 @@ class RedactingLogger(glogging.Logger):
             "method": atoms["m"],
             "path": atoms["U"],
             "query": atoms["q"],
-            "status": atoms["s"],
-            "bytes": atoms["B"],
+            "status": _number(atoms["s"]),
+            "bytes": _number(atoms["B"]),
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
             "remote_addr": atoms["h"],
         }

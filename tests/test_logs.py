@@ -110,3 +110,51 @@ def test_text_is_the_default_format_and_json_what_compose_sets(tmp_path) -> None
         assert runpy.run_path(str(SETTINGS))["LOGGING"]["handlers"]["console"]["formatter"] == (
             "text"
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_gunicorn_writes_json_access_and_app_lines_without_the_secrets(tmp_path) -> None:
+    """gunicorn with the project's config and LOCKER_LOG_FORMAT=json, as compose runs it: its
+    access lines and the app's own are JSON objects with the request id, and neither holds
+    the phone number or the token sent in the path, the query and the body."""
+    import urllib.error
+    import urllib.request
+
+    from .faults.processes import Gunicorn, app_env, manage
+
+    env = app_env(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        redis_url="",
+        LOCKER_LOG_FORMAT="json",
+    )
+    migrated = manage(env, "migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    web = Gunicorn(tmp_path, env, workers=1)
+    request_id = "proxy-0c1d2e3f4a5b6c7d"
+    try:
+        web.start().wait_ready(60)
+        request = urllib.request.Request(  # noqa: S310 - http to our own port
+            f"{web.base_url}/cases/{PHONE}/?phone={PHONE}&token={TOKEN}",
+            data=f"text={RECORD_TEXT}&phone={PHONE}&token={TOKEN}".encode(),
+            headers={"X-Request-ID": request_id},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        except urllib.error.HTTPError as answer:
+            assert answer.headers["X-Request-ID"] == request_id
+    finally:
+        web.stop()
+    written = web.log_path.read_text(errors="replace")
+    for secret in (PHONE, TOKEN, RECORD_TEXT):
+        assert secret not in written, f"{secret!r} reached the log:\n{written[-3000:]}"
+    objects = []
+    for line in written.splitlines():
+        if line.startswith("{"):
+            objects.append(json.loads(line))
+    access = [o for o in objects if o["logger"] == "gunicorn.access"]
+    app = [o for o in objects if o["logger"] == "django.request"]
+    assert access and app, written[-3000:]
+    assert access[-1]["request_id"] == request_id and access[-1]["path"] == "/cases/[number]/"
+    assert access[-1]["method"] == "POST" and access[-1]["status"] in {403, 404, 405}
+    assert app[-1]["request_id"] == request_id
