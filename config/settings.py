@@ -252,8 +252,9 @@ STORAGES = {
     "evidence": _evidence_storage,
     # Public assets: readable by any user (a web server in front, or the app's own user when
     # collectstatic ran as another, as in the Dockerfile), whatever the process's umask.
+    # Compressed and content-hashed names where collectstatic ran (locker/infra/staticfiles.py).
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "BACKEND": "locker.infra.staticfiles.HashedWhereCollected",
         "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
     },
 }
