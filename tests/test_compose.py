@@ -240,7 +240,8 @@ def test_env_example_lists_every_setting_and_compose_passes_it() -> None:
     passed = {
         name
         for name, value in environment.items()
-        if value is None or INTERPOLATION.fullmatch(value or "") and value[2:].startswith(name + ":")
+        if value is None
+        or (INTERPOLATION.fullmatch(value) is not None and value[2:].startswith(name + ":"))
     }
     set_by_compose = set(environment) - passed
     settings = settings_variables()

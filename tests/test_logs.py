@@ -158,3 +158,24 @@ def test_real_gunicorn_writes_json_access_and_app_lines_without_the_secrets(tmp_
     assert access[-1]["request_id"] == request_id and access[-1]["path"] == "/cases/[number]/"
     assert access[-1]["method"] == "POST" and access[-1]["status"] in {403, 404, 405}
     assert app[-1]["request_id"] == request_id
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("13912345678", "[number]"),
+        ("tel +86 139-1234-5678.", "tel [number]."),
+        ("139-1234-5678", "[number]"),
+        ("call 139 1234 5678 now", "call [number] now"),
+        ("/cases/13912345678/", "/cases/[number]/"),
+        # Not phone numbers: kept, so that log lines stay readable.
+        ('"GET / HTTP/1.1" 410 3597', '"GET / HTTP/1.1" 410 3597'),
+        ("2026-01-05 23:10:00", "2026-01-05 23:10:00"),
+        ("sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", None),
+        ("127.0.0.1:8000 pid 32746", None),
+    ],
+)
+def test_phone_numbers_are_masked_and_dates_sizes_and_hashes_kept(text, expected) -> None:
+    from locker.infra.redact import redact_phone_numbers
+
+    assert redact_phone_numbers(text) == (text if expected is None else expected)

@@ -87,7 +87,7 @@ class Bucket:
     name: str
     client: Any
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         listed = self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
         return sorted(item["Key"] for item in listed)
 
@@ -189,7 +189,7 @@ def test_an_append_stores_the_picture_and_its_derived_copy_sealed_in_the_bucket(
     evidence = EvidenceFile.objects.get(case=case, sha256=entry.evidence[0]["sha256"])
     thumb = derived_copy(evidence, "thumb")
     assert thumb is not None
-    keys = s3.keys()
+    keys = s3.object_keys()
     assert evidence.storage_name in keys and thumb in keys, keys
     assert_sealed(s3, evidence.storage_name, picture)
     assert_sealed(s3, thumb)
@@ -222,7 +222,7 @@ def test_a_dossier_rendered_by_the_task_is_stored_sealed(s3) -> None:
     )
     assert tasks.render_dossier.apply(args=[str(dossier.pk)]).result == "ready"
     dossier.refresh_from_db()
-    assert dossier.state == Dossier.State.READY and dossier.file_name in s3.keys()
+    assert dossier.state == Dossier.State.READY and dossier.file_name in s3.object_keys()
     raw = assert_sealed(s3, dossier.file_name)
     assert b"%PDF" not in raw
     with evidence_storage().open(dossier.file_name, "rb") as handle:
@@ -238,7 +238,7 @@ def test_a_data_export_built_by_its_task_is_stored_sealed_and_expires_from_the_b
     export = export_services.request_data_export(user=case.owner)
     assert tasks.build_data_export.apply(args=[str(export.pk)]).get() == "ready"
     export.refresh_from_db()
-    assert export.file_name in s3.keys()
+    assert export.file_name in s3.object_keys()
     assert_sealed(s3, export.file_name, b"PK\x03\x04")
     DataExport.objects.filter(pk=export.pk).update(expires_at=export.created_at)
     assert export_services.expire_data_exports() == 1
@@ -280,16 +280,16 @@ def test_erasure_and_case_deletion_leave_no_version_in_the_bucket(
             case=case, seq=erased.seq, user=case.owner, author=f"user:{case.owner_id}"
         )
     for name in names:
-        assert name not in s3.keys()
+        assert name not in s3.object_keys()
         assert s3.versions_of(name) == [], f"{name}: a version survived the erasure"
     [kept_file] = EvidenceFile.objects.filter(case=case, sha256=kept.evidence[0]["sha256"])
-    assert kept_file.storage_name in s3.keys()
+    assert kept_file.storage_name in s3.object_keys()
     call_command("verify_chain", "--case", str(case.pk), stdout=io.StringIO())
 
     with django_capture_on_commit_callbacks(execute=True):
         deletion.delete_case(case=case, user=case.owner, password=PASSWORD)
     assert not Case.objects.filter(pk=case.pk).exists()
-    left = [key for key in s3.keys() if str(case.pk) in key]
+    left = [key for key in s3.object_keys() if str(case.pk) in key]
     assert left == []
     listed = s3.client.list_object_versions(Bucket=s3.name)
     survivors = [

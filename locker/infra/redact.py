@@ -250,12 +250,14 @@ def redact_header(name: str, value: str) -> str:
 
 # A phone number, not part of a longer word (a hash, an id): 7 to 15 digits in one run
 # (13912345678), or after a + grouped by spaces or dashes (+86 139-1234-5678), or in dashed
-# groups of 3 or 4 (139-1234-5678), or spaced 3-4-4 (139 1234 5678). Borrowers' and collectors' numbers are the personal data
-# most likely to reach a log line (a path, an error quoting a value). A date (2026-01-05) or
-# "410 3597" (a status and a size) is none of these; a size of a million bytes or more is
-# masked too, which costs little.
+# groups of 3 or 4 (139-1234-5678), or a mobile spaced 3-4-4 (139 1234 5678). Borrowers' and
+# collectors' numbers are the personal data most likely to reach a log line (a path, an
+# error quoting a value). A date (2026-01-05) or "410 3597" (a status and a size) is none of
+# these; a size of a million bytes or more is masked too, which costs little.
 _PHONE = re.compile(
-    r"(?<![\w+.-])(?:\+\d(?:[ -]?\d){6,17}|\d{7,15}|\d{2,4}(?:-\d{3,4}){2,3}|\d{3} \d{4} \d{4})(?![\w])"
+    r"(?<![\w+.-])(?:"
+    r"\+\d(?:[ -]?\d){6,17}|\d{7,15}|\d{2,4}(?:-\d{3,4}){2,3}|1[3-9]\d \d{4} \d{4}"
+    r")(?![\w])"
 )
 PHONE_REDACTED = "[number]"
 

@@ -11,8 +11,6 @@ fallback in production. tests/test_static_files.py runs collectstatic and checks
 
 from __future__ import annotations
 
-from typing import Any
-
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 

@@ -34,7 +34,6 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
