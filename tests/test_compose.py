@@ -282,6 +282,32 @@ def test_env_example_shows_the_defaults(tmp_path) -> None:
     assert settings_with({**base, "LOCKER_TSA_URL": "https://tsa.example"}) != defaults
 
 
+def test_gunicorn_reads_its_shape_from_the_environment_with_the_defaults_shown() -> None:
+    """config/gunicorn.py: each GUNICORN_* setting, and .env.example shows its default."""
+    examples, _ = env_example()
+    names = {
+        "GUNICORN_WORKERS": "workers",
+        "GUNICORN_THREADS": "threads",
+        "GUNICORN_TIMEOUT": "timeout",
+        "GUNICORN_GRACEFUL_TIMEOUT": "graceful_timeout",
+        "GUNICORN_KEEPALIVE": "keepalive",
+        "GUNICORN_MAX_REQUESTS": "max_requests",
+        "GUNICORN_MAX_REQUESTS_JITTER": "max_requests_jitter",
+    }
+    assert {n for n in settings_variables() if n.startswith("GUNICORN_")} == set(names)
+    with mock.patch.dict(os.environ, {}, clear=True):
+        defaults = runpy.run_path(str(GUNICORN_CONF))
+    changed_env = {name: str(41 + i) for i, name in enumerate(names)}
+    with mock.patch.dict(os.environ, changed_env, clear=True):
+        changed = runpy.run_path(str(GUNICORN_CONF))
+    for i, (name, attribute) in enumerate(names.items()):
+        assert str(defaults[attribute]) == examples[name], name
+        assert changed[attribute] == 41 + i, name
+    # The commands leave these to the config file: a flag there would override the variable.
+    web = compose()["services"]["web"]["command"]
+    assert not {"--workers", "-w", "--threads", "--timeout"} & set(web + exec_form("CMD"))
+
+
 class RecordingEnviron(dict[str, str]):
     """An os.environ that notes every name read from it."""
 
@@ -553,6 +579,19 @@ def test_docker_compose_accepts_the_file_with_and_without_a_env_file(tmp_path) -
         assert environment["LOCKER_TSA_URL"] == "https://tsa.example", name
         assert environment["DATABASE_URL"] == "postgres://locker:s3cret@postgres:5432/locker"
     assert edited["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "s3cret"
+
+    # The bucket's secret reaches the store and the app alike. The store's shell reads the
+    # variables itself: `config` prints the $$ escaped again (valid input), not interpolated.
+    (tmp_path / ".env").write_text("AWS_SECRET_ACCESS_KEY=Other9Secret\n", encoding="utf-8")
+    resolved = docker_compose_config(tmp_path)["services"]
+    assert resolved["seaweedfs"]["environment"]["S3_SECRET_KEY"] == "Other9Secret"
+    for name in (*APP_SERVICES, "bucket"):
+        environment = resolved[name]["environment"]
+        assert environment["AWS_SECRET_ACCESS_KEY"] == "Other9Secret", name
+        assert environment["LOCKER_STORAGE"] == "s3", name
+    assert '"$$S3_ACCESS_KEY" "$$S3_SECRET_KEY"' in resolved["seaweedfs"]["command"][0]
+    assert "Other9Secret" not in resolved["seaweedfs"]["command"][0]
+    assert resolved["bucket"]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
 
     (tmp_path / ".env").write_text("WEB_PORT=8080\n", encoding="utf-8")
     assert docker_compose_config(tmp_path)["services"]["web"]["ports"] == [
