@@ -29,7 +29,15 @@ import yaml
 
 from locker.infra import signing
 
-from .faults.processes import PostgresCluster, Service, free_port, postgres_bin_dir, wait_until
+from .faults.processes import (
+    MOTO_SERVER,
+    MotoS3Server,
+    PostgresCluster,
+    Service,
+    free_port,
+    postgres_bin_dir,
+    wait_until,
+)
 from .prerequisites import needs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -417,7 +425,8 @@ def container_env(data_dir: Path, **extra: str) -> dict[str, str]:
         env[name] = value
     for name, value in app_environment(compose()["services"]["web"]).items():
         if value is not None and name not in {"DATABASE_URL", "REDIS_URL"}:
-            env[name] = value
+            # ${NAME:-default}: compose's default, as with no .env.
+            env[name] = INTERPOLATION.sub(lambda match: match[2], value)
     env["LOCKER_DATA_DIR"] = str(data_dir)
     env.update(extra)
     return env
@@ -434,13 +443,30 @@ def get(url: str, host: str) -> tuple[int, Any]:
         return 0, None
 
 
+@needs(MOTO_SERVER is not None, "moto_server (pip install 'moto[server]', in the dev extras)")
 def test_the_entrypoint_serves_web_and_holds_celery_until_migrated(tmp_path) -> None:
-    """compose's web command through the entry point: it migrates and creates the keys,
-    then gunicorn answers /readyz and /healthz; a celery command started before waits for
-    the migrations, then runs; the container's health check passes the Host the app
-    accepts. The public name is the only allowed host, as in production."""
+    """compose's bucket, web and celery commands through the entry point, with compose's
+    settings (LOCKER_STORAGE=s3, the AWS_* defaults) and moto's S3 server in place of the
+    seaweedfs service: the bucket command prepares the bucket and exits 0; web migrates and
+    creates the keys, then gunicorn answers /readyz (the bucket included) and /healthz; a
+    celery command started before waits for the migrations, then runs; the container's
+    health check passes the Host the app accepts. The public name is the only allowed
+    host, as in production."""
     data = tmp_path / "data"
-    env = container_env(data, ALLOWED_HOSTS="locker.example.org")
+    s3 = MotoS3Server(tmp_path / "moto").start()
+    s3.wait_ready(60)
+    env = container_env(data, ALLOWED_HOSTS="locker.example.org", AWS_S3_ENDPOINT_URL=s3.endpoint)
+    assert env["LOCKER_STORAGE"] == "s3" and env["AWS_S3_ADDRESSING_STYLE"] == "path"
+    bucket = subprocess.run(
+        [str(ROOT / "bin" / "container-entrypoint"), *compose()["services"]["bucket"]["command"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bucket.returncode == 0, bucket.stdout + bucket.stderr
+    assert "bucket locker-evidence: created, versioning Enabled" in bucket.stdout
     port = free_port()
     command = list(compose()["services"]["web"]["command"])
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"  # loopback only, here
@@ -461,7 +487,7 @@ def test_the_entrypoint_serves_web_and_holds_celery_until_migrated(tmp_path) -> 
 
         wait_until(ready, 120, "/readyz to answer 200", web.output)
         status, body = get(f"{base}/readyz", "locker.example.org")
-        assert status == 200 and body["database"] == "ok", body
+        assert status == 200 and body["database"] == "ok" and body["storage"] == "ok", body
         assert get(f"{base}/healthz", "locker.example.org") == (200, {"status": "ok"})
         assert get(f"{base}/readyz", "127.0.0.1")[0] == 400  # not an allowed host
 
@@ -488,6 +514,7 @@ def test_the_entrypoint_serves_web_and_holds_celery_until_migrated(tmp_path) -> 
     finally:
         web.stop()
         celery.stop()
+        s3.stop()
     free = f"http://127.0.0.1:{free_port()}/readyz"
     assert subprocess.run([sys.executable, str(HEALTHCHECK), free], timeout=30).returncode == 1
 

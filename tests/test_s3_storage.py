@@ -12,10 +12,7 @@ from __future__ import annotations
 import io
 import os
 import runpy
-import shutil
-import sys
 import time
-import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -43,37 +40,19 @@ from locker.services import dossiers as dossier_services
 
 from .dossier_helpers import screenshot_png, small_case
 from .factories import PASSWORD, add_entry, make_case
-from .faults.processes import Service, free_port
+from .faults.processes import MOTO_SERVER, MotoS3Server, free_port
 from .prerequisites import needs
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "config" / "settings.py"
-MOTO_SERVER = shutil.which("moto_server", path=str(Path(sys.executable).parent))
 SECRET_TEXT = "催收员说要打给我妈妈 13912345678"
-
-
-class MotoServer(Service):
-    name = "moto"
-
-    def __init__(self, workdir: Path, port: int) -> None:
-        assert MOTO_SERVER is not None
-        self.endpoint = f"http://127.0.0.1:{port}"
-        env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
-        super().__init__(workdir, [MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)], env)
-
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.endpoint}/", timeout=1):  # noqa: S310
-                return True
-        except OSError:
-            return False
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = MotoServer(tmp_path_factory.mktemp("moto"), free_port())
+    server = MotoS3Server(tmp_path_factory.mktemp("moto"))
     server.start()
     try:
         server.wait_ready(60)
