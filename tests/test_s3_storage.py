@@ -296,3 +296,19 @@ def test_readyz_asks_the_bucket_and_fails_fast_when_the_store_is_away(s3, settin
     response = Client(raise_request_exception=False).get("/readyz")
     assert time.monotonic() - started < 8
     assert response.status_code == 503 and response.json()["storage"] == "unavailable"
+
+
+@needs(MOTO_SERVER is not None, "moto_server (pip install 'moto[server]', in the dev extras)")
+def test_a_replaced_mismatching_copy_keeps_its_older_version(s3) -> None:
+    """Versioning is for what is overwritten: a stored copy whose bytes no longer match is
+    replaced by the right bytes, and the bucket keeps the bad copy as an older version."""
+    picture = screenshot_png(seed=11)
+    case = make_case()
+    add_entry(case, "note", uploads=[services.Upload("a.png", io.BytesIO(picture))])
+    [evidence] = EvidenceFile.objects.filter(case=case)
+    s3.client.put_object(Bucket=s3.name, Key=evidence.storage_name, Body=b"not the picture")
+    add_entry(case, "note", uploads=[services.Upload("again.png", io.BytesIO(picture))])
+    with evidence_storage().open(evidence.storage_name, "rb") as handle:
+        assert handle.read() == picture
+    versions = [v for v in s3.versions_of(evidence.storage_name) if "Size" in v]
+    assert len(versions) == 3, versions  # the first copy, the bad one, the replacement

@@ -315,8 +315,11 @@ def _make_directories(directory: str, mode: int | None) -> None:
 
 def _write_object(storage: Storage, name: str, spool: IO[bytes]) -> None:
     # An object store's PUT is whole or nothing; a stale object under the name is replaced.
-    if storage.exists(name):
-        storage.delete(name)
+    # Deleted through the wrapped backend: a replacement keeps the older version on a
+    # versioned bucket, where SealedStorage.delete (an erasure) would purge every version.
+    backend = storage.inner if isinstance(storage, SealedStorage) else storage
+    if backend.exists(name):
+        backend.delete(name)
     saved = storage.save(name, File(spool, name=os.path.basename(name)))
     if saved != name:
         raise StorageUnavailable(f"saved under {saved!r}, not {name!r}")
