@@ -59,4 +59,4 @@ VOLUME ["/data"]
 EXPOSE 8000
 ENTRYPOINT ["/app/bin/container-entrypoint"]
 # The web service's command, as in compose.yaml (tests/test_compose.py checks they agree).
-CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind", "0.0.0.0:8000"]

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First of all: every log line of the request carries its id, and so does the answer.
+    "locker.web.middleware.request_id.RequestIdMiddleware",
     # Outermost, so that every answer carries them, the 503 below included: HSTS, nosniff,
     # Referrer-Policy, Cross-Origin-Opener-Policy; the CSP; the Permissions-Policy.
     "django.middleware.security.SecurityMiddleware",
@@ -208,14 +210,32 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media-not-served/"
 
 # Evidence and dossiers go through the "evidence" storage alias. Set LOCKER_STORAGE=s3 (and the
-# AWS_* variables django-storages reads) to keep them in an S3-compatible bucket instead.
-if os.environ.get("LOCKER_STORAGE", "filesystem") == "s3":
+# AWS_* variables below) to keep them in an S3-compatible bucket instead: AWS S3, or the
+# SeaweedFS service of compose.yaml. Everything is read from the environment; the access key
+# and secret, when unset, come from boto3's own chain (an instance role, ~/.aws). The client
+# gives up on a store that does not answer within AWS_S3_TIMEOUT_S, so a request fails with
+# 503 rather than hanging (locker/infra/storage.py).
+LOCKER_STORAGE = os.environ.get("LOCKER_STORAGE", "filesystem")
+if LOCKER_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _s3_timeout = float(os.environ.get("AWS_S3_TIMEOUT_S", "10"))
     _evidence_storage: dict[str, object] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
             "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
             "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            "client_config": _BotoConfig(
+                # "path" for stores reached by a bare host name (compose's
+                # http://seaweedfs:8333), where bucket.host would not resolve; empty: boto3's.
+                s3={"addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or "auto"},
+                connect_timeout=_s3_timeout,
+                read_timeout=_s3_timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
             "file_overwrite": False,
             "default_acl": "private",
             "querystring_auth": True,
@@ -237,8 +257,9 @@ STORAGES = {
     "evidence": _evidence_storage,
     # Public assets: readable by any user (a web server in front, or the app's own user when
     # collectstatic ran as another, as in the Dockerfile), whatever the process's umask.
+    # Compressed and content-hashed names where collectstatic ran (locker/infra/staticfiles.py).
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "BACKEND": "locker.infra.staticfiles.HashedWhereCollected",
         "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
     },
 }
@@ -478,19 +499,32 @@ LOCKER_EMAIL_CONFIRM_DAYS = int(os.environ.get("LOCKER_EMAIL_CONFIRM_DAYS", "3")
 # Every handler redacts what it writes (locker/infra/redact.py): Django logs the path of every
 # 4xx and 5xx, and a token URL's one request would be one of them. runserver's request log
 # (django.server) has a handler of its own in Django's defaults, replaced here by a filtered one.
+# LOCKER_LOG_FORMAT: "json", one object a line with the request id (compose's default, for a
+# log collector), or "text", the message alone (the default, for `make run` in a terminal).
+# Either way nothing but the chosen fields: never the request object Django attaches.
+LOCKER_LOG_FORMAT = os.environ.get("LOCKER_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "locker.infra.redact.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "locker.infra.redact.RedactSecretsFilter"},
+        "request_id": {"()": "locker.infra.logs.RequestIdFilter"},
+    },
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
+        "json": {"()": "locker.infra.logs.JsonFormatter"},
+        "text": {"format": "%(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "redact"],
+            "formatter": "json" if LOCKER_LOG_FORMAT == "json" else "text",
+        },
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",

@@ -43,6 +43,9 @@ def _fast_passwords(settings) -> None:
 def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     media = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = media
+    # No manifest there: the plain static names (locker/infra/staticfiles.py), whatever a
+    # collectstatic left in the data dir.
+    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

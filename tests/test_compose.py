@@ -29,7 +29,15 @@ import yaml
 
 from locker.infra import signing
 
-from .faults.processes import PostgresCluster, Service, free_port, postgres_bin_dir, wait_until
+from .faults.processes import (
+    MOTO_SERVER,
+    MotoS3Server,
+    PostgresCluster,
+    Service,
+    free_port,
+    postgres_bin_dir,
+    wait_until,
+)
 from .prerequisites import needs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +46,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS = ROOT / "config" / "settings.py"
+GUNICORN_CONF = ROOT / "config" / "gunicorn.py"
 HEALTHCHECK = ROOT / "bin" / "container-healthcheck"
 APP_SERVICES = ("web", "worker", "beat")
 IMAGE_ROOT = "/app"  # the Dockerfile's WORKDIR: this repository inside the image
@@ -67,7 +76,12 @@ def app_environment(service: dict[str, Any]) -> dict[str, str | None]:
 
 
 def settings_variables() -> set[str]:
-    return set(SETTINGS_READ.findall(SETTINGS.read_text(encoding="utf-8")))
+    """What config/settings.py and config/gunicorn.py (the web server's own) read."""
+    return {
+        name
+        for path in (SETTINGS, GUNICORN_CONF)
+        for name in SETTINGS_READ.findall(path.read_text(encoding="utf-8"))
+    }
 
 
 def strings(value: Any) -> list[str]:
@@ -146,8 +160,9 @@ def test_app_services_share_one_image_environment_and_data_volume() -> None:
         assert service["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
+            "bucket": {"condition": "service_completed_successfully"},
         }, name
-    assert set(compose()["volumes"]) == {"pgdata", "redisdata", "lockerdata"}
+    assert set(compose()["volumes"]) == {"pgdata", "redisdata", "lockerdata", "s3data"}
 
     environment = app_environment(web)
     assert environment["LOCKER_DATA_DIR"] == "/data" == image_env()["LOCKER_DATA_DIR"]
@@ -172,7 +187,27 @@ def test_backing_services_are_checked_and_kept() -> None:
     for service in (postgres, redis):
         assert service["restart"] == "unless-stopped"
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
-    assert "s3" not in {name.lower() for name in services}  # not part of this deployment yet
+    seaweedfs = services["seaweedfs"]
+    assert seaweedfs["image"].startswith("chrislusf/seaweedfs:")
+    assert seaweedfs["volumes"] == ["s3data:/data"] and "ports" not in seaweedfs
+    assert seaweedfs["healthcheck"]["test"][-1] == "http://127.0.0.1:8333/healthz"
+    assert seaweedfs["restart"] == "unless-stopped"
+    [script] = seaweedfs["command"]
+    # The gateway knows the app's credentials only: requests without them are refused.
+    assert '"$$S3_ACCESS_KEY" "$$S3_SECRET_KEY"' in script and "-s3.config=" in script
+    environment = seaweedfs["environment"]
+    assert environment["S3_ACCESS_KEY"] == "${AWS_ACCESS_KEY_ID:-locker}"
+    assert environment["S3_SECRET_KEY"] == "${AWS_SECRET_ACCESS_KEY:-locker-s3-secret}"
+    app = app_environment(services["web"])
+    assert app["AWS_ACCESS_KEY_ID"] == environment["S3_ACCESS_KEY"]
+    assert app["AWS_SECRET_ACCESS_KEY"] == environment["S3_SECRET_KEY"]
+    assert app["LOCKER_STORAGE"] == "${LOCKER_STORAGE:-s3}"
+    assert app["AWS_S3_ENDPOINT_URL"] == "${AWS_S3_ENDPOINT_URL:-http://seaweedfs:8333}"
+    bucket = services["bucket"]
+    assert bucket["command"] == ["python", "manage.py", "prepare_bucket"]
+    assert bucket["environment"] == services["web"]["environment"]
+    assert bucket["depends_on"] == {"seaweedfs": {"condition": "service_healthy"}}
+    assert bucket["restart"] == "no"
     web = services["web"]
     assert web["ports"] == ["127.0.0.1:${WEB_PORT:-8000}:8000"]
     assert web["healthcheck"]["test"] == [
@@ -209,8 +244,14 @@ def test_the_commands_name_what_exists() -> None:
 def test_env_example_lists_every_setting_and_compose_passes_it() -> None:
     examples, not_read = env_example()
     environment = app_environment(compose()["services"]["web"])
-    passed = {name for name, value in environment.items() if value is None}
-    set_by_compose = {name for name, value in environment.items() if value is not None}
+    # Passed from .env: bare, or ${NAME:-default} of its own name (compose's default then).
+    passed = {
+        name
+        for name, value in environment.items()
+        if value is None
+        or (INTERPOLATION.fullmatch(value) is not None and value[2:].startswith(name + ":"))
+    }
+    set_by_compose = set(environment) - passed
     settings = settings_variables()
     compose_own = set(compose_defaults())
 
@@ -247,6 +288,32 @@ def test_env_example_shows_the_defaults(tmp_path) -> None:
         assert not differing, f"{name}={value} is not the default: it changes {differing}"
     # The comparison can tell: a value that is not the default shows.
     assert settings_with({**base, "LOCKER_TSA_URL": "https://tsa.example"}) != defaults
+
+
+def test_gunicorn_reads_its_shape_from_the_environment_with_the_defaults_shown() -> None:
+    """config/gunicorn.py: each GUNICORN_* setting, and .env.example shows its default."""
+    examples, _ = env_example()
+    names = {
+        "GUNICORN_WORKERS": "workers",
+        "GUNICORN_THREADS": "threads",
+        "GUNICORN_TIMEOUT": "timeout",
+        "GUNICORN_GRACEFUL_TIMEOUT": "graceful_timeout",
+        "GUNICORN_KEEPALIVE": "keepalive",
+        "GUNICORN_MAX_REQUESTS": "max_requests",
+        "GUNICORN_MAX_REQUESTS_JITTER": "max_requests_jitter",
+    }
+    assert {n for n in settings_variables() if n.startswith("GUNICORN_")} == set(names)
+    with mock.patch.dict(os.environ, {}, clear=True):
+        defaults = runpy.run_path(str(GUNICORN_CONF))
+    changed_env = {name: str(41 + i) for i, name in enumerate(names)}
+    with mock.patch.dict(os.environ, changed_env, clear=True):
+        changed = runpy.run_path(str(GUNICORN_CONF))
+    for i, (name, attribute) in enumerate(names.items()):
+        assert str(defaults[attribute]) == examples[name], name
+        assert changed[attribute] == 41 + i, name
+    # The commands leave these to the config file: a flag there would override the variable.
+    web = compose()["services"]["web"]["command"]
+    assert not {"--workers", "-w", "--threads", "--timeout"} & set(web + exec_form("CMD"))
 
 
 class RecordingEnviron(dict[str, str]):
@@ -358,7 +425,8 @@ def container_env(data_dir: Path, **extra: str) -> dict[str, str]:
         env[name] = value
     for name, value in app_environment(compose()["services"]["web"]).items():
         if value is not None and name not in {"DATABASE_URL", "REDIS_URL"}:
-            env[name] = value
+            # ${NAME:-default}: compose's default, as with no .env.
+            env[name] = INTERPOLATION.sub(lambda match: match[2], value)
     env["LOCKER_DATA_DIR"] = str(data_dir)
     env.update(extra)
     return env
@@ -375,13 +443,30 @@ def get(url: str, host: str) -> tuple[int, Any]:
         return 0, None
 
 
+@needs(MOTO_SERVER is not None, "moto_server (pip install 'moto[server]', in the dev extras)")
 def test_the_entrypoint_serves_web_and_holds_celery_until_migrated(tmp_path) -> None:
-    """compose's web command through the entry point: it migrates and creates the keys,
-    then gunicorn answers /readyz and /healthz; a celery command started before waits for
-    the migrations, then runs; the container's health check passes the Host the app
-    accepts. The public name is the only allowed host, as in production."""
+    """compose's bucket, web and celery commands through the entry point, with compose's
+    settings (LOCKER_STORAGE=s3, the AWS_* defaults) and moto's S3 server in place of the
+    seaweedfs service: the bucket command prepares the bucket and exits 0; web migrates and
+    creates the keys, then gunicorn answers /readyz (the bucket included) and /healthz; a
+    celery command started before waits for the migrations, then runs; the container's
+    health check passes the Host the app accepts. The public name is the only allowed
+    host, as in production."""
     data = tmp_path / "data"
-    env = container_env(data, ALLOWED_HOSTS="locker.example.org")
+    s3 = MotoS3Server(tmp_path / "moto").start()
+    s3.wait_ready(60)
+    env = container_env(data, ALLOWED_HOSTS="locker.example.org", AWS_S3_ENDPOINT_URL=s3.endpoint)
+    assert env["LOCKER_STORAGE"] == "s3" and env["AWS_S3_ADDRESSING_STYLE"] == "path"
+    bucket = subprocess.run(
+        [str(ROOT / "bin" / "container-entrypoint"), *compose()["services"]["bucket"]["command"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bucket.returncode == 0, bucket.stdout + bucket.stderr
+    assert "bucket locker-evidence: created, versioning Enabled" in bucket.stdout
     port = free_port()
     command = list(compose()["services"]["web"]["command"])
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"  # loopback only, here
@@ -402,7 +487,7 @@ def test_the_entrypoint_serves_web_and_holds_celery_until_migrated(tmp_path) -> 
 
         wait_until(ready, 120, "/readyz to answer 200", web.output)
         status, body = get(f"{base}/readyz", "locker.example.org")
-        assert status == 200 and body["database"] == "ok", body
+        assert status == 200 and body["database"] == "ok" and body["storage"] == "ok", body
         assert get(f"{base}/healthz", "locker.example.org") == (200, {"status": "ok"})
         assert get(f"{base}/readyz", "127.0.0.1")[0] == 400  # not an allowed host
 
@@ -429,6 +514,7 @@ def test_the_entrypoint_serves_web_and_holds_celery_until_migrated(tmp_path) -> 
     finally:
         web.stop()
         celery.stop()
+        s3.stop()
     free = f"http://127.0.0.1:{free_port()}/readyz"
     assert subprocess.run([sys.executable, str(HEALTHCHECK), free], timeout=30).returncode == 1
 
@@ -520,6 +606,19 @@ def test_docker_compose_accepts_the_file_with_and_without_a_env_file(tmp_path) -
         assert environment["LOCKER_TSA_URL"] == "https://tsa.example", name
         assert environment["DATABASE_URL"] == "postgres://locker:s3cret@postgres:5432/locker"
     assert edited["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "s3cret"
+
+    # The bucket's secret reaches the store and the app alike. The store's shell reads the
+    # variables itself: `config` prints the $$ escaped again (valid input), not interpolated.
+    (tmp_path / ".env").write_text("AWS_SECRET_ACCESS_KEY=Other9Secret\n", encoding="utf-8")
+    resolved = docker_compose_config(tmp_path)["services"]
+    assert resolved["seaweedfs"]["environment"]["S3_SECRET_KEY"] == "Other9Secret"
+    for name in (*APP_SERVICES, "bucket"):
+        environment = resolved[name]["environment"]
+        assert environment["AWS_SECRET_ACCESS_KEY"] == "Other9Secret", name
+        assert environment["LOCKER_STORAGE"] == "s3", name
+    assert '"$$S3_ACCESS_KEY" "$$S3_SECRET_KEY"' in resolved["seaweedfs"]["command"][0]
+    assert "Other9Secret" not in resolved["seaweedfs"]["command"][0]
+    assert resolved["bucket"]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
 
     (tmp_path / ".env").write_text("WEB_PORT=8080\n", encoding="utf-8")
     assert docker_compose_config(tmp_path)["services"]["web"]["ports"] == [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 import pytest
@@ -109,7 +110,38 @@ def test_readyz_reports_the_database_and_the_orphan_count() -> None:
         "orphan_files": 0,
         "orphan_scan_complete": True,
         "storage": "ok",
+        "broker": "ok",
     }
+
+
+def test_readyz_says_the_broker_is_away_and_stays_ready(settings) -> None:
+    """Evidence is recorded without the broker (dossiers wait for the sweep), so its absence
+    is reported, not a reason to take the instance out of service."""
+    from .faults.processes import free_port
+
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    started = time.monotonic()
+    response = Client().get("/readyz")
+    assert time.monotonic() - started < 3
+    assert response.status_code == 200
+    assert response.json()["broker"] == "unavailable"
+
+
+def test_readyz_is_503_when_the_evidence_directory_cannot_be_made(settings, tmp_path) -> None:
+    # A file where the directory should be (a volume not mounted, a path mistyped): no
+    # upload could be stored. (Permissions would not do: the tests may run as root.)
+    (tmp_path / "not-a-directory").write_bytes(b"")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "not-a-directory" / "media")},
+        },
+    }
+    response = Client(raise_request_exception=False).get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["storage"] == "unavailable"
+    assert response.json()["database"] == "ok"
 
 
 def test_readyz_is_503_when_the_database_does_not_answer(database_down) -> None:

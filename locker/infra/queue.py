@@ -6,8 +6,11 @@ them and imports them, and a web process that never imported it can still send t
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
+import redis
+from django.conf import settings
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from config.celery import app
@@ -53,3 +56,22 @@ def _send_row_task(task_name: str, row_id: Any, what: str) -> bool:
         log.warning("%s %s stays queued: broker unavailable (%s)", what, row_id, exc)
         return False
     return True
+
+
+def broker_answers(timeout_s: float = 1.0) -> bool:
+    """Whether the broker takes connections now, within `timeout_s` (GET /readyz): Redis
+    answers a PING; kombu's file-system transport (no REDIS_URL) has its folder writable."""
+    url = str(settings.CELERY_BROKER_URL)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            client = redis.Redis.from_url(
+                url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+            )
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except (redis.RedisError, OSError):
+            return False
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in")
+    return bool(folder) and os.path.isdir(str(folder)) and os.access(str(folder), os.W_OK)

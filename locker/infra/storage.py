@@ -34,6 +34,8 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from locker.core import envelope
 from locker.infra import master_keys
@@ -316,8 +318,11 @@ def _make_directories(directory: str, mode: int | None) -> None:
 
 def _write_object(storage: Storage, name: str, spool: IO[bytes]) -> None:
     # An object store's PUT is whole or nothing; a stale object under the name is replaced.
-    if storage.exists(name):
-        storage.delete(name)
+    # Deleted through the wrapped backend: a replacement keeps the older version on a
+    # versioned bucket, where SealedStorage.delete (an erasure) would purge every version.
+    backend = storage.inner if isinstance(storage, SealedStorage) else storage
+    if backend.exists(name):
+        backend.delete(name)
     saved = storage.save(name, File(spool, name=os.path.basename(name)))
     if saved != name:
         raise StorageUnavailable(f"saved under {saved!r}, not {name!r}")
@@ -417,6 +422,8 @@ class SealedStorage(Storage):
 
     def delete(self, name: str) -> None:
         self.inner.delete(name)
+        if isinstance(self.inner, S3Storage):
+            _purge_versions(self.inner, name)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         return self.inner.listdir(path)
@@ -453,6 +460,18 @@ class SealedStorage(Storage):
     def is_sealed(self, name: str) -> bool:
         with self.inner.open(name, "rb") as handle:
             return envelope.is_sealed(handle.read(len(envelope.MAGIC)))
+
+
+def _purge_versions(storage: S3Storage, name: str) -> None:
+    """Every stored version of `name` removed, and the delete marker the DELETE left: on a
+    versioned bucket (compose.yaml's, docs/deploy.md) a plain DELETE only hides the object,
+    and the app deletes to erase (an erased entry's file, a deleted case, an expired data
+    export), so the bytes must go. Versioning still keeps what is overwritten (a re-wrap,
+    a mismatching copy replaced) and whatever anyone without the app's credentials deletes."""
+    key = storage._normalize_name(clean_name(name))
+    for version in storage.bucket.object_versions.filter(Prefix=key):
+        if version.object_key == key:
+            version.delete()
 
 
 def walk_stored(directory: str = "") -> Iterator[str]:
@@ -564,3 +583,49 @@ def sealed_key_id(name: str) -> bytes | None:
     if not envelope.is_sealed(head):
         return None
     return envelope.Header.parse(head).key_id
+
+
+_probe_clients: dict[tuple[Any, ...], Any] = {}
+
+
+def storage_answers(timeout_s: float = 2.0) -> bool:
+    """Whether the evidence store can be used now, within about `timeout_s` (GET /readyz):
+    the directory (or its nearest existing parent) is writable; the bucket answers a HEAD,
+    through a client of its own with short timeouts and no retries, so that a store that
+    does not answer costs the probe `timeout_s`, not the app's longer AWS_S3_TIMEOUT_S."""
+    inner = storages["evidence"]
+    try:
+        if isinstance(inner, S3Storage):
+            key = (inner.endpoint_url, inner.region_name, inner.access_key, inner.bucket_name)
+            client = _probe_clients.get(key)
+            if client is None:
+                import boto3
+                from botocore.config import Config
+
+                style = inner.client_config.s3 or {}
+                client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=inner.endpoint_url,
+                    region_name=inner.region_name,
+                    aws_access_key_id=inner.access_key,
+                    aws_secret_access_key=inner.secret_key,
+                    config=Config(
+                        connect_timeout=timeout_s,
+                        read_timeout=timeout_s,
+                        retries={"max_attempts": 1, "mode": "standard"},
+                        s3=style,
+                    ),
+                )
+                _probe_clients[key] = client
+            client.head_bucket(Bucket=inner.bucket_name)
+            return True
+        if isinstance(inner, FileSystemStorage):
+            path = os.path.abspath(inner.location)
+            while not os.path.exists(path) and os.path.dirname(path) != path:
+                path = os.path.dirname(path)
+            return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+        inner.exists("readyz-probe")
+        return True
+    except Exception:  # the store's own errors (botocore, OSError): not ready
+        log.warning("readyz: the evidence store does not answer", exc_info=True)
+        return False

@@ -218,6 +218,30 @@ def manage(
     )
 
 
+MOTO_SERVER = shutil.which("moto_server", path=str(VENV_BIN))
+
+
+class MotoS3Server(Service):
+    """moto's standalone server: a real S3-protocol endpoint on loopback, in place of
+    compose's SeaweedFS (tests/test_s3_storage.py, tests/test_compose.py)."""
+
+    name = "moto"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        assert MOTO_SERVER is not None, "moto_server is not installed"
+        port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+        super().__init__(workdir, [MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)], env)
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/", timeout=1):  # noqa: S310
+                return True
+        except OSError:
+            return False
+
+
 class Gunicorn(Service):
     name = "web"
 
