@@ -204,11 +204,16 @@ def event_tags(event: Event) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
+def ordered_tags(counts: dict[str, int]) -> dict[str, int]:
+    """Tags by count, most first, ties by name (as the dossiers list them)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def tag_counts(events: Sequence[Event]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for event in events:
         counts.update(event_tags(event))
-    return dict(counts.most_common())
+    return ordered_tags(dict(counts))
 
 
 @dataclass(frozen=True)
@@ -266,9 +271,7 @@ class Tally:
         self.third_party: int = int(data.get("third_party", 0))
         self.numbers: dict[str, int] = dict(data.get("numbers", {}))
         self.names: dict[str, int] = dict(data.get("names", {}))
-        # tag -> [count, seq and position of its first appearance]: summarise() lists tags
-        # by count, ties in the order they first appear in the chain.
-        self.tags: dict[str, list[int]] = {k: list(v) for k, v in data.get("tags", {}).items()}
+        self.tags: dict[str, int] = dict(data.get("tags", {}))
         # zone key -> {"days": {ISO date: [calls, messages]}, "hours": [24], "night": n}
         self.zones: dict[str, dict[str, Any]] = {
             key: {"days": dict(z["days"]), "hours": list(z["hours"]), "night": int(z["night"])}
@@ -315,53 +318,21 @@ class Tally:
         number = caller_number(event)
         if number:
             _bump(self.numbers, number, step)
+        for tag in event_tags(event):
+            _bump(self.tags, tag, step)
         if event.kind == "contact_report":
             self.third_party += step
             name = reached_name(event)
             if name:
                 _bump(self.names, name, step)
 
-    def replace(self, old: Event | None, new: Event | None) -> bool:
+    def replace(self, old: Event | None, new: Event | None) -> None:
         """Take `old`'s part out and put `new`'s in (an append: old None; an erasure: new
-        None; a correction: the corrected entry before and after, the same seq). False when
-        the tags' order can no longer be known (the first appearance of a tag still used
-        elsewhere was taken out): the caller rebuilds the tally from the entries then."""
-        exact = True
-        # Tags whose first appearance was in `old` and that other events still hold.
-        lost: set[str] = set()
+        None; a correction: the corrected entry before and after)."""
         if old is not None:
             self._count(old, -1)
-            for tag in event_tags(old):
-                held = self.tags.get(tag)
-                if held is None:
-                    exact = False
-                    continue
-                held[0] -= 1
-                if held[0] <= 0:
-                    del self.tags[tag]
-                    lost.discard(tag)
-                elif held[1] == old.seq:
-                    lost.add(tag)
         if new is not None:
             self._count(new, +1)
-            seen: set[str] = set()
-            for position, tag in enumerate(event_tags(new)):
-                held = self.tags.get(tag)
-                if held is None:
-                    self.tags[tag] = [1, new.seq, position]
-                elif tag in seen:
-                    held[0] += 1
-                elif tag in lost and old is not None and new.seq == old.seq:
-                    # Every other event holding the tag comes later in the chain than this
-                    # seq (it held the first appearance): the first appearance is still here.
-                    held[0] += 1
-                    held[1:] = [new.seq, position]
-                    lost.discard(tag)
-                else:
-                    held[0] += 1
-                    held[1:] = min(held[1:], [new.seq, position])
-                seen.add(tag)
-        return exact and not (lost & set(self.tags))
 
     def summary(self, zone_key: str) -> Summary:
         zone = self.zones[zone_key]
@@ -373,7 +344,6 @@ class Tally:
                 calls, messages = zone["days"].get(day.isoformat(), (0, 0))
                 days.append(DayCount(day, calls, messages))
                 day += timedelta(days=1)
-        ordered = sorted(self.tags.items(), key=lambda item: (-item[1][0], item[1][1:]))
         return Summary(
             days=days,
             hours=list(zone["hours"]),
@@ -383,7 +353,7 @@ class Tally:
             distinct_numbers=len(self.numbers),
             contacts_reached=len(self.names),
             third_party_contacts=self.third_party,
-            tags={tag: held[0] for tag, held in ordered},
+            tags=ordered_tags(self.tags),
         )
 
 

@@ -44,7 +44,9 @@ def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
     if report.ok:
         report = _check_checkpoints(case, report, head_at, after_seq=0)
     if not report.ok:
-        cache.delete(_verified_key(case))
+        # The badge forgets what it verified: from now on it checks the whole chain again
+        # (and finds this), instead of only what is appended.
+        cache.delete_many([_verified_key(case), _key(case, "quick", chain_head(case))])
     return report
 
 
@@ -178,6 +180,7 @@ def _verify_since_last(case: Case) -> chain.ChainReport | None:
     row = Entry.objects.filter(case=case, seq=seq).values_list("hash", "recorded_at").first()
     if not isinstance(seq, int) or row is None or row[0] != hash_:
         return None
+    # The entries and checkpoints beyond the verified head: O(new entries), not O(chain).
     head_at: dict[int, str] = {seq: hash_}
     report = chain.verify_lines(
         _lines(case, head_at, after_seq=seq), case_id=str(case.id), after=(seq, hash_, row[1])

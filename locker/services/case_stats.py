@@ -10,7 +10,7 @@ from datetime import UTC, tzinfo
 
 from django.db import transaction
 
-from locker.core import stats
+from locker.core import chain, stats
 from locker.models import Case, CaseStats, Entry
 from locker.selectors.cases import full_summary, stored_summary
 
@@ -50,11 +50,7 @@ def _current(case: Case, entry: Entry) -> CaseStats | None:
     return row
 
 
-def _save(row: CaseStats, tally: stats.Tally | None, entry: Entry) -> None:
-    if tally is None:
-        # The tags' order was lost: the next read rebuilds the row from the entries.
-        row.delete()
-        return
+def _save(row: CaseStats, tally: stats.Tally, entry: Entry) -> None:
     row.tally, row.seq, row.head = tally.as_json(), entry.seq, entry.hash
     row.save(update_fields=["tally", "seq", "head"])
 
@@ -72,17 +68,16 @@ def record_appended(*, case: Case, entry: Entry) -> None:
     if row is None:
         return
     tally = stats.Tally(row.tally)
-    exact = True
     if entry.kind == "correction":
         target = Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq")).first()
         if target is not None:
             before = _corrections(case, target.seq, before=entry.seq)
             old = _effective(target, before)
             new = _effective(target, [*before, entry])
-            exact = tally.replace(old, new)
+            tally.replace(old, new)
     else:
-        exact = tally.replace(None, _effective(entry, []))
-    _save(row, tally if exact else None, entry)
+        tally.replace(None, _effective(entry, []))
+    _save(row, tally, entry)
 
 
 def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:
@@ -99,10 +94,10 @@ def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:
             return
         after = _corrections(case, target.seq)
         with_it = sorted([*after, entry], key=lambda e: e.seq)
-        exact = tally.replace(_effective(target, with_it), _effective(target, after))
+        tally.replace(_effective(target, with_it), _effective(target, after))
     else:
-        exact = tally.replace(_effective(entry, _corrections(case, entry.seq)), None)
-    _save(row, tally if exact else None, redaction)
+        tally.replace(_effective(entry, _corrections(case, entry.seq)), None)
+    _save(row, tally, redaction)
 
 
 def full_tally(case: Case, zone_keys: list[str]) -> tuple[stats.Tally, int, str]:
@@ -112,7 +107,7 @@ def full_tally(case: Case, zone_keys: list[str]) -> tuple[stats.Tally, int, str]
     entries = list(rows.iterator(chunk_size=2000))
     events = stats.effective_events(entries, UTC)
     head = Entry.objects.filter(case=case).order_by("-seq").values_list("seq", "hash").first()
-    seq, hash_ = head if head else (0, "")
+    seq, hash_ = head if head else (0, chain.GENESIS_PREV)
     return stats.Tally.build(events, zone_keys), seq, hash_
 
 
