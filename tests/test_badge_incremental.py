@@ -46,8 +46,8 @@ def test_a_badge_after_appends_reads_only_the_new_entries() -> None:
         report = case_badge(case).report
     assert report.ok and report.length == 8
     reads = entry_rows_read(queries)
-    assert any('"seq" > 6' in sql for sql in reads), reads
-    assert all('"seq" > 6' in sql or "LIMIT" in sql for sql in reads), reads
+    assert any('"seq" >= 6' in sql for sql in reads), reads
+    assert all('"seq" >= 6' in sql or "LIMIT 1" in sql for sql in reads), reads
 
 
 def test_a_changed_new_entry_is_caught_by_the_badge() -> None:

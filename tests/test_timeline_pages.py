@@ -38,7 +38,10 @@ def long_case(world: Personas) -> Personas:
         add_entry(world.case, "call", {"number": f"138{n:08d}"}, occurred_at=SAME_TIME)
     for day in range(30):
         add_entry(
-            world.case, "note", {"text": f"记 {day}"}, occurred_at=f"2026-01-{day + 1:02d}T10:00:00Z"
+            world.case,
+            "note",
+            {"text": f"记 {day}"},
+            occurred_at=f"2026-01-{day + 1:02d}T10:00:00Z",
         )
     return world
 

@@ -54,8 +54,14 @@ def _check_checkpoints(
     case: Case, report: chain.ChainReport, head_at: dict[int, str], *, after_seq: int
 ) -> chain.ChainReport:
     """Every checkpoint the instance signed beyond `after_seq` against the heads read."""
-    checkpoints = Checkpoint.objects.filter(case=case, length__gt=after_seq).only("length", "head")
-    for checkpoint in checkpoints.order_by("length", "signed_at").iterator(chunk_size=1000):
+    checkpoints = (
+        Checkpoint.objects.filter(case=case, length__gt=after_seq)
+        .order_by("length", "signed_at")
+        .only("length", "head")
+    )
+    # The whole chain's checkpoints through a cursor; the few beyond a badge's head at once.
+    rows = checkpoints.iterator(chunk_size=1000) if after_seq == 0 else list(checkpoints)
+    for checkpoint in rows:
         if checkpoint.length > report.length:
             return chain.ChainReport(
                 False,
@@ -147,6 +153,7 @@ FULL_TTL_S = 7 * 24 * 3600
 # How long the badge's last verified head is remembered: once it is forgotten (or the
 # cache was cleared), the next badge checks the whole chain again.
 VERIFIED_TTL_S = 7 * 24 * 3600
+BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,17 @@ def _verified_key(case: Case) -> str:
     return f"chain:verified:{case.pk}"
 
 
+def _rows_from(case: Case, seq: int) -> Iterator[Entry]:
+    """The case's rows from `seq` on, in batches by seq (plain queries: no server-side
+    cursor, whose round trips cost more than the few rows a badge usually reads)."""
+    while True:
+        batch = list(Entry.objects.filter(case=case, seq__gte=seq).order_by("seq")[:BATCH])
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        seq = batch[-1].seq + 1
+
+
 def _verify_since_last(case: Case) -> chain.ChainReport | None:
     """The badge's check: only the entries appended since the head it last verified, their
     links from that head, and the checkpoints beyond it. None when there is no verified head
@@ -177,13 +195,22 @@ def _verify_since_last(case: Case) -> chain.ChainReport | None:
     if not isinstance(verified, dict):
         return None
     seq, hash_ = verified.get("seq"), verified.get("hash")
-    row = Entry.objects.filter(case=case, seq=seq).values_list("hash", "recorded_at").first()
-    if not isinstance(seq, int) or row is None or row[0] != hash_:
+    if not isinstance(seq, int) or seq < 1 or not isinstance(hash_, str):
         return None
-    # The entries and checkpoints beyond the verified head: O(new entries), not O(chain).
+    # The verified row and those after it in one query: O(new entries), not O(chain).
+    rows = _rows_from(case, seq)
+    first = next(rows, None)
+    if first is None or first.seq != seq or first.hash != hash_:
+        return None
     head_at: dict[int, str] = {seq: hash_}
+
+    def lines() -> Iterator[dict[str, Any]]:
+        for entry in rows:
+            head_at[entry.seq] = entry.hash
+            yield entry.as_line()
+
     report = chain.verify_lines(
-        _lines(case, head_at, after_seq=seq), case_id=str(case.id), after=(seq, hash_, row[1])
+        lines(), case_id=str(case.id), after=(seq, hash_, first.recorded_at)
     )
     if not report.ok:
         return report

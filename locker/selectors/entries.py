@@ -120,7 +120,7 @@ def timeline_page(
     """One page of the timeline by keyset: the `size` rows after (older than) or before
     (newer than) a cursor, read from the (case, time, seq) index; no count of the rows.
     One query (size + 1 rows: the extra one says whether there is a further page)."""
-    entries = timeline(case, filters, tz)
+    entries: QuerySet[Any] = timeline(case, filters, tz)
     if newer_than is not None:
         # The bound on time alone lets the database start the index scan at the cursor.
         rows = list(

@@ -69,7 +69,11 @@ def record_appended(*, case: Case, entry: Entry) -> None:
         return
     tally = stats.Tally(row.tally)
     if entry.kind == "correction":
-        target = Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq")).first()
+        target = (
+            Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq"))
+            .order_by("seq")
+            .first()
+        )
         if target is not None:
             before = _corrections(case, target.seq, before=entry.seq)
             old = _effective(target, before)
@@ -89,7 +93,11 @@ def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:
         return
     tally = stats.Tally(row.tally)
     if entry.kind == "correction":
-        target = Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq")).first()
+        target = (
+            Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq"))
+            .order_by("seq")
+            .first()
+        )
         if target is None:
             return
         after = _corrections(case, target.seq)

@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from locker import services
-from locker.services import case_stats
 from locker.core import charts
 from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
 from locker.selectors import chain as stored_chain
 from locker.selectors.anchors import anchor_status
+from locker.services import case_stats
 from locker.web.forms.cases import CaseForm
 from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
