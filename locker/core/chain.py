@@ -257,11 +257,21 @@ def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
     raise FormatError("line must be {entry, hash} or {omitted}")
 
 
-def verify_lines(lines: Iterable[Any], case_id: str | None = None) -> ChainReport:
-    """Check the chain rules (spec section 3) across line objects in order."""
+def verify_lines(
+    lines: Iterable[Any],
+    case_id: str | None = None,
+    *,
+    after: tuple[int, str, datetime | None] | None = None,
+) -> ChainReport:
+    """Check the chain rules (spec section 3) across line objects in order. With `after`
+    (seq, hash, recorded_at of an entry verified before), the lines are the ones that follow
+    it: the first must be seq + 1 and link to that hash (the case page's badge checks only
+    what was added since its last check; the reported length is the whole chain's)."""
     expected_seq = 1
     prev_hash = GENESIS_PREV
     last_recorded: datetime | None = None
+    if after is not None:
+        expected_seq, prev_hash, last_recorded = after[0] + 1, after[1], after[2]
     for line in lines:
         try:
             link, entry = link_of_line(line)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from locker.core import chain
 
@@ -100,16 +101,17 @@ def effective_events(entries: Iterable[EntryLike], tz: tzinfo) -> list[Event]:
     return events
 
 
-def contact_events(events: Sequence[Event]) -> list[Event]:
+def is_contact(event: Event) -> bool:
     """Calls and messages from the collectors: the borrower's own outgoing calls are not
     contact they suffered. The one definition of a contact, for the case page and every
-    dossier."""
-    return [
-        e
-        for e in events
-        if e.kind in CONTACT_KINDS
-        and not (e.kind == "call" and e.body.get("direction") == "outgoing")
-    ]
+    dossier (and the case page's running tally, Tally below)."""
+    return event.kind in CONTACT_KINDS and not (
+        event.kind == "call" and event.body.get("direction") == "outgoing"
+    )
+
+
+def contact_events(events: Sequence[Event]) -> list[Event]:
+    return [e for e in events if is_contact(e)]
 
 
 def contacts_per_day(events: Sequence[Event]) -> list[DayCount]:
@@ -159,13 +161,17 @@ def normalise_number(number: str) -> str:
     return digits
 
 
+def caller_number(event: Event) -> str:
+    """The number that called, normalised ("" when the event is no incoming or missed call
+    with a number)."""
+    if event.kind != "call" or event.body.get("direction", "incoming") == "outgoing":
+        return ""
+    return normalise_number(str(event.body.get("number") or ""))
+
+
 def distinct_caller_numbers(events: Sequence[Event]) -> int:
     """How many different numbers called (incoming or missed calls with a number)."""
-    numbers = {
-        normalise_number(str(e.body.get("number") or ""))
-        for e in events
-        if e.kind == "call" and e.body.get("direction", "incoming") != "outgoing"
-    }
+    numbers = {caller_number(e) for e in events}
     numbers.discard("")
     return len(numbers)
 
@@ -178,23 +184,36 @@ def third_party_contact_events(events: Sequence[Event]) -> list[Event]:
     return [e for e in events if e.kind == "contact_report"]
 
 
+def reached_name(event: Event) -> str:
+    """The contact a contact report names, folded so that one person counts once ("" for
+    any other event)."""
+    if event.kind != "contact_report":
+        return ""
+    return " ".join(str(event.body.get("contact_name") or "").split()).casefold()
+
+
 def contacts_reached(events: Sequence[Event]) -> int:
     """How many different contacts of the borrower reported being contacted."""
-    names = {
-        " ".join(str(e.body.get("contact_name") or "").split()).casefold()
-        for e in third_party_contact_events(events)
-    }
+    names = {reached_name(e) for e in third_party_contact_events(events)}
     names.discard("")
     return len(names)
+
+
+def event_tags(event: Event) -> list[str]:
+    tags = event.body.get("tags")
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+def ordered_tags(counts: dict[str, int]) -> dict[str, int]:
+    """Tags by count, most first, ties by name (as the dossiers list them)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def tag_counts(events: Sequence[Event]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for event in events:
-        tags = event.body.get("tags")
-        if isinstance(tags, list):
-            counts.update(str(t) for t in tags)
-    return dict(counts.most_common())
+        counts.update(event_tags(event))
+    return ordered_tags(dict(counts))
 
 
 @dataclass(frozen=True)
@@ -224,3 +243,125 @@ def summarise(entries: Iterable[EntryLike], tz: tzinfo) -> Summary:
         third_party_contacts=len(third_party_contact_events(events)),
         tags=tag_counts(events),
     )
+
+
+def _bump(counts: dict[str, int], key: str, step: int) -> None:
+    value = counts.get(key, 0) + step
+    if value > 0:
+        counts[key] = value
+    else:
+        counts.pop(key, None)
+
+
+class Tally:
+    """The figures of summarise(), kept up to date one event at a time, so that the case page
+    shows them without reading every entry (docs/scale.md, "Pages"). Built from the same
+    per-event definitions (is_contact, caller_number, reached_name, event_tags, is_night)
+    and it gives exactly what summarise() gives for the same entries; tests/test_case_stats.py
+    compares the two after appends, corrections and erasures.
+
+    The zone-dependent figures (days, hours, night) are kept per time-zone key for the zones
+    the case was viewed in. Events come in with `at` in any zone; each is converted to every
+    kept zone. JSON-serialisable through as_json/from_json."""
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        data = data or {}
+        self.calls: int = int(data.get("calls", 0))
+        self.messages: int = int(data.get("messages", 0))
+        self.third_party: int = int(data.get("third_party", 0))
+        self.numbers: dict[str, int] = dict(data.get("numbers", {}))
+        self.names: dict[str, int] = dict(data.get("names", {}))
+        self.tags: dict[str, int] = dict(data.get("tags", {}))
+        # zone key -> {"days": {ISO date: [calls, messages]}, "hours": [24], "night": n}
+        self.zones: dict[str, dict[str, Any]] = {
+            key: {"days": dict(z["days"]), "hours": list(z["hours"]), "night": int(z["night"])}
+            for key, z in data.get("zones", {}).items()
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "messages": self.messages,
+            "third_party": self.third_party,
+            "numbers": self.numbers,
+            "names": self.names,
+            "tags": self.tags,
+            "zones": self.zones,
+        }
+
+    @classmethod
+    def build(cls, events: Iterable[Event], zone_keys: Iterable[str]) -> Tally:
+        tally = cls()
+        for key in zone_keys:
+            tally.zones[key] = {"days": {}, "hours": [0] * 24, "night": 0}
+        for event in events:
+            tally.replace(None, event)
+        return tally
+
+    def _count(self, event: Event, step: int) -> None:
+        if is_contact(event):
+            if event.kind == "call":
+                self.calls += step
+            else:
+                self.messages += step
+            column = 0 if event.kind == "call" else 1
+            for key, zone in self.zones.items():
+                local = event.at.astimezone(_zone(key))
+                day = local.date().isoformat()
+                counts = zone["days"].setdefault(day, [0, 0])
+                counts[column] += step
+                if counts == [0, 0]:
+                    del zone["days"][day]
+                zone["hours"][local.hour] += step
+                if is_night(local):
+                    zone["night"] += step
+        number = caller_number(event)
+        if number:
+            _bump(self.numbers, number, step)
+        for tag in event_tags(event):
+            _bump(self.tags, tag, step)
+        if event.kind == "contact_report":
+            self.third_party += step
+            name = reached_name(event)
+            if name:
+                _bump(self.names, name, step)
+
+    def replace(self, old: Event | None, new: Event | None) -> None:
+        """Take `old`'s part out and put `new`'s in (an append: old None; an erasure: new
+        None; a correction: the corrected entry before and after)."""
+        if old is not None:
+            self._count(old, -1)
+        if new is not None:
+            self._count(new, +1)
+
+    def summary(self, zone_key: str) -> Summary:
+        zone = self.zones[zone_key]
+        days: list[DayCount] = []
+        if zone["days"]:
+            stamps = sorted(zone["days"])
+            day, last = date.fromisoformat(stamps[0]), date.fromisoformat(stamps[-1])
+            while day <= last:
+                calls, messages = zone["days"].get(day.isoformat(), (0, 0))
+                days.append(DayCount(day, calls, messages))
+                day += timedelta(days=1)
+        return Summary(
+            days=days,
+            hours=list(zone["hours"]),
+            calls=self.calls,
+            messages=self.messages,
+            night=zone["night"],
+            distinct_numbers=len(self.numbers),
+            contacts_reached=len(self.names),
+            third_party_contacts=self.third_party,
+            tags=ordered_tags(self.tags),
+        )
+
+
+def _zone(key: str) -> tzinfo:
+    return ZoneInfo(key)
+
+
+def zone_key(tz: tzinfo) -> str | None:
+    """The IANA key of a zone the tally can keep figures for; None for another tzinfo."""
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) else None

@@ -2,6 +2,7 @@
 
 from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
+from locker.models.case_stats import CaseStats
 from locker.models.cases import (
     Case,
     Checkpoint,
@@ -36,6 +37,7 @@ __all__ = [
     "CaptureDevice",
     "Case",
     "CaseComplaint",
+    "CaseStats",
     "CaseVisit",
     "Checkpoint",
     "ComplainantDetails",

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from locker.core import chain
@@ -100,6 +101,16 @@ class Entry(AppendOnlyModel):
             models.UniqueConstraint(fields=("case", "seq"), name="entry_unique_case_seq"),
             models.UniqueConstraint(fields=("case", "prev"), name="entry_unique_case_prev"),
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="entry_seq_positive"),
+        ]
+        indexes = [
+            # The timeline's order (when it happened, else when it was recorded; then seq),
+            # so that a page is read from the index (docs/scale.md, "Pages").
+            models.Index(
+                "case",
+                Coalesce("occurred_at", "recorded_at").desc(),
+                models.F("seq").desc(),
+                name="entry_case_when_seq",
+            ),
         ]
         verbose_name_plural = "entries"
 

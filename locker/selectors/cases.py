@@ -8,9 +8,10 @@ from datetime import tzinfo
 from typing import Any
 
 from django.db.models import Count, Max, QuerySet
+from django.db.models.functions import Coalesce
 
 from locker.core import stats
-from locker.models import Case, Entry, KeptReceipt
+from locker.models import Case, CaseStats, Entry, KeptReceipt
 
 
 def cases_owned_by(user: Any) -> QuerySet[Case]:
@@ -18,6 +19,7 @@ def cases_owned_by(user: Any) -> QuerySet[Case]:
 
 
 RECENT_ENTRIES = 5
+SUMMARY_FIELDS = ("seq", "kind", "body", "occurred_at", "recorded_at", "erased_at")
 
 
 def owned_cases(user: Any) -> QuerySet[Case]:
@@ -45,20 +47,52 @@ def upfront_minor(case: Case) -> int | None:
     return max(case.principal_minor - case.received_minor, 0) or None
 
 
-def case_overview(case: Case, tz: tzinfo) -> CaseOverview:
-    """The case page's figures in the viewer's zone: one query for the entries (the members
-    the figures and the rows need), one for the count of kept receipts."""
-    entries = list(
-        Entry.objects.filter(case=case).only(
-            "seq", "kind", "body", "occurred_at", "recorded_at", "case_id", "erased_at"
-        )
-    )
-    recent = sorted(entries, key=lambda e: (e.occurred_at or e.recorded_at, e.seq), reverse=True)
+def recent_entries(case: Case, count: int = RECENT_ENTRIES) -> list[Entry]:
+    """The latest few by when they happened (else were recorded), read from the timeline's
+    index; whole rows, so that the template's row reads no deferred field one at a time."""
+    rows = Entry.objects.filter(case=case).annotate(when=Coalesce("occurred_at", "recorded_at"))
+    return list(rows.order_by("-when", "-seq")[:count])
+
+
+def stored_summary(case: Case, tz: tzinfo, head: tuple[int, str]) -> stats.Summary | None:
+    """The case's figures in `tz` from its CaseStats row, if the row covers exactly the
+    chain's head `head` and keeps that zone; None otherwise (the caller rebuilds it)."""
+    key = stats.zone_key(tz)
+    row = CaseStats.objects.filter(case_id=case.pk).first()
+    if key is None or row is None or (row.seq, row.head) != head:
+        return None
+    tally = stats.Tally(row.tally)
+    return tally.summary(key) if key in tally.zones else None
+
+
+def full_summary(case: Case, tz: tzinfo) -> stats.Summary:
+    """The figures computed from every entry (an erased entry's content is gone: it counts
+    in no figure, though it is still a row)."""
+    entries = Entry.objects.filter(case=case, erased_at__isnull=True).only(*SUMMARY_FIELDS)
+    return stats.summarise(entries.iterator(chunk_size=2000), tz)
+
+
+def case_overview(
+    case: Case,
+    tz: tzinfo,
+    *,
+    head: tuple[int, str] | None = None,
+    summary: stats.Summary | None = None,
+) -> CaseOverview:
+    """The case page's figures and rows in the viewer's zone: `summary` as the page got it
+    from the running tally (services.case_stats.current_summary; without it, the stored
+    row or else the full computation), the latest rows from the timeline's index, the count
+    from the chain's head (seqs run 1..n without gaps, which the badge checks), and the
+    count of kept receipts."""
+    if head is None:
+        row = Entry.objects.filter(case=case).order_by("-seq").values_list("seq", "hash").first()
+        head = row if row else (0, "")
+    if summary is None:
+        summary = stored_summary(case, tz, head) or full_summary(case, tz)
     return CaseOverview(
-        # An erased entry's content is gone: it counts in no figure (it is still a row).
-        summary=stats.summarise([e for e in entries if not e.is_erased], tz),
-        recent=recent[:RECENT_ENTRIES],
-        entry_count=len(entries),
+        summary=summary,
+        recent=recent_entries(case),
+        entry_count=head[0],
         kept_count=KeptReceipt.objects.filter(case=case).count(),
         upfront_minor=upfront_minor(case),
     )

@@ -22,25 +22,46 @@ from locker.infra.storage import MasterKeyMissing, StoredFileUnreadable, rehash_
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
 
-def _lines(case: Case, hashes: dict[int, str]) -> Iterator[dict[str, Any]]:
-    for entry in Entry.objects.filter(case=case).order_by("seq").iterator(chunk_size=500):
+def _lines(case: Case, hashes: dict[int, str], after_seq: int = 0) -> Iterator[dict[str, Any]]:
+    rows = Entry.objects.filter(case=case, seq__gt=after_seq).order_by("seq")
+    for entry in rows.iterator(chunk_size=500):
         hashes[entry.seq] = entry.hash
         yield entry.as_line()
 
 
 def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
-    """The chain report for a stored case: ok, or the first bad seq and the reason."""
+    """The chain report for a stored case: ok, or the first bad seq and the reason. Every
+    entry is read and hashed again: the full verification (verify_chain, the API's verify,
+    the owner's "Check everything now"). A failure forgets the badge's verified head, so
+    that the badge checks the whole chain again from then on."""
     head_at: dict[int, str] = {}
     report = chain.verify_lines(_lines(case, head_at), case_id=str(case.id))
-    if not report.ok:
-        return report
-    if rehash_files:
+    if report.ok and rehash_files:
         problem = _check_evidence(case)
         if problem is not None:
             seq, reason = problem
-            return chain.ChainReport(False, report.length, report.head, seq, reason)
-    checkpoints = Checkpoint.objects.filter(case=case).only("length", "head")
-    for checkpoint in checkpoints.order_by("length", "signed_at").iterator(chunk_size=1000):
+            report = chain.ChainReport(False, report.length, report.head, seq, reason)
+    if report.ok:
+        report = _check_checkpoints(case, report, head_at, after_seq=0)
+    if not report.ok:
+        # The badge forgets what it verified: from now on it checks the whole chain again
+        # (and finds this), instead of only what is appended.
+        cache.delete_many([_verified_key(case), _key(case, "quick", chain_head(case))])
+    return report
+
+
+def _check_checkpoints(
+    case: Case, report: chain.ChainReport, head_at: dict[int, str], *, after_seq: int
+) -> chain.ChainReport:
+    """Every checkpoint the instance signed beyond `after_seq` against the heads read."""
+    checkpoints = (
+        Checkpoint.objects.filter(case=case, length__gt=after_seq)
+        .order_by("length", "signed_at")
+        .only("length", "head")
+    )
+    # The whole chain's checkpoints through a cursor; the few beyond a badge's head at once.
+    rows = checkpoints.iterator(chunk_size=1000) if after_seq == 0 else list(checkpoints)
+    for checkpoint in rows:
         if checkpoint.length > report.length:
             return chain.ChainReport(
                 False,
@@ -129,6 +150,10 @@ def chain_head(case: Case) -> tuple[int, str]:
 
 QUICK_TTL_S = 300
 FULL_TTL_S = 7 * 24 * 3600
+# How long the badge's last verified head is remembered: once it is forgotten (or the
+# cache was cleared), the next badge checks the whole chain again.
+VERIFIED_TTL_S = 7 * 24 * 3600
+BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -147,13 +172,73 @@ def _load(value: object) -> chain.ChainReport | None:
     return None
 
 
-def case_badge(case: Case) -> Badge:
-    head = chain_head(case)
+def _verified_key(case: Case) -> str:
+    return f"chain:verified:{case.pk}"
+
+
+def _rows_from(case: Case, seq: int) -> Iterator[Entry]:
+    """The case's rows from `seq` on, in batches by seq (plain queries: no server-side
+    cursor, whose round trips cost more than the few rows a badge usually reads)."""
+    while True:
+        batch = list(Entry.objects.filter(case=case, seq__gte=seq).order_by("seq")[:BATCH])
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        seq = batch[-1].seq + 1
+
+
+def _verify_since_last(case: Case) -> chain.ChainReport | None:
+    """The badge's check: only the entries appended since the head it last verified, their
+    links from that head, and the checkpoints beyond it. None when there is no verified head
+    or it no longer stands (its row is gone or holds another hash): then the whole chain."""
+    verified = cache.get(_verified_key(case))
+    if not isinstance(verified, dict):
+        return None
+    seq, hash_ = verified.get("seq"), verified.get("hash")
+    if not isinstance(seq, int) or seq < 1 or not isinstance(hash_, str):
+        return None
+    # The verified row and those after it in one query: O(new entries), not O(chain).
+    rows = _rows_from(case, seq)
+    first = next(rows, None)
+    if first is None or first.seq != seq or first.hash != hash_:
+        return None
+    head_at: dict[int, str] = {seq: hash_}
+
+    def lines() -> Iterator[dict[str, Any]]:
+        for entry in rows:
+            head_at[entry.seq] = entry.hash
+            yield entry.as_line()
+
+    report = chain.verify_lines(
+        lines(), case_id=str(case.id), after=(seq, hash_, first.recorded_at)
+    )
+    if not report.ok:
+        return report
+    return _check_checkpoints(case, report, head_at, after_seq=seq)
+
+
+def _quick_check(case: Case) -> chain.ChainReport:
+    report = _verify_since_last(case)
+    if report is None:
+        report = verify_case(case, rehash_files=False)
+    if report.ok:
+        cache.set(_verified_key(case), {"seq": report.length, "hash": report.head}, VERIFIED_TTL_S)
+    return report
+
+
+def case_badge(case: Case, *, head: tuple[int, str] | None = None) -> Badge:
+    """The badge of the case's pages. What it checks, and what only the full verification
+    does, is in docs/scale.md ("Pages"): in short, each new head is checked from the last
+    verified one (the new entries' hashes and links, the checkpoints beyond), so a page
+    after an append reads the new entries only; an older row changed behind the app's back
+    is found by verify_case (verify_chain, the API's verify, the owner's full check), which
+    then makes the badge check the whole chain again."""
+    head = head or chain_head(case)
     full = cache.get(_key(case, "full", head))
     full_report = _load(full)
     quick_report = _load(cache.get(_key(case, "quick", head)))
     if quick_report is None:
-        quick_report = verify_case(case, rehash_files=False)
+        quick_report = _quick_check(case)
         cache.set(_key(case, "quick", head), {"report": asdict(quick_report)}, QUICK_TTL_S)
     # A failed full check stays on the badge until the chain grows past it.
     if full_report is not None and not full_report.ok and quick_report.ok:
@@ -164,6 +249,8 @@ def case_badge(case: Case) -> Badge:
 def full_check(case: Case) -> Badge:
     head = chain_head(case)
     report = verify_case(case, rehash_files=True)
+    if report.ok:
+        cache.set(_verified_key(case), {"seq": report.length, "hash": report.head}, VERIFIED_TTL_S)
     now = timezone.now()
     cache.set(_key(case, "full", head), {"report": asdict(report), "at": now}, FULL_TTL_S)
     cache.set(_key(case, "quick", head), {"report": asdict(report)}, QUICK_TTL_S)

@@ -11,11 +11,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet, Sum
+from django.db.models import BooleanField, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from locker.core import kinds
+from locker.core import chain, kinds
 from locker.infra.thumbs import IMAGE_TYPES
 from locker.models import Case, Entry, EvidenceFile
 
@@ -68,6 +68,84 @@ def timeline(case: Case, filters: Filters, tz: tzinfo) -> QuerySet[Entry]:
     if filters.end:
         entries = entries.filter(when__lt=_start_of(filters.end + timedelta(days=1), tz))
     return entries.order_by("-when", "-seq")
+
+
+class BadCursor(ValueError):
+    """A timeline cursor that is not one this app writes (edited by hand, cut short)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the timeline's order: the row's time (when it happened, else when it was
+    recorded) and seq. Written into the page's links as "<timestamp>~<seq>"; it names a row
+    by its key, not by a page number, so it stays valid as entries are added."""
+
+    when: datetime
+    seq: int
+
+    @classmethod
+    def of(cls, entry: Any) -> Cursor:
+        return cls(entry.when, entry.seq)
+
+    def encode(self) -> str:
+        return f"{chain.format_timestamp(self.when)}~{self.seq}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        stamp, _, seq = text.partition("~")
+        if not seq.isdigit() or len(seq) > 10:
+            raise BadCursor(text)
+        try:
+            return cls(chain.parse_timestamp(stamp), int(seq))
+        except chain.FormatError as exc:
+            raise BadCursor(text) from exc
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[Entry]
+    newer: Cursor | None  # link to the newer rows before these, if any
+    older: Cursor | None  # link to the older rows after these, if any
+
+
+def timeline_page(
+    case: Case,
+    filters: Filters,
+    tz: tzinfo,
+    *,
+    size: int,
+    older_than: Cursor | None = None,
+    newer_than: Cursor | None = None,
+) -> TimelinePage:
+    """One page of the timeline by keyset: the `size` rows after (older than) or before
+    (newer than) a cursor, read from the (case, time, seq) index; no count of the rows.
+    One query (size + 1 rows: the extra one says whether there is a further page)."""
+    entries: QuerySet[Any] = timeline(case, filters, tz)
+    if newer_than is not None:
+        # The bound on time alone lets the database start the index scan at the cursor.
+        rows = list(
+            entries.filter(when__gte=newer_than.when)
+            .filter(Q(when__gt=newer_than.when) | Q(seq__gt=newer_than.seq))
+            .order_by("when", "seq")[: size + 1]
+        )
+        more = len(rows) > size
+        rows = rows[:size][::-1]
+        return TimelinePage(
+            rows,
+            newer=Cursor.of(rows[0]) if more else None,
+            older=Cursor.of(rows[-1]) if rows else newer_than,
+        )
+    if older_than is not None:
+        entries = entries.filter(when__lte=older_than.when).filter(
+            Q(when__lt=older_than.when) | Q(seq__lt=older_than.seq)
+        )
+    rows = list(entries[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    newer = None
+    if older_than is not None:
+        newer = Cursor.of(rows[0]) if rows else older_than
+    return TimelinePage(rows, newer=newer, older=Cursor.of(rows[-1]) if more else None)
 
 
 def entry_at(case: Case, seq: int) -> Entry | None:

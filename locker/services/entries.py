@@ -34,6 +34,7 @@ from locker.infra.storage import (
 )
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 from locker.selectors.entries import evidence_bytes_of_owner
+from locker.services import case_stats
 from locker.services import derived as derived_services
 
 log = logging.getLogger(__name__)
@@ -488,6 +489,7 @@ def _link_entry(
             body=clean,
             evidence=evidence,
         )
+        case_stats.record_appended(case=locked, entry=entry)
         receipt = issue_checkpoint(case=locked, length=entry.seq, head=entry.hash)
     return entry, receipt
 

@@ -19,6 +19,7 @@ from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
 from locker.selectors import chain as stored_chain
 from locker.selectors.anchors import anchor_status
+from locker.services import case_stats
 from locker.web.forms.cases import CaseForm
 from locker.web.forms.receipts import KeptReceiptForm
 from locker.web.views.common import AuthedRequest
@@ -70,14 +71,17 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     case, role = case_access_or_404(request, case_id)
-    overview = case_selectors.case_overview(case, timezone.get_current_timezone())
+    head = stored_chain.chain_head(case)
+    tz = timezone.get_current_timezone()
+    summary = case_stats.current_summary(case=case, tz=tz, head=head)
+    overview = case_selectors.case_overview(case, tz, head=head, summary=summary)
     return render(
         request,
         "locker/case_detail.html",
         {
             "case": case,
             "role": role,
-            "badge": stored_chain.case_badge(case),
+            "badge": stored_chain.case_badge(case, head=head),
             "summary": overview.summary,
             "days_chart": charts.days_chart(overview.summary.days),
             "hours_chart": charts.hours_chart(overview.summary.hours),

@@ -6,12 +6,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 
 from locker import services
 from locker.core import http_ranges
@@ -22,9 +22,9 @@ from locker.models import EvidenceFile
 from locker.permissions import case_access_or_404
 from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
-from locker.selectors.entries import FORMAT_LABELS, Filters
+from locker.selectors.entries import FORMAT_LABELS, BadCursor, Cursor, Filters
 from locker.web.forms.entries import CorrectionForm, FilterForm
-from locker.web.views.common import AuthedRequest, query_without
+from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 30
 
@@ -36,8 +36,24 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     filters = Filters()
     if form.is_valid():
         filters = Filters(**form.cleaned_data)
-    entries = entry_reads.timeline(case, filters, timezone.get_current_timezone())
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        older = _cursor(request.GET.get("older"))
+        newer = _cursor(request.GET.get("newer"))
+    except BadCursor:
+        return HttpResponseBadRequest(
+            _("This page link is not valid. Open the timeline again from its first page.")
+        )
+    page = entry_reads.timeline_page(
+        case,
+        filters,
+        timezone.get_current_timezone(),
+        size=PAGE_SIZE,
+        older_than=older,
+        newer_than=None if older else newer,
+    )
+    query = request.GET.copy()
+    for name in ("older", "newer", "page"):
+        query.pop(name, None)
     return render(
         request,
         "locker/timeline.html",
@@ -47,10 +63,14 @@ def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "form": form,
             "filters": filters,
             "page": page,
-            "query": query_without(request, "page"),
+            "query": query.urlencode(),
             "badge": stored_chain.case_badge(case),
         },
     )
+
+
+def _cursor(value: str | None) -> Cursor | None:
+    return Cursor.decode(value) if value else None
 
 
 @login_required

@@ -1,0 +1,217 @@
+"""Benchmark (not a test): the case page and the timeline of a case with 100k entries, against
+a bare timeline view, in one run (issue 14; docs/scale.md, "Pages").
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_pages_bench .venv/bin/python bench/pages.py
+    [--entries 100000] [--rounds 30]
+
+Builds the case fast: the opening entry through the service, then the entries bulk-inserted
+with a correct chain computed here (every hash the spec's) and one signed checkpoint at the
+head. Then, through Django's test client with a signed-in owner (the whole middleware
+stack, no network), times: the first case page (the figures rebuilt from every entry and
+the whole chain verified: once per case); the case page warm; the case page right after an
+append (the running tally and the badge's check of the new entry only); the timeline's first
+page; a deep timeline page (a cursor 99% down); and the bare view (bench/bench_urls.py), the
+same number of rows from a plain query with no sign-in chrome, interleaved with the others.
+Each line: RESULT <name> project=<median ms> baseline=<bare median ms> ratio=<project/bare>."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("LOCKER_DATA_DIR", tempfile.mkdtemp(prefix="locker-bench-"))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_pages_bench")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from locker import services  # noqa: E402
+from locker.core import chain  # noqa: E402
+from locker.models import Case, Entry  # noqa: E402
+from locker.selectors import entries as entry_reads  # noqa: E402
+from locker.selectors.entries import Filters  # noqa: E402
+
+TAGS = ["threat", "insult", "night_time", "contact_list_blast", "impersonation"]
+
+
+def bulk_case(owner: User, count: int, seed: int = 14) -> Case:
+    """A case with `count` entries after its opening one: calls, messages, contact reports
+    and notes over half a year, linked exactly as append_entry links them."""
+    rng = random.Random(seed)
+    case = services.create_case(owner=owner, author=f"user:{owner.pk}", title="十万条记录")
+    head = Entry.objects.get(case=case, seq=1)
+    prev, recorded = head.hash, head.recorded_at
+    now = datetime.now(UTC)
+    numbers = [f"1{rng.randrange(3, 9)}{rng.randrange(10**8, 10**9)}" for _ in range(400)]
+    batch: list[Entry] = []
+    for seq in range(2, count + 2):
+        recorded = recorded + timedelta(microseconds=1)
+        occurred = now - timedelta(seconds=rng.randrange(1, 180 * 86400))
+        pick = rng.random()
+        tags = [rng.choice(TAGS)] if rng.random() < 0.3 else []
+        if pick < 0.6:
+            kind = "call"
+            body = {"number": rng.choice(numbers), "direction": "incoming", "tags": tags}
+        elif pick < 0.9:
+            kind = "message"
+            body = {"channel": "sms", "sender": rng.choice(numbers), "text": f"第{seq}条：还钱"}
+            body["tags"] = tags
+        elif pick < 0.95:
+            kind = "contact_report"
+            body = {"contact_name": f"联系人{rng.randrange(60)}", "summary": "催收打到我这里"}
+        else:
+            kind = "note"
+            body = {"text": f"记录 {seq}"}
+        document = {
+            "v": chain.VERSION,
+            "case": str(case.id),
+            "seq": seq,
+            "prev": prev,
+            "kind": kind,
+            "recorded_at": chain.format_timestamp(recorded),
+            "occurred_at": chain.format_timestamp(occurred),
+            "author": f"user:{owner.pk}",
+            "body": body,
+            "evidence": [],
+        }
+        prev = chain.entry_hash(document)
+        batch.append(
+            Entry(
+                case=case,
+                seq=seq,
+                prev=document["prev"],
+                hash=prev,
+                kind=kind,
+                recorded_at=recorded,
+                occurred_at=chain.parse_timestamp(document["occurred_at"]),
+                author=document["author"],
+                body=body,
+                evidence=[],
+            )
+        )
+        if len(batch) == 5000:
+            Entry.objects.bulk_create(batch)
+            batch = []
+    Entry.objects.bulk_create(batch)
+    services.issue_checkpoint(case=case, length=count + 1, head=prev)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE locker_entry")
+    return case
+
+
+def timed(client: Client, url: str) -> float:
+    start = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - start) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def result(name: str, project: list[float], baseline: list[float]) -> None:
+    p, b = statistics.median(project), statistics.median(baseline)
+    print(f"RESULT {name} project={p:.1f} baseline={b:.1f} ratio={p / b:.2f}", flush=True)
+
+
+def series(rounds: int, steps: list[Callable[[], float]]) -> list[list[float]]:
+    """Each step once per round, in turn, so that the machine's load falls on all alike."""
+    times: list[list[float]] = [[] for _ in steps]
+    for _ in range(rounds):
+        for i, step in enumerate(steps):
+            times[i].append(step())
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the newest bench case of that size again"
+    )
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        print("note: not PostgreSQL; the figures in docs/scale.md are PostgreSQL's", flush=True)
+    call_command("migrate", verbosity=0)
+    call_command("locker_keys", verbosity=0)
+    case = None
+    if args.reuse:
+        case = Case.objects.filter(title="十万条记录").order_by("-created_at").first()
+    if case is None:
+        owner = User.objects.create_user(f"bench{time.time_ns()}")
+        start = time.perf_counter()
+        case = bulk_case(owner, args.entries)
+        print(
+            f"built {args.entries + 1} entries in {time.perf_counter() - start:.1f} s", flush=True
+        )
+    owner = case.owner
+
+    client = Client()
+    client.force_login(owner)
+    detail = reverse("case_detail", args=[case.pk])
+    timeline = reverse("timeline", args=[case.pk])
+    bare = f"/bench/bare/{case.pk}/"
+    rows = entry_reads.timeline(case, Filters(), UTC)
+    deep_row = rows[int(args.entries * 0.99)]
+    deep = f"{timeline}?older={entry_reads.Cursor.of(deep_row).encode()}"
+
+    cache.clear()
+    bare_cold = timed(client, bare)
+    first = timed(client, detail)  # rebuilds the figures and verifies the whole chain, once
+    result(f"case_page_first_view_{args.entries // 1000}k_ms", [first], [bare_cold])
+
+    n = f"{args.entries // 1000}k"
+    bare_t, case_t, first_t, deep_t = series(
+        args.rounds,
+        [
+            lambda: timed(client, bare),
+            lambda: timed(client, detail),
+            lambda: timed(client, timeline),
+            lambda: timed(client, deep),
+        ],
+    )
+    result(f"case_page_{n}_ms", case_t, bare_t)
+    result(f"timeline_first_page_{n}_ms", first_t, bare_t)
+    result(f"timeline_deep_page_{n}_ms", deep_t, bare_t)
+
+    def append() -> float:
+        services.append_entry(
+            case=case, author=f"user:{owner.pk}", kind="call", body={"number": "95188"}
+        )
+        return 0.0
+
+    _, bare_a, case_a, _, time_a = series(
+        args.rounds // 2,
+        [
+            append,
+            lambda: timed(client, bare),
+            lambda: timed(client, detail),
+            append,
+            lambda: timed(client, timeline),
+        ],
+    )
+    result(f"case_page_after_append_{n}_ms", case_a, bare_a)
+    result(f"timeline_after_append_{n}_ms", time_a, bare_a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""The case page's figures kept up to date (locker.core.stats.Tally in a CaseStats row):
+folded in on every append, in the append's transaction under the case's lock, and taken
+out again when an entry's content is erased. A missing or out-of-date row (a case made
+before the row existed, an entry stored by another path, a new viewer's time zone) is
+rebuilt from the entries with the full computation. See docs/scale.md, "Pages"."""
+
+from __future__ import annotations
+
+from datetime import UTC, tzinfo
+
+from django.db import transaction
+
+from locker.core import chain, stats
+from locker.models import Case, CaseStats, Entry
+from locker.selectors.cases import full_summary, stored_summary
+
+# The kinds that are no event of the figures (stats.effective_events leaves them out).
+NOT_EVENTS = ("correction", "case_update")
+# Zones kept per case: the owner's and a few readers'. A view in yet another zone is
+# computed in full without being kept.
+MAX_ZONES = 6
+
+_EVENT_FIELDS = ("seq", "kind", "body", "occurred_at", "recorded_at", "erased_at")
+
+
+def _effective(target: Entry, corrections: list[Entry]) -> stats.Event | None:
+    """The event `target` is in the figures, with these corrections applied; None when it
+    is none (erased, or a kind that is no event)."""
+    if target.is_erased or target.kind in NOT_EVENTS:
+        return None
+    events = stats.effective_events([target, *corrections], UTC)
+    return events[0] if events else None
+
+
+def _corrections(case: Case, seq: int, *, before: int | None = None) -> list[Entry]:
+    rows = Entry.objects.filter(
+        case=case, kind="correction", body__corrects_seq=seq, erased_at__isnull=True
+    )
+    if before is not None:
+        rows = rows.filter(seq__lt=before)
+    return list(rows.only(*_EVENT_FIELDS).order_by("seq"))
+
+
+def _current(case: Case, entry: Entry) -> CaseStats | None:
+    """The case's row if it covers exactly the entries before `entry`, else None (then it
+    is left for a rebuild when next read)."""
+    row = CaseStats.objects.filter(case_id=case.pk).first()
+    if row is None or row.seq != entry.seq - 1:
+        return None
+    return row
+
+
+def _save(row: CaseStats, tally: stats.Tally, entry: Entry) -> None:
+    row.tally, row.seq, row.head = tally.as_json(), entry.seq, entry.hash
+    row.save(update_fields=["tally", "seq", "head"])
+
+
+def record_appended(*, case: Case, entry: Entry) -> None:
+    """Fold a just-appended entry into the case's figures. Called by the append path inside
+    its transaction, with the case row locked."""
+    if entry.seq == 1:
+        CaseStats.objects.filter(case_id=case.pk).delete()
+        tally = stats.Tally()
+        tally.replace(None, _effective(entry, []))
+        CaseStats.objects.create(case=case, seq=1, head=entry.hash, tally=tally.as_json())
+        return
+    row = _current(case, entry)
+    if row is None:
+        return
+    tally = stats.Tally(row.tally)
+    if entry.kind == "correction":
+        target = (
+            Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq"))
+            .order_by("seq")
+            .first()
+        )
+        if target is not None:
+            before = _corrections(case, target.seq, before=entry.seq)
+            old = _effective(target, before)
+            new = _effective(target, [*before, entry])
+            tally.replace(old, new)
+    else:
+        tally.replace(None, _effective(entry, []))
+    _save(row, tally, entry)
+
+
+def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:
+    """Take an entry whose content was just erased out of the figures. `entry` is the row as
+    it was before the erasure (its body still there); `redaction` the entry recording it,
+    already folded in. Same transaction and lock as the erasure."""
+    row = CaseStats.objects.filter(case_id=case.pk).first()
+    if row is None or row.seq != redaction.seq:
+        return
+    tally = stats.Tally(row.tally)
+    if entry.kind == "correction":
+        target = (
+            Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq"))
+            .order_by("seq")
+            .first()
+        )
+        if target is None:
+            return
+        after = _corrections(case, target.seq)
+        with_it = sorted([*after, entry], key=lambda e: e.seq)
+        tally.replace(_effective(target, with_it), _effective(target, after))
+    else:
+        tally.replace(_effective(entry, _corrections(case, entry.seq)), None)
+    _save(row, tally, redaction)
+
+
+def full_tally(case: Case, zone_keys: list[str]) -> tuple[stats.Tally, int, str]:
+    """The tally computed from every entry (the same reading as summarise), with the head
+    it covers."""
+    rows = Entry.objects.filter(case=case, erased_at__isnull=True).only(*_EVENT_FIELDS)
+    entries = list(rows.iterator(chunk_size=2000))
+    events = stats.effective_events(entries, UTC)
+    head = Entry.objects.filter(case=case).order_by("-seq").values_list("seq", "hash").first()
+    seq, hash_ = head if head else (0, chain.GENESIS_PREV)
+    return stats.Tally.build(events, zone_keys), seq, hash_
+
+
+def rebuild_case_stats(*, case: Case, tz: tzinfo) -> stats.Tally:
+    """Recompute the case's row from its entries, keeping figures for `tz` beside the zones
+    it kept already (up to MAX_ZONES), under the case's lock so that no append is missed."""
+    key = stats.zone_key(tz)
+    with transaction.atomic():
+        Case.objects.select_for_update().filter(pk=case.pk).first()
+        row = CaseStats.objects.filter(case_id=case.pk).first()
+        zones = list(stats.Tally(row.tally).zones) if row is not None else []
+        keep = key is not None and (key in zones or len(zones) < MAX_ZONES)
+        if key is not None and key not in zones:
+            zones.append(key)
+        tally, seq, head = full_tally(case, zones)
+        if keep:
+            CaseStats.objects.update_or_create(
+                case=case, defaults={"seq": seq, "head": head, "tally": tally.as_json()}
+            )
+    return tally
+
+
+def current_summary(*, case: Case, tz: tzinfo, head: tuple[int, str]) -> stats.Summary:
+    """The case's figures in `tz` at chain head `head`: read from its row, rebuilt first
+    when the row is missing, behind the head, or lacks the zone."""
+    summary = stored_summary(case, tz, head)
+    if summary is not None:
+        return summary
+    key = stats.zone_key(tz)
+    if key is None:
+        return full_summary(case, tz)
+    return rebuild_case_stats(case=case, tz=tz).summary(key)

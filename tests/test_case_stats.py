@@ -1,0 +1,175 @@
+"""The case page's figures kept up to date on append (issue 14): after every append,
+correction and erasure, the running tally in the CaseStats row gives exactly what the full
+computation (locker.core.stats.summarise over every entry) gives, in several zones, tags
+in the same order; the row is brought forward by the append itself (no rebuild); the case
+page and a rebuild read the same numbers; erased content leaves no trace in the row."""
+
+from __future__ import annotations
+
+import json
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+
+from locker import services
+from locker.core import stats
+from locker.models import CaseStats, Entry
+from locker.selectors.cases import full_summary
+from locker.services import case_stats
+
+from .factories import add_entry, make_case
+from .personas import Personas
+
+pytestmark = pytest.mark.django_db
+
+ZONES = ("Asia/Shanghai", "America/New_York", "Asia/Kathmandu")
+ERASED_NUMBER = "+86 139 0000 7777"
+
+
+def full(case, key: str) -> stats.Summary:
+    return full_summary(case, ZoneInfo(key))
+
+
+def kept(case, key: str) -> stats.Summary:
+    """The figures as the row holds them, checked to be the chain's head (not rebuilt)."""
+    row = CaseStats.objects.get(case=case)
+    head = Entry.objects.filter(case=case).order_by("-seq").first()
+    assert (row.seq, row.head) == (head.seq, head.hash)
+    return stats.Tally(row.tally).summary(key)
+
+
+def assert_same(case) -> None:
+    for key in ZONES:
+        incremental, computed = kept(case, key), full(case, key)
+        assert incremental == computed, key
+        assert list(incremental.tags.items()) == list(computed.tags.items()), key
+
+
+def correct(case, seq: int, reason: str, **changes) -> Entry:
+    return services.append_entry(
+        case=case,
+        author=f"user:{case.owner_id}",
+        kind="correction",
+        body={"corrects_seq": seq, "reason": reason, "changes": changes},
+    ).entry
+
+
+def erase(case, seq: int, capture) -> None:
+    with capture(execute=True):
+        services.erase_entry(case=case, seq=seq, user=case.owner, author=f"user:{case.owner_id}")
+
+
+def test_tally_follows_appends_corrections_and_erasures(django_capture_on_commit_callbacks):
+    case = make_case()
+    for key in ZONES:  # the zones the case is viewed in: each kept from then on
+        services_tally = case_stats.rebuild_case_stats(case=case, tz=ZoneInfo(key))
+        assert key in services_tally.zones
+    late = add_entry(
+        case,
+        "call",
+        {"number": "138 0000 1111", "tags": ["threat", "night_time"]},
+        occurred_at="2026-01-05T23:10:00+08:00",
+    )
+    add_entry(case, "call", {"number": "+8613800001111", "direction": "missed"})
+    add_entry(
+        case,
+        "call",
+        {"number": "95188", "direction": "outgoing", "tags": ["threat"]},
+        occurred_at="2026-01-06T07:59:00+08:00",
+    )
+    message = add_entry(
+        case,
+        "message",
+        {"channel": "sms", "text": "还钱", "tags": ["contact_list_blast"]},
+        occurred_at="2026-01-06T13:45:00Z",
+    )
+    relative = add_entry(
+        case, "call", {"number": ERASED_NUMBER, "tags": ["insult"]}, occurred_at=None
+    )
+    add_entry(case, "contact_report", {"contact_name": "王 阿姨", "summary": "说我欠钱"})
+    add_entry(case, "contact_report", {"contact_name": "王阿姨"})
+    add_entry(case, "contact_report", {"contact_name": "李华", "tags": ["threat"]})
+    add_entry(case, "note", {"text": "记"})
+    add_entry(case, "message", {"channel": "wechat", "text": "法院", "tags": ["impersonation"]})
+    assert_same(case)
+
+    # A corrected time moves a contact to another day and hour; a corrected number and tags.
+    correct(case, late.seq, "时间记错", occurred_at="2026-01-07T09:00:00+08:00")
+    assert_same(case)
+    fix = correct(case, message.seq, "标签", tags=["threat"])
+    assert_same(case)
+    correct(case, late.seq, "号码", number="138 0000 2222", tags=["night_time"])
+    assert_same(case)
+
+    # Erasing a correction puts the corrected entry back as it was before it.
+    erase(case, fix.seq, django_capture_on_commit_callbacks)
+    assert_same(case)
+    erase(case, relative.seq, django_capture_on_commit_callbacks)
+    assert CaseStats.objects.filter(case=case).exists()
+    assert_same(case)
+    # The erased number is in no figure and nowhere in the row.
+    row = CaseStats.objects.get(case=case)
+    assert "7777" not in json.dumps(row.tally)
+    # A correction of an erased entry changes nothing.
+    erase(case, message.seq, django_capture_on_commit_callbacks)
+    assert_same(case)
+    summary = full(case, "Asia/Shanghai")
+    assert (summary.calls, summary.messages, summary.contacts_reached) == (2, 1, 3)
+
+
+def test_tags_are_listed_by_count_then_name_on_both_paths() -> None:
+    case = make_case()
+    zone = ZoneInfo("Asia/Shanghai")
+    add_entry(case, "message", {"channel": "sms", "text": "一", "tags": ["threat", "insult"]})
+    add_entry(case, "message", {"channel": "sms", "text": "二", "tags": ["threat"]})
+    add_entry(case, "call", {"number": "3", "tags": ["night_time", "insult", "asked_to_stop"]})
+    case_stats.rebuild_case_stats(case=case, tz=zone)
+    add_entry(case, "call", {"number": "4", "tags": ["asked_to_stop"]})
+    expected = [("asked_to_stop", 2), ("insult", 2), ("threat", 2), ("night_time", 1)]
+    assert list(full_summary(case, zone).tags.items()) == expected
+    assert list(kept(case, "Asia/Shanghai").tags.items()) == expected
+
+
+def test_a_row_behind_the_head_is_rebuilt_not_trusted() -> None:
+    case = make_case()
+    zone = ZoneInfo("Asia/Shanghai")
+    add_entry(case, "call", {"number": "1"})
+    CaseStats.objects.filter(case=case).update(seq=1)  # as if an append had gone around it
+    add_entry(case, "call", {"number": "2"})
+    row = CaseStats.objects.get(case=case)
+    assert row.seq == 1  # the append did not fold into a row that missed one
+    head = Entry.objects.filter(case=case).order_by("-seq").values_list("seq", "hash").first()
+    summary = case_stats.current_summary(case=case, tz=zone, head=head)
+    assert summary.calls == 2 and summary == full_summary(case, zone)
+
+
+def test_case_page_shows_the_kept_figures_and_reads_no_entry_bodies(world: Personas) -> None:
+    case = world.case
+    for n in range(3):
+        add_entry(case, "call", {"number": f"1380000{n}"}, occurred_at="2026-01-05T23:10:00+08:00")
+    add_entry(
+        case, "message", {"channel": "sms", "text": "还钱"}, occurred_at="2026-01-05T12:00:00+08:00"
+    )
+    client = world.web("owner")
+    url = reverse("case_detail", args=[case.pk])
+    client.get(url)  # the first view in this zone adds the zone to the row
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(url).content.decode()
+    figures = [int(n) for n in re.findall(r'class="figure[^"]*"><strong>(\d+)</strong>', html)]
+    computed = full_summary(case, ZoneInfo("Asia/Shanghai"))
+    assert figures == [
+        computed.calls,
+        computed.messages,
+        computed.night,
+        computed.distinct_numbers,
+        computed.contacts_reached,
+    ]
+    assert figures[:3] == [3, 1, 3]
+    entry_reads = [q["sql"] for q in queries if 'FROM "locker_entry"' in q["sql"]]
+    # The head, the badge's new entries since its last check (none), and the latest rows.
+    assert all("LIMIT" in sql for sql in entry_reads), entry_reads
