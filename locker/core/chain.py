@@ -233,16 +233,7 @@ def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
     if not isinstance(line, Mapping):
         raise FormatError("line is not a JSON object")
     if set(line) == {"entry", "hash"}:
-        entry = line["entry"]
-        check_entry_shape(entry)
-        actual = entry_hash(entry)
-        if line["hash"] != actual:
-            raise FormatError(
-                f"hash {line['hash']!r} does not match the entry (it hashes to {actual})"
-            )
-        return Link(
-            entry["seq"], entry["prev"], actual, parse_timestamp(entry["recorded_at"])
-        ), entry
+        return link_of_entry(line["entry"], line["hash"])
     if set(line) == {"omitted"}:
         stub = line["omitted"]
         if not isinstance(stub, Mapping) or set(stub) != {"seq", "prev", "hash"}:
@@ -257,15 +248,56 @@ def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
     raise FormatError("line must be {entry, hash} or {omitted}")
 
 
+def link_of_entry(
+    entry: Any, claimed_hash: Any, recorded_at: datetime | None = None
+) -> tuple[Link, Mapping[str, Any]]:
+    """The link of a full line: `entry` with the hash the line (or a stored row) claims for
+    it. Raises FormatError when the entry is malformed or does not hash to that. A caller
+    that holds the entry's recorded_at as a datetime may pass it, sparing the parse."""
+    check_entry_shape(entry)
+    actual = entry_hash(entry)
+    if claimed_hash != actual:
+        raise FormatError(f"hash {claimed_hash!r} does not match the entry (it hashes to {actual})")
+    if recorded_at is None:
+        recorded_at = parse_timestamp(entry["recorded_at"])
+    return Link(entry["seq"], entry["prev"], actual, recorded_at), entry
+
+
+class BadLine(Exception):
+    """Raised by a source of links for verify_links: the next line is malformed (the reason
+    is the message). Distinct from FormatError, which the source of the lines themselves
+    may raise (a reader refusing its input) and which verify_lines lets through."""
+
+
+def _links_of_lines(lines: Iterable[Any]) -> Iterator[tuple[Link, Mapping[str, Any] | None]]:
+    for line in lines:
+        try:
+            link = link_of_line(line)
+        except FormatError as exc:
+            raise BadLine(str(exc)) from exc
+        yield link
+
+
 def verify_lines(lines: Iterable[Any], case_id: str | None = None) -> ChainReport:
     """Check the chain rules (spec section 3) across line objects in order."""
+    return verify_links(_links_of_lines(lines), case_id)
+
+
+def verify_links(
+    links: Iterable[tuple[Link, Mapping[str, Any] | None]], case_id: str | None = None
+) -> ChainReport:
+    """verify_lines over links already made (link_of_line, link_of_entry): a BadLine raised
+    while the next one is made is the first bad line."""
     expected_seq = 1
     prev_hash = GENESIS_PREV
     last_recorded: datetime | None = None
-    for line in lines:
+    made = iter(links)
+    while True:
         try:
-            link, entry = link_of_line(line)
-        except FormatError as exc:
+            link, entry = next(made)
+        except StopIteration:
+            break
+        except BadLine as exc:
             return ChainReport(False, expected_seq - 1, prev_hash, expected_seq, str(exc))
         problem = None
         if link.seq != expected_seq:

@@ -9,6 +9,7 @@ from locker.models.cases import (
     Entry,
     EvidenceFile,
     KeptReceipt,
+    SigningCertificate,
 )
 from locker.models.complainant import CaseComplaint, ComplainantDetails
 from locker.models.data_exports import DataExport
@@ -51,5 +52,6 @@ __all__ = [
     "Profile",
     "SecurityEvent",
     "Share",
+    "SigningCertificate",
     "UserSession",
 ]

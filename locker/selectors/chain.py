@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from locker.core import chain
@@ -22,43 +23,104 @@ from locker.infra.storage import MasterKeyMissing, StoredFileUnreadable, rehash_
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
 
-def _lines(case: Case, hashes: dict[int, str]) -> Iterator[dict[str, Any]]:
-    for entry in Entry.objects.filter(case=case).order_by("seq").iterator(chunk_size=500):
-        hashes[entry.seq] = entry.hash
-        yield entry.as_line()
+# What verification reads of each entry row: the columns of the spec's entry and whether the
+# content was erased. Rows come as tuples, not models, through a server-side cursor on
+# PostgreSQL (chunks of CHUNK rows elsewhere): memory stays the same whatever the length.
+_COLUMNS = (
+    "seq",
+    "prev",
+    "hash",
+    "kind",
+    "recorded_at",
+    "occurred_at",
+    "author",
+    "body",
+    "evidence",
+    "erased_at",
+)
+CHUNK = 2000
+
+
+def _links(
+    case: Case, first_use: dict[str, tuple[int, dict[str, Any]]] | None
+) -> Iterator[tuple[chain.Link, dict[str, Any] | None]]:
+    """The stored chain's links in seq order; each entry (unless erased) rebuilt as the
+    spec's object, checked (its shape, that it hashes to its stored hash) as an exported
+    line would be. `first_use` collects where each evidence file is first named."""
+    case_id = str(case.pk)
+    fmt = chain.format_timestamp
+    rows = Entry.objects.filter(case=case).order_by("seq").values_list(*_COLUMNS)
+    for row in rows.iterator(chunk_size=CHUNK):
+        seq, prev, digest, kind, recorded_at, occurred_at, author, body, evidence, erased = row
+        if erased is not None:
+            # An omitted line (the export's too): its links only, no content to check.
+            yield chain.Link(seq, prev, digest, None), None
+            continue
+        entry = {
+            "v": chain.VERSION,
+            "case": case_id,
+            "seq": seq,
+            "prev": prev,
+            "kind": kind,
+            "recorded_at": fmt(recorded_at),
+            "occurred_at": fmt(occurred_at) if occurred_at is not None else None,
+            "author": author,
+            "body": body,
+            "evidence": evidence,
+        }
+        try:
+            yield chain.link_of_entry(entry, digest, recorded_at)
+        except chain.FormatError as exc:
+            raise chain.BadLine(str(exc)) from exc
+        if first_use is not None:
+            for item in evidence:
+                first_use.setdefault(item["sha256"], (seq, item))
 
 
 def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
-    """The chain report for a stored case: ok, or the first bad seq and the reason."""
-    head_at: dict[int, str] = {}
-    report = chain.verify_lines(_lines(case, head_at), case_id=str(case.id))
+    """The chain report for a stored case: ok, or the first bad seq and the reason.
+
+    One pass over the entries, streamed; then, if asked, each evidence file re-hashed once
+    (where it is first named); then every checkpoint this instance issued for the case
+    compared with the chain, in the database (one query)."""
+    first_use: dict[str, tuple[int, dict[str, Any]]] | None = {} if rehash_files else None
+    report = chain.verify_links(_links(case, first_use), case_id=str(case.pk))
     if not report.ok:
         return report
-    if rehash_files:
-        problem = _check_evidence(case)
+    if first_use:
+        problem = _check_evidence(case, first_use)
         if problem is not None:
             seq, reason = problem
             return chain.ChainReport(False, report.length, report.head, seq, reason)
-    checkpoints = Checkpoint.objects.filter(case=case).only("length", "head")
-    for checkpoint in checkpoints.order_by("length", "signed_at").iterator(chunk_size=1000):
-        if checkpoint.length > report.length:
-            return chain.ChainReport(
-                False,
-                report.length,
-                report.head,
-                report.length + 1,
-                f"a signed checkpoint covers {checkpoint.length} entries but the chain has "
-                f"only {report.length}: entries were removed from the end",
-            )
-        if head_at.get(checkpoint.length) != checkpoint.head:
-            return chain.ChainReport(
-                False,
-                report.length,
-                report.head,
-                checkpoint.length,
-                "the entry differs from the one a signed checkpoint covered",
-            )
-    return report
+    # The first checkpoint (by length, then time) whose head is not the stored entry at its
+    # length. The chain pass above found every stored hash to be its entry's, so comparing
+    # with the stored hash column is comparing with the chain.
+    same_head = Entry.objects.filter(case=case, seq=OuterRef("length"), hash=OuterRef("head"))
+    bad = (
+        Checkpoint.objects.filter(case=case)
+        .exclude(Exists(same_head))
+        .order_by("length", "signed_at")
+        .values_list("length", flat=True)
+        .first()
+    )
+    if bad is None:
+        return report
+    if bad > report.length:
+        return chain.ChainReport(
+            False,
+            report.length,
+            report.head,
+            report.length + 1,
+            f"a signed checkpoint covers {bad} entries but the chain has "
+            f"only {report.length}: entries were removed from the end",
+        )
+    return chain.ChainReport(
+        False,
+        report.length,
+        report.head,
+        bad,
+        "the entry differs from the one a signed checkpoint covered",
+    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +139,7 @@ def checkpoint_signers(case: Case) -> CheckpointSigners:
     counts = {"current": 0, "former": 0, "unknown": 0}
     by_certificate: dict[str, signing.SignerStatus] = {}
     bad = None
-    rows = Checkpoint.objects.filter(case=case).only("length", "document")
+    rows = Checkpoint.objects.filter(case=case)
     for checkpoint in rows.order_by("length", "signed_at").iterator(chunk_size=500):
         try:
             certificate = chain.verify_checkpoint(checkpoint.document)
@@ -92,16 +154,16 @@ def checkpoint_signers(case: Case) -> CheckpointSigners:
     return CheckpointSigners(counts, bad)
 
 
-def _check_evidence(case: Case) -> tuple[int, str] | None:
+def _check_evidence(
+    case: Case, first_use: dict[str, tuple[int, dict[str, Any]]]
+) -> tuple[int, str] | None:
+    """Each evidence file re-hashed once, in the order the chain first names them; the first
+    that fails, at the entry that first named it."""
     files = {f.sha256: f for f in EvidenceFile.objects.filter(case=case)}
-    checked: dict[str, str | None] = {}
-    for entry in Entry.objects.filter(case=case).exclude(evidence=[]).order_by("seq"):
-        for item in entry.evidence:
-            sha = item["sha256"]
-            if sha not in checked:
-                checked[sha] = _evidence_problem(files.get(sha), item)
-            if checked[sha]:
-                return entry.seq, f"evidence {item['name']}: {checked[sha]}"
+    for sha, (seq, item) in sorted(first_use.items(), key=lambda pair: pair[1][0]):
+        problem = _evidence_problem(files.get(sha), item)
+        if problem:
+            return seq, f"evidence {item['name']}: {problem}"
     return None
 
 

@@ -32,7 +32,7 @@ from locker.infra.storage import (
     storage_name_for,
     store_spooled,
 )
-from locker.models import Case, Checkpoint, Entry, EvidenceFile
+from locker.models import Case, Checkpoint, Entry, EvidenceFile, SigningCertificate
 from locker.selectors.entries import evidence_bytes_of_owner
 
 log = logging.getLogger(__name__)
@@ -431,8 +431,37 @@ def _link_entry(
         {"sha256": f.sha256, "size": f.size, "media_type": f.media_type, "name": name}
         for f, name in stored
     ]
+    case_id = str(case.pk)
+    document: dict[str, Any] = {
+        "v": chain.VERSION,
+        "case": case_id,
+        "seq": 1,
+        "prev": chain.GENESIS_PREV,
+        "kind": kind,
+        "recorded_at": chain.format_timestamp(timezone.now()),
+        "occurred_at": chain.format_timestamp(claimed) if claimed else None,
+        "author": author,
+        "body": clean,
+        "evidence": evidence,
+    }
+    # The shape is checked before the lock is taken: under it only seq, prev and
+    # recorded_at change, and those are ours and always well formed.
+    try:
+        chain.check_entry_shape(document)
+    except chain.FormatError as exc:
+        raise InputError(str(exc)) from exc
+    _store_certificate()
     with transaction.atomic():
-        locked = Case.objects.select_for_update().get(pk=case.pk)
+        # One statement takes the case's lock and reads its head (kept on the row): the
+        # lock orders appends (and evidence_orphans) on this case. SQLite has no FOR
+        # UPDATE: there every transaction begins IMMEDIATE (config/settings.py) and holds
+        # the database's one writer lock from its start, which orders appends as well.
+        head_seq, head_hash, head_recorded_at = (
+            Case.objects.select_for_update()
+            .filter(pk=case.pk)
+            .values_list("head_seq", "head_hash", "head_recorded_at")
+            .get()
+        )
         # Under the case's lock, which evidence_orphans also takes before it removes a file
         # no row names: a file it removed after we stored (or found) it is caught here, and
         # once its row exists it is no orphan any more.
@@ -440,60 +469,69 @@ def _link_entry(
             if not evidence_storage().exists(f.storage_name):
                 raise StorageUnavailable(f"{f.storage_name} vanished before its entry was made")
             _record_evidence_file(case, f, name)
-        head = (
-            Entry.objects.filter(case=locked)
-            .order_by("-seq")
-            .only("seq", "hash", "recorded_at")
-            .first()
-        )
         recorded_at = timezone.now()
-        if head is not None and recorded_at < head.recorded_at:
-            recorded_at = head.recorded_at  # the clock stepped back; keep the chain monotone
-        document: dict[str, Any] = {
-            "v": chain.VERSION,
-            "case": str(locked.id),
-            "seq": head.seq + 1 if head else 1,
-            "prev": head.hash if head else chain.GENESIS_PREV,
-            "kind": kind,
-            "recorded_at": chain.format_timestamp(recorded_at),
-            "occurred_at": chain.format_timestamp(claimed) if claimed else None,
-            "author": author,
-            "body": clean,
-            "evidence": evidence,
-        }
-        try:
-            chain.check_entry_shape(document)
-        except chain.FormatError as exc:
-            raise InputError(str(exc)) from exc
-        entry = Entry.objects.create(
-            case=locked,
+        if head_recorded_at is not None and recorded_at < head_recorded_at:
+            recorded_at = head_recorded_at  # the clock stepped back; keep the chain monotone
+        recorded_text = chain.format_timestamp(recorded_at)
+        document["seq"] = head_seq + 1
+        document["prev"] = head_hash
+        document["recorded_at"] = recorded_text
+        digest = chain.entry_hash(document)
+        recorded_at = chain.parse_timestamp(recorded_text)
+        entry = Entry(
+            case_id=case.pk,
             seq=document["seq"],
-            prev=document["prev"],
-            hash=chain.entry_hash(document),
+            prev=head_hash,
+            hash=digest,
             kind=kind,
-            recorded_at=chain.parse_timestamp(document["recorded_at"]),
+            recorded_at=recorded_at,
             occurred_at=claimed,
             author=author,
             body=clean,
             evidence=evidence,
         )
-        receipt = issue_checkpoint(case=locked, length=entry.seq, head=entry.hash)
-    return entry, receipt
+        entry.save(force_insert=True)
+        checkpoint = _insert_checkpoint(case_id=case_id, length=entry.seq, head=digest)
+        # The head moves in the same transaction, under the same lock, as the entry is made.
+        Case.objects.filter(pk=case.pk).update(
+            head_seq=entry.seq, head_hash=digest, head_recorded_at=recorded_at
+        )
+    return entry, checkpoint.document
+
+
+def _store_certificate() -> None:
+    """The current signing certificate's row, made if it is not there yet (once per key;
+    after that this finds it and writes nothing). Run before the case's lock is taken, so
+    that the append holds the lock no longer for it."""
+    signer = signing.load_signer()
+    SigningCertificate.objects.bulk_create(
+        [SigningCertificate(fingerprint=signer.certificate_fingerprint, pem=signer.certificate_pem)],
+        ignore_conflicts=True,
+    )
+
+
+def _insert_checkpoint(*, case_id: str, length: int, head: str) -> Checkpoint:
+    """Sign the head and store the checkpoint compactly: its signature and the certificate's
+    fingerprint (the certificate's row must exist: _store_certificate)."""
+    signed = signing.sign_checkpoint_parts(
+        case_id=case_id, length=length, head=head, signed_at=timezone.now()
+    )
+    checkpoint = Checkpoint(
+        case_id=case_id,
+        length=length,
+        head=head,
+        signed_at=chain.parse_timestamp(signed.body["signed_at"]),
+        signature=signed.signature,
+        certificate_id=signed.certificate_fingerprint,
+    )
+    checkpoint.save(force_insert=True)
+    return checkpoint
 
 
 def issue_checkpoint_row(*, case: Case, length: int, head: str) -> Checkpoint:
     """Sign the head and store the checkpoint (the next anchoring round picks it up)."""
-    signed_at = timezone.now()
-    document = signing.sign_checkpoint(
-        case_id=str(case.id), length=length, head=head, signed_at=signed_at
-    )
-    return Checkpoint.objects.create(
-        case=case,
-        length=length,
-        head=head,
-        signed_at=chain.parse_timestamp(document["checkpoint"]["signed_at"]),
-        document=document,
-    )
+    _store_certificate()
+    return _insert_checkpoint(case_id=str(case.pk), length=length, head=head)
 
 
 def issue_checkpoint(*, case: Case, length: int, head: str) -> dict[str, Any]:
