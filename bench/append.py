@@ -104,7 +104,17 @@ def baseline_writer(case_id: str, author: str, start_at: float, seconds: float, 
                     "INSERT INTO locker_entry (case_id, seq, prev, hash, kind, recorded_at,"
                     " occurred_at, author, body, evidence) VALUES"
                     " (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s)",
-                    [case_id, seq + 1, prev, digest, "message", now, author, Jsonb(body), Jsonb([])],
+                    [
+                        case_id,
+                        seq + 1,
+                        prev,
+                        digest,
+                        "message",
+                        now,
+                        author,
+                        Jsonb(body),
+                        Jsonb([]),
+                    ],
                 )
                 cur.execute(
                     "UPDATE locker_case SET head_seq = %s, head_hash = %s, head_recorded_at = %s"
@@ -132,9 +142,7 @@ def run(writer, writers: int, cases: list[str], author: str, seconds: float) -> 
     out = context.Queue()
     start_at = time.time() + 0.5
     processes = [
-        context.Process(
-            target=writer, args=(cases[n % len(cases)], author, start_at, seconds, out)
-        )
+        context.Process(target=writer, args=(cases[n % len(cases)], author, start_at, seconds, out))
         for n in range(writers)
     ]
     for process in processes:

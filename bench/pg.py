@@ -45,4 +45,3 @@ def setup_django() -> str:
     call_command("migrate", verbosity=0)
     call_command("locker_keys", verbosity=0)
     return url
-

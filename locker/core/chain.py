@@ -159,30 +159,81 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_bytes(entry))
 
 
-def check_entry_shape(entry: Any) -> None:
-    """Every rule of spec section 1 that one entry can be checked against on its own."""
-    if not isinstance(entry, Mapping):
-        raise FormatError("entry is not a JSON object")
-    members = set(entry)
-    if members != ENTRY_MEMBERS:
-        missing = sorted(ENTRY_MEMBERS - members)
-        extra = sorted(members - ENTRY_MEMBERS)
-        raise FormatError(f"entry members wrong: missing {missing}, unexpected {extra}")
-    check_json_value(entry)
-    if entry["v"] != VERSION or isinstance(entry["v"], bool):
-        raise FormatError(f"v must be {VERSION}")
-    if not isinstance(entry["case"], str) or not _UUID_RE.match(entry["case"]):
-        raise FormatError("case must be a lowercase UUID")
-    seq = entry["seq"]
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
-        raise FormatError("seq must be a positive integer")
+def _checked_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise FormatError(f"integer {value} is beyond 2^53")
+    return value
+
+
+def _refused_float(text: str) -> Any:
+    raise FormatError(
+        f"floating-point number {text} is not allowed; use integers "
+        "(minor units of money, whole seconds)"
+    )
+
+
+def _refused_constant(name: str) -> Any:
+    return reject_json_constant(name)
+
+
+_CHECKED_JSON = json.JSONDecoder(
+    parse_int=_checked_int, parse_float=_refused_float, parse_constant=_refused_constant
+)
+
+
+def loads_checked(text: str) -> Any:
+    """JSON text decoded, refusing as it goes the values check_json_value refuses (floats,
+    integers beyond 2^53, NaN and Infinity), so that a value read this way need not be
+    walked again. JSON cannot have non-string member names; a lone surrogate (from a \\u
+    escape) is refused when the value is encoded (canonical_bytes, under link_of_entry).
+    Raises FormatError."""
+    try:
+        return _CHECKED_JSON.decode(text)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"stored JSON cannot be read: {exc}") from exc
+
+
+def check_entry_shape(entry: Any, *, stored: bool = False) -> None:
+    """Every rule of spec section 1 that one entry can be checked against on its own.
+
+    `stored`: the entry was rebuilt from a stored row by its caller, who vouches for what
+    the rebuilding fixed: the ten members, v, case (the case's id) and seq (a positive
+    integer column); the timestamps written by format_timestamp from datetimes (their
+    pattern is still checked, not the date: a datetime is a real one); body and evidence
+    decoded by loads_checked (which refused floats and big integers); every other value a
+    str or None. What a stored row may still hold wrongly (prev, kind, author, the members
+    of body and evidence, a timestamp out of range) is checked as always."""
+    if not stored:
+        if not isinstance(entry, Mapping):
+            raise FormatError("entry is not a JSON object")
+        members = set(entry)
+        if members != ENTRY_MEMBERS:
+            missing = sorted(ENTRY_MEMBERS - members)
+            extra = sorted(members - ENTRY_MEMBERS)
+            raise FormatError(f"entry members wrong: missing {missing}, unexpected {extra}")
+        check_json_value(entry)
+        if entry["v"] != VERSION or isinstance(entry["v"], bool):
+            raise FormatError(f"v must be {VERSION}")
+        if not isinstance(entry["case"], str) or not _UUID_RE.match(entry["case"]):
+            raise FormatError("case must be a lowercase UUID")
+        seq = entry["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            raise FormatError("seq must be a positive integer")
     if not isinstance(entry["prev"], str) or not _HASH_RE.match(entry["prev"]):
         raise FormatError("prev must be 64 lowercase hex characters")
     if not isinstance(entry["kind"], str) or not _KIND_RE.match(entry["kind"]):
         raise FormatError("kind must be a lowercase ASCII word")
-    parse_timestamp(entry["recorded_at"])
-    if entry["occurred_at"] is not None:
-        parse_timestamp(entry["occurred_at"])
+    if stored:
+        for name in ("recorded_at", "occurred_at"):
+            if entry[name] is not None and not _TIMESTAMP_RE.match(entry[name]):
+                raise FormatError(f"timestamp {entry[name]!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    else:
+        parse_timestamp(entry["recorded_at"])
+        if entry["occurred_at"] is not None:
+            parse_timestamp(entry["occurred_at"])
     if not isinstance(entry["author"], str) or not entry["author"]:
         raise FormatError("author must be a non-empty string")
     if not isinstance(entry["body"], Mapping):
@@ -249,13 +300,21 @@ def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
 
 
 def link_of_entry(
-    entry: Any, claimed_hash: Any, recorded_at: datetime | None = None
+    entry: Any,
+    claimed_hash: Any,
+    recorded_at: datetime | None = None,
+    *,
+    stored: bool = False,
 ) -> tuple[Link, Mapping[str, Any]]:
     """The link of a full line: `entry` with the hash the line (or a stored row) claims for
     it. Raises FormatError when the entry is malformed or does not hash to that. A caller
-    that holds the entry's recorded_at as a datetime may pass it, sparing the parse."""
-    check_entry_shape(entry)
-    actual = entry_hash(entry)
+    that holds the entry's recorded_at as a datetime may pass it, sparing the parse;
+    `stored` as for check_entry_shape."""
+    check_entry_shape(entry, stored=stored)
+    try:
+        actual = entry_hash(entry)
+    except UnicodeEncodeError:
+        raise FormatError("a string of the entry is not valid Unicode (lone surrogate)") from None
     if claimed_hash != actual:
         raise FormatError(f"hash {claimed_hash!r} does not match the entry (it hashes to {actual})")
     if recorded_at is None:
