@@ -40,7 +40,7 @@ def test_the_head_on_the_case_row_moves_with_each_append() -> None:
     last = Entry.objects.filter(case=case).order_by("-seq").first()
     assert (fresh.head_seq, fresh.head_hash) == (4, last.hash)
     assert fresh.head_recorded_at == last.recorded_at
-    assert fresh.entry_count == Entry.objects.filter(case=case).count()
+    assert fresh.head_seq == Entry.objects.filter(case=case).count()
 
 
 def test_a_case_saved_from_a_stale_copy_keeps_its_head() -> None:

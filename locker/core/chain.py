@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -270,8 +270,10 @@ class ChainReport:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
+    """One link of a chain. A named tuple, not a dataclass: verification makes one per
+    entry, and a tuple is made several times faster."""
+
     seq: int
     prev: str
     hash: str

@@ -85,11 +85,6 @@ class Case(models.Model):
             ]
         super().save(*args, **kwargs)
 
-    @property
-    def entry_count(self) -> int:
-        """How many entries the chain has (as of when this row was read): its head's seq."""
-        return self.head_seq
-
     def facts(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name in self.FACT_FIELDS:
@@ -226,12 +221,16 @@ class Checkpoint(AppendOnlyModel):
     # `document` is byte for byte the document that was signed and handed out.
     legacy_document = models.JSONField(null=True, blank=True, db_column="document")
     signature = models.TextField(blank=True, default="")
+    # No index: every row of a key's lifetime names the same few certificates, and nothing
+    # looks checkpoints up by certificate (SigningCertificate rows are never deleted);
+    # an index would only be written on every append.
     certificate = models.ForeignKey(
         "SigningCertificate",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:

@@ -8,7 +8,7 @@ asks, and its result is remembered with the time it ran."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -43,7 +43,7 @@ CHUNK = 2000
 
 def _links(
     case: Case, first_use: dict[str, tuple[int, dict[str, Any]]] | None
-) -> Iterator[tuple[chain.Link, dict[str, Any] | None]]:
+) -> Iterator[tuple[chain.Link, Mapping[str, Any] | None]]:
     """The stored chain's links in seq order; each entry (unless erased) rebuilt as the
     spec's object, checked (its shape, that it hashes to its stored hash) as an exported
     line would be. `first_use` collects where each evidence file is first named."""
