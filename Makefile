@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-install
 PORT ?= 8000
 
-.PHONY: run test install typecheck messages clean
+.PHONY: run test install typecheck messages clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: install
 	$(BIN)/mypy locker config
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks, not tests: bench/run_all.py runs each, writes bench/results.md. Needs
+# PostgreSQL: DATABASE_URL if set (a scratch database), else it makes locker_bench on
+# postgres://postgres@127.0.0.1:5432/.
+bench: install
+	$(BIN)/python bench/run_all.py
 
 typecheck: install
 	$(BIN)/mypy locker config

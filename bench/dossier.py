@@ -329,6 +329,9 @@ def main() -> None:
     ours = float(project.split("PROJECT_WALL ")[1].split()[0])
     theirs = float(baseline.split("BARE_WALL ")[1].split()[0])
     print(f"ratio project / bare reportlab: {ours / theirs:.2f}x   (target <= 1.2x)")
+    print(
+        f"RESULT dossier_wall_s project={ours:.2f} baseline={theirs:.2f} ratio={ours / theirs:.2f}"
+    )
     if not args.keep:
         import shutil
 

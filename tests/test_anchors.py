@@ -285,7 +285,7 @@ def test_rewritten_case_is_attested_late_from_the_rewrite(tsas) -> None:
             length=7,
             head=forged_lines[-1]["hash"],
             signed_at=late,
-            document=forged_checkpoint,
+            legacy_document=forged_checkpoint,
         )
     anchored_round((first, second), late)
     document = anchor_selectors.anchors_document(case, up_to_length=7, checkpoint=None)

@@ -529,7 +529,11 @@ def test_rewritten_case_is_reported_attested_late_from_seq_4(tsas, tmp_path: Pat
             case_id=str(case.id), length=7, head=forged_lines[-1]["hash"], signed_at=late
         )
         row = Checkpoint.objects.create(
-            case=case, length=7, head=forged_lines[-1]["hash"], signed_at=late, document=forged
+            case=case,
+            length=7,
+            head=forged_lines[-1]["hash"],
+            signed_at=late,
+            legacy_document=forged,
         )
     anchored_round((first, second), late)
     document = anchor_selectors.anchors_document(case, up_to_length=7, checkpoint=row)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -159,30 +159,81 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_bytes(entry))
 
 
-def check_entry_shape(entry: Any) -> None:
-    """Every rule of spec section 1 that one entry can be checked against on its own."""
-    if not isinstance(entry, Mapping):
-        raise FormatError("entry is not a JSON object")
-    members = set(entry)
-    if members != ENTRY_MEMBERS:
-        missing = sorted(ENTRY_MEMBERS - members)
-        extra = sorted(members - ENTRY_MEMBERS)
-        raise FormatError(f"entry members wrong: missing {missing}, unexpected {extra}")
-    check_json_value(entry)
-    if entry["v"] != VERSION or isinstance(entry["v"], bool):
-        raise FormatError(f"v must be {VERSION}")
-    if not isinstance(entry["case"], str) or not _UUID_RE.match(entry["case"]):
-        raise FormatError("case must be a lowercase UUID")
-    seq = entry["seq"]
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
-        raise FormatError("seq must be a positive integer")
+def _checked_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise FormatError(f"integer {value} is beyond 2^53")
+    return value
+
+
+def _refused_float(text: str) -> Any:
+    raise FormatError(
+        f"floating-point number {text} is not allowed; use integers "
+        "(minor units of money, whole seconds)"
+    )
+
+
+def _refused_constant(name: str) -> Any:
+    return reject_json_constant(name)
+
+
+_CHECKED_JSON = json.JSONDecoder(
+    parse_int=_checked_int, parse_float=_refused_float, parse_constant=_refused_constant
+)
+
+
+def loads_checked(text: str) -> Any:
+    """JSON text decoded, refusing as it goes the values check_json_value refuses (floats,
+    integers beyond 2^53, NaN and Infinity), so that a value read this way need not be
+    walked again. JSON cannot have non-string member names; a lone surrogate (from a \\u
+    escape) is refused when the value is encoded (canonical_bytes, under link_of_entry).
+    Raises FormatError."""
+    try:
+        return _CHECKED_JSON.decode(text)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"stored JSON cannot be read: {exc}") from exc
+
+
+def check_entry_shape(entry: Any, *, stored: bool = False) -> None:
+    """Every rule of spec section 1 that one entry can be checked against on its own.
+
+    `stored`: the entry was rebuilt from a stored row by its caller, who vouches for what
+    the rebuilding fixed: the ten members, v, case (the case's id) and seq (a positive
+    integer column); the timestamps written by format_timestamp from datetimes (their
+    pattern is still checked, not the date: a datetime is a real one); body and evidence
+    decoded by loads_checked (which refused floats and big integers); every other value a
+    str or None. What a stored row may still hold wrongly (prev, kind, author, the members
+    of body and evidence, a timestamp out of range) is checked as always."""
+    if not stored:
+        if not isinstance(entry, Mapping):
+            raise FormatError("entry is not a JSON object")
+        members = set(entry)
+        if members != ENTRY_MEMBERS:
+            missing = sorted(ENTRY_MEMBERS - members)
+            extra = sorted(members - ENTRY_MEMBERS)
+            raise FormatError(f"entry members wrong: missing {missing}, unexpected {extra}")
+        check_json_value(entry)
+        if entry["v"] != VERSION or isinstance(entry["v"], bool):
+            raise FormatError(f"v must be {VERSION}")
+        if not isinstance(entry["case"], str) or not _UUID_RE.match(entry["case"]):
+            raise FormatError("case must be a lowercase UUID")
+        seq = entry["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            raise FormatError("seq must be a positive integer")
     if not isinstance(entry["prev"], str) or not _HASH_RE.match(entry["prev"]):
         raise FormatError("prev must be 64 lowercase hex characters")
     if not isinstance(entry["kind"], str) or not _KIND_RE.match(entry["kind"]):
         raise FormatError("kind must be a lowercase ASCII word")
-    parse_timestamp(entry["recorded_at"])
-    if entry["occurred_at"] is not None:
-        parse_timestamp(entry["occurred_at"])
+    if stored:
+        for name in ("recorded_at", "occurred_at"):
+            if entry[name] is not None and not _TIMESTAMP_RE.match(entry[name]):
+                raise FormatError(f"timestamp {entry[name]!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    else:
+        parse_timestamp(entry["recorded_at"])
+        if entry["occurred_at"] is not None:
+            parse_timestamp(entry["occurred_at"])
     if not isinstance(entry["author"], str) or not entry["author"]:
         raise FormatError("author must be a non-empty string")
     if not isinstance(entry["body"], Mapping):
@@ -219,8 +270,10 @@ class ChainReport:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
+    """One link of a chain. A named tuple, not a dataclass: verification makes one per
+    entry, and a tuple is made several times faster."""
+
     seq: int
     prev: str
     hash: str
@@ -233,16 +286,7 @@ def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
     if not isinstance(line, Mapping):
         raise FormatError("line is not a JSON object")
     if set(line) == {"entry", "hash"}:
-        entry = line["entry"]
-        check_entry_shape(entry)
-        actual = entry_hash(entry)
-        if line["hash"] != actual:
-            raise FormatError(
-                f"hash {line['hash']!r} does not match the entry (it hashes to {actual})"
-            )
-        return Link(
-            entry["seq"], entry["prev"], actual, parse_timestamp(entry["recorded_at"])
-        ), entry
+        return link_of_entry(line["entry"], line["hash"])
     if set(line) == {"omitted"}:
         stub = line["omitted"]
         if not isinstance(stub, Mapping) or set(stub) != {"seq", "prev", "hash"}:
@@ -257,6 +301,44 @@ def link_of_line(line: Any) -> tuple[Link, Mapping[str, Any] | None]:
     raise FormatError("line must be {entry, hash} or {omitted}")
 
 
+def link_of_entry(
+    entry: Any,
+    claimed_hash: Any,
+    recorded_at: datetime | None = None,
+    *,
+    stored: bool = False,
+) -> tuple[Link, Mapping[str, Any]]:
+    """The link of a full line: `entry` with the hash the line (or a stored row) claims for
+    it. Raises FormatError when the entry is malformed or does not hash to that. A caller
+    that holds the entry's recorded_at as a datetime may pass it, sparing the parse;
+    `stored` as for check_entry_shape."""
+    check_entry_shape(entry, stored=stored)
+    try:
+        actual = entry_hash(entry)
+    except UnicodeEncodeError:
+        raise FormatError("a string of the entry is not valid Unicode (lone surrogate)") from None
+    if claimed_hash != actual:
+        raise FormatError(f"hash {claimed_hash!r} does not match the entry (it hashes to {actual})")
+    if recorded_at is None:
+        recorded_at = parse_timestamp(entry["recorded_at"])
+    return Link(entry["seq"], entry["prev"], actual, recorded_at), entry
+
+
+class BadLine(Exception):
+    """Raised by a source of links for verify_links: the next line is malformed (the reason
+    is the message). Distinct from FormatError, which the source of the lines themselves
+    may raise (a reader refusing its input) and which verify_lines lets through."""
+
+
+def _links_of_lines(lines: Iterable[Any]) -> Iterator[tuple[Link, Mapping[str, Any] | None]]:
+    for line in lines:
+        try:
+            link = link_of_line(line)
+        except FormatError as exc:
+            raise BadLine(str(exc)) from exc
+        yield link
+
+
 def verify_lines(
     lines: Iterable[Any],
     case_id: str | None = None,
@@ -267,15 +349,29 @@ def verify_lines(
     (seq, hash, recorded_at of an entry verified before), the lines are the ones that follow
     it: the first must be seq + 1 and link to that hash (the case page's badge checks only
     what was added since its last check; the reported length is the whole chain's)."""
+    return verify_links(_links_of_lines(lines), case_id, after=after)
+
+
+def verify_links(
+    links: Iterable[tuple[Link, Mapping[str, Any] | None]],
+    case_id: str | None = None,
+    *,
+    after: tuple[int, str, datetime | None] | None = None,
+) -> ChainReport:
+    """verify_lines over links already made (link_of_line, link_of_entry): a BadLine raised
+    while the next one is made is the first bad line. `after` as for verify_lines."""
     expected_seq = 1
     prev_hash = GENESIS_PREV
     last_recorded: datetime | None = None
     if after is not None:
         expected_seq, prev_hash, last_recorded = after[0] + 1, after[1], after[2]
-    for line in lines:
+    made = iter(links)
+    while True:
         try:
-            link, entry = link_of_line(line)
-        except FormatError as exc:
+            link, entry = next(made)
+        except StopIteration:
+            break
+        except BadLine as exc:
             return ChainReport(False, expected_seq - 1, prev_hash, expected_seq, str(exc))
         problem = None
         if link.seq != expected_seq:

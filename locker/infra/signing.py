@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -98,9 +99,13 @@ class Signer:
             return self.key.config.describe()
         return f"file {SIGNING_KEY}"
 
-    @property
+    @functools.cached_property
     def certificate_pem(self) -> str:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+    @functools.cached_property
+    def certificate_fingerprint(self) -> str:
+        return fingerprint(self.certificate)
 
     @property
     def ca_certificate_pem(self) -> str:
@@ -512,15 +517,43 @@ def issue_crl(*, now: datetime | None = None) -> x509.CertificateRevocationList:
     return certificates.crl(ca_key, load_signer().ca_certificate, now or datetime.now(UTC))
 
 
-def sign_checkpoint(*, case_id: str, length: int, head: str, signed_at: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A signed checkpoint in parts: what a compact checkpoint row stores (the signature and
+    the certificate's fingerprint) beside the document itself (spec section 4)."""
+
+    body: dict[str, Any]
+    signature: str  # base64 of the DER signature over the body's canonical bytes
+    certificate_pem: str
+    certificate_fingerprint: str
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.body,
+            "signature": self.signature,
+            "certificate": self.certificate_pem,
+        }
+
+
+def sign_checkpoint_parts(
+    *, case_id: str, length: int, head: str, signed_at: datetime
+) -> SignedCheckpoint:
     signer = load_signer()
     body = chain.checkpoint_body(case_id, length, head, signed_at)
     signature = signer.key.sign(chain.canonical_bytes(body))
-    return {
-        "checkpoint": body,
-        "signature": base64.b64encode(signature).decode("ascii"),
-        "certificate": signer.certificate_pem,
-    }
+    return SignedCheckpoint(
+        body=body,
+        signature=base64.b64encode(signature).decode("ascii"),
+        certificate_pem=signer.certificate_pem,
+        certificate_fingerprint=signer.certificate_fingerprint,
+    )
+
+
+def sign_checkpoint(*, case_id: str, length: int, head: str, signed_at: datetime) -> dict[str, Any]:
+    return sign_checkpoint_parts(
+        case_id=case_id, length=length, head=head, signed_at=signed_at
+    ).document
 
 
 def check_signer(certificate: x509.Certificate) -> SignerCheck:

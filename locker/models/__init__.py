@@ -10,6 +10,7 @@ from locker.models.cases import (
     Entry,
     EvidenceFile,
     KeptReceipt,
+    SigningCertificate,
 )
 from locker.models.complainant import CaseComplaint, ComplainantDetails
 from locker.models.data_exports import DataExport
@@ -56,5 +57,6 @@ __all__ = [
     "Profile",
     "SecurityEvent",
     "Share",
+    "SigningCertificate",
     "UserSession",
 ]

@@ -40,6 +40,19 @@ class Case(models.Model):
     funding_institution = models.CharField(_("funding institution"), max_length=200, blank=True)
     staff_involved = models.CharField(_("staff involved, where known"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The chain's head, kept on the case row so that an append reads it with the row lock it
+    # takes anyway (one statement) instead of querying the entries: written only by
+    # services.entries._link_entry, under that lock, in the transaction that adds the entry.
+    # head_seq is the chain's length (seq runs 1, 2, 3 ...); 0 and the genesis prev while
+    # the case has no entry. head_recorded_at keeps recorded_at monotone when the clock
+    # steps back.
+    head_seq = models.PositiveIntegerField(default=0, editable=False)
+    head_hash = models.CharField(max_length=64, default=chain.GENESIS_PREV, editable=False)
+    head_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Only an append moves the head: a full save() of a Case loaded earlier must not write
+    # back the head it read then (an append may have moved it since).
+    HEAD_FIELDS: ClassVar[tuple[str, ...]] = ("head_seq", "head_hash", "head_recorded_at")
 
     # Case facts a case_update entry may carry, in display order.
     FACT_FIELDS: ClassVar[tuple[str, ...]] = (
@@ -63,6 +76,15 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"Case {self.id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.HEAD_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     def facts(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -221,7 +243,25 @@ class Checkpoint(AppendOnlyModel):
     length = models.PositiveIntegerField()
     head = models.CharField(max_length=64)
     signed_at = models.DateTimeField()
-    document = models.JSONField()
+    # How the signed document is kept. Since migration 0025 a row holds only what the
+    # document does not repeat: the signature, and the signing certificate by its SHA-256
+    # fingerprint (the PEM once, in SigningCertificate); the signed `checkpoint` object is
+    # case, length, head and signed_at above, all v1. Rows written before keep the whole
+    # document they were stored with (column "document"), and are read as it. Either way
+    # `document` is byte for byte the document that was signed and handed out.
+    legacy_document = models.JSONField(null=True, blank=True, db_column="document")
+    signature = models.TextField(blank=True, default="")
+    # No index: every row of a key's lifetime names the same few certificates, and nothing
+    # looks checkpoints up by certificate (SigningCertificate rows are never deleted);
+    # an index would only be written on every append.
+    certificate = models.ForeignKey(
+        "SigningCertificate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ("case", "length", "signed_at")
@@ -229,6 +269,49 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.case_id} @{self.length} {self.head[:12]}"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The signed checkpoint document (spec section 4): {checkpoint, signature,
+        certificate}, as it was signed and handed out."""
+        if self.legacy_document is not None:
+            return self.legacy_document
+        if self.certificate_id is None:
+            raise ValueError(f"checkpoint {self.pk} holds neither a document nor a certificate")
+        return {
+            "checkpoint": chain.checkpoint_body(
+                str(self.case_id), self.length, self.head, self.signed_at
+            ),
+            "signature": self.signature,
+            "certificate": SigningCertificate.pem_of(self.certificate_id),
+        }
+
+
+class SigningCertificate(AppendOnlyModel):
+    APPEND_ONLY_MESSAGE = "signing certificates are append-only"
+
+    """A certificate that signed checkpoints, stored once and named by its SHA-256
+    fingerprint (of the DER), so that each checkpoint row refers to it instead of carrying
+    its 1.5 kB PEM. Never changed: a fingerprint always names the same PEM."""
+
+    fingerprint = models.CharField(max_length=64, primary_key=True)
+    pem = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # fingerprint -> PEM, per process: rows never change, and there are a handful (one per
+    # signing key the instance ever had).
+    _pems: ClassVar[dict[str, str]] = {}
+
+    def __str__(self) -> str:
+        return self.fingerprint
+
+    @classmethod
+    def pem_of(cls, fingerprint: str) -> str:
+        pem = cls._pems.get(fingerprint)
+        if pem is None:
+            pem = cls.objects.values_list("pem", flat=True).get(pk=fingerprint)
+            cls._pems[fingerprint] = pem
+        return pem
 
 
 class KeptReceipt(AppendOnlyModel):

@@ -8,12 +8,14 @@ asks, and its result is remembered with the time it ran."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from locker.core import chain
@@ -21,12 +23,71 @@ from locker.infra import signing
 from locker.infra.storage import MasterKeyMissing, StoredFileUnreadable, rehash_stored
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
+# What verification reads of each entry row: the columns of the spec's entry and whether the
+# content was erased. Rows come as tuples, not models, through a server-side cursor on
+# PostgreSQL (chunks of CHUNK rows elsewhere): memory stays the same whatever the length.
+_COLUMNS = (
+    "seq",
+    "prev",
+    "hash",
+    "kind",
+    "recorded_at",
+    "occurred_at",
+    "author",
+    "body_text",
+    "evidence_text",
+    "erased_at",
+)
+CHUNK = 2000
 
-def _lines(case: Case, hashes: dict[int, str], after_seq: int = 0) -> Iterator[dict[str, Any]]:
-    rows = Entry.objects.filter(case=case, seq__gt=after_seq).order_by("seq")
-    for entry in rows.iterator(chunk_size=500):
-        hashes[entry.seq] = entry.hash
-        yield entry.as_line()
+
+def _links(
+    case: Case, first_use: dict[str, tuple[int, dict[str, Any]]] | None
+) -> Iterator[tuple[chain.Link, Mapping[str, Any] | None]]:
+    """The stored chain's links in seq order; each entry (unless erased) rebuilt as the
+    spec's object, checked (its shape, that it hashes to its stored hash) as an exported
+    line would be. `first_use` collects where each evidence file is first named."""
+    case_id = str(case.pk)
+    fmt = chain.format_timestamp
+    # body and evidence as their JSON text, decoded by chain.loads_checked, which refuses
+    # what the canonical form cannot carry while it decodes: the stored entry then needs
+    # no second walk over its values (check_json_value), the costliest part of the check.
+    rows = (
+        Entry.objects.filter(case=case)
+        .order_by("seq")
+        .annotate(body_text=Cast("body", TextField()), evidence_text=Cast("evidence", TextField()))
+        .values_list(*_COLUMNS)
+    )
+    for row in rows.iterator(chunk_size=CHUNK):
+        seq, prev, digest, kind, recorded_at, occurred_at, author, body, evidence, erased = row
+        if erased is not None:
+            # An omitted line (the export's too): its links only, no content to check.
+            yield chain.Link(seq, prev, digest, None), None
+            continue
+        try:
+            body = chain.loads_checked(body)
+            evidence = chain.loads_checked(evidence)
+        except chain.FormatError as exc:
+            raise chain.BadLine(str(exc)) from exc
+        entry = {
+            "v": chain.VERSION,
+            "case": case_id,
+            "seq": seq,
+            "prev": prev,
+            "kind": kind,
+            "recorded_at": fmt(recorded_at),
+            "occurred_at": fmt(occurred_at) if occurred_at is not None else None,
+            "author": author,
+            "body": body,
+            "evidence": evidence,
+        }
+        try:
+            yield chain.link_of_entry(entry, digest, recorded_at, stored=True)
+        except chain.FormatError as exc:
+            raise chain.BadLine(str(exc)) from exc
+        if first_use is not None:
+            for item in evidence:
+                first_use.setdefault(item["sha256"], (seq, item))
 
 
 def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
@@ -34,15 +95,7 @@ def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
     entry is read and hashed again: the full verification (verify_chain, the API's verify,
     the owner's "Check everything now"). A failure forgets the badge's verified head, so
     that the badge checks the whole chain again from then on."""
-    head_at: dict[int, str] = {}
-    report = chain.verify_lines(_lines(case, head_at), case_id=str(case.id))
-    if report.ok and rehash_files:
-        problem = _check_evidence(case)
-        if problem is not None:
-            seq, reason = problem
-            report = chain.ChainReport(False, report.length, report.head, seq, reason)
-    if report.ok:
-        report = _check_checkpoints(case, report, head_at, after_seq=0)
+    report = _verify_stored(case, rehash_files=rehash_files)
     if not report.ok:
         # The badge forgets what it verified: from now on it checks the whole chain again
         # (and finds this), instead of only what is appended.
@@ -50,35 +103,65 @@ def verify_case(case: Case, *, rehash_files: bool = True) -> chain.ChainReport:
     return report
 
 
-def _check_checkpoints(
+def _verify_stored(case: Case, *, rehash_files: bool) -> chain.ChainReport:
+    """One pass over the entries, streamed; then, if asked, each evidence file re-hashed once
+    (where it is first named); then every checkpoint this instance issued for the case
+    compared with the chain, in the database (one query)."""
+    first_use: dict[str, tuple[int, dict[str, Any]]] | None = {} if rehash_files else None
+    report = chain.verify_links(_links(case, first_use), case_id=str(case.pk))
+    if not report.ok:
+        return report
+    if first_use:
+        problem = _check_evidence(case, first_use)
+        if problem is not None:
+            seq, reason = problem
+            return chain.ChainReport(False, report.length, report.head, seq, reason)
+    # The first checkpoint (by length, then time) whose head is not the stored entry at its
+    # length. The chain pass above found every stored hash to be its entry's, so comparing
+    # with the stored hash column is comparing with the chain.
+    same_head = Entry.objects.filter(case=case, seq=OuterRef("length"), hash=OuterRef("head"))
+    bad = (
+        Checkpoint.objects.filter(case=case)
+        .exclude(Exists(same_head))
+        .order_by("length", "signed_at")
+        .values_list("length", flat=True)
+        .first()
+    )
+    return report if bad is None else _checkpoint_failure(report, bad)
+
+
+def _checkpoint_failure(report: chain.ChainReport, length: int) -> chain.ChainReport:
+    """The report when the signed checkpoint covering `length` entries does not match."""
+    if length > report.length:
+        return chain.ChainReport(
+            False,
+            report.length,
+            report.head,
+            report.length + 1,
+            f"a signed checkpoint covers {length} entries but the chain has "
+            f"only {report.length}: entries were removed from the end",
+        )
+    return chain.ChainReport(
+        False,
+        report.length,
+        report.head,
+        length,
+        "the entry differs from the one a signed checkpoint covered",
+    )
+
+
+def _check_checkpoints_after(
     case: Case, report: chain.ChainReport, head_at: dict[int, str], *, after_seq: int
 ) -> chain.ChainReport:
-    """Every checkpoint the instance signed beyond `after_seq` against the heads read."""
+    """The badge's check of the few checkpoints beyond `after_seq` against the heads it read."""
     checkpoints = (
         Checkpoint.objects.filter(case=case, length__gt=after_seq)
         .order_by("length", "signed_at")
-        .only("length", "head")
+        .values_list("length", "head")
     )
-    # The whole chain's checkpoints through a cursor; the few beyond a badge's head at once.
-    rows = checkpoints.iterator(chunk_size=1000) if after_seq == 0 else list(checkpoints)
-    for checkpoint in rows:
-        if checkpoint.length > report.length:
-            return chain.ChainReport(
-                False,
-                report.length,
-                report.head,
-                report.length + 1,
-                f"a signed checkpoint covers {checkpoint.length} entries but the chain has "
-                f"only {report.length}: entries were removed from the end",
-            )
-        if head_at.get(checkpoint.length) != checkpoint.head:
-            return chain.ChainReport(
-                False,
-                report.length,
-                report.head,
-                checkpoint.length,
-                "the entry differs from the one a signed checkpoint covered",
-            )
+    for length, head in checkpoints:
+        if length > report.length or head_at.get(length) != head:
+            return _checkpoint_failure(report, length)
     return report
 
 
@@ -98,7 +181,7 @@ def checkpoint_signers(case: Case) -> CheckpointSigners:
     counts = {"current": 0, "former": 0, "unknown": 0}
     by_certificate: dict[str, signing.SignerStatus] = {}
     bad = None
-    rows = Checkpoint.objects.filter(case=case).only("length", "document")
+    rows = Checkpoint.objects.filter(case=case)
     for checkpoint in rows.order_by("length", "signed_at").iterator(chunk_size=500):
         try:
             certificate = chain.verify_checkpoint(checkpoint.document)
@@ -113,16 +196,16 @@ def checkpoint_signers(case: Case) -> CheckpointSigners:
     return CheckpointSigners(counts, bad)
 
 
-def _check_evidence(case: Case) -> tuple[int, str] | None:
+def _check_evidence(
+    case: Case, first_use: dict[str, tuple[int, dict[str, Any]]]
+) -> tuple[int, str] | None:
+    """Each evidence file re-hashed once, in the order the chain first names them; the first
+    that fails, at the entry that first named it."""
     files = {f.sha256: f for f in EvidenceFile.objects.filter(case=case)}
-    checked: dict[str, str | None] = {}
-    for entry in Entry.objects.filter(case=case).exclude(evidence=[]).order_by("seq"):
-        for item in entry.evidence:
-            sha = item["sha256"]
-            if sha not in checked:
-                checked[sha] = _evidence_problem(files.get(sha), item)
-            if checked[sha]:
-                return entry.seq, f"evidence {item['name']}: {checked[sha]}"
+    for sha, (seq, item) in sorted(first_use.items(), key=lambda pair: pair[1][0]):
+        problem = _evidence_problem(files.get(sha), item)
+        if problem:
+            return seq, f"evidence {item['name']}: {problem}"
     return None
 
 
@@ -214,7 +297,7 @@ def _verify_since_last(case: Case) -> chain.ChainReport | None:
     )
     if not report.ok:
         return report
-    return _check_checkpoints(case, report, head_at, after_seq=seq)
+    return _check_checkpoints_after(case, report, head_at, after_seq=seq)
 
 
 def _quick_check(case: Case) -> chain.ChainReport:

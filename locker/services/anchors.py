@@ -41,7 +41,16 @@ class RoundResult:
 def _pending(limit: int) -> list[Checkpoint]:
     return list(
         Checkpoint.objects.filter(anchor_leaf__isnull=True)
-        .only("id", "case_id", "length", "document")
+        .only(
+            "id",
+            "case_id",
+            "length",
+            "head",
+            "signed_at",
+            "legacy_document",
+            "signature",
+            "certificate_id",
+        )
         .order_by("id")[:limit]
     )
 

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
@@ -32,7 +32,7 @@ from locker.infra.storage import (
     storage_name_for,
     store_spooled,
 )
-from locker.models import Case, Checkpoint, Entry, EvidenceFile
+from locker.models import Case, Checkpoint, Entry, EvidenceFile, SigningCertificate
 from locker.selectors.entries import evidence_bytes_of_owner
 from locker.services import case_stats
 from locker.services import derived as derived_services
@@ -443,8 +443,31 @@ def _link_entry(
         {"sha256": f.sha256, "size": f.size, "media_type": f.media_type, "name": name}
         for f, name in stored
     ]
+    case_id = str(case.pk)
+    document: dict[str, Any] = {
+        "v": chain.VERSION,
+        "case": case_id,
+        "seq": 1,
+        "prev": chain.GENESIS_PREV,
+        "kind": kind,
+        "recorded_at": chain.format_timestamp(timezone.now()),
+        "occurred_at": chain.format_timestamp(claimed) if claimed else None,
+        "author": author,
+        "body": clean,
+        "evidence": evidence,
+    }
+    # The shape is checked before the lock is taken: under it only seq, prev and
+    # recorded_at change, and those are ours and always well formed.
+    try:
+        chain.check_entry_shape(document)
+    except chain.FormatError as exc:
+        raise InputError(str(exc)) from exc
     with transaction.atomic():
-        locked = Case.objects.select_for_update().get(pk=case.pk)
+        # One statement takes the case's lock and reads its head (kept on the row): the
+        # lock orders appends (and evidence_orphans) on this case. SQLite has no FOR
+        # UPDATE: there every transaction begins IMMEDIATE (config/settings.py) and holds
+        # the database's one writer lock from its start, which orders appends as well.
+        head_seq, head_hash, head_recorded_at = _lock_head(case)
         # Under the case's lock, which evidence_orphans also takes before it removes a file
         # no row names: a file it removed after we stored (or found) it is caught here, and
         # once its row exists it is no orphan any more.
@@ -452,61 +475,158 @@ def _link_entry(
             if not evidence_storage().exists(f.storage_name):
                 raise StorageUnavailable(f"{f.storage_name} vanished before its entry was made")
             _record_evidence_file(case, f, name)
-        head = (
-            Entry.objects.filter(case=locked)
-            .order_by("-seq")
-            .only("seq", "hash", "recorded_at")
-            .first()
-        )
         recorded_at = timezone.now()
-        if head is not None and recorded_at < head.recorded_at:
-            recorded_at = head.recorded_at  # the clock stepped back; keep the chain monotone
-        document: dict[str, Any] = {
-            "v": chain.VERSION,
-            "case": str(locked.id),
-            "seq": head.seq + 1 if head else 1,
-            "prev": head.hash if head else chain.GENESIS_PREV,
-            "kind": kind,
-            "recorded_at": chain.format_timestamp(recorded_at),
-            "occurred_at": chain.format_timestamp(claimed) if claimed else None,
-            "author": author,
-            "body": clean,
-            "evidence": evidence,
-        }
-        try:
-            chain.check_entry_shape(document)
-        except chain.FormatError as exc:
-            raise InputError(str(exc)) from exc
-        entry = Entry.objects.create(
-            case=locked,
+        if head_recorded_at is not None and recorded_at < head_recorded_at:
+            recorded_at = head_recorded_at  # the clock stepped back; keep the chain monotone
+        recorded_text = chain.format_timestamp(recorded_at)
+        document["seq"] = head_seq + 1
+        document["prev"] = head_hash
+        document["recorded_at"] = recorded_text
+        digest = chain.entry_hash(document)
+        entry = Entry(
+            case_id=case.pk,
             seq=document["seq"],
-            prev=document["prev"],
-            hash=chain.entry_hash(document),
+            prev=head_hash,
+            hash=digest,
             kind=kind,
-            recorded_at=chain.parse_timestamp(document["recorded_at"]),
+            recorded_at=chain.parse_timestamp(recorded_text),
             occurred_at=claimed,
             author=author,
             body=clean,
             evidence=evidence,
         )
-        case_stats.record_appended(case=locked, entry=entry)
-        receipt = issue_checkpoint(case=locked, length=entry.seq, head=entry.hash)
-    return entry, receipt
+        signed = signing.sign_checkpoint_parts(
+            case_id=case_id, length=entry.seq, head=digest, signed_at=timezone.now()
+        )
+        # The entry, the checkpoint of its head, and the head on the case row: together, in
+        # this transaction, under the case's lock.
+        if connection.vendor == "postgresql":
+            _write_append_postgresql(entry, signed)
+        else:
+            _store_certificate(signed)
+            entry.save(force_insert=True)
+            _checkpoint_row(case_id, signed).save(force_insert=True)
+            Case.objects.filter(pk=case.pk).update(
+                head_seq=entry.seq, head_hash=digest, head_recorded_at=entry.recorded_at
+            )
+        # The case page's figures, kept up to date in the same transaction (CaseStats).
+        case_stats.record_appended(case=case, entry=entry)
+    return entry, signed.document
+
+
+def _checkpoint_row(case_id: str, signed: signing.SignedCheckpoint) -> Checkpoint:
+    """The compact row of a signed checkpoint: its signature and its certificate's
+    fingerprint; the document is rebuilt from the columns (Checkpoint.document)."""
+    return Checkpoint(
+        case_id=case_id,
+        length=signed.body["length"],
+        head=signed.body["head"],
+        signed_at=chain.parse_timestamp(signed.body["signed_at"]),
+        signature=signed.signature,
+        certificate_id=signed.certificate_fingerprint,
+    )
+
+
+def _store_certificate(signed: signing.SignedCheckpoint) -> None:
+    """The signing certificate's row, made if it is not there yet (once per key; after that
+    this finds it and writes nothing)."""
+    row = SigningCertificate(fingerprint=signed.certificate_fingerprint, pem=signed.certificate_pem)
+    SigningCertificate.objects.bulk_create([row], ignore_conflicts=True)
+
+
+def _lock_head(case: Case) -> tuple[int, str, datetime | None]:
+    """Lock the case's row and read its head: one statement."""
+    if connection.vendor != "postgresql":
+        return (
+            Case.objects.select_for_update()
+            .filter(pk=case.pk)
+            .values_list("head_seq", "head_hash", "head_recorded_at")
+            .get()
+        )
+    with connection.cursor() as cursor:
+        # Written out rather than built by the ORM: this runs once per append, and building
+        # the query cost more than its round trip (bench/append.py).
+        cursor.execute(_LOCK_HEAD_SQL, [case.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Case.DoesNotExist(f"case {case.pk} does not exist")
+    return row[0], row[1], row[2]
+
+
+_LOCK_HEAD_SQL = (
+    "SELECT head_seq, head_hash, head_recorded_at FROM locker_case WHERE id = %s FOR UPDATE"
+)
+
+# The append's writes on PostgreSQL in one statement: the signing certificate's row if it is
+# new, the entry, its head's checkpoint (compact: signature and certificate fingerprint), the
+# case's new head. Every round trip here is paid while the case's lock is held, and that is
+# what limits appends to one case; the ORM would take four. The columns are the models'
+# (tests/test_append_scale.py checks that every column is named).
+_APPEND_SQL = """
+WITH certificate AS (
+    INSERT INTO locker_signingcertificate (fingerprint, pem, created_at)
+    VALUES (%s, %s, %s) ON CONFLICT DO NOTHING
+), entry AS (
+    INSERT INTO locker_entry (case_id, seq, prev, hash, kind, recorded_at, occurred_at,
+                              author, body, evidence, erased_at, erased_by_id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL) RETURNING id
+), checkpoint AS (
+    INSERT INTO locker_checkpoint (case_id, length, head, signed_at, document, signature,
+                                   certificate_id)
+    VALUES (%s, %s, %s, %s, NULL, %s, %s)
+), head AS (
+    UPDATE locker_case SET head_seq = %s, head_hash = %s, head_recorded_at = %s WHERE id = %s
+)
+SELECT id FROM entry
+"""
+
+
+def _write_append_postgresql(entry: Entry, signed: signing.SignedCheckpoint) -> None:
+    """Run _APPEND_SQL for `entry` and its signed head; the instance gets its id and counts
+    as saved."""
+    json_value = connection.ops.adapt_json_value
+    params = [
+        signed.certificate_fingerprint,
+        signed.certificate_pem,
+        timezone.now(),
+        entry.case_id,
+        entry.seq,
+        entry.prev,
+        entry.hash,
+        entry.kind,
+        entry.recorded_at,
+        entry.occurred_at,
+        entry.author,
+        json_value(entry.body, None),
+        json_value(entry.evidence, None),
+        entry.case_id,
+        signed.body["length"],
+        signed.body["head"],
+        chain.parse_timestamp(signed.body["signed_at"]),
+        signed.signature,
+        signed.certificate_fingerprint,
+        entry.seq,
+        entry.hash,
+        entry.recorded_at,
+        entry.case_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_SQL, params)
+        (entry.pk,) = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 def issue_checkpoint_row(*, case: Case, length: int, head: str) -> Checkpoint:
     """Sign the head and store the checkpoint (the next anchoring round picks it up)."""
-    signed_at = timezone.now()
-    document = signing.sign_checkpoint(
-        case_id=str(case.id), length=length, head=head, signed_at=signed_at
+    signed = signing.sign_checkpoint_parts(
+        case_id=str(case.pk), length=length, head=head, signed_at=timezone.now()
     )
-    return Checkpoint.objects.create(
-        case=case,
-        length=length,
-        head=head,
-        signed_at=chain.parse_timestamp(document["checkpoint"]["signed_at"]),
-        document=document,
-    )
+    checkpoint = _checkpoint_row(str(case.pk), signed)
+    with transaction.atomic():
+        _store_certificate(signed)
+        checkpoint.save(force_insert=True)
+    return checkpoint
 
 
 def issue_checkpoint(*, case: Case, length: int, head: str) -> dict[str, Any]:

@@ -473,7 +473,7 @@ def test_a_failure_after_the_files_are_stored_removes_only_this_requests_files(
     def failing(**kwargs: Any) -> None:
         raise services.InputError("the chain refused it")
 
-    monkeypatch.setattr("locker.services.entries.issue_checkpoint", failing)
+    monkeypatch.setattr("locker.infra.signing.sign_checkpoint_parts", failing)
     with pytest.raises(services.InputError):
         append(case, ("kept-again.png", kept), ("new.png", samples.png()))
     assert media_files(settings) == [kept_path]
