@@ -166,6 +166,7 @@ def _share(page) -> None:
 def _check_prefilled(page, base: str, case) -> None:
     page.wait_for_url(re.compile(rf"{base}/share/\?held=[0-9a-f]{{32}}&case={case.pk}$"))
     page.locator("[data-share-senders]").wait_for()
+    assert "什么都不会被记录" in page.locator("[data-share-notice]").inner_text()
     assert page.locator("#id_text").input_value() == SMS
     assert page.evaluate("[...document.querySelector('#id_files').files].map(f => f.name)") == [
         "Screenshot_20240501.png"
@@ -230,7 +231,7 @@ def test_a_share_while_signed_out_waits_for_the_log_in_and_a_case(
     page.reload()
     _share(page)
     page.wait_for_url(re.compile(rf"{base}/share/\?held=[0-9a-f]{{32}}$"))
-    page.locator("[data-share-notice]", has_text="1").wait_for()
+    page.locator("[data-share-notice]", has_text="等待保存：1 个文件").wait_for()
     assert page.evaluate(KEPT) == 1  # kept until the log-in
     assert small_targets(page) == []
     shot(page, "share-signed-out")
