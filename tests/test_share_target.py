@@ -250,3 +250,20 @@ def test_a_share_while_signed_out_waits_for_the_log_in_and_a_case(
     assert Entry.objects.filter(kind="message").count() == 1
     assert Entry.objects.get(kind="message").case_id == second.pk
     context.close()
+
+
+@browser_test
+def test_the_quick_exit_deletes_a_waiting_share(browser, live_server, settings) -> None:  # noqa: F811
+    settings.LOCKER_QUICK_EXIT_URL = f"{live_server.url}/static/locker/icon-192.png"
+    context = _phone(browser)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    _worker_ready(page)
+    page.reload()
+    _share(page)
+    page.wait_for_url(re.compile(r".*/share/\?held=[0-9a-f]{32}$"))
+    assert page.evaluate(KEPT) == 1
+    page.locator("#quick-exit").click()
+    page.wait_for_url("**/icon-192.png")
+    assert page.evaluate(KEPT) == 0
+    context.close()

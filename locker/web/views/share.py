@@ -75,9 +75,7 @@ def share_page(request: HttpRequest) -> HttpResponse:
             {
                 "step": "signed_out",
                 "held": held,
-                "login_url": redirect_to_login(
-                    _share_url(held) if held else reverse("share")
-                ).url,
+                "login_url": redirect_to_login(_share_url(held) if held else reverse("share")).url,
             },
         )
     if not held:
