@@ -220,6 +220,10 @@ ROUTES: list[Route] = [
     web("offline_shell_log", nothing, accounts()),
     web("offline_shell_form", lambda w: ["note"], accounts()),
     web("offline_token", nothing, accounts()),
+    # Share into the locker: the page a share lands on (signed out: asks to log in, 200). A
+    # POST (the share sheet's, without the worker) is answered 200 by everyone and changes
+    # nothing: tests/test_share_target.py.
+    web("share", nothing, everyone()),
     # Everyone leaves; a POST from our page also locks a signed-in session, a GET never does.
     web("quick_exit", nothing, everyone(302), "POST"),
     web("set_language", nothing, everyone(302), "POST", {"language": "en"}),

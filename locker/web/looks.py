@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 
 from locker.core import looks
+from locker.infra import content
 from locker.selectors.looks import look_of_profile
 from locker.web.middleware.safety import LOCK_KEY, user_profile
 
@@ -61,6 +62,25 @@ def icon(look: looks.Look, size: int | None = None) -> str:
     return static(f"locker/looks/{look.id}-{size}.png")
 
 
+def share_target() -> dict[str, Any]:
+    """Where the phone's share sheet posts a screenshot or an SMS's text (docs/capture.md,
+    "Share into the locker"): the files it may offer this app are every type an upload may
+    be (locker/infra/content.py), after the two wildcards a gallery and a recorder share."""
+    types = ["image/*", "audio/*"]
+    types += sorted({kind.media_type for kind in content.FORMATS})
+    return {
+        "action": reverse("share"),
+        "method": "POST",
+        "enctype": "multipart/form-data",
+        "params": {
+            "title": "title",
+            "text": "text",
+            "url": "url",
+            "files": [{"name": "files", "accept": types}],
+        },
+    }
+
+
 def manifest_of(shown: looks.Shown) -> dict[str, Any]:
     """The web app manifest: the look's name and icons. Its id and start_url never change,
     so a change of look renames the installed app rather than making another."""
@@ -76,6 +96,7 @@ def manifest_of(shown: looks.Shown) -> dict[str, Any]:
         "background_color": "#ffffff",
         "theme_color": look.colour,
         "lang": get_language(),
+        "share_target": share_target(),
         "icons": [
             {"src": icon(look, 192), "sizes": "192x192", "type": "image/png"},
             {"src": icon(look, 512), "sizes": "512x512", "type": "image/png"},

@@ -27,6 +27,7 @@ from locker.web.views import (
     second_factor,
     security,
     sessions,
+    share,
     sharing,
     timeline,
     verify,
@@ -45,6 +46,9 @@ urlpatterns = [
     path("offline/log/", offline.shell_log, name="offline_shell_log"),
     path("offline/log/<slug:form_name>/", offline.shell_form, name="offline_shell_form"),
     path("offline/token", offline.token, name="offline_token"),
+    # Share into the locker (docs/capture.md): the manifest's share_target; the worker takes
+    # the share sheet's post, this page shows it in the message form.
+    path("share/", share.share, name="share"),
     path("i18n/setlang/", accounts.set_language, name="set_language"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/login/", accounts.RateLimitedLoginView.as_view(), name="login"),

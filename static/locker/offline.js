@@ -22,6 +22,9 @@
   var DRAFTS = "drafts";
   var KEYS = "keys";
   var SHELL_PREFIX = "locker-shell-";
+  // A share kept by static/locker/sw.js for static/locker/share.js, and how long it may wait.
+  var SHARE_CACHE = "locker-share";
+  var SHARE_MAX_AGE_MS = 30 * 60 * 1000;
   var RECEIPT = /^\/cases\/[0-9a-f-]{36}\/entries\/\d+\/receipt\/$/;
   var on = cfg.drafts === "on";
   var signedIn = cfg.signedIn === "1";
@@ -104,7 +107,7 @@
       var jobs = [new Promise(function (resolve) {
         var deleting = indexedDB.deleteDatabase(DB);
         deleting.onsuccess = deleting.onerror = deleting.onblocked = function () { resolve(); };
-      }), deleteShells("")];
+      }), deleteShells(""), deleteShare()];
       return Promise.all(jobs);
     }).catch(function () { /* nothing more can be done here */ });
   }
@@ -115,6 +118,28 @@
       return Promise.all(names.filter(function (n) { return n.indexOf(SHELL_PREFIX) === 0 && n !== keep; })
         .map(function (n) { return caches.delete(n); }));
     });
+  }
+
+  function deleteShare() {
+    return window.caches ? caches.delete(SHARE_CACHE) : Promise.resolve();
+  }
+
+  // A share nobody took within SHARE_MAX_AGE_MS (signed out and never back) goes unread.
+  function sweepShare() {
+    if (!window.caches) return;
+    caches.has(SHARE_CACHE).then(function (kept) {
+      if (!kept) return null;
+      return caches.open(SHARE_CACHE).then(function (cache) {
+        return cache.matchAll().then(function (found) {
+          var fresh = found.some(function (r) {
+            var at = parseInt(r.headers.get("X-Held-At") || "0", 10);
+            return at && Date.now() - at <= SHARE_MAX_AGE_MS;
+          });
+          if (!fresh) return deleteShare();
+          return null;
+        });
+      });
+    }).catch(function () {});
   }
 
   // Drafts off for this account: its drafts go, and with them everything else unless another
@@ -529,6 +554,7 @@
   document.addEventListener("locker:quick-exit", function () { wipeAll(); });
 
   registerWorker();
+  sweepShare();
   ready(function () {
     if (!signedIn) {
       if (!indexedDB.databases) return;  // cannot look without creating the database

@@ -8,6 +8,13 @@
 //   turned offline drafts on (static/locker/offline.js stores and deletes those caches);
 // - otherwise with a small "no connection" page built here, holding no data at all.
 // Pages, evidence and API answers are never stored: with drafts off, nothing is.
+//
+// Share into the locker (docs/capture.md): the phone's share sheet posts what was shared to
+// /share/ (the manifest's share_target). That post has no CSRF token and must not reach the
+// server as one: it is taken here, its title, text, url and files kept in the "locker-share"
+// cache (one share at a time, replacing any older one) under a random id, and the browser is
+// sent on to GET /share/?held=<id>, whose script (static/locker/share.js) puts them into the
+// message form and deletes them. Nothing is recorded until that form's own Save.
 (function () {
   "use strict";
   var WORDS = self.LOCKER_OFFLINE || {};
@@ -22,15 +29,21 @@
     "background:#1f3a5f;color:#fff;font-weight:600}a.exit{background:#fff;color:#b3261e;" +
     "border:2px solid #b3261e}";
   var styleHash = null;
+  var SHARE_CACHE = "locker-share";
+  var SHARE_PATH = "/share/";
 
   self.addEventListener("install", function () { self.skipWaiting(); });
   self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
   self.addEventListener("fetch", function (event) {
     var request = event.request;
-    if (request.method !== "GET") return;
     var url = new URL(request.url);
     if (url.origin !== self.location.origin) return;
+    if (request.method === "POST" && url.pathname === SHARE_PATH && request.mode === "navigate") {
+      event.respondWith(keepShare(request));
+      return;
+    }
+    if (request.method !== "GET") return;
     if (request.mode === "navigate") {
       if (url.pathname === "/exit/" && sameOrigin(request.referrer)) event.waitUntil(wipe());
       event.respondWith(navigate(request, url));
@@ -72,8 +85,40 @@
     });
   }
 
-  // The quick exit followed from one of our pages: delete the drafts and the shells here too,
-  // for the case where the page's own script could not (the offline page has none).
+  function randomId() {
+    return Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  function keepShare(request) {
+    return request.formData().then(function (posted) {
+      var kept = new FormData();
+      ["title", "text", "url"].forEach(function (name) {
+        var value = posted.get(name);
+        if (typeof value === "string" && value) kept.append(name, value);
+      });
+      posted.getAll("files").forEach(function (file) {
+        if (typeof file !== "string" && (file.size || file.name)) kept.append("files", file, file.name);
+      });
+      var id = randomId();
+      return caches.delete(SHARE_CACHE).then(function () { return caches.open(SHARE_CACHE); })
+        .then(function (cache) {
+          // The kept Response's body is the multipart form again: the page reads it with
+          // formData(), file names and types included.
+          return cache.put(SHARE_PATH + "held/" + id,
+            new Response(kept, { headers: { "X-Held-At": String(Date.now()) } }));
+        })
+        .then(function () { return Response.redirect(new URL(SHARE_PATH + "?held=" + id, self.location.origin).href, 303); });
+    }).catch(function () {
+      // Unreadable, or no room to keep it: the page says that nothing is waiting.
+      return Response.redirect(new URL(SHARE_PATH, self.location.origin).href, 303);
+    });
+  }
+
+  // The quick exit followed from one of our pages: delete the drafts, the shells and a kept
+  // share here too, for the case where the page's own script could not (the offline page has
+  // none).
   function wipe() {
     var jobs = [new Promise(function (resolve) {
       var deleting = indexedDB.deleteDatabase(DB);
@@ -81,7 +126,7 @@
     })];
     if (self.caches) {
       jobs.push(caches.keys().then(function (names) {
-        return Promise.all(names.filter(function (n) { return n.indexOf(SHELL_PREFIX) === 0; })
+        return Promise.all(names.filter(function (n) { return n.indexOf(SHELL_PREFIX) === 0 || n === SHARE_CACHE; })
           .map(function (n) { return caches.delete(n); }));
       }));
     }
