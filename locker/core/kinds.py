@@ -35,6 +35,9 @@ class Tag(StrEnum):
     # The borrower asked the collector to stop contacting them, in this call or message
     # (Reg F 12 CFR 1006.6(c)); what followed is in the CFPB dossier's findings.
     ASKED_TO_STOP = "asked_to_stop"
+    # They asked for the money to go to a person or account unrelated to the lender (a
+    # private bank card, a payment code): a sign of fraud regulators ask about.
+    PAY_UNRELATED_PARTY = "pay_unrelated_party"
     OTHER = "other"
 
 
