@@ -73,10 +73,16 @@ class Line:
 def lines(lpr_bp: int, lpr_date: date | None) -> list[Line]:
     cap = Decimal(4 * lpr_bp) / 10000
     return [
-        Line("cn_24", _("China: 24 % a year (private lending, the protected line until 2020)"),
-             Decimal("0.24")),
-        Line("cn_36", _("China: 36 % a year (above it, interest was void until 2020)"),
-             Decimal("0.36")),
+        Line(
+            "cn_24",
+            _("China: 24 % a year (private lending, the protected line until 2020)"),
+            Decimal("0.24"),
+        ),
+        Line(
+            "cn_36",
+            _("China: 36 % a year (above it, interest was void until 2020)"),
+            Decimal("0.36"),
+        ),
         Line(
             "cn_4lpr",
             format_lazy(
@@ -108,6 +114,10 @@ class Flow:
     what: str  # "received" or a Payment.what
     status: str  # "paid" or "demanded"
     seq: int = 0
+
+    @property
+    def abs_minor(self) -> int:
+        return abs(self.amount_minor)
 
 
 @dataclass(frozen=True)
@@ -197,9 +207,7 @@ def flows_of(facts: LoanFacts, scenario: str = "paid") -> list[Flow]:
     return flows
 
 
-def audit(
-    facts: LoanFacts, *, scenario: str = "paid", lpr_bp: int, lpr_date: date | None
-) -> Audit:
+def audit(facts: LoanFacts, *, scenario: str = "paid", lpr_bp: int, lpr_date: date | None) -> Audit:
     flows = flows_of(facts, scenario)
     rate = irr_daily([(f.days, -f.amount_minor) for f in flows])
     with localcontext() as ctx:

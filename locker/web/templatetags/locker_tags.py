@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from locker.core import chain, labels
+from locker.core import chain, labels, loan_cost
 from locker.core.money import format_minor
 from locker.infra.thumbs import IMAGE_TYPES
 
@@ -80,3 +80,17 @@ def by_someone_else(entry: Any, case: Any) -> bool:
     author = str(entry.author)
     owner = f"{labels.AUTHOR_USER}{case.owner_id}"
     return author != owner and not author.startswith(labels.AUTHOR_TOKEN)
+
+
+@register.filter
+def pct(value: Any) -> str:
+    """A rate as a fraction (Decimal) in percent with two decimals: 19.08 -> "1,908.00"."""
+    return loan_cost.percent(value) if value is not None else "—"
+
+
+payment_label = register.filter(
+    "payment_label", lambda value: labels.label(labels.PAYMENT_LABELS, value)
+)
+payment_status = register.filter(
+    "payment_status", lambda value: labels.label(labels.PAYMENT_STATUS_LABELS, value)
+)
