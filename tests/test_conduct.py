@@ -34,30 +34,63 @@ def _at(text: str) -> datetime:
 MONTH: list[tuple[int, str, str, dict[str, Any]]] = [
     (1, "call", "2026-03-02T09:00", {"direction": "missed", "number": A}),
     (2, "call", "2026-03-02T09:10", {"direction": "missed", "number": A}),
-    (3, "call", "2026-03-02T09:20", {"direction": "incoming", "number": A, "duration_s": 60,
-                                      "summary": "再不还钱就起诉你，律师函已经发出"}),
+    (
+        3,
+        "call",
+        "2026-03-02T09:20",
+        {
+            "direction": "incoming",
+            "number": A,
+            "duration_s": 60,
+            "summary": "再不还钱就起诉你，律师函已经发出",
+        },
+    ),
     (4, "call", "2026-03-03T07:30", {"direction": "missed", "number": A}),
     (5, "call", "2026-03-03T22:15", {"direction": "missed", "number": B}),
-    (6, "message", "2026-03-04T10:00", {"channel": "sms", "sender": C,
-                                        "text": "爆通讯录，让你全家知道",
-                                        "tags": ["contact_list_blast"]}),
+    (
+        6,
+        "message",
+        "2026-03-04T10:00",
+        {
+            "channel": "sms",
+            "sender": C,
+            "text": "爆通讯录，让你全家知道",
+            "tags": ["contact_list_blast"],
+        },
+    ),
     (7, "call", "2026-03-05T12:00", {"direction": "missed", "number": B}),
     (8, "call", "2026-03-05T12:05", {"direction": "missed", "number": "13900000002"}),
     (9, "call", "2026-03-06T12:00", {"direction": "missed", "number": B}),
     (10, "call", "2026-03-07T12:00", {"direction": "missed", "number": A}),
     (11, "call", "2026-03-08T12:00", {"direction": "missed", "number": A}),
-    (12, "contact_report", "2026-03-09T10:00", {"contact_name": "王芳", "relation": "同事",
-                                                "summary": "催收员冒充警察打到我单位"}),
+    (
+        12,
+        "contact_report",
+        "2026-03-09T10:00",
+        {"contact_name": "王芳", "relation": "同事", "summary": "催收员冒充警察打到我单位"},
+    ),
     (13, "call", "2026-03-15T21:30", {"direction": "missed", "number": A}),
-    (14, "message", "2026-03-16T08:30", {"channel": "sms", "sender": C,
-                                         "text": "You will be arrested, police warrant issued",
-                                         "tags": ["impersonation"]}),
+    (
+        14,
+        "message",
+        "2026-03-16T08:30",
+        {
+            "channel": "sms",
+            "sender": C,
+            "text": "You will be arrested, police warrant issued",
+            "tags": ["impersonation"],
+        },
+    ),
     (15, "call", "2026-03-16T09:00", {"direction": "outgoing", "number": A, "duration_s": 30}),
     (16, "call", "2026-03-17T10:00", {"direction": "missed", "number": A}),
     (17, "contact_report", "2026-03-20T10:00", {"contact_name": "王芳", "summary": "又打来"}),
     (18, "contact_report", "2026-03-25T10:00", {"contact_name": "李强", "relation": "父亲"}),
-    (19, "message", "2026-03-31T20:59", {"channel": "sms", "sender": C,
-                                         "text": "请转到个人账户 6222 0000"}),
+    (
+        19,
+        "message",
+        "2026-03-31T20:59",
+        {"channel": "sms", "sender": C, "text": "请转到个人账户 6222 0000"},
+    ),
 ]
 
 
@@ -136,9 +169,20 @@ def test_suggestions_of_the_month() -> None:
 
 def test_a_confirmation_makes_the_suggestion_go() -> None:
     rows = [Row(s, k, b, _at(t), _at(t)) for s, k, t, b in MONTH]
-    rows.append(Row(20, "correction", {"corrects_seq": 3, "reason": "确认", "origin":
-                "suggested_tags", "changes": {"tags": ["fake_legal_document"]}},
-                None, _at("2026-04-01T10:00")))
+    rows.append(
+        Row(
+            20,
+            "correction",
+            {
+                "corrects_seq": 3,
+                "reason": "确认",
+                "origin": "suggested_tags",
+                "changes": {"tags": ["fake_legal_document"]},
+            },
+            None,
+            _at("2026-04-01T10:00"),
+        )
+    )
     a = conduct.analyse(stats.effective_events(rows, SHANGHAI))
     assert not [s for s in a.suggestions if s.seq == 3]
     assert a.tags["fake_legal_document"] == 1
@@ -148,17 +192,23 @@ def test_a_confirmation_makes_the_suggestion_go() -> None:
     ("text", "expected"),
     [
         ("再不还钱就起诉你", {"fake_legal_document": ("起诉",)}),
-        ("我們會起 訴你，爆通訊錄", {"fake_legal_document": ("起诉",),
-                                 "third_party_contact": ("爆通讯录",)}),  # traditional, spaced
+        (
+            "我們會起 訴你，爆通訊錄",
+            {"fake_legal_document": ("起诉",), "third_party_contact": ("爆通讯录",)},
+        ),  # traditional, spaced
         ("我是ＸＸ派出所的警官", {"impersonation": ("派出所", "警官")}),
         ("法院传票明天送到", {"impersonation": ("法院",), "fake_legal_document": ("传票",)}),
         ("律师函已发", {"fake_legal_document": ("律师函",)}),  # not also a 律师 impersonated
         ("小心弄死你", {"threat": ("弄死",)}),
         ("你就是个ＳＢ老赖", {"insult": ("sb", "老赖")}),
-        ("We will file a lawsuit and the police will arrest you",
-         {"impersonation": ("police",), "fake_legal_document": ("arrest", "lawsuit")}),
-        ("We called your employer and your family",
-         {"third_party_contact": ("your family", "your employer")}),
+        (
+            "We will file a lawsuit and the police will arrest you",
+            {"impersonation": ("police",), "fake_legal_document": ("arrest", "lawsuit")},
+        ),
+        (
+            "We called your employer and your family",
+            {"third_party_contact": ("your family", "your employer")},
+        ),
         ("Send it to my account via Zelle", {"pay_unrelated_party": ("my account", "zelle")}),
         ("Our privacy policy applies", {}),  # "policy" is not "police"
         ("请按时还款", {}),

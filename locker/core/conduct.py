@@ -345,9 +345,7 @@ def fold(text: str) -> str:
 def _english_pattern(word: str) -> re.Pattern[str]:
     # Whole words, the last one with its common endings ("arrested", "lawsuits").
     parts = [re.escape(p) for p in word.split()]
-    return re.compile(
-        r"(?<![a-z0-9])" + r"\s+".join(parts) + r"(?:s|es|ed|d|ing)?(?![a-z0-9])"
-    )
+    return re.compile(r"(?<![a-z0-9])" + r"\s+".join(parts) + r"(?:s|es|ed|d|ing)?(?![a-z0-9])")
 
 
 _EN_PATTERNS: dict[str, list[tuple[str, re.Pattern[str]]]] = {

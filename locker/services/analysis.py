@@ -18,7 +18,11 @@ from locker.services.entries import AppendResult, InputError, append_entry
 
 def _effective_tags(case: Case, seq: int) -> tuple[Entry, list[str]]:
     target = Entry.objects.filter(case=case, seq=seq).first()
-    if target is None or target.is_erased or target.kind not in ("call", "message", "contact_report"):
+    if (
+        target is None
+        or target.is_erased
+        or target.kind not in ("call", "message", "contact_report")
+    ):
         raise InputError(gettext("This record cannot carry tags."))
     corrections = Entry.objects.filter(
         case=case, kind="correction", body__corrects_seq=seq, erased_at__isnull=True
