@@ -28,11 +28,18 @@ def seven_day_loan(case: object) -> None:
     services.update_case_facts(
         case=case,  # type: ignore[arg-type]
         author="user:test",
-        changes={"principal_minor": 500000, "received_minor": 350000,
-                 "loan_start": "2026-01-01", "stated_rate_bp": 1800},
+        changes={
+            "principal_minor": 500000,
+            "received_minor": 350000,
+            "loan_start": "2026-01-01",
+            "stated_rate_bp": 1800,
+        },
     )
-    add_entry(case, "loan_payment",  # type: ignore[arg-type]
-              {"amount_minor": 500000, "date": "2026-01-08", "what": "repayment"})
+    add_entry(
+        case,
+        "loan_payment",  # type: ignore[arg-type]
+        {"amount_minor": 500000, "date": "2026-01-08", "what": "repayment"},
+    )
 
 
 def client_for(user: object) -> Client:
@@ -44,8 +51,12 @@ def client_for(user: object) -> Client:
 def test_readers_see_the_analysis_and_only_the_owner_confirms() -> None:
     w = Personas()
     seven_day_loan(w.case)
-    add_entry(w.case, "message", {"channel": "sms", "sender": "106", "text": "再不还钱就起诉你"},
-              occurred_at="2026-01-06T09:00:00+08:00")
+    add_entry(
+        w.case,
+        "message",
+        {"channel": "sms", "sender": "106", "text": "再不还钱就起诉你"},
+        occurred_at="2026-01-06T09:00:00+08:00",
+    )
     url = reverse("case_analysis", args=[w.case.pk])
     owner_page = client_for(w.owner).get(url).content.decode()
     assert "起诉" in owner_page and 'name="tags"' in owner_page
@@ -62,9 +73,12 @@ def test_readers_see_the_analysis_and_only_the_owner_confirms() -> None:
 
 def test_confirming_a_suggestion_appends_one_correction_and_is_idempotent() -> None:
     w = Personas()
-    message = add_entry(w.case, "message", {"channel": "sms", "text": "法院传票明天到",
-                                           "tags": ["threat"]},
-                        occurred_at="2026-01-06T12:00:00+08:00")
+    message = add_entry(
+        w.case,
+        "message",
+        {"channel": "sms", "text": "法院传票明天到", "tags": ["threat"]},
+        occurred_at="2026-01-06T12:00:00+08:00",
+    )
     client = client_for(w.owner)
     url = reverse("analysis_confirm", args=[w.case.pk])
     before = Entry.objects.filter(case=w.case).count()
@@ -83,22 +97,37 @@ def test_confirming_a_suggestion_appends_one_correction_and_is_idempotent() -> N
     reviewer = client_for(w.user("reviewer"))
     assert reviewer.post(url, {"seq": message.seq, "tags": ["insult"]}).status_code == 404
     with pytest.raises(services.InputError):
-        analysis_services.confirm_suggested_tags(case=w.case, author="user:x", seq=1,
-                                                 tags=["threat"])  # seq 1 is case facts
+        analysis_services.confirm_suggested_tags(
+            case=w.case, author="user:x", seq=1, tags=["threat"]
+        )  # seq 1 is case facts
 
 
 def test_a_payment_from_the_form_is_a_loan_payment_entry() -> None:
     w = Personas()
     client = client_for(w.owner)
     url = reverse("analysis_payment", args=[w.case.pk])
-    response = client.post(url, {"amount_minor": "1,500.50", "day": "2026-01-08",
-                                 "what": "extension_fee", "status": "demanded", "note": "展期"})
+    response = client.post(
+        url,
+        {
+            "amount_minor": "1,500.50",
+            "day": "2026-01-08",
+            "what": "extension_fee",
+            "status": "demanded",
+            "note": "展期",
+        },
+    )
     assert response.status_code == 302
     entry = Entry.objects.filter(case=w.case, kind="loan_payment").get()
-    assert entry.body == {"amount_minor": 150050, "date": "2026-01-08",
-                          "what": "extension_fee", "status": "demanded", "note": "展期"}
-    refused = client.post(url, {"amount_minor": "0", "day": "2026-01-08", "what": "fee",
-                                "status": "paid"})
+    assert entry.body == {
+        "amount_minor": 150050,
+        "date": "2026-01-08",
+        "what": "extension_fee",
+        "status": "demanded",
+        "note": "展期",
+    }
+    refused = client.post(
+        url, {"amount_minor": "0", "day": "2026-01-08", "what": "fee", "status": "paid"}
+    )
     assert refused.status_code == 200 and Entry.objects.filter(kind="loan_payment").count() == 1
 
 
@@ -126,7 +155,11 @@ def test_the_api_takes_loan_payments_and_the_stated_rate() -> None:
     ],
 )
 def test_every_template_carries_the_analysis_and_the_audit(
-    tmp_path: Path, template: str, language: str, conduct_title: str, audit_title: str,
+    tmp_path: Path,
+    template: str,
+    language: str,
+    conduct_title: str,
+    audit_title: str,
     apr_line: str,
 ) -> None:
     case = small_case()

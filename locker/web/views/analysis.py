@@ -30,6 +30,8 @@ def _page(request: AuthedRequest, case: Any, role: str, payment_form: Any = None
     for item in result.conduct.suggestions:
         suggestions.setdefault(item.seq, []).append(item)
     loan = result.loan
+    # The longer list: what is demanded includes what was paid.
+    shown = loan.demanded or loan.paid
     return render(
         request,
         "locker/analysis.html",
@@ -42,9 +44,7 @@ def _page(request: AuthedRequest, case: Any, role: str, payment_form: Any = None
             "paid_words": loan_cost.plain_words(loan.paid) if loan.paid else [],
             "demanded_words": loan_cost.plain_words(loan.demanded) if loan.demanded else [],
             "formula": loan_cost.FORMULA,
-            # The longer list: what is demanded includes what was paid.
-            "flows": (loan.demanded or loan.paid).flows if (loan.demanded or loan.paid) else [],
-            "payments": sorted(loan.facts.payments, key=lambda p: (p.day, p.seq)),
+            "flows": shown.flows if shown else [],
             "payment_form": payment_form or (LoanPaymentForm() if role == "owner" else None),
         },
     )
