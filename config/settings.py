@@ -591,6 +591,11 @@ LOCKER_DOSSIER_SOFT_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_SOFT_LIMIT_S", 
 LOCKER_DOSSIER_HARD_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_HARD_LIMIT_S", "660"))
 # A TrueType-outline CJK font file to use instead of the one installed with the project.
 LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
+# The one-year Loan Prime Rate (basis points) and the day it was published: the loan-cost
+# audit draws the courts' cap at four times it. 3.00 % from 2025-05-20 is the latest value
+# verified when this was written (docs/analysis.md); the operator updates it.
+LOCKER_LPR_1Y_BP = int(os.environ.get("LOCKER_LPR_1Y_BP", "300"))
+LOCKER_LPR_1Y_DATE = os.environ.get("LOCKER_LPR_1Y_DATE", "2025-05-20")
 # A person's download of all their data (Settings → Your data) is kept this long after it is
 # made, then its file is deleted: it holds every case they own, so it must not linger.
 LOCKER_DATA_EXPORT_KEEP_S = int(os.environ.get("LOCKER_DATA_EXPORT_KEEP_S", "86400"))

@@ -299,6 +299,13 @@ ROUTES: list[Route] = [
     web("quick_log", case, owner_only()),
     web("log_entry", lambda w: [w.case.pk, "note"], owner_only()),
     web("timeline", case, readers()),
+    # the conduct analysis and loan-cost audit: read as the case page; confirming a
+    # suggested tag and recording a payment append entries, the owner's alone
+    web("case_analysis", case, readers()),
+    web("analysis_confirm", case, owner_only(302), "POST",
+        {"seq": "1", "tags": ["threat"]}),
+    web("analysis_payment", case, owner_only(302), "POST",
+        {"amount_minor": "100", "day": "2026-01-02", "what": "fee", "status": "paid"}),
     web("entry_detail", entry, readers()),
     web("receipt", entry, readers()),
     web("receipt_json", entry, readers()),

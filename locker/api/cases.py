@@ -34,6 +34,7 @@ class CaseIn(Schema):
     demanded_minor: StrictInt | None = None
     loan_start: date | None = None
     loan_due: date | None = None
+    stated_rate_bp: StrictInt | None = None
     collector_agency: str = ""
     funding_institution: str = ""
     staff_involved: str = ""
@@ -50,6 +51,7 @@ class CasePatch(Schema):
     demanded_minor: StrictInt | None = None
     loan_start: date | None = None
     loan_due: date | None = None
+    stated_rate_bp: StrictInt | None = None
     collector_agency: str | None = None
     funding_institution: str | None = None
     staff_involved: str | None = None
@@ -67,6 +69,7 @@ class CaseOut(Schema):
     demanded_minor: int | None
     loan_start: date | None
     loan_due: date | None
+    stated_rate_bp: int | None
     collector_agency: str
     funding_institution: str
     staff_involved: str

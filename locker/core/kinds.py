@@ -3,13 +3,22 @@ every value must be JSON the chain can hash (no floats)."""
 
 from __future__ import annotations
 
+import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from locker.core import chain
 
@@ -35,6 +44,9 @@ class Tag(StrEnum):
     # The borrower asked the collector to stop contacting them, in this call or message
     # (Reg F 12 CFR 1006.6(c)); what followed is in the CFPB dossier's findings.
     ASKED_TO_STOP = "asked_to_stop"
+    # They asked for the money to go to a person or account unrelated to the lender (a
+    # private bank card, a payment code): a sign of fraud regulators ask about.
+    PAY_UNRELATED_PARTY = "pay_unrelated_party"
     OTHER = "other"
 
 
@@ -81,6 +93,33 @@ class CorrectionBody(Body):
     corrects_seq: Annotated[StrictInt, Field(ge=1)]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     changes: dict[str, Any] = Field(default_factory=dict)
+    # An extension (docs/chain-format.md, "Confirming suggested tags"): set when the owner
+    # confirmed tags the conduct analysis suggested; the changes then carry only `tags`.
+    origin: Literal["suggested_tags"] | None = None
+
+
+# A date as the chain writes one: ISO 8601, a calendar day (no time, no zone).
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class LoanPaymentBody(Body):
+    """Money the borrower paid, or is asked to pay, on the loan (docs/analysis.md): the
+    loan-cost audit's dated cash flows. Amounts in minor units, as every amount here."""
+
+    amount_minor: Annotated[StrictInt, Field(ge=1, le=chain.MAX_SAFE_INTEGER)]
+    date: IsoDate
+    what: Literal["repayment", "fee", "penalty", "extension_fee", "other"] = "repayment"
+    status: Literal["paid", "demanded"] = "paid"
+    note: ShortText = ""
+
+    @field_validator("date")
+    @classmethod
+    def _real_day(cls, value: str) -> str:
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not a calendar date") from None
+        return value
 
 
 class CaseUpdateBody(Body):
@@ -115,6 +154,7 @@ BODY_MODELS: dict[str, type[Body]] = {
     "correction": CorrectionBody,
     "case_update": CaseUpdateBody,
     "redaction": RedactionBody,
+    "loan_payment": LoanPaymentBody,
 }
 # What a call must carry at least one of (or a recording): the direction alone is a default
 # and says nothing, so a call with none of these is a tap on Save, not a record (issue 16).
@@ -132,7 +172,7 @@ def is_empty_call(body: dict[str, Any]) -> bool:
 
 # case_update entries are written by the case-facts service and redaction entries by the
 # erasure service, never appended directly.
-APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction")
+APPENDABLE_KINDS = ("call", "message", "contact_report", "note", "correction", "loan_payment")
 # Whose content the owner may erase: what people record. A case_update's facts live on the
 # case itself (changed on its edit page), and a redaction is the trace an erasure leaves.
 ERASABLE_KINDS = APPENDABLE_KINDS

@@ -28,6 +28,7 @@ KIND_LABELS: dict[str, Promise] = {
     "correction": _("Correction"),
     "case_update": _("Case facts"),
     "redaction": _("Record erased"),
+    "loan_payment": _("Loan payment"),
 }
 
 TAG_LABELS: dict[str, Promise] = {
@@ -42,6 +43,7 @@ TAG_LABELS: dict[str, Promise] = {
     "public_shaming": _("Public shaming"),
     "workplace_contact": _("At work"),
     "asked_to_stop": _("I asked them to stop"),
+    "pay_unrelated_party": _("Pay someone unrelated"),
     "other": _("Other"),
 }
 
@@ -54,6 +56,20 @@ CHANNEL_LABELS: dict[str, Promise] = {
     "call": _("Phone call"),
     "in_person": _("In person"),
     "other": _("Other"),
+}
+
+# What a loan_payment is for, and whether it was paid (core.kinds.LoanPaymentBody).
+PAYMENT_LABELS: dict[str, Promise] = {
+    "repayment": _("Repayment"),
+    "fee": _("Fee"),
+    "penalty": _("Penalty"),
+    "extension_fee": _("Extension fee (展期费)"),
+    "other": _("Other"),
+    "received": _("Money received"),
+}
+PAYMENT_STATUS_LABELS: dict[str, Promise] = {
+    "paid": _("Paid"),
+    "demanded": _("Demanded"),
 }
 
 DIRECTION_LABELS: dict[str, Promise] = {
@@ -102,7 +118,14 @@ FIELD_LABELS: dict[str, Promise] = {
     "demanded_minor": _("Amount demanded"),
     "loan_start": _("Loan start date"),
     "loan_due": _("Loan due date"),
+    "stated_rate_bp": _("Annual rate on the contract (basis points)"),
     "collector_agency": _("Collection agency"),
+    "amount_minor": _("Amount"),
+    "date": _("Date"),
+    "what": _("What for"),
+    "status": _("Paid or demanded"),
+    "note": _("Note"),
+    "origin": _("Origin"),
 }
 
 
@@ -141,6 +164,12 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
         return label(CHANNEL_LABELS, value)
     if name == "reason" and str(value) in REDACTION_REASON_LABELS:
         return label(REDACTION_REASON_LABELS, value)
+    if name == "what":
+        return label(PAYMENT_LABELS, value)
+    if name == "status":
+        return label(PAYMENT_STATUS_LABELS, value)
+    if name == "origin" and value == "suggested_tags":
+        return gettext("tags suggested by the analysis, confirmed by the owner")
     if name == "duration_s":
         return duration_text(value) or "—"
     if name == "tags" and isinstance(value, list):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from locker.dossier.analysis import analysis_sections
 from locker.dossier.blocks import Marker, Section
 from locker.dossier.cn_12321 import report_12321
 from locker.dossier.cn_regulator import regulator_complaint
@@ -39,14 +40,19 @@ def sections(data: DossierData) -> list[Section]:
     evidence = Section(_("Evidence"), [Marker("evidence")], new_page=True)
     verification = Section(_("Verification"), [Marker("verification")], new_page=True)
     if key == "cn_regulator":
-        middle = [regulator_complaint(data), *authorisation_annex(data), summary(data)]
+        middle = [
+            regulator_complaint(data),
+            *authorisation_annex(data),
+            summary(data),
+            *analysis_sections(data),
+        ]
     elif key == "cn_12321":
-        middle = [report_12321(data), summary(data)]
+        middle = [report_12321(data), summary(data), *analysis_sections(data)]
     elif key == "us_cfpb":
-        middle = [cfpb(data), summary(data)]
+        middle = [cfpb(data), summary(data), *analysis_sections(data)]
     elif key == "court":
         index = Section(_("Exhibit index"), [Marker("exhibit_index")], new_page=True)
-        middle = [index, summary(data, neutral=True)]
+        middle = [index, summary(data, neutral=True), *analysis_sections(data)]
         access_log = [access_log_section(data)] if data.access_log is not None else []
         return [
             cover(data),

@@ -34,6 +34,11 @@ class Case(models.Model):
     )
     loan_start = models.DateField(_("loan start date"), null=True, blank=True)
     loan_due = models.DateField(_("loan due date"), null=True, blank=True)
+    # The annual rate the contract states, in basis points (18 % = 1800): the loan-cost
+    # audit prints it beside the rate the cash flows give (locker.core.loan_cost).
+    stated_rate_bp = models.BigIntegerField(
+        _("annual rate the contract states (basis points)"), null=True, blank=True
+    )
     collector_agency = models.CharField(_("collection agency"), max_length=200, blank=True)
     # The bank or finance company that lent the money through the app (资金方): the
     # institution a regulator's complaint names beside the platform.
@@ -66,6 +71,7 @@ class Case(models.Model):
         "demanded_minor",
         "loan_start",
         "loan_due",
+        "stated_rate_bp",
         "collector_agency",
         "funding_institution",
         "staff_involved",

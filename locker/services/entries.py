@@ -659,6 +659,10 @@ def _fact_value(name: str, value: Any) -> Any:
         return parse_date(value, name)
     if internal == "BigIntegerField":
         if isinstance(value, bool) or not isinstance(value, int):
+            if name == "stated_rate_bp":
+                raise InputError(
+                    gettext_lazy("stated_rate_bp must be an integer count of basis points")
+                )
             raise InputError(
                 format_lazy(
                     gettext_lazy("{name} must be an integer count of minor units (fen, cents)"),

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from locker.web.views import (
     accounts,
+    analysis,
     cases,
     complainant,
     contact_links,
@@ -122,6 +123,9 @@ urlpatterns = [
     path(case + "log/", log.quick_log, name="quick_log"),
     path(case + "log/<slug:form_name>/", log.log_entry, name="log_entry"),
     path(case + "timeline/", timeline.timeline_page, name="timeline"),
+    path(case + "analysis/", analysis.case_analysis_page, name="case_analysis"),
+    path(case + "analysis/confirm/", analysis.analysis_confirm, name="analysis_confirm"),
+    path(case + "analysis/payments/", analysis.analysis_payment, name="analysis_payment"),
     path(entry, timeline.entry_detail, name="entry_detail"),
     path(entry + "receipt/", log.receipt, name="receipt"),
     path(entry + "receipt.json", log.receipt_json, name="receipt_json"),

@@ -48,6 +48,33 @@ class MoneyField(forms.CharField):
         return value
 
 
+RATE_RE = re.compile(r"^\d{1,5}(\.\d{1,2})?$")
+
+
+class RateField(forms.CharField):
+    """An annual rate typed in percent ("18", "18.25") stored as integer basis points."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        text = re.sub(r"[\s%％]", "", str(super().clean(value) or "")).replace("。", ".")
+        if not text:
+            return None
+        if not RATE_RE.match(text):
+            raise forms.ValidationError(_("Enter a rate like 18 or 18.25 (percent a year)."))
+        return int((Decimal(text) * 100).to_integral_exact())
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{Decimal(value) / 100:f}"
+        return value
+
+
 class CaseForm(forms.Form):
     title = forms.CharField(
         label=_("Name for this case"),
@@ -85,6 +112,10 @@ class CaseForm(forms.Form):
     demanded_minor = MoneyField(label=_("Amount the collectors demand"))
     loan_start = forms.DateField(label=_("Loan start date"), required=False, widget=DATE_WIDGET)
     loan_due = forms.DateField(label=_("Loan due date"), required=False, widget=DATE_WIDGET)
+    stated_rate_bp = RateField(
+        label=_("Annual rate the contract states (%)"),
+        help_text=_("As the contract writes it; a daily rate of 0.05 % is 18.25 % a year."),
+    )
     collector_agency = forms.CharField(
         label=_("Collection agency, if known"), max_length=200, required=False
     )

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-from locker.core import chain, labels
+from locker.core import chain, labels, loan_cost
 from locker.core.money import format_minor
 from locker.infra.thumbs import IMAGE_TYPES
 
@@ -105,3 +105,17 @@ def day_bars(chart: Any) -> str:
             )
         parts.append("</g>")
     return mark_safe("".join(parts))  # noqa: S308 - the only text in it is escaped
+
+
+@register.filter
+def pct(value: Any) -> str:
+    """A rate as a fraction (Decimal) in percent with two decimals: 19.08 -> "1,908.00"."""
+    return loan_cost.percent(value) if value is not None else "—"
+
+
+payment_label = register.filter(
+    "payment_label", lambda value: labels.label(labels.PAYMENT_LABELS, value)
+)
+payment_status = register.filter(
+    "payment_status", lambda value: labels.label(labels.PAYMENT_STATUS_LABELS, value)
+)
