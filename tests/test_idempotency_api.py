@@ -112,7 +112,6 @@ def test_a_failure_worth_retrying_is_not_kept_for_the_key(world: Personas, monke
 def test_every_scheduled_task_exists(settings) -> None:
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery
 
-
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "locker.tasks.delete_expired_idempotency_keys" in names
     assert names <= set(app.tasks)

@@ -54,7 +54,6 @@ def test_core_reads_no_database() -> None:
 def test_the_message_compiler_finds_the_catalogues() -> None:
     # make install compiles these; a path left behind by a move made every page English.
 
-
     assert sorted(i18n_compile.LOCALE_DIR.glob("*/LC_MESSAGES/django.po")) == [
         REPO / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
     ]

@@ -2,33 +2,65 @@
 and re-encoded as JPEG in a scratch directory (a 1080x2400 screenshot at full size costs
 seconds per page and megabytes; the originals stay byte-exact in the export bundle), and
 audio durations read where the format allows. Each file is re-hashed while it is read, so a
-caption never shows a hash the stored bytes no longer have."""
+caption never shows a hash the stored bytes no longer have.
+
+The pictures are made in separate processes (picture.py) while the worker lays out the
+text of the dossier (PrintImages): decoding a hundred full-size PNG screenshots takes
+seconds of CPU, and Pillow holds the interpreter lock for part of it. The processes are
+plain child processes (subprocess), not a multiprocessing pool, whose children a Celery
+prefork worker's daemonic processes may not have; they are given the bytes, never the
+storage, its key or the settings."""
 
 from __future__ import annotations
 
-import hashlib
-import io
+import json
 import logging
+import os
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from PIL import Image, ImageOps
-
+import locker
 from locker.dossier.data import Exhibit
+from locker.dossier.picture import (
+    JPEG_QUALITY,
+    MAX_HEIGHT_PX,
+    MAX_SOURCE_PIXELS,
+    MAX_WIDTH_PX,
+    Printed,
+    print_copy,
+)
 from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
 
+__all__ = [
+    "JPEG_QUALITY",
+    "MAX_HEIGHT_PX",
+    "MAX_SOURCE_PIXELS",
+    "MAX_WIDTH_PX",
+    "PreparedImage",
+    "PrintImages",
+    "audio_durations",
+    "prepare_images",
+]
+
 log = logging.getLogger(__name__)
 
-# Half the A4 frame width at 150 dpi, and most of its height: two screenshots per page.
-MAX_WIDTH_PX = 520
-MAX_HEIGHT_PX = 1150
-JPEG_QUALITY = 80
-MAX_SOURCE_PIXELS = 60_000_000
+# Image processes per dossier: the reference machine has two cores, and the worker's own
+# process lays out the text meanwhile.
+WORKERS = 2
+# What the image processes inherit of the worker's environment: enough to run Python, and
+# none of the worker's settings (its keys, database address).
+_ENV_KEPT = ("PATH", "LD_LIBRARY_PATH", "TMPDIR", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
 @dataclass(frozen=True)
@@ -45,67 +77,208 @@ def _read(storage_name: str) -> bytes:
         return handle.read()
 
 
-def _prepare(exhibit: Exhibit, storage_name: str | None, scratch: Path) -> PreparedImage:
-    if storage_name is None:
-        return PreparedImage(exhibit.sha256, None, 0, 0, False)
-    try:
-        raw = _read(storage_name)
-    except OSError:
-        log.warning("evidence %s cannot be read", exhibit.sha256)
-        return PreparedImage(exhibit.sha256, None, 0, 0, False)
-    matches = hashlib.sha256(raw).hexdigest() == exhibit.sha256
-    try:
-        with Image.open(io.BytesIO(raw)) as source:
-            if source.width * source.height > MAX_SOURCE_PIXELS:
-                raise ValueError("image too large to display")
-            source.draft("RGB", (MAX_WIDTH_PX, MAX_HEIGHT_PX))  # JPEG: decode at lower scale
-            # In place: a copy of a full-size screenshot costs as much as scaling it.
-            ImageOps.exif_transpose(source, in_place=True)
-            picture: Image.Image = source
-            picture.thumbnail(
-                (MAX_WIDTH_PX, MAX_HEIGHT_PX), Image.Resampling.BILINEAR, reducing_gap=2.0
+class _Process:
+    """One image process (locker/dossier/picture.py's `serve`), fed over a pipe."""
+
+    def __init__(self) -> None:
+        root = str(Path(locker.__file__).resolve().parent.parent)
+        env = {name: os.environ[name] for name in _ENV_KEPT if name in os.environ}
+        env["PYTHONPATH"] = root
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "locker.dossier.picture"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=root,
+        )
+        self.peak_mb: float | None = None
+
+    def print_copy(self, raw: bytes, out: Path) -> Printed | None:
+        """The answer, or None if the process is gone (the caller then does it itself)."""
+        stdin, stdout = self._pipes()
+        try:
+            stdin.write(json.dumps({"out": str(out), "size": len(raw)}).encode() + b"\n")
+            stdin.write(raw)
+            stdin.flush()
+            answer = stdout.readline()
+        except OSError:
+            return None
+        if not answer:
+            return None
+        return Printed(**json.loads(answer))
+
+    def close(self) -> None:
+        stdin, stdout = self._pipes()
+        try:
+            stdin.close()
+            last = stdout.readline()
+            if last:
+                self.peak_mb = json.loads(last).get("peak_mb")
+        except (OSError, ValueError):
+            pass
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        stdout.close()
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        return self.popen.stdin, self.popen.stdout
+
+
+class PrintImages(Mapping[str, PreparedImage]):
+    """Scaled JPEG copies of the image exhibits in `scratch`, keyed by SHA-256, made by
+    `workers` image processes while the caller goes on (the dossier's layout): looking a
+    picture up waits for it. Each process has a thread of this process that reads the
+    evidence from storage, hands the bytes over and takes the answer; a process that cannot
+    be started or dies leaves its thread to prepare the pictures itself. Use it as a context
+    manager (or call close()): the processes end with it."""
+
+    def __init__(
+        self,
+        case_id: Any,
+        exhibits: Iterable[Exhibit],
+        scratch: Path,
+        workers: int = WORKERS,
+        processes: bool = True,
+    ) -> None:
+        # The same bytes may be an exhibit of several entries: prepared once.
+        chosen = list({e.sha256: e for e in exhibits if e.is_image}.values())
+        names = dict(
+            EvidenceFile.objects.filter(
+                case_id=case_id, sha256__in=[e.sha256 for e in chosen]
+            ).values_list("sha256", "storage_name")
+        )
+        self.scratch = scratch
+        self.started = time.perf_counter()
+        self._futures: dict[str, Future[PreparedImage]] = {e.sha256: Future() for e in chosen}
+        # In the order of the exhibits, as the evidence pages draw them.
+        self._jobs = deque((e, names.get(e.sha256)) for e in chosen)
+        self._lock = threading.Lock()
+        self._processes: list[_Process] = []
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(processes,), name=f"dossier-images-{n}", daemon=True
             )
-            if picture.mode in ("RGBA", "LA", "P"):
-                rgba = picture.convert("RGBA")
-                picture = Image.new("RGB", rgba.size, "white")
-                picture.paste(rgba, mask=rgba.getchannel("A"))
-            elif picture.mode != "RGB":
-                picture = picture.convert("RGB")
-            path = scratch / f"{exhibit.sha256}.jpg"
-            picture.save(path, "JPEG", quality=JPEG_QUALITY, optimize=False)
-            return PreparedImage(exhibit.sha256, path, picture.width, picture.height, matches)
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-        log.warning("evidence %s cannot be displayed: %s", exhibit.sha256, exc)
-        return PreparedImage(exhibit.sha256, None, 0, 0, matches)
+            for n in range(min(workers, len(chosen)))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # -- the mapping -------------------------------------------------------------------
+
+    def __getitem__(self, sha256: str) -> PreparedImage:
+        return self._futures[sha256].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._futures)
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    def wait(self, tick: Callable[[], None] | None = None, every_s: float = 0.5) -> None:
+        """Wait until every picture is made, calling `tick` every `every_s` seconds meanwhile
+        (the worker renews its lease with it)."""
+        for future in self._futures.values():
+            while True:
+                try:
+                    future.result(timeout=every_s)
+                    break
+                except FutureTimeout:
+                    if tick is not None:
+                        tick()
+
+    # -- the work ----------------------------------------------------------------------
+
+    def _next(self) -> tuple[Exhibit, str | None] | None:
+        with self._lock:
+            return self._jobs.popleft() if self._jobs else None
+
+    def _run(self, processes: bool) -> None:
+        process = None
+        if processes:
+            try:
+                process = _Process()
+            except OSError as exc:
+                log.warning("no image process (%s): pictures are prepared in the worker", exc)
+            else:
+                with self._lock:
+                    self._processes.append(process)
+        try:
+            while job := self._next():
+                exhibit, name = job
+                future = self._futures[exhibit.sha256]
+                try:
+                    future.set_result(self._prepare(exhibit, name, process))
+                except BaseException as exc:
+                    # Raised where the picture is looked up, as if it had been made there.
+                    future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+        finally:
+            if process is not None:
+                process.close()
+
+    def _prepare(
+        self, exhibit: Exhibit, storage_name: str | None, process: _Process | None
+    ) -> PreparedImage:
+        if storage_name is None:
+            return PreparedImage(exhibit.sha256, None, 0, 0, False)
+        try:
+            raw = _read(storage_name)
+        except OSError:
+            log.warning("evidence %s cannot be read", exhibit.sha256)
+            return PreparedImage(exhibit.sha256, None, 0, 0, False)
+        path = self.scratch / f"{exhibit.sha256}.jpg"
+        printed = process.print_copy(raw, path) if process is not None else None
+        if printed is None:
+            if process is not None:
+                log.warning("an image process ended early: the worker prepares the rest")
+            printed = print_copy(raw, path)
+        matches = printed.sha256 == exhibit.sha256
+        if not printed.written:
+            log.warning("evidence %s cannot be displayed: %s", exhibit.sha256, printed.error)
+            return PreparedImage(exhibit.sha256, None, 0, 0, matches)
+        return PreparedImage(exhibit.sha256, path, printed.width, printed.height, matches)
+
+    def close(self) -> None:
+        """Stop handing out pictures (one being made is finished) and end the processes."""
+        with self._lock:
+            left = list(self._jobs)
+            self._jobs.clear()
+        for exhibit, _name in left:
+            future = self._futures[exhibit.sha256]
+            if not future.done():
+                future.cancel()
+        for thread in self._threads:
+            thread.join()
+        peaks = [p.peak_mb for p in self._processes if p.peak_mb is not None]
+        log.info(
+            "%d pictures prepared in %.2f s by %d image process(es), peak memory %s MB",
+            len(self._futures),
+            time.perf_counter() - self.started,
+            len(self._processes),
+            "/".join(f"{peak:.0f}" for peak in peaks) or "-",
+        )
+
+    def __enter__(self) -> PrintImages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def prepare_images(
     case_id: Any,
     exhibits: Iterable[Exhibit],
     scratch: Path,
-    progress: Callable[[float], None] | None = None,
-    workers: int = 2,
+    workers: int = WORKERS,
 ) -> dict[str, PreparedImage]:
-    """Scaled JPEG copies of the image exhibits in `scratch`, keyed by SHA-256. Pillow
-    releases the GIL while decoding and resizing, so two threads use both cores."""
-    # The same bytes may be an exhibit of several entries: prepared once.
-    chosen = list({e.sha256: e for e in exhibits if e.is_image}.values())
-    names = dict(
-        EvidenceFile.objects.filter(
-            case_id=case_id, sha256__in=[e.sha256 for e in chosen]
-        ).values_list("sha256", "storage_name")
-    )
-    prepared: dict[str, PreparedImage] = {}
-    if not chosen:
-        return prepared
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_prepare, e, names.get(e.sha256), scratch) for e in chosen]
-        for done, future in enumerate(futures, start=1):
-            result = future.result()
-            prepared[result.sha256] = result
-            if progress:
-                progress(done / len(chosen))
-    return prepared
+    """All the print copies at once (PrintImages, waited for)."""
+    with PrintImages(case_id, exhibits, scratch, workers) as images:
+        return dict(images)
 
 
 def audio_durations(case_id: Any, exhibits: Iterable[Exhibit]) -> dict[str, int | None]:

@@ -205,10 +205,13 @@ def test_removing_a_passkey_asks_to_confirm_it_is_you_and_ends_other_access() ->
     refused = here.post(TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk})
     assert refused.status_code == 302 and refused["Location"].startswith("/accounts/confirm/")
     assert Passkey.objects.filter(pk=target.pk).exists() and signed_in_now(elsewhere)
-    assert here.post(
-        "/accounts/confirm/",
-        {"password": PASSWORD, "code": codes[0], "next": TWO_FACTOR},
-    ).status_code == 302
+    assert (
+        here.post(
+            "/accounts/confirm/",
+            {"password": PASSWORD, "code": codes[0], "next": TWO_FACTOR},
+        ).status_code
+        == 302
+    )
     removed = here.post(TWO_FACTOR, {"action": "passkey_remove", "passkey": target.pk})
     assert removed.status_code == 302
     assert not Passkey.objects.filter(pk=target.pk).exists()

@@ -175,10 +175,12 @@ ACTIONS = [
         lambda client, user: client.post(TWO_FACTOR, {"action": "recovery"}),
         TWO_FACTOR,
         # Setting the authenticator up made the first codes; new ones are a second event.
-        lambda user: SecurityEvent.objects.filter(
-            user=user, kind=SecurityEvent.Kind.RECOVERY_CODES_GENERATED
-        ).count()
-        > 1,
+        lambda user: (
+            SecurityEvent.objects.filter(
+                user=user, kind=SecurityEvent.Kind.RECOVERY_CODES_GENERATED
+            ).count()
+            > 1
+        ),
     ),
     Action(
         "remove the second factor",
