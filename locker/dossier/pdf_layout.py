@@ -156,7 +156,9 @@ def _font_markup(chain: FontChain, text: str) -> str:
 
 
 def forget_texts() -> None:
+    """Forget the texts and characters of the document just made (render_pdf calls it)."""
     _font_markup.cache_clear()
+    font_chain().forget()
 
 
 def draw_text(
