@@ -109,7 +109,13 @@ class _Paragraph(Paragraph):
     _wrapped: tuple[float, tuple[float, float]] | None = None
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        if self._wrapped is not None and self._wrapped[0] == availWidth:
+        # A split that finds no room deletes the lines (reportlab's Paragraph.split): they
+        # are broken again then.
+        if (
+            self._wrapped is not None
+            and self._wrapped[0] == availWidth
+            and "blPara" in self.__dict__
+        ):
             return self._wrapped[1]
         size = super().wrap(availWidth, availHeight)
         self._wrapped = (availWidth, size)
