@@ -93,19 +93,29 @@ class _Process:
         )
         self.peak_mb: float | None = None
 
-    def print_copy(self, raw: bytes, out: Path) -> Printed | None:
-        """The answer, or None if the process is gone (the caller then does it itself)."""
-        stdin, stdout = self._pipes()
+    def send(self, raw: bytes, out: Path) -> bool:
+        """Hand a picture over; False if the process is gone."""
+        stdin, _stdout = self._pipes()
         try:
             stdin.write(json.dumps({"out": str(out), "size": len(raw)}).encode() + b"\n")
             stdin.write(raw)
             stdin.flush()
+        except OSError:
+            return False
+        return True
+
+    def receive(self) -> Printed | None:
+        """The answer to the picture handed over, or None if the process is gone."""
+        _stdin, stdout = self._pipes()
+        try:
             answer = stdout.readline()
         except OSError:
             return None
-        if not answer:
-            return None
-        return Printed(**json.loads(answer))
+        return Printed(**json.loads(answer)) if answer else None
+
+    def print_copy(self, raw: bytes, out: Path) -> Printed | None:
+        """The answer, or None if the process is gone (the caller then does it itself)."""
+        return self.receive() if self.send(raw, out) else None
 
     def close(self) -> None:
         stdin, stdout = self._pipes()
@@ -207,36 +217,67 @@ class PrintImages(Mapping[str, PreparedImage]):
                 with self._lock:
                     self._processes.append(process)
         try:
-            while job := self._next():
-                exhibit, name = job
+            # Each picture's file is read (and decrypted) while the process makes the one
+            # before: reading competes with the layout for this process's interpreter lock
+            # and takes about as long as making the picture.
+            job = self._next()
+            loaded = self._load(job)
+            while job is not None:
+                exhibit = job[0]
                 future = self._futures[exhibit.sha256]
+                ahead: list[Any] = []
+
+                def read_ahead(ahead: list[Any] = ahead) -> None:
+                    if not ahead:
+                        following = self._next()
+                        ahead[:] = [following, self._load(following)]
+
                 try:
-                    future.set_result(self._prepare(exhibit, name, process))
+                    future.set_result(self._prepare(exhibit, loaded, process, read_ahead))
                 except BaseException as exc:
                     # Raised where the picture is looked up, as if it had been made there.
                     future.set_exception(exc)
                     if not isinstance(exc, Exception):
                         raise
+                read_ahead()
+                job, loaded = ahead
         finally:
             if process is not None:
                 process.close()
 
-    def _prepare(
-        self, exhibit: Exhibit, storage_name: str | None, process: _Process | None
-    ) -> PreparedImage:
-        if storage_name is None:
-            return PreparedImage(exhibit.sha256, None, 0, 0, False)
+    def _load(self, job: tuple[Exhibit, str | None] | None) -> bytes | Exception | None:
+        """The stored bytes of the job's file; None if there are none or they cannot be
+        read (logged); an unexpected error, to be raised where the picture is looked up."""
+        if job is None or job[1] is None:
+            return None
         try:
-            raw = _read(storage_name)
+            return _read(job[1])
         except OSError:
-            log.warning("evidence %s cannot be read", exhibit.sha256)
+            log.warning("evidence %s cannot be read", job[0].sha256)
+            return None
+        except Exception as exc:  # noqa: BLE001 - raised for this picture, not this thread
+            return exc
+
+    def _prepare(
+        self,
+        exhibit: Exhibit,
+        loaded: bytes | Exception | None,
+        process: _Process | None,
+        read_ahead: Callable[[], None],
+    ) -> PreparedImage:
+        if isinstance(loaded, Exception):
+            raise loaded
+        if loaded is None:
             return PreparedImage(exhibit.sha256, None, 0, 0, False)
         path = self.scratch / f"{exhibit.sha256}.jpg"
-        printed = process.print_copy(raw, path) if process is not None else None
+        printed = None
+        if process is not None and process.send(loaded, path):
+            read_ahead()
+            printed = process.receive()
         if printed is None:
             if process is not None:
                 log.warning("an image process ended early: the worker prepares the rest")
-            printed = print_copy(raw, path)
+            printed = print_copy(loaded, path)
         matches = printed.sha256 == exhibit.sha256
         if not printed.written:
             log.warning("evidence %s cannot be displayed: %s", exhibit.sha256, printed.error)
