@@ -91,9 +91,10 @@ def test_a_picture_that_cannot_be_decoded_is_answered_as_not_written(tmp_path: P
     png = screenshot_png(60, 120)
     damaged = png[: len(png) // 2]
     requests = io.BytesIO()
-    for raw, name in ((damaged, "bad.jpg"), (png, "good.jpg")):
-        header = f'{{"out": "{tmp_path / name}", "size": {len(raw)}}}\n'.encode()
-        requests.write(header + raw)
+    for raw, name in ((damaged, "bad"), (png, "good")):
+        (tmp_path / f"{name}.source").write_bytes(raw)
+        source, out = tmp_path / f"{name}.source", tmp_path / f"{name}.jpg"
+        requests.write(f'{{"in": "{source}", "out": "{out}"}}\n'.encode())
     requests.seek(0)
     answers = io.BytesIO()
     serve(requests, answers)
@@ -104,6 +105,7 @@ def test_a_picture_that_cannot_be_decoded_is_answered_as_not_written(tmp_path: P
     assert not bad["written"] and bad["error"] and not (tmp_path / "bad.jpg").exists()
     assert good["written"] and (good["width"], good["height"]) == (60, 120)
     assert end["peak_mb"] > 0
+    assert not list(tmp_path.glob("*.source"))  # the handed-over bytes are removed once read
 
 
 def test_a_dead_image_process_leaves_the_picture_to_the_worker(tmp_path: Path) -> None:

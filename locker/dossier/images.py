@@ -96,11 +96,13 @@ class _Process:
     def send(self, raw: bytes, out: Path) -> bool:
         """Hand a picture over; False if the process is gone."""
         stdin, _stdout = self._pipes()
+        source = out.with_suffix(".source")  # in the dossier's private scratch directory
         try:
-            stdin.write(json.dumps({"out": str(out), "size": len(raw)}).encode() + b"\n")
-            stdin.write(raw)
+            source.write_bytes(raw)
+            stdin.write(json.dumps({"in": str(source), "out": str(out)}).encode() + b"\n")
             stdin.flush()
         except OSError:
+            source.unlink(missing_ok=True)
             return False
         return True
 

@@ -77,15 +77,17 @@ def peak_rss_mb() -> float:
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     """Answer requests until the worker closes the pipe. A request is a JSON line
-    {"out": path, "size": n} followed by the picture's n bytes; the answer is a JSON line of
-    the Printed fields. At the end, a line {"peak_mb": ...} says how much memory this
-    process used. An unexpected error ends the process (its traceback goes to stderr): the
-    worker then prepares that picture itself, where the error is raised as it was before."""
+    {"in": path, "out": path}: the picture's bytes are in the file `in` (removed once read;
+    a file is handed over in one write, where a pipe would take one wait for the worker's
+    interpreter lock per 64 KiB); the answer is a JSON line of the Printed fields. At the
+    end, a line {"peak_mb": ...} says how much memory this process used. An unexpected
+    error ends the process (its traceback goes to stderr): the worker then prepares that
+    picture itself, where the error is raised as it was before."""
     while header := requests.readline():
         request = json.loads(header)
-        raw = requests.read(request["size"])
-        if len(raw) != request["size"]:
-            break
+        source = Path(request["in"])
+        raw = source.read_bytes()
+        source.unlink()
         printed = print_copy(raw, Path(request["out"]))
         answers.write(json.dumps(asdict(printed)).encode() + b"\n")
         answers.flush()
