@@ -179,3 +179,19 @@ def test_ci_and_the_image_install_every_fallback_font() -> None:
     for fallback in font_chain.FALLBACKS:
         assert f"need+=({fallback.package})" in ci, fallback.package
         assert fallback.package in dockerfile, fallback.package
+
+
+def test_a_document_leaves_no_text_or_character_behind_for_the_next() -> None:
+    """The markup cache (pdf_layout._font_markup) and the chain's per-character choices
+    hold a case's words and characters: both are emptied once the dossier is made, so a
+    long-lived worker keeps nothing of one case while it renders the next."""
+    from locker.dossier.pdf_layout import _font_markup, forget_texts
+
+    chain = font_chain.font_chain()
+    make_dossier(characters_case(), "cn_12321", "en")
+    assert _font_markup.cache_info().currsize == 0
+    assert chain._choice == {}
+    # They were used while it was made: the same text fills them again.
+    font_markup(f"{KNIFE} {EXT_B}")
+    assert _font_markup.cache_info().currsize == 1 and KNIFE in chain._choice
+    forget_texts()

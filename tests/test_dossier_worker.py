@@ -190,6 +190,10 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     row = state_of(dossier.pk)
     assert row.state == "ready", row.error
     assert row.attempts == 2
+    # The pictures were made by image processes started from the prefork pool's child
+    # (locker/dossier/images.py), not by the threads it falls back to.
+    log = second.log.read_text(errors="replace")
+    assert "30 pictures prepared" in log and "by 2 image process(es)" in log, second.output()
     assert dossier_files(case.id) == [f"{dossier.pk}.pdf"]
     with evidence_storage().open(row.file_name, "rb") as handle:
         report = verify_dossier_pdf(handle)

@@ -218,6 +218,7 @@ class Opened(io.RawIOBase):
         self._segments = max(1, -(-self.size // self._segment))
         self._position = 0
         self._cached: tuple[int, bytes] | None = None
+        self._bulk: dict[int, bytes] = {}
 
     def readable(self) -> bool:
         return True
@@ -238,14 +239,17 @@ class Opened(io.RawIOBase):
     def _plain_segment(self, index: int) -> bytes:
         if self._cached is not None and self._cached[0] == index:
             return self._cached[1]
-        stride = self._segment + TAG_SIZE
-        self._sealed.seek(HEADER_SIZE + index * stride)
+        self._sealed.seek(HEADER_SIZE + index * (self._segment + TAG_SIZE))
+        return self._decrypt(index, _read_full(self._sealed, self._expected(index)))
+
+    def _expected(self, index: int) -> int:
         final = index == self._segments - 1
-        expected = (self.size - index * self._segment if final else self._segment) + TAG_SIZE
-        data = _read_full(self._sealed, expected)
-        if len(data) != expected:
+        return (self.size - index * self._segment if final else self._segment) + TAG_SIZE
+
+    def _decrypt(self, index: int, data: bytes) -> bytes:
+        if len(data) != self._expected(index):
             raise Tampered(f"segment {index} is cut short")
-        nonce, aad = self._header._nonce_and_aad(index, final)
+        nonce, aad = self._header._nonce_and_aad(index, index == self._segments - 1)
         try:
             plain = self._aead.decrypt(nonce, data, aad)
         except InvalidTag as exc:
@@ -253,14 +257,32 @@ class Opened(io.RawIOBase):
         self._cached = (index, plain)
         return plain
 
+    def _read_segments(self, first: int, last: int) -> None:
+        """Decrypt segments first..last from one read of their sealed bytes (a whole file
+        read segment by segment costs a system call, and a wait for the interpreter lock
+        in a busy process, per 64 KiB), leaving the last one cached; the parts are kept in
+        self._bulk by index."""
+        stride = self._segment + TAG_SIZE
+        self._sealed.seek(HEADER_SIZE + first * stride)
+        sizes = [self._expected(index) for index in range(first, last + 1)]
+        blob = memoryview(_read_full(self._sealed, sum(sizes)))
+        offset = 0
+        for index, size in zip(range(first, last + 1), sizes, strict=True):
+            self._bulk[index] = self._decrypt(index, bytes(blob[offset : offset + size]))
+            offset += size
+
     def read(self, size: int | None = -1) -> bytes:
         if self.closed:
             raise ValueError("read of a closed file")
         end = self.size if size is None or size < 0 else min(self.size, self._position + size)
         parts = []
+        self._bulk = {}
+        first, last = self._position // self._segment, (end - 1) // self._segment
+        if last > first:
+            self._read_segments(first, last)
         while self._position < end:
             index, within = divmod(self._position, self._segment)
-            plain = self._plain_segment(index)
+            plain = self._bulk.pop(index) if index in self._bulk else self._plain_segment(index)
             part = plain[within : within + end - self._position]
             parts.append(part)
             self._position += len(part)

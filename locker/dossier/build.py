@@ -31,7 +31,7 @@ from locker.dossier.data import (
     include_filter,
     summarise,
 )
-from locker.dossier.images import audio_durations, prepare_images
+from locker.dossier.images import PrintImages, audio_durations
 from locker.dossier.pack import PackResult, build_pack
 from locker.dossier.render import render_pdf
 from locker.dossier.sign import sign_dossier, will_time_stamp
@@ -49,8 +49,8 @@ from locker.services.anchors import anchor_case_head
 
 log = logging.getLogger(__name__)
 
-# Progress milestones (percent).
-GATHERED, IMAGES_DONE, RENDERED, SIGNED = 5, 45, 85, 95
+# Progress milestones (percent). The pictures are made during the layout (images.py).
+GATHERED, RENDERED, SIGNED = 5, 85, 95
 PROGRESS_INTERVAL_S = 1.0
 
 
@@ -174,13 +174,12 @@ def render_and_sign(
     """Render and sign into `scratch` (and the attachment pack, when asked)."""
     report = progress or (lambda *args, **kwargs: None)
     dossier = data.dossier
-    with translation.override(dossier.language):
-        images = prepare_images(
-            dossier.case_id,
-            data.exhibits,
-            scratch,
-            progress=lambda f: report(GATHERED + (IMAGES_DONE - GATHERED) * f),
-        )
+    with (
+        translation.override(dossier.language),
+        # Started before the layout, which runs meanwhile and waits for them only when it
+        # reaches the evidence pages; ended (processes and all) whatever happens.
+        PrintImages(dossier.case_id, data.exhibits, scratch) as images,
+    ):
         durations = audio_durations(dossier.case_id, data.exhibits)
         unsigned = scratch / "unsigned.pdf"
         with unsigned.open("wb") as out:
@@ -189,7 +188,7 @@ def render_and_sign(
                 out,
                 images=images,
                 audio_durations=durations,
-                progress=lambda f: report(IMAGES_DONE + (RENDERED - IMAGES_DONE) * f),
+                progress=lambda f: report(GATHERED + (RENDERED - GATHERED) * f),
             )
         report(RENDERED, state=Dossier.State.SIGNING)
         signed = scratch / "signed.pdf"

@@ -2,38 +2,83 @@
 and re-encoded as JPEG in a scratch directory (a 1080x2400 screenshot at full size costs
 seconds per page and megabytes; the originals stay byte-exact in the export bundle), and
 audio durations read where the format allows. Each file is re-hashed while it is read, so a
-caption never shows a hash the stored bytes no longer have."""
+caption never shows a hash the stored bytes no longer have.
+
+The pictures are made in separate processes (picture.py) while the worker lays out the
+text of the dossier (PrintImages): decoding a hundred full-size PNG screenshots takes
+seconds of CPU, and Pillow holds the interpreter lock for part of it. The processes are
+plain child processes (subprocess), not a multiprocessing pool, whose children a Celery
+prefork worker's daemonic processes may not have; they are given the bytes, never the
+storage, its key or the settings."""
 
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 import logging
+import os
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from PIL import Image, ImageOps
-
+import locker
 from locker.dossier.data import Exhibit
-from locker.infra.content import PILLOW_FORMATS
-from locker.infra.storage import evidence_storage
+from locker.dossier.picture import (
+    JPEG_QUALITY,
+    MAX_HEIGHT_PX,
+    MAX_SOURCE_PIXELS,
+    MAX_WIDTH_PX,
+    Printed,
+    print_copy,
+)
 from locker.infra.thumbs import derived_name_for
+from locker.infra.storage import evidence_storage
 from locker.models import EvidenceFile
+
+__all__ = [
+    "JPEG_QUALITY",
+    "MAX_HEIGHT_PX",
+    "MAX_SOURCE_PIXELS",
+    "MAX_WIDTH_PX",
+    "PreparedImage",
+    "PrintImages",
+    "audio_durations",
+    "prepare_images",
+]
 
 log = logging.getLogger(__name__)
 
-# Half the A4 frame width at 150 dpi, and most of its height: two screenshots per page.
-MAX_WIDTH_PX = 520
-MAX_HEIGHT_PX = 1150
-JPEG_QUALITY = 80
-MAX_SOURCE_PIXELS = 60_000_000
-# The formats pictures were accepted as (and BMP, accepted before uploads were parsed).
-PRINT_FORMATS = sorted({*PILLOW_FORMATS.values(), "BMP"})
+# Image processes per dossier: the reference machine has two cores, and the worker's own
+# process lays out the text meanwhile.
+WORKERS = 2
+# What the image processes inherit of the worker's environment: enough to run Python, and
+# none of the worker's settings (its keys, database address).
+_ENV_KEPT = ("PATH", "LD_LIBRARY_PATH", "TMPDIR", "LANG", "LC_ALL", "SYSTEMROOT")
+
+
+# Printed from the worker's decoded copy rather than the original (HEIC/HEIF: the image
+# processes and reportlab read JPEG, PNG, GIF, WebP).
 DECODED_BY_THE_WORKER = frozenset({"image/heic", "image/heif"})
+
+
+@dataclass(frozen=True)
+class Substitute:
+    """The bytes to print in place of an original, and whether the original has its hash."""
+
+    picture: bytes
+    original_matches: bool
+
+
+Loaded = bytes | Substitute | Exception | None
 
 
 @dataclass(frozen=True)
@@ -50,78 +95,267 @@ def _read(storage_name: str) -> bytes:
         return handle.read()
 
 
-def _prepare(
-    case_id: Any, exhibit: Exhibit, storage_name: str | None, scratch: Path
-) -> PreparedImage:
-    if storage_name is None:
-        return PreparedImage(exhibit.sha256, None, 0, 0, False)
-    try:
-        raw = _read(storage_name)
-    except OSError:
-        log.warning("evidence %s cannot be read", exhibit.sha256)
-        return PreparedImage(exhibit.sha256, None, 0, 0, False)
-    matches = hashlib.sha256(raw).hexdigest() == exhibit.sha256
-    picture_bytes = raw
-    if exhibit.media_type in DECODED_BY_THE_WORKER:
-        # HEIC/HEIF: printed from the worker's decoded copy (locker/infra/thumbs.py), which
-        # is the same picture as a JPEG; the caption's hash is still the original's.
-        copy = derived_name_for(case_id, exhibit.sha256, "view")
+class _Process:
+    """One image process (locker/dossier/picture.py's `serve`), fed over a pipe."""
+
+    def __init__(self) -> None:
+        root = str(Path(locker.__file__).resolve().parent.parent)
+        env = {name: os.environ[name] for name in _ENV_KEPT if name in os.environ}
+        env["PYTHONPATH"] = root
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "locker.dossier.picture"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=root,
+        )
+        self.peak_mb: float | None = None
+
+    def send(self, raw: bytes, out: Path) -> bool:
+        """Hand a picture over; False if the process is gone."""
+        stdin, _stdout = self._pipes()
+        source = out.with_suffix(".source")  # in the dossier's private scratch directory
         try:
-            picture_bytes = _read(copy)
+            source.write_bytes(raw)
+            stdin.write(json.dumps({"in": str(source), "out": str(out)}).encode() + b"\n")
+            stdin.flush()
         except OSError:
-            log.info("no decoded copy of %s yet: the original is decoded", exhibit.sha256)
-    try:
-        with Image.open(io.BytesIO(picture_bytes), formats=PRINT_FORMATS) as source:
-            if source.width * source.height > MAX_SOURCE_PIXELS:
-                raise ValueError("image too large to display")
-            source.draft("RGB", (MAX_WIDTH_PX, MAX_HEIGHT_PX))  # JPEG: decode at lower scale
-            # In place: a copy of a full-size screenshot costs as much as scaling it.
-            ImageOps.exif_transpose(source, in_place=True)
-            picture: Image.Image = source
-            picture.thumbnail(
-                (MAX_WIDTH_PX, MAX_HEIGHT_PX), Image.Resampling.BILINEAR, reducing_gap=2.0
+            source.unlink(missing_ok=True)
+            return False
+        return True
+
+    def receive(self) -> Printed | None:
+        """The answer to the picture handed over, or None if the process is gone."""
+        _stdin, stdout = self._pipes()
+        try:
+            answer = stdout.readline()
+        except OSError:
+            return None
+        return Printed(**json.loads(answer)) if answer else None
+
+    def print_copy(self, raw: bytes, out: Path) -> Printed | None:
+        """The answer, or None if the process is gone (the caller then does it itself)."""
+        return self.receive() if self.send(raw, out) else None
+
+    def close(self) -> None:
+        stdin, stdout = self._pipes()
+        try:
+            stdin.close()
+            last = stdout.readline()
+            if last:
+                self.peak_mb = json.loads(last).get("peak_mb")
+        except (OSError, ValueError):
+            pass
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        stdout.close()
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        return self.popen.stdin, self.popen.stdout
+
+
+class PrintImages(Mapping[str, PreparedImage]):
+    """Scaled JPEG copies of the image exhibits in `scratch`, keyed by SHA-256, made by
+    `workers` image processes while the caller goes on (the dossier's layout): looking a
+    picture up waits for it. Each process has a thread of this process that reads the
+    evidence from storage, hands the bytes over and takes the answer; a process that cannot
+    be started or dies leaves its thread to prepare the pictures itself. Use it as a context
+    manager (or call close()): the processes end with it."""
+
+    def __init__(
+        self,
+        case_id: Any,
+        exhibits: Iterable[Exhibit],
+        scratch: Path,
+        workers: int = WORKERS,
+        processes: bool = True,
+    ) -> None:
+        # The same bytes may be an exhibit of several entries: prepared once.
+        chosen = list({e.sha256: e for e in exhibits if e.is_image}.values())
+        names = dict(
+            EvidenceFile.objects.filter(
+                case_id=case_id, sha256__in=[e.sha256 for e in chosen]
+            ).values_list("sha256", "storage_name")
+        )
+        self.case_id = case_id
+        self.scratch = scratch
+        self.started = time.perf_counter()
+        self._futures: dict[str, Future[PreparedImage]] = {e.sha256: Future() for e in chosen}
+        # In the order of the exhibits, as the evidence pages draw them.
+        self._jobs = deque((e, names.get(e.sha256)) for e in chosen)
+        self._lock = threading.Lock()
+        self._processes: list[_Process] = []
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(processes,), name=f"dossier-images-{n}", daemon=True
             )
-            if picture.mode in ("RGBA", "LA", "P"):
-                rgba = picture.convert("RGBA")
-                picture = Image.new("RGB", rgba.size, "white")
-                picture.paste(rgba, mask=rgba.getchannel("A"))
-            elif picture.mode != "RGB":
-                picture = picture.convert("RGB")
-            path = scratch / f"{exhibit.sha256}.jpg"
-            picture.save(path, "JPEG", quality=JPEG_QUALITY, optimize=False)
-            return PreparedImage(exhibit.sha256, path, picture.width, picture.height, matches)
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-        log.warning("evidence %s cannot be displayed: %s", exhibit.sha256, exc)
-        return PreparedImage(exhibit.sha256, None, 0, 0, matches)
+            for n in range(min(workers, len(chosen)))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # -- the mapping -------------------------------------------------------------------
+
+    def __getitem__(self, sha256: str) -> PreparedImage:
+        return self._futures[sha256].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._futures)
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    def wait(self, tick: Callable[[], None] | None = None, every_s: float = 0.5) -> None:
+        """Wait until every picture is made, calling `tick` every `every_s` seconds meanwhile
+        (the worker renews its lease with it)."""
+        for future in self._futures.values():
+            while True:
+                try:
+                    future.result(timeout=every_s)
+                    break
+                except FutureTimeout:
+                    if tick is not None:
+                        tick()
+
+    # -- the work ----------------------------------------------------------------------
+
+    def _next(self) -> tuple[Exhibit, str | None] | None:
+        with self._lock:
+            return self._jobs.popleft() if self._jobs else None
+
+    def _run(self, processes: bool) -> None:
+        process = None
+        if processes:
+            try:
+                process = _Process()
+            except OSError as exc:
+                log.warning("no image process (%s): pictures are prepared in the worker", exc)
+            else:
+                with self._lock:
+                    self._processes.append(process)
+        try:
+            # Each picture's file is read (and decrypted) while the process makes the one
+            # before: reading competes with the layout for this process's interpreter lock
+            # and takes about as long as making the picture.
+            job = self._next()
+            loaded = self._load(job)
+            while job is not None:
+                exhibit = job[0]
+                future = self._futures[exhibit.sha256]
+                ahead: list[Any] = []
+
+                def read_ahead(ahead: list[Any] = ahead) -> None:
+                    if not ahead:
+                        following = self._next()
+                        ahead[:] = [following, self._load(following)]
+
+                try:
+                    future.set_result(self._prepare(exhibit, loaded, process, read_ahead))
+                except BaseException as exc:
+                    # Raised where the picture is looked up, as if it had been made there.
+                    future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                read_ahead()
+                job, loaded = ahead
+        finally:
+            if process is not None:
+                process.close()
+
+    def _load(self, job: tuple[Exhibit, str | None] | None) -> Loaded:
+        """The stored bytes of the job's file; None if there are none or they cannot be
+        read (logged); an unexpected error, to be raised where the picture is looked up.
+        For HEIC/HEIF, the worker's decoded copy (locker/infra/thumbs.py, the same picture
+        as a JPEG) with whether the original still has its hash: the caption's hash is the
+        original's."""
+        if job is None or job[1] is None:
+            return None
+        try:
+            raw = _read(job[1])
+            if job[0].media_type not in DECODED_BY_THE_WORKER:
+                return raw
+            matches = hashlib.sha256(raw).hexdigest() == job[0].sha256
+            try:
+                copy = _read(derived_name_for(self.case_id, job[0].sha256, "view"))
+            except OSError:
+                log.info("no decoded copy of %s yet: the original is decoded", job[0].sha256)
+                return Substitute(raw, matches)
+            return Substitute(copy, matches)
+        except OSError:
+            log.warning("evidence %s cannot be read", job[0].sha256)
+            return None
+        except Exception as exc:  # noqa: BLE001 - raised for this picture, not this thread
+            return exc
+
+    def _prepare(
+        self,
+        exhibit: Exhibit,
+        loaded: Loaded,
+        process: _Process | None,
+        read_ahead: Callable[[], None],
+    ) -> PreparedImage:
+        if isinstance(loaded, Exception):
+            raise loaded
+        if loaded is None:
+            return PreparedImage(exhibit.sha256, None, 0, 0, False)
+        original_matches = None
+        if isinstance(loaded, Substitute):
+            loaded, original_matches = loaded.picture, loaded.original_matches
+        path = self.scratch / f"{exhibit.sha256}.jpg"
+        printed = None
+        if process is not None and process.send(loaded, path):
+            read_ahead()
+            printed = process.receive()
+        if printed is None:
+            if process is not None:
+                log.warning("an image process ended early: the worker prepares the rest")
+            printed = print_copy(loaded, path)
+        matches = printed.sha256 == exhibit.sha256 if original_matches is None else original_matches
+        if not printed.written:
+            log.warning("evidence %s cannot be displayed: %s", exhibit.sha256, printed.error)
+            return PreparedImage(exhibit.sha256, None, 0, 0, matches)
+        return PreparedImage(exhibit.sha256, path, printed.width, printed.height, matches)
+
+    def close(self) -> None:
+        """Stop handing out pictures (one being made is finished) and end the processes."""
+        with self._lock:
+            left = list(self._jobs)
+            self._jobs.clear()
+        for exhibit, _name in left:
+            future = self._futures[exhibit.sha256]
+            if not future.done():
+                future.cancel()
+        for thread in self._threads:
+            thread.join()
+        peaks = [p.peak_mb for p in self._processes if p.peak_mb is not None]
+        log.info(
+            "%d pictures prepared in %.2f s by %d image process(es), peak memory %s MB",
+            len(self._futures),
+            time.perf_counter() - self.started,
+            len(self._processes),
+            "/".join(f"{peak:.0f}" for peak in peaks) or "-",
+        )
+
+    def __enter__(self) -> PrintImages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def prepare_images(
     case_id: Any,
     exhibits: Iterable[Exhibit],
     scratch: Path,
-    progress: Callable[[float], None] | None = None,
-    workers: int = 2,
+    workers: int = WORKERS,
 ) -> dict[str, PreparedImage]:
-    """Scaled JPEG copies of the image exhibits in `scratch`, keyed by SHA-256. Pillow
-    releases the GIL while decoding and resizing, so two threads use both cores."""
-    # The same bytes may be an exhibit of several entries: prepared once.
-    chosen = list({e.sha256: e for e in exhibits if e.is_image}.values())
-    names = dict(
-        EvidenceFile.objects.filter(
-            case_id=case_id, sha256__in=[e.sha256 for e in chosen]
-        ).values_list("sha256", "storage_name")
-    )
-    prepared: dict[str, PreparedImage] = {}
-    if not chosen:
-        return prepared
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_prepare, case_id, e, names.get(e.sha256), scratch) for e in chosen]
-        for done, future in enumerate(futures, start=1):
-            result = future.result()
-            prepared[result.sha256] = result
-            if progress:
-                progress(done / len(chosen))
-    return prepared
+    """All the print copies at once (PrintImages, waited for)."""
+    with PrintImages(case_id, exhibits, scratch, workers) as images:
+        return dict(images)
 
 
 def audio_durations(case_id: Any, exhibits: Iterable[Exhibit]) -> dict[str, int | None]:

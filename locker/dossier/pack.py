@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,7 @@ class Pack:
     def __init__(
         self,
         data: DossierData,
-        images: dict[str, PreparedImage],
+        images: Mapping[str, PreparedImage],
         audio_durations: dict[str, int | None],
         scratch: Path,
         limit: int = PART_LIMIT_BYTES,
@@ -379,7 +379,7 @@ def build_pack(
     data: DossierData,
     scratch: Path,
     *,
-    images: dict[str, PreparedImage],
+    images: Mapping[str, PreparedImage],
     audio_durations: dict[str, int | None],
     reason: str,
     limit: int = PART_LIMIT_BYTES,

@@ -31,7 +31,7 @@ def evidence(
     kit: LayoutKit,
     exhibits: list[Exhibit],
     *,
-    images: dict[str, PreparedImage],
+    images: Mapping[str, PreparedImage],
     audio_durations: dict[str, int | None],
     refs: dict[str, int],
     origins: Mapping[int, Provenance],

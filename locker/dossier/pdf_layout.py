@@ -96,7 +96,30 @@ def para(text: Any, style: ParagraphStyle, *, breakable: bool = False) -> Paragr
     markup = font_markup(value)
     if breakable or _CJK.search(value):
         style = _cjk_style(style)
-    return Paragraph(markup, style)
+    return _Paragraph(markup, style)
+
+
+class _Paragraph(Paragraph):
+    """A Paragraph that breaks its lines once per width. A table wraps each cell to measure
+    its row, again when a long table is split across pages (each piece measures its rows)
+    and again to draw it: three times the same line breaking, the layout's largest cost. The
+    lines depend on the width and the style alone, and a Paragraph's text never changes, so
+    a second wrap at the same width returns the first one's result."""
+
+    _wrapped: tuple[float, tuple[float, float]] | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        # A split that finds no room deletes the lines (reportlab's Paragraph.split): they
+        # are broken again then.
+        if (
+            self._wrapped is not None
+            and self._wrapped[0] == availWidth
+            and "blPara" in self.__dict__
+        ):
+            return self._wrapped[1]
+        size = super().wrap(availWidth, availHeight)
+        self._wrapped = (availWidth, size)
+        return size
 
 
 # Each style's CJK-wrapping twin, made once (a dossier has some ten thousand paragraphs).
@@ -139,7 +162,9 @@ def _font_markup(chain: FontChain, text: str) -> str:
 
 
 def forget_texts() -> None:
+    """Forget the texts and characters of the document just made (render_pdf calls it)."""
     _font_markup.cache_clear()
+    font_chain().forget()
 
 
 def draw_text(

@@ -6,7 +6,7 @@ which escapes it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -26,7 +26,7 @@ from locker.dossier import (
 from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para, Section
 from locker.dossier.cover import template_title
 from locker.dossier.data import DossierData, Exhibit
-from locker.dossier.images import PreparedImage
+from locker.dossier.images import PreparedImage, PrintImages
 from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, forget_texts, make_styles, para
 from locker.dossier.pdf_pages import bates_prefix, numbered_canvas
 from locker.dossier.provenance import provenance_by_seq
@@ -49,11 +49,48 @@ class PartLayout:
     bates_suffix: str = ""
 
 
+class Later(Flowable):
+    """Flowables made only when the layout reaches this place: the evidence pages, whose
+    pictures are still being made (images.PrintImages) while the pages before them are
+    laid out. `_Document` puts what `make` returns in its place."""
+
+    def __init__(self, make: Callable[[], list[Flowable]]) -> None:
+        super().__init__()
+        self.make = make
+
+    def under(self, heading: list[Flowable]) -> Later:
+        """The same, with a section's heading kept with its first flowable (_join)."""
+        return Later(lambda: _join(heading, self.make()))
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        raise AssertionError("a Later is replaced before it is laid out")
+
+
+def _join(heading: list[Flowable], parts: list[Flowable]) -> list[Flowable]:
+    """A section's heading travelling with the first thing under it (reportlab's
+    keepWithNext does not join a heading to a KeepTogether, so group them here). A
+    KeepTogether inside another never fits (its wrap reports an endless height to force a
+    split): the outer one then breaks the page whenever it is not at the top, leaving the
+    rest of the page blank. Its contents are joined instead."""
+    if not heading or not parts:
+        return heading + parts
+    first = parts[0]
+    inner = first._content if isinstance(first, KeepTogether) else [first]
+    return [KeepTogether(heading + inner), *parts[1:]]
+
+
+class _Document(SimpleDocTemplate):
+    def filterFlowables(self, flowables: list[Flowable]) -> None:
+        # Called before each flowable is laid out: a Later becomes what it stands for.
+        while flowables and isinstance(flowables[0], Later):
+            flowables[0:1] = flowables[0].make()
+
+
 class Renderer:
     def __init__(
         self,
         data: DossierData,
-        images: dict[str, PreparedImage],
+        images: Mapping[str, PreparedImage],
         audio_durations: dict[str, int | None],
         progress: Callable[[float], None] | None = None,
         *,
@@ -66,6 +103,7 @@ class Renderer:
         self.images = images
         self.audio_durations = audio_durations
         self.progress = progress or (lambda fraction: None)
+        self.done = 0.0  # the fraction of the pages laid out so far
         styles = make_styles()
         self.font = fonts.register_reportlab_font()
         self.kit = LayoutKit(styles, self.font)
@@ -111,14 +149,7 @@ class Renderer:
         if marker.name == "access_log":
             return pdf_records.access_log(kit, data)
         if marker.name == "evidence":
-            return pdf_exhibits.evidence(
-                kit,
-                self.exhibits,
-                images=self.images,
-                audio_durations=self.audio_durations,
-                refs=self.refs,
-                origins=provenance_by_seq(data),
-            )
+            return [Later(self.evidence)]
         if marker.name == "exhibit_index":
             return pdf_exhibits.exhibit_index(kit, data.exhibits)
         if marker.name == "verification":
@@ -127,6 +158,19 @@ class Renderer:
             return pdf_authorisation.authorisation(kit, data)
         raise ValueError(f"unknown marker {marker.name!r}")
 
+    def evidence(self) -> list[Flowable]:
+        if isinstance(self.images, PrintImages):
+            # Still being made: wait for the last, renewing the lease meanwhile.
+            self.images.wait(tick=lambda: self.progress(self.done))
+        return pdf_exhibits.evidence(
+            self.kit,
+            self.exhibits,
+            images=self.images,
+            audio_durations=self.audio_durations,
+            refs=self.refs,
+            origins=provenance_by_seq(self.data),
+        )
+
     def story(self) -> list[Flowable]:
         flow: list[Flowable] = []
         parts = self.part.sections if self.part is not None else sections(self.data)
@@ -134,8 +178,7 @@ class Renderer:
             if section.new_page and index:
                 flow.append(PageBreak())
             style = self.kit.styles.h1 if index == 0 else self.kit.styles.h2
-            # Headings travel with the first thing under them (reportlab's keepWithNext does
-            # not join a heading to a KeepTogether, so group them here).
+            # Headings travel with the first thing under them (_join).
             heading: list[Flowable] = [para(section.title, style)]
             for block in section.blocks:
                 parts = self.block(block)
@@ -143,14 +186,11 @@ class Renderer:
                     heading += parts
                     continue
                 if heading and parts:
-                    # A KeepTogether inside another never fits (its wrap reports an endless
-                    # height to force a split): the outer one then breaks the page whenever
-                    # it is not at the top, leaving the rest of the page blank. Join its
-                    # contents instead.
-                    first = parts[0]
-                    inner = first._content if isinstance(first, KeepTogether) else [first]
-                    flow.append(KeepTogether(heading + inner))
-                    parts, heading = parts[1:], []
+                    if isinstance(parts[0], Later):
+                        parts = [parts[0].under(heading), *parts[1:]]
+                    else:
+                        parts = _join(heading, parts)
+                    heading = []
                 flow += parts
             flow += heading
         return flow
@@ -163,7 +203,8 @@ class Renderer:
 
         def on_page(page: int) -> None:
             counter["pages"] = page
-            self.progress(min(1.0, page / self.expected_pages))
+            self.done = min(1.0, page / self.expected_pages)
+            self.progress(self.done)
 
         canvas_class = numbered_canvas(
             header_left=str(data.case_facts.get("title") or ""),
@@ -176,7 +217,7 @@ class Renderer:
             on_page=on_page,
             refs=self.refs,
         )
-        doc = SimpleDocTemplate(
+        doc = _Document(
             out,
             pagesize=PAGE,
             leftMargin=MARGIN,
@@ -199,7 +240,7 @@ def render_pdf(
     data: DossierData,
     out: IO[bytes],
     *,
-    images: dict[str, PreparedImage],
+    images: Mapping[str, PreparedImage],
     audio_durations: dict[str, int | None],
     progress: Callable[[float], None] | None = None,
     part: PartLayout | None = None,

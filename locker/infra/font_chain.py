@@ -116,7 +116,13 @@ class FontChain:
         self.primary = primary
         self._fonts: list[tuple[str, set[int]]] = [(primary, points)]
         self._fallbacks_loaded = False
+        # The font chosen for each character met outside the primary font's fast path; the
+        # characters are a document's, so forget() empties it after each (pdf_layout).
         self._choice: dict[str, str] = {}
+
+    def forget(self) -> None:
+        """Drop the characters met so far (the fonts read stay)."""
+        self._choice.clear()
 
     @property
     def fonts(self) -> list[tuple[str, set[int]]]:

@@ -274,13 +274,13 @@ def test_range_requests_on_an_encrypted_recording_decrypt_only_what_they_need(
     assert b"".join(whole.streaming_content) == data
 
     decrypted: list[int] = []
-    real = envelope.Opened._plain_segment
+    real = envelope.Opened._decrypt  # every segment is decrypted there
 
-    def counting(self: envelope.Opened, index: int) -> bytes:
+    def counting(self: envelope.Opened, index: int, data: bytes) -> bytes:
         decrypted.append(index)
-        return real(self, index)
+        return real(self, index, data)
 
-    monkeypatch.setattr(envelope.Opened, "_plain_segment", counting)
+    monkeypatch.setattr(envelope.Opened, "_decrypt", counting)
     first, last = 4 * SEGMENT - 10, 4 * SEGMENT + 9  # across the 4th segment boundary
     part = owner.get(url, HTTP_RANGE=f"bytes={first}-{last}")
     assert part.status_code == 206
