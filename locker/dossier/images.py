@@ -40,8 +40,8 @@ from locker.dossier.picture import (
     Printed,
     print_copy,
 )
-from locker.infra.thumbs import derived_name_for
 from locker.infra.storage import evidence_storage
+from locker.infra.thumbs import derived_name_for
 from locker.models import EvidenceFile
 
 __all__ = [
@@ -302,9 +302,10 @@ class PrintImages(Mapping[str, PreparedImage]):
             raise loaded
         if loaded is None:
             return PreparedImage(exhibit.sha256, None, 0, 0, False)
-        original_matches = None
+        original_matches: bool | None = None
         if isinstance(loaded, Substitute):
-            loaded, original_matches = loaded.picture, loaded.original_matches
+            original_matches = loaded.original_matches
+            loaded = loaded.picture
         path = self.scratch / f"{exhibit.sha256}.jpg"
         printed = None
         if process is not None and process.send(loaded, path):
