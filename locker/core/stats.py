@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from locker.core import chain
+from locker.core.phones import normalise_phone
 
 # Reg F (12 CFR 1006.6(b)(1)(i)) presumes contact before 8 a.m. or after 9 p.m. inconvenient;
 # Chinese collection rules draw the same lines (no collection calls 22:00–08:00 in several
@@ -151,12 +152,9 @@ def night_contacts(events: Sequence[Event]) -> int:
 
 
 def normalise_number(number: str) -> str:
-    digits = re.sub(r"[^0-9+]", "", number)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    return digits
+    """What tells two logged numbers apart (the same number typed with +86 or full-width
+    digits is one): locker/core/phones.py's key; "" for no number (a label)."""
+    return normalise_phone(number).key
 
 
 def distinct_caller_numbers(events: Sequence[Event]) -> int:

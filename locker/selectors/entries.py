@@ -16,6 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from locker.core import kinds
+from locker.core.phones import normalise_phone
 from locker.infra.thumbs import IMAGE_TYPES
 from locker.models import Case, Entry, EvidenceFile
 
@@ -68,6 +69,31 @@ def timeline(case: Case, filters: Filters, tz: tzinfo) -> QuerySet[Entry]:
     if filters.end:
         entries = entries.filter(when__lt=_start_of(filters.end + timedelta(days=1), tz))
     return entries.order_by("-when", "-seq")
+
+
+# How many of the latest calls and messages the suggestions look at, and how many they offer.
+NUMBERS_SCANNED = 500
+NUMBERS_OFFERED = 30
+
+
+def numbers_seen(case: Case) -> list[str]:
+    """The numbers already logged in the case's calls and messages, most recently logged
+    first, each once however it was typed (+86, full-width, spaces), as the channels print
+    it (locker/core/phones.py). Labels (未知号码) and names are not numbers: left out."""
+    rows = (
+        Entry.objects.filter(case=case, kind__in=("call", "message"), erased_at__isnull=True)
+        .order_by("-seq")
+        .values_list("body", flat=True)[:NUMBERS_SCANNED]
+    )
+    seen: dict[str, str] = {}
+    for body in rows:
+        raw = body.get("number") or body.get("sender") or ""
+        phone = normalise_phone(str(raw))
+        if phone.key and phone.key not in seen:
+            seen[phone.key] = phone.display
+            if len(seen) >= NUMBERS_OFFERED:
+                break
+    return list(seen.values())
 
 
 def entry_at(case: Case, seq: int) -> Entry | None:
