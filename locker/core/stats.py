@@ -8,7 +8,6 @@ Corrections are applied first: a `correction` entry's changes (including a corre
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass

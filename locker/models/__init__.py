@@ -8,6 +8,7 @@ from locker.models.cases import (
     ContactLink,
     Entry,
     EvidenceFile,
+    EvidenceText,
     KeptReceipt,
 )
 from locker.models.complainant import CaseComplaint, ComplainantDetails
@@ -42,6 +43,7 @@ __all__ = [
     "Dossier",
     "Entry",
     "EvidenceFile",
+    "EvidenceText",
     "IdempotencyKey",
     "Invitation",
     "KeptReceipt",

@@ -339,9 +339,10 @@ class CorrectionForm(forms.Form):
                 value = self.cleared[name]
             if value != body.get(name):
                 changes[name] = value
+        members = kinds.BODY_MODELS[self.target.kind].model_fields
         for name in ("number", "sender"):
             # A corrected number takes its E.164 form along (None: it has none any more).
-            if name in changes and f"{name}_e164" in kinds.BODY_MODELS[self.target.kind].model_fields:
+            if name in changes and f"{name}_e164" in members:
                 e164 = normalise_phone(str(changes[name] or "")).e164
                 if e164 != body.get(f"{name}_e164"):
                     changes[f"{name}_e164"] = e164
