@@ -205,6 +205,9 @@ class DossierData:
     # Of the omitted lines, those whose content the owner erased (not left out by a filter).
     erased: int = 0
     consumer: ConsumerDetails | None = None  # consumer_details(); shown by us_cfpb only
+    # The text the worker read from the exhibits' pictures (OCR), by SHA-256: quoted under
+    # them as machine-read, never as evidence (locker/selectors/evidence_text.py).
+    read_texts: dict[str, str] = field(default_factory=dict)
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:

@@ -118,6 +118,7 @@ class Renderer:
                 audio_durations=self.audio_durations,
                 refs=self.refs,
                 origins=provenance_by_seq(data),
+                read_texts=data.read_texts,
             )
         if marker.name == "exhibit_index":
             return pdf_exhibits.exhibit_index(kit, data.exhibits)

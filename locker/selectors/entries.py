@@ -19,6 +19,7 @@ from locker.core import kinds
 from locker.core.phones import normalise_phone
 from locker.infra.thumbs import IMAGE_TYPES
 from locker.models import Case, Entry, EvidenceFile
+from locker.selectors.evidence_text import ReadText, texts_of
 
 # The kinds a person records by hand, and so may correct; the others are written by the app.
 CORRECTABLE_KINDS = ("call", "message", "contact_report", "note")
@@ -30,10 +31,11 @@ class Filters:
     tag: str = ""
     start: date | None = None
     end: date | None = None
+    q: str = ""  # applied by locker.selectors.evidence_text.search, not by timeline()
 
     @property
     def active(self) -> bool:
-        return bool(self.kind or self.tag or self.start or self.end)
+        return bool(self.kind or self.tag or self.start or self.end or self.q)
 
 
 def with_tag(entries: QuerySet[Entry], tag: str) -> QuerySet[Entry]:
@@ -174,6 +176,8 @@ class EvidenceFact:
     size: int
     media_type: str
     derived: str = ""  # EvidenceFile.derived
+    # The text the worker read from a picture (a machine's reading, never evidence).
+    text: ReadText | None = None
 
     @property
     def preview(
@@ -211,6 +215,37 @@ class EntryFacts:
     erasable: bool
     # For an erased entry, the redaction entry that records its erasure.
     redaction: Entry | None = None
+    # What the owner is offered to add as a message's text (and sender), by a correction.
+    text_offer: TextOffer | None = None
+
+
+@dataclass(frozen=True)
+class TextOffer:
+    """The machine-read text of a message's pictures, offered as its text when it has none:
+    the owner sees it, may change it, and adds it as a correction (never an edit)."""
+
+    text: str
+    sender: str  # a number found in the text, when the message names no sender
+
+
+def _text_offer(
+    entry: Entry, files: list[EvidenceFact], corrections: list[Entry]
+) -> TextOffer | None:
+    if entry.kind != "message" or entry.is_erased or entry.body.get("text"):
+        return None
+    if any("text" in (c.body.get("changes") or {}) for c in corrections):
+        return None  # already given, by an earlier correction
+    read = [f.text for f in files if f.text is not None and f.text.text]
+    if not read:
+        return None
+    text = "\n\n".join(r.text for r in read)
+    if len(text) > kinds.LONG_TEXT_MAX:
+        return None
+    sender_given = entry.body.get("sender") or any(
+        "sender" in (c.body.get("changes") or {}) for c in corrections
+    )
+    numbers = [n for r in read for n in r.numbers]
+    return TextOffer(text=text, sender="" if sender_given or not numbers else numbers[0])
 
 
 def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
@@ -228,6 +263,7 @@ def entry_facts(entry: Entry) -> EntryFacts:
             case_id=entry.case_id, sha256__in=[item["sha256"] for item in entry.evidence]
         ).values_list("sha256", "derived")
     )
+    texts = texts_of(entry.case_id, states)
     files = [
         EvidenceFact(
             position=position,
@@ -237,15 +273,18 @@ def entry_facts(entry: Entry) -> EntryFacts:
             media_type=item["media_type"],
             # A row gone (erased meanwhile) has nothing to show: "failed" says so.
             derived=states.get(item["sha256"], Derived.FAILED),
+            text=texts.get(item["sha256"]),
         )
         for position, item in enumerate(entry.evidence, start=1)
     ]
+    corrections = corrections_of(entry)
     return EntryFacts(
         entry=entry,
         rows=_body_rows(entry),
         tags=entry.tags,
         files=files,
-        corrections=corrections_of(entry),
+        corrections=corrections,
+        text_offer=_text_offer(entry, files, corrections),
         correctable=entry.kind in CORRECTABLE_KINDS and not entry.is_erased,
         erasable=entry.kind in kinds.ERASABLE_KINDS and not entry.is_erased,
         redaction=entry.erased_by if entry.is_erased else None,

@@ -349,6 +349,34 @@ class CorrectionForm(forms.Form):
         return changes
 
 
+class UseReadTextForm(forms.Form):
+    """The machine-read text of a message's picture, as the owner checked it, to add as the
+    message's text by a correction (and the number found in it as its sender)."""
+
+    text = forms.CharField(max_length=kinds.LONG_TEXT_MAX, strip=False)
+    sender = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].error_messages["max_length"] = TOO_LONG
+
+    def clean_text(self) -> str:
+        text = str(self.cleaned_data["text"]).strip()
+        if not text:
+            raise forms.ValidationError(_("The text is empty."))
+        return text
+
+    def changes(self) -> dict[str, Any]:
+        changes: dict[str, Any] = {"text": self.cleaned_data["text"]}
+        sender = unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
+        if sender:
+            changes["sender"] = sender
+            e164 = normalise_phone(sender).e164
+            if e164:
+                changes["sender_e164"] = e164
+        return changes
+
+
 class FilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"),
@@ -362,3 +390,11 @@ class FilterForm(forms.Form):
     )
     start = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET)
     end = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET)
+    # Words each entry must hold, in its text or in the text read from its pictures
+    # (locker/selectors/evidence_text.py search).
+    q = forms.CharField(
+        label=_("Words (also in the text read from pictures)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
