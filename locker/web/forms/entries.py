@@ -70,7 +70,7 @@ class EntryForm(forms.Form):
         """Suggest numbers already logged in the case (a <datalist>: no script needed)."""
         self.numbers_seen = numbers
         for name in ("number", "sender"):
-            if name in self.fields:
+            if numbers and name in self.fields:
                 self.fields[name].widget.attrs["list"] = "numbers-seen"
 
     def clean(self) -> dict[str, Any]:
