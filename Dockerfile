@@ -30,9 +30,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 # Extensions A and B, emoji in outline; without them those characters print as placeholders.
 # ffmpeg: the worker's playable copies of recordings browsers cannot play (AMR call
 # recordings; locker/infra/derived.py); without it their pages say so.
+# Tesseract with Simplified Chinese and English: the worker reads the text in screenshots
+# (locker/infra/ocr.py, docs/ocr.md); without it entry pages say the text cannot be read yet.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-hanazono fonts-symbola \
-        ffmpeg \
+        ffmpeg tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --user-group --uid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin locker \

@@ -303,6 +303,9 @@ LOCKER_MAX_IMAGE_PIXELS = int(os.environ.get("LOCKER_MAX_IMAGE_PIXELS", "5000000
 # recordings; locker/infra/derived.py), found on PATH, and how long one run of it may take.
 LOCKER_FFMPEG = os.environ.get("LOCKER_FFMPEG", "ffmpeg")
 LOCKER_MEDIA_TIMEOUT_S = float(os.environ.get("LOCKER_MEDIA_TIMEOUT_S", "300"))
+# The program that reads the text in pictures (OCR, locker/infra/ocr.py), found on PATH; it
+# needs its chi_sim and eng language data. Each run has LOCKER_MEDIA_TIMEOUT_S as its limit.
+LOCKER_TESSERACT = os.environ.get("LOCKER_TESSERACT", "tesseract")
 # Third-party time (docs/chain-format.md, "Anchors"): RFC 3161 time-stamp authorities, comma-
 # separated, credentials as https://user:password@host/path. LOCKER_TSA_URL (one URL) is the
 # older name, still read. Every LOCKER_ANCHOR_INTERVAL_S seconds (and before every dossier)

@@ -21,12 +21,13 @@ from django.utils.translation import gettext_noop
 from locker.dossier.build import build_dossier
 from locker.exports.account import build_data_export as build_account_zip
 from locker.infra import derived as derived_copies
-from locker.infra import queue
+from locker.infra import ocr, queue
 from locker.infra.storage import StorageError
 from locker.services import anchors as anchor_services
 from locker.services import data_exports as export_services
 from locker.services import derived as derived_services
 from locker.services import dossiers as dossier_services
+from locker.services import evidence_text as text_services
 from locker.services import idempotency
 from locker.services import mailed_receipts as mail_services
 
@@ -291,13 +292,49 @@ def make_derived(self: Any, evidence_id: str) -> str:
     return outcome.value or "none needed"
 
 
+@shared_task(
+    bind=True,
+    name=queue.READ_TEXT,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    # Tesseract has its own limit (LOCKER_MEDIA_TIMEOUT_S); this one is for the rest.
+    soft_time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 60,
+    time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 90,
+    ignore_result=True,
+)
+def read_text(self: Any, evidence_id: str) -> str:
+    """Read the text in one picture (OCR, locker/infra/ocr.py): a derived annotation, sealed,
+    never the chain's. Idempotent: a row already read is not claimed."""
+    row = text_services.claim_text(evidence_id=evidence_id)
+    if row is None:
+        return "not claimed"
+    try:
+        reading = ocr.read_text(row.evidence)
+    except DERIVED_RETRYABLE as exc:
+        text_services.release_text(evidence_id=evidence_id)
+        if self.request.retries >= self.max_retries:
+            log.warning("text of evidence %s: store unavailable: %r", evidence_id, exc)
+            return "released"  # the sweep tries later
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    except Exception:
+        log.exception("reading the text of evidence %s failed", evidence_id)
+        reading = ocr.Reading(ocr.Outcome.FAILED)
+    text_services.finish_text(row=row, reading=reading)
+    return reading.outcome.value
+
+
 @shared_task(name=queue.SWEEP_DERIVED, ignore_result=True)
 def sweep_derived() -> int:
-    """Send again the derived copies whose task was lost (or that wait for ffmpeg)."""
+    """Send again the derived copies whose task was lost (or that wait for ffmpeg), and the
+    pictures whose text is still to be read (or that wait for Tesseract)."""
     ids = derived_services.sweep_derived()
     for evidence_id in ids:
         queue.enqueue_derived(evidence_id)
-    return len(ids)
+    text_ids = text_services.sweep_text()
+    for evidence_id in text_ids:
+        queue.enqueue_text(evidence_id)
+    return len(ids) + len(text_ids)
 
 
 @worker_ready.connect

@@ -64,3 +64,15 @@ def run_worker_on_derived(case: Case | None = None) -> list[str]:
     if case is not None:
         waiting = waiting.filter(case=case)
     return [make_derived.apply(args=[str(pk)]).get() for pk in waiting.values_list("pk", flat=True)]
+
+
+def run_worker_on_text(case: Case | None = None) -> list[str]:
+    """The worker's reading of the text in pictures (OCR): the real read_text task, run in this
+    process for each picture waiting for it; the outcomes are returned."""
+    from locker.models import EvidenceText
+    from locker.tasks import read_text
+
+    waiting = EvidenceText.objects.filter(state=EvidenceText.State.PENDING)
+    if case is not None:
+        waiting = waiting.filter(evidence__case=case)
+    return [read_text.apply(args=[str(pk)]).get() for pk in waiting.values_list("pk", flat=True)]

@@ -311,6 +311,8 @@ ROUTES: list[Route] = [
     web("receipt_json", entry, readers()),
     web("kept_receipts", case, readers()),
     web("correct_entry", entry, owner_only()),
+    # adding the text read from a message's picture (a POST; a GET goes back to the entry)
+    web("entry_use_text", entry, owner_only(302)),
     # erasing a record's content: the confirmation page, then a POST that erases (once)
     web("erase_entry", entry, owner_only()),
     web("evidence_original", lambda w: [w.case.pk, w.sha], readers()),

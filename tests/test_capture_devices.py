@@ -161,8 +161,9 @@ def test_smsforwarder_default_form_post_with_its_signature(
     assert entry.author == f"device:{device['id']}"
     assert entry.body["channel"] == "sms"
     assert entry.body["text"] == SMS  # the template's frame taken off
-    assert entry.body["sender"] == "13800138000"
-    assert entry.body["sender_as_sent"] == "+86 138 0013 8000"
+    # Kept as the phone sent it, with its E.164 form beside it (docs/chain-format.md).
+    assert entry.body["sender"] == "+86 138 0013 8000"
+    assert entry.body["sender_e164"] == "+8613800138000"
     assert entry.occurred_at == RECEIVED_UTC
     # The body as it arrived is the evidence file.
     [item] = entry.evidence
@@ -190,8 +191,10 @@ def test_smsforwarder_json_template_with_the_documented_placeholders(
     answer = post_json(device, body)
     assert answer.status_code == 201, answer.content
     entry = entries_of(world)[-1]
-    assert entry.body["sender"] == "106900088"
-    assert entry.body["sender_as_sent"] == "１０６９０００８８"
+    # An SMS sender code has no E.164 form: kept as sent, and printed as the channels
+    # write it (106900088) where a dossier lists it.
+    assert entry.body["sender"] == "１０６９０００８８"
+    assert "sender_e164" not in entry.body
     assert entry.body["text"] == SMS
     assert entry.occurred_at == RECEIVED_UTC
     assert entry.evidence[0]["name"] == "device-post.json"

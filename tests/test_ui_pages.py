@@ -187,6 +187,7 @@ def test_log_call_stores_body_time_in_user_zone_and_shows_receipt(world) -> None
     assert entry.body == {
         "direction": "incoming",
         "number": "170 1234 5678",
+        "number_e164": "+8617012345678",  # beside the typed number (docs/chain-format.md)
         "duration_s": 200,
         "caller_claims": "法务部",
         "summary": "",  # the service fills in the kind's defaults

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from locker.core import identity, kinds
+from locker.core import kinds
+from locker.core.phones import normalise_phone
 
 # The fields this module reads, by the names the apps use (docs/capture.md). Values under
 # any other name are kept only in the raw body (the evidence file).
@@ -53,7 +54,9 @@ class Capture:
         """The same message forwarded twice (these apps re-send on a timeout): the same kind,
         sender and text at the same time (to the second). A post without a time of its own
         leaves it out; the service then matches only within the replay window."""
-        who = self.body.get("number") if self.kind == "call" else self.body.get("sender")
+        typed = self.body.get("number") if self.kind == "call" else self.body.get("sender")
+        # One number however the phone wrote it (full-width digits, +86, spaces).
+        who = normalise_phone(str(typed or "")).key or typed
         what = (
             f"{self.body.get('direction', '')}|{self.body.get('duration_s', '')}"
             if self.kind == "call"
@@ -257,15 +260,14 @@ def _direction(value: str) -> str | None:
 
 
 def _number_fields(raw: str, member: str) -> dict[str, str]:
-    """The number as the complaint channels write it (full-width digits as ASCII, no spaces,
-    +86 dropped), and, when that differs, as it was sent."""
+    """The number as the phone sent it, and beside it its E.164 form where it has one
+    (`number_e164` / `sender_e164`, the members the log forms write too; docs/chain-format.md,
+    "Numbers"). A sender's name ("中国银行", "ICBC Bank") or a short code stays as it is."""
     typed = raw.strip()[: 200 if member == "sender" else 40]
-    # Only what reads as a phone number: a sender's name ("中国银行", "ICBC Bank") stays.
-    looks_like_number = re.fullmatch(r"[+0-9\s\-()（）.]+", identity.plain(typed) or "x")
-    plain = identity.channel_number(typed) if looks_like_number else typed
-    values = {member: plain}
-    if plain != typed:
-        values[f"{member}_as_sent"] = typed
+    values = {member: typed}
+    e164 = normalise_phone(typed).e164
+    if e164:
+        values[f"{member}_e164"] = e164
     return values
 
 

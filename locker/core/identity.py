@@ -16,6 +16,9 @@ from datetime import date
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from locker.core.phones import normalise_phone
+from locker.core.phones import plain as plain
+
 ID_TYPES: dict[str, Promise] = {
     "resident_id": _("Resident Identity Card (居民身份证)"),
     "passport": _("Passport (护照)"),
@@ -31,16 +34,10 @@ ID_TYPES: dict[str, Promise] = {
 # weighted sum modulo 11.
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SEPARATORS = re.compile(r"[\s\-‐‑–—()（）.·]")
 
 
 class DetailError(ValueError):
     """A detail is refused; the message is lazy."""
-
-
-def plain(text: str) -> str:
-    """Full-width letters and digits (a Chinese keyboard's １３８) as ASCII, separators out."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
 def resident_id_check_character(first17: str) -> str:
@@ -112,41 +109,24 @@ def clean_id_number(id_type: str, number: str) -> str:
 
 def clean_phone(text: str) -> str:
     """A phone number as the complaint channels write it: digits only, +86 (0086, 86) dropped
-    from a mainland number, other countries kept with their +. DetailError otherwise."""
-    value = plain(text)
-    if value.isascii() and value.startswith("00"):
-        value = "+" + value[2:]
-    if value.startswith("+86"):
-        value = value[3:]
-    elif re.fullmatch(r"861[3-9]\d{9}", value):
-        value = value[2:]
-    if not value.isascii():
-        value = ""  # digits of another script: refused below
-    if re.fullmatch(r"1[3-9]\d{9}", value):
-        return value  # a mainland mobile number
-    if re.fullmatch(r"0\d{9,11}", value):
-        return value  # a mainland landline with its area code (010 12345678)
-    if re.fullmatch(r"\+[1-9]\d{6,14}", value):
-        return value
-    raise DetailError(
-        _(
-            "Enter a phone number like 13800138000 or +86 138 0013 8000 (a landline with its "
-            "area code, e.g. 010 12345678; another country with + and its code)."
+    from a mainland number, other countries kept with their +. DetailError otherwise (a number
+    with no E.164 form: a short code, a masked number). Read by phones.normalise_phone."""
+    phone = normalise_phone(text)
+    if phone.e164 is None:
+        raise DetailError(
+            _(
+                "Enter a phone number like 13800138000 or +86 138 0013 8000 (a landline with "
+                "its area code, e.g. 010 12345678; another country with + and its code)."
+            )
         )
-    )
+    return phone.display
 
 
 def channel_number(text: str) -> str:
     """A number a collector used, printed the way the reporting channels take it: no spaces
     or dashes, full-width digits as ASCII, +86 dropped from a mainland number. Unlike
     clean_phone, anything is accepted (a short code, a hidden number's label)."""
-    value = plain(text)
-    if not value:
-        return ""
-    try:
-        return clean_phone(value)
-    except DetailError:
-        return value
+    return normalise_phone(text).display
 
 
 def clean_email(text: str) -> str:

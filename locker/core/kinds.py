@@ -28,6 +28,10 @@ LONG_TEXT_MAX = 20000
 LongText = Annotated[str, StringConstraints(max_length=LONG_TEXT_MAX)]
 # Free text: caller ID shows masked or non-numeric numbers ("95***", "未知号码").
 PhoneNumber = Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)]
+# Our extension (docs/chain-format.md, "Numbers"): the number in E.164 (+8613800138000) beside
+# the one kept as typed, when it has that form (locker/core/phones.py). Optional: entries
+# written before it and numbers without one (95588, 138****8000) carry none.
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
 class Tag(StrEnum):
@@ -60,9 +64,7 @@ class Body(BaseModel):
 class CallBody(Body):
     direction: Literal["incoming", "outgoing", "missed"] = "incoming"
     number: PhoneNumber = ""
-    # The number as a forwarding app sent it, when `number` is its normalised form
-    # (locker/core/capture.py): full-width digits, spaces, +86.
-    number_as_sent: PhoneNumber | None = None
+    number_e164: E164 | None = None
     duration_s: Annotated[StrictInt, Field(ge=0, le=86400)] | None = None
     caller_claims: ShortText = ""
     summary: LongText = ""
@@ -72,7 +74,7 @@ class CallBody(Body):
 class MessageBody(Body):
     channel: Literal["sms", "wechat", "qq", "app", "email", "other"]
     sender: ShortText = ""
-    sender_as_sent: ShortText | None = None  # as number_as_sent, for a message's sender
+    sender_e164: E164 | None = None
     text: LongText = ""
     tags: Tags
 

@@ -89,8 +89,6 @@ REDACTION_REASON_LABELS: dict[str, Promise] = {
 FIELD_LABELS: dict[str, Promise] = {
     "direction": _("Direction"),
     "number": _("Phone number"),
-    "number_as_sent": _("Number as the phone sent it"),
-    "sender_as_sent": _("Sender as the phone sent it"),
     "duration_s": _("Duration (seconds)"),
     "caller_claims": _("Caller said they were"),
     "summary": _("What was said"),

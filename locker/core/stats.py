@@ -8,7 +8,6 @@ Corrections are applied first: a `correction` entry's changes (including a corre
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from locker.core import chain
+from locker.core.phones import normalise_phone
 
 # Reg F (12 CFR 1006.6(b)(1)(i)) presumes contact before 8 a.m. or after 9 p.m. inconvenient;
 # Chinese collection rules draw the same lines (no collection calls 22:00–08:00 in several
@@ -153,12 +153,9 @@ def night_contacts(events: Sequence[Event]) -> int:
 
 
 def normalise_number(number: str) -> str:
-    digits = re.sub(r"[^0-9+]", "", number)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    return digits
+    """What tells two logged numbers apart (the same number typed with +86 or full-width
+    digits is one): locker/core/phones.py's key; "" for no number (a label)."""
+    return normalise_phone(number).key
 
 
 def caller_number(event: Event) -> str:

@@ -44,6 +44,7 @@ from locker.selectors import access_wording, sharing
 from locker.selectors.anchors import anchors_document, trusted_tsa_roots
 from locker.selectors.complainant import complainant_of, complaint_of
 from locker.selectors.entries import erased_count
+from locker.selectors.evidence_text import texts_of
 from locker.services import dossiers as services
 from locker.services.anchors import anchor_case_head
 
@@ -119,6 +120,10 @@ def gather(dossier: Dossier) -> DossierData:
         )
     # Only the complaint templates carry the complainant's details; no other dossier does.
     carries_details = dossier.template in TEMPLATE_ELEMENTS
+    exhibits = sorted(
+        (exhibit for row in rows for exhibit in row.exhibits), key=lambda e: (e.seq, e.index)
+    )
+    read = texts_of(case.pk, {e.sha256 for e in exhibits if e.is_image})
     return DossierData(
         dossier=dossier,
         case_facts=case.facts(),
@@ -130,10 +135,8 @@ def gather(dossier: Dossier) -> DossierData:
         erased=erased_count(case, up_to_seq=length),
         conduct=summarise(rows, zone),
         # In the order of the chain, as their labels count.
-        exhibits=sorted(
-            (exhibit for row in rows for exhibit in row.exhibits),
-            key=lambda e: (e.seq, e.index),
-        ),
+        exhibits=exhibits,
+        read_texts={sha: r.text for sha, r in read.items() if r.text},
         zone=zone,
         checkpoint=checkpoint,
         anchors=anchors,

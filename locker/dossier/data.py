@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from locker.core import chain, labels, regf, stats
 from locker.core.anchors import AttestationReport
 from locker.core.identity import Complainant, Complaint
+from locker.core.phones import normalise_phone
 from locker.models import AccessLog, Case, Dossier, Entry
 from locker.selectors.complainant import complainant_of
 
@@ -204,6 +205,9 @@ class DossierData:
     # Of the omitted lines, those whose content the owner erased (not left out by a filter).
     erased: int = 0
     consumer: ConsumerDetails | None = None  # consumer_details(); shown by us_cfpb only
+    # The text the worker read from the exhibits' pictures (OCR), by SHA-256: quoted under
+    # them as machine-read, never as evidence (locker/selectors/evidence_text.py).
+    read_texts: dict[str, str] = field(default_factory=dict)
 
 
 def _local(text: str | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -277,13 +281,14 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     conduct.calls = summary.calls
     conduct.night_contacts = summary.night
     conduct.contacts_reached = summary.contacts_reached
-    numbers: dict[str, None] = {}
+    # One number typed two ways (+86, full-width) is listed once, as the channels print it.
+    numbers: dict[str, str] = {}
     for event in contacts:
         if event.kind == "call":
-            number = stats.normalise_number(str(event.body.get("number") or ""))
-            if number:
-                numbers.setdefault(number, None)
-    conduct.collector_numbers = list(numbers)
+            phone = normalise_phone(str(event.body.get("number") or ""))
+            if phone.key:
+                numbers.setdefault(phone.key, phone.display)
+    conduct.collector_numbers = list(numbers.values())
     if contacts:
         conduct.first = min(e.at for e in contacts)
         conduct.last = max(e.at for e in contacts)

@@ -35,6 +35,7 @@ def evidence(
     audio_durations: dict[str, int | None],
     refs: dict[str, int],
     origins: Mapping[int, Provenance],
+    read_texts: Mapping[str, str] | None = None,
 ) -> list[Flowable]:
     """The exhibits: images two to a row, the other files in a table, each with its
     record's author and times (`origins`, by seq). Each exhibit's Anchor records its page
@@ -67,6 +68,8 @@ def evidence(
             str(prepared.path), width=prepared.width * scale, height=prepared.height * scale
         )
         extra = "" if prepared.matches else "\n" + _("WARNING: stored bytes differ")
+        if (read_texts or {}).get(exhibit.sha256):
+            extra += "\n" + _("Machine-read text: after the pictures")
         cells.append(
             [
                 Anchor(exhibit.label, refs),
@@ -89,6 +92,7 @@ def evidence(
             )
         )
         flow.append(table)
+    flow += machine_read(kit, exhibits, first_of, read_texts or {})
     if others:
         rows = []
         for exhibit in others:
@@ -126,6 +130,49 @@ def evidence(
                 [0.08, 0.07, 0.33, 0.2, 0.32],
                 long=True,
             ),
+        ]
+    return flow
+
+
+# The most of one picture's machine-read text a dossier quotes (a long scrolling screenshot);
+# the rest is said to be left out, never silently cut.
+MAX_QUOTED = 4000
+
+
+def machine_read(
+    kit: LayoutKit, exhibits: list[Exhibit], first_of: Mapping[str, str], texts: Mapping[str, str]
+) -> list[Flowable]:
+    """The text read by machine (OCR) from each picture, under its exhibit's label, marked as
+    such: the picture is the evidence, and the reading may be wrong."""
+    flow: list[Flowable] = []
+    for exhibit in exhibits:
+        text = texts.get(exhibit.sha256, "")
+        if not text or first_of.get(exhibit.sha256) != exhibit.label:
+            continue
+        if not flow:
+            flow += [
+                Spacer(1, 6),
+                para(_("Machine-read text (may contain errors)"), kit.styles.h3),
+                para(
+                    _(
+                        "Read from the pictures by a program (OCR) and not checked by anyone; "
+                        "the pictures above are the evidence, not this text."
+                    ),
+                    kit.styles.small,
+                ),
+            ]
+        quoted = text[:MAX_QUOTED]
+        if len(text) > MAX_QUOTED:
+            quoted += "\n" + _("[%(count)d more characters not quoted]") % {
+                "count": len(text) - MAX_QUOTED
+            }
+        flow += [
+            para(
+                f"{exhibit.label} · #{exhibit.seq} · {exhibit.name} · "
+                + _("Machine-read text (may contain errors)"),
+                kit.styles.small,
+            ),
+            para(quoted, kit.styles.small, breakable=True),
         ]
     return flow
 

@@ -169,6 +169,7 @@ class Renderer:
             audio_durations=self.audio_durations,
             refs=self.refs,
             origins=provenance_by_seq(self.data),
+            read_texts=self.data.read_texts,
         )
 
     def story(self) -> list[Flowable]:

@@ -26,6 +26,7 @@ BUILD_DATA_EXPORT = "locker.tasks.build_data_export"
 TEND_DATA_EXPORTS = "locker.tasks.tend_data_exports"
 MAKE_DERIVED = "locker.tasks.make_derived"
 SWEEP_DERIVED = "locker.tasks.sweep_derived"
+READ_TEXT = "locker.tasks.read_text"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:
@@ -43,6 +44,12 @@ def enqueue_derived(evidence_id: Any) -> bool:
     """Send the task that makes an evidence file's derived copies (pictures, a playable
     recording); like enqueue_dossier, the row waits for the sweep when the broker is away."""
     return _send_row_task(MAKE_DERIVED, evidence_id, "derived copies of evidence")
+
+
+def enqueue_text(evidence_id: Any) -> bool:
+    """Send the task that reads a picture's text (OCR, locker/infra/ocr.py); like
+    enqueue_derived, the row waits for the sweep when the broker is away."""
+    return _send_row_task(READ_TEXT, evidence_id, "text of evidence")
 
 
 def _send_row_task(task_name: str, row_id: Any, what: str) -> bool:

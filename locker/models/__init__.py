@@ -9,6 +9,7 @@ from locker.models.cases import (
     ContactLink,
     Entry,
     EvidenceFile,
+    EvidenceText,
     KeptReceipt,
     SigningCertificate,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Dossier",
     "Entry",
     "EvidenceFile",
+    "EvidenceText",
     "IdempotencyKey",
     "Invitation",
     "KeptReceipt",

@@ -399,3 +399,39 @@ class ContactLink(models.Model):
         if self.expires_at <= (now or timezone.now()):
             return "expired"
         return "open"
+
+
+class EvidenceText(models.Model):
+    """The text the worker read from a picture (OCR, locker/infra/ocr.py): a derived
+    annotation of one evidence file, never part of the chain (the picture is the evidence).
+    What it says is as sensitive as the picture, so it is sealed at rest like the complainant's
+    details (locker/infra/sealed_values.py); searching it opens the case's rows in Python
+    (locker/selectors/evidence_text.py). Removed with its file (erasure, case deletion)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for the worker")
+        READING = "reading", _("being read")
+        READY = "ready", _("read")
+        FAILED = "failed", _("cannot be read from this file")
+        NO_TOOL = "no_tool", _("the worker lacks Tesseract or its language data")
+
+    evidence = models.OneToOneField(
+        EvidenceFile, on_delete=models.CASCADE, primary_key=True, related_name="text"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # {"text": …, "numbers": [...]} sealed under the current master key, for
+    # "evidence-text:<evidence id>"; empty until read.
+    sealed = models.BinaryField(default=b"", blank=True)
+    languages = models.CharField(max_length=50, blank=True, default="")
+    engine = models.CharField(max_length=100, blank=True, default="")  # "tesseract 5.3.0"
+    # The mean of Tesseract's word confidences, 0-100; None when no word was read.
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=("state",), name="evidence_text_state")]
+
+    def __str__(self) -> str:
+        return f"text of evidence {self.evidence_id} ({self.state})"

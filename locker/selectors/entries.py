@@ -16,8 +16,11 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from locker.core import chain, kinds
+from locker.core.phones import normalise_phone
 from locker.infra.thumbs import IMAGE_TYPES
 from locker.models import Case, Entry, EvidenceFile
+from locker.selectors import evidence_text
+from locker.selectors.evidence_text import ReadText, texts_of
 
 # The kinds a person records by hand, and so may correct; the others are written by the app.
 CORRECTABLE_KINDS = ("call", "message", "contact_report", "note")
@@ -29,10 +32,11 @@ class Filters:
     tag: str = ""
     start: date | None = None
     end: date | None = None
+    q: str = ""  # applied by locker.selectors.evidence_text.search, not by timeline()
 
     @property
     def active(self) -> bool:
-        return bool(self.kind or self.tag or self.start or self.end)
+        return bool(self.kind or self.tag or self.start or self.end or self.q)
 
 
 def with_tag(entries: QuerySet[Entry], tag: str) -> QuerySet[Entry]:
@@ -121,6 +125,9 @@ def timeline_page(
     (newer than) a cursor, read from the (case, time, seq) index; no count of the rows.
     One query (size + 1 rows: the extra one says whether there is a further page)."""
     entries: QuerySet[Any] = timeline(case, filters, tz)
+    if filters.q:
+        # Words in the records' own text or in the text read from their pictures (OCR).
+        entries = evidence_text.search(case, entries, filters.q)
     if newer_than is not None:
         # The bound on time alone lets the database start the index scan at the cursor.
         rows = list(
@@ -146,6 +153,31 @@ def timeline_page(
     if older_than is not None:
         newer = Cursor.of(rows[0]) if rows else older_than
     return TimelinePage(rows, newer=newer, older=Cursor.of(rows[-1]) if more else None)
+
+
+# How many of the latest calls and messages the suggestions look at, and how many they offer.
+NUMBERS_SCANNED = 500
+NUMBERS_OFFERED = 30
+
+
+def numbers_seen(case: Case) -> list[str]:
+    """The numbers already logged in the case's calls and messages, most recently logged
+    first, each once however it was typed (+86, full-width, spaces), as the channels print
+    it (locker/core/phones.py). Labels (未知号码) and names are not numbers: left out."""
+    rows = (
+        Entry.objects.filter(case=case, kind__in=("call", "message"), erased_at__isnull=True)
+        .order_by("-seq")
+        .values_list("body", flat=True)[:NUMBERS_SCANNED]
+    )
+    seen: dict[str, str] = {}
+    for body in rows:
+        raw = body.get("number") or body.get("sender") or ""
+        phone = normalise_phone(str(raw))
+        if phone.key and phone.key not in seen:
+            seen[phone.key] = phone.display
+            if len(seen) >= NUMBERS_OFFERED:
+                break
+    return list(seen.values())
 
 
 def entry_at(case: Case, seq: int) -> Entry | None:
@@ -226,6 +258,8 @@ class EvidenceFact:
     size: int
     media_type: str
     derived: str = ""  # EvidenceFile.derived
+    # The text the worker read from a picture (a machine's reading, never evidence).
+    text: ReadText | None = None
 
     @property
     def preview(
@@ -263,6 +297,37 @@ class EntryFacts:
     erasable: bool
     # For an erased entry, the redaction entry that records its erasure.
     redaction: Entry | None = None
+    # What the owner is offered to add as a message's text (and sender), by a correction.
+    text_offer: TextOffer | None = None
+
+
+@dataclass(frozen=True)
+class TextOffer:
+    """The machine-read text of a message's pictures, offered as its text when it has none:
+    the owner sees it, may change it, and adds it as a correction (never an edit)."""
+
+    text: str
+    sender: str  # a number found in the text, when the message names no sender
+
+
+def _text_offer(
+    entry: Entry, files: list[EvidenceFact], corrections: list[Entry]
+) -> TextOffer | None:
+    if entry.kind != "message" or entry.is_erased or entry.body.get("text"):
+        return None
+    if any("text" in (c.body.get("changes") or {}) for c in corrections):
+        return None  # already given, by an earlier correction
+    read = [f.text for f in files if f.text is not None and f.text.text]
+    if not read:
+        return None
+    text = "\n\n".join(r.text for r in read)
+    if len(text) > kinds.LONG_TEXT_MAX:
+        return None
+    sender_given = entry.body.get("sender") or any(
+        "sender" in (c.body.get("changes") or {}) for c in corrections
+    )
+    numbers = [n for r in read for n in r.numbers]
+    return TextOffer(text=text, sender="" if sender_given or not numbers else numbers[0])
 
 
 def _body_rows(entry: Entry) -> list[tuple[str, Any]]:
@@ -280,6 +345,7 @@ def entry_facts(entry: Entry) -> EntryFacts:
             case_id=entry.case_id, sha256__in=[item["sha256"] for item in entry.evidence]
         ).values_list("sha256", "derived")
     )
+    texts = texts_of(entry.case_id, states)
     files = [
         EvidenceFact(
             position=position,
@@ -289,15 +355,18 @@ def entry_facts(entry: Entry) -> EntryFacts:
             media_type=item["media_type"],
             # A row gone (erased meanwhile) has nothing to show: "failed" says so.
             derived=states.get(item["sha256"], Derived.FAILED),
+            text=texts.get(item["sha256"]),
         )
         for position, item in enumerate(entry.evidence, start=1)
     ]
+    corrections = corrections_of(entry)
     return EntryFacts(
         entry=entry,
         rows=_body_rows(entry),
         tags=entry.tags,
         files=files,
-        corrections=corrections_of(entry),
+        corrections=corrections,
+        text_offer=_text_offer(entry, files, corrections),
         correctable=entry.kind in CORRECTABLE_KINDS and not entry.is_erased,
         erasable=entry.kind in kinds.ERASABLE_KINDS and not entry.is_erased,
         redaction=entry.erased_by if entry.is_erased else None,

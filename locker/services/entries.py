@@ -36,6 +36,7 @@ from locker.models import Case, Checkpoint, Entry, EvidenceFile, SigningCertific
 from locker.selectors.entries import evidence_bytes_of_owner
 from locker.services import case_stats
 from locker.services import derived as derived_services
+from locker.services import evidence_text as text_services
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +320,8 @@ def _record_evidence_file(case: Case, stored: StoredFile, name: str) -> None:
                 derived=state,
                 derived_enqueued_at=timezone.now() if state else None,
             )
+            # A picture's text is read by the worker too (OCR): a derived annotation.
+            text_services.mark_pending(evidence=row)
     except IntegrityError:
         return  # the same bytes were recorded by a concurrent upload
     if state:

@@ -131,6 +131,7 @@ urlpatterns = [
     path(entry + "receipt.json", log.receipt_json, name="receipt_json"),
     path(case + "receipts/", receipts.kept_receipts, name="kept_receipts"),
     path(entry + "correct/", timeline.correct_entry, name="correct_entry"),
+    path(entry + "use-text/", timeline.use_read_text, name="entry_use_text"),
     path(entry + "erase/", erasure.erase_entry, name="erase_entry"),
     path(case + "files/<str:sha256>/", timeline.evidence_original, name="evidence_original"),
     path(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from locker.core import kinds, labels
+from locker.core.phones import normalise_phone
 from locker.services import MAX_FILES_PER_ENTRY, Upload
 from locker.web.forms.fields import DATE_WIDGET, MultipleFileField
 
@@ -61,8 +62,16 @@ class EntryForm(forms.Form):
                 field.error_messages["max_length"] = TOO_LONG
         self.fields["occurred_at"].initial = _now_local
         self.fields["submission"].initial = uuid.uuid4
+        self.numbers_seen: list[str] = []
         if not self.has_tags:
             del self.fields["tags"]
+
+    def offer_numbers(self, numbers: list[str]) -> None:
+        """Suggest numbers already logged in the case (a <datalist>: no script needed)."""
+        self.numbers_seen = numbers
+        for name in ("number", "sender"):
+            if numbers and name in self.fields:
+                self.fields[name].widget.attrs["list"] = "numbers-seen"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -165,6 +174,15 @@ class CallForm(EntryForm):
             self.add_error("duration", exc)
         return data
 
+    def body(self) -> dict[str, Any]:
+        # The number as typed stays `number`; its E.164 form, when it has one, rides beside it
+        # (docs/chain-format.md, "Numbers").
+        body = super().body()
+        e164 = normalise_phone(body.get("number", "")).e164
+        if e164:
+            body["number_e164"] = e164
+        return body
+
 
 class MessageForm(EntryForm):
     kind = "message"
@@ -185,6 +203,17 @@ class MessageForm(EntryForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def clean_sender(self) -> str:
+        # Full-width digits and ideographic spaces as ASCII (a name is unchanged by this).
+        return unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        e164 = normalise_phone(body.get("sender", "")).e164
+        if e164:
+            body["sender_e164"] = e164
+        return body
 
 
 CONTACT_CHANNELS = ("call", "sms", "wechat", "qq", "app", "email", "in_person", "other")
@@ -310,6 +339,41 @@ class CorrectionForm(forms.Form):
                 value = self.cleared[name]
             if value != body.get(name):
                 changes[name] = value
+        members = kinds.BODY_MODELS[self.target.kind].model_fields
+        for name in ("number", "sender"):
+            # A corrected number takes its E.164 form along (None: it has none any more).
+            if name in changes and f"{name}_e164" in members:
+                e164 = normalise_phone(str(changes[name] or "")).e164
+                if e164 != body.get(f"{name}_e164"):
+                    changes[f"{name}_e164"] = e164
+        return changes
+
+
+class UseReadTextForm(forms.Form):
+    """The machine-read text of a message's picture, as the owner checked it, to add as the
+    message's text by a correction (and the number found in it as its sender)."""
+
+    text = forms.CharField(max_length=kinds.LONG_TEXT_MAX, strip=False)
+    sender = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].error_messages["max_length"] = TOO_LONG
+
+    def clean_text(self) -> str:
+        text = str(self.cleaned_data["text"]).strip()
+        if not text:
+            raise forms.ValidationError(_("The text is empty."))
+        return text
+
+    def changes(self) -> dict[str, Any]:
+        changes: dict[str, Any] = {"text": self.cleaned_data["text"]}
+        sender = unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
+        if sender:
+            changes["sender"] = sender
+            e164 = normalise_phone(sender).e164
+            if e164:
+                changes["sender_e164"] = e164
         return changes
 
 
@@ -326,3 +390,11 @@ class FilterForm(forms.Form):
     )
     start = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET)
     end = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET)
+    # Words each entry must hold, in its text or in the text read from its pictures
+    # (locker/selectors/evidence_text.py search).
+    q = forms.CharField(
+        label=_("Words (also in the text read from pictures)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )

@@ -13,7 +13,7 @@ from locker import services
 from locker.infra.http import public_url
 from locker.permissions import case_access_or_404
 from locker.selectors.anchors import checkpoint_anchor, tsa_configured
-from locker.selectors.entries import entry_at
+from locker.selectors.entries import entry_at, numbers_seen
 from locker.selectors.receipts import receipt_file, receipt_for, signer_of
 from locker.web.forms.entries import QUICK_LOG_FORMS
 from locker.web.views.common import (
@@ -40,10 +40,12 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
     if form_class is None:
         raise Http404("No such form")
     if request.method != "POST":
+        form = form_class()
+        form.offer_numbers(numbers_seen(case))
         return render(
             request,
             "locker/log_form.html",
-            {"case": case, "role": role, "form": form_class(), "name": form_name},
+            {"case": case, "role": role, "form": form, "name": form_name},
         )
     form = form_class(request.POST, request.FILES)
     if form.is_valid():
@@ -73,6 +75,7 @@ def log_entry(request: AuthedRequest, case_id: UUID, form_name: str) -> HttpResp
             return saved_response(request, url)
     if wants_json(request):
         return form_error_response(form)
+    form.offer_numbers(numbers_seen(case))
     return render(
         request,
         "locker/log_form.html",

@@ -23,7 +23,7 @@ from locker.permissions import case_access_or_404
 from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
 from locker.selectors.entries import FORMAT_LABELS, BadCursor, Cursor, Filters
-from locker.web.forms.entries import CorrectionForm, FilterForm
+from locker.web.forms.entries import CorrectionForm, FilterForm, UseReadTextForm
 from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 30
@@ -112,6 +112,49 @@ def correct_entry(request: AuthedRequest, case_id: UUID, seq: int) -> HttpRespon
             return redirect("receipt", case_id=case.pk, seq=result.entry.seq)
     return render(
         request, "locker/correct.html", {"case": case, "role": role, "target": target, "form": form}
+    )
+
+
+@login_required
+def use_read_text(request: AuthedRequest, case_id: UUID, seq: int) -> HttpResponse:
+    """Add the text read from a message's picture (as the owner checked it) as the message's
+    text: a correction entry, like any other; the message itself is never changed."""
+    case, role = case_access_or_404(request, case_id, need="write")
+    target = entry_reads.correctable_entry(case, seq)
+    if target is None or target.kind != "message":
+        raise Http404("No such message")
+    if request.method != "POST":
+        return redirect("entry_detail", case_id=case.pk, seq=target.seq)
+    form = UseReadTextForm(request.POST)
+    if form.is_valid():
+        try:
+            result = services.append_entry(
+                case=case,
+                author=f"user:{request.user.pk}",
+                kind="correction",
+                body={
+                    "corrects_seq": target.seq,
+                    "reason": _(
+                        "The message's text, from the text read by machine from its picture "
+                        "and checked by the owner."
+                    ),
+                    "changes": form.changes(),
+                },
+            )
+        except services.InputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("receipt", case_id=case.pk, seq=result.entry.seq)
+    return render(
+        request,
+        "locker/entry_detail.html",
+        {
+            "case": case,
+            "role": role,
+            "facts": entry_reads.entry_facts(target),
+            "use_text_errors": [error for errors in form.errors.values() for error in errors],
+        },
+        status=400,
     )
 
 
