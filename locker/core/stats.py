@@ -154,8 +154,10 @@ def night_contacts(events: Sequence[Event]) -> int:
 
 def normalise_number(number: str) -> str:
     """What tells two logged numbers apart (the same number typed with +86 or full-width
-    digits is one): locker/core/phones.py's key; "" for no number (a label)."""
-    return normalise_phone(number).key
+    digits is one), in the form the reports print (locker/core/phones.py's display form:
+    13800138000); "" for no number (a label)."""
+    phone = normalise_phone(number)
+    return phone.display if phone.key else ""
 
 
 def caller_number(event: Event) -> str:
