@@ -41,10 +41,12 @@ pytestmark = [
 PHONES = [(360, 740), (390, 844)]
 AXE_VERSION = "4.10.3"
 # What counts as a tap target: every button, and the links of the navigation bars, the
-# footer and the lawyer's desk (links inside running text are exempt, as WCAG 2.5.8 allows).
+# footer, the lawyer's desk and the pager, links alone on their line (.nav-links), and the
+# whole row of a checkbox (links inside running text are exempt, as WCAG 2.5.8 allows).
 TAP_TARGETS = (
     "button, .button, input[type=submit], summary, .top nav a, .case-nav a, .foot a, "
-    ".row-actions a, .bigbutton, label.chip span, label.segment span"
+    ".row-actions a, .bigbutton, label.chip span, label.segment span, .pager a, .nav-links a, "
+    "label.option-row, .suggestions label"
 )
 
 
