@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from locker.models import Entry
 
 from .conftest import chromium_path
 from .factories import UserFactory, add_entry, make_case, run_worker_on_derived, share_with
-from .media_helpers import amr_recording, heic_photo, needs_amr_encoder, needs_ffmpeg
+from .media_helpers import AMR_LIBRARY, amr_recording, heic_photo, needs_amr_encoder, needs_ffmpeg
 from .prerequisites import needs, services_required
 from .test_browser import ARTIFACTS, browser, log_in  # noqa: F401  (the fixture is used by name)
 
@@ -40,10 +41,12 @@ pytestmark = [
 PHONES = [(360, 740), (390, 844)]
 AXE_VERSION = "4.10.3"
 # What counts as a tap target: every button, and the links of the navigation bars, the
-# footer and the lawyer's desk (links inside running text are exempt, as WCAG 2.5.8 allows).
+# footer, the lawyer's desk and the pager, links alone on their line (.nav-links), and the
+# whole row of a checkbox (links inside running text are exempt, as WCAG 2.5.8 allows).
 TAP_TARGETS = (
     "button, .button, input[type=submit], summary, .top nav a, .case-nav a, .foot a, "
-    ".row-actions a, .bigbutton, label.chip span, label.segment span"
+    ".row-actions a, .bigbutton, label.chip span, label.segment span, .pager a, .nav-links a, "
+    "label.option-row, .suggestions label"
 )
 
 
@@ -194,28 +197,28 @@ def _tour(browser, live_server, axe_source, width: int, height: int) -> dict[str
         for _who, name, path in (p for p in pages if p[0] == who):
             page.goto(live_server.url + path)
             page.wait_for_load_state("networkidle")
-            shot(page, f"{width}-{name}")
-            found[name] = {
-                "overflow": overflow(page, width),
-                "small": small_targets(page),
-                "axe": axe_findings(page, axe_source) if axe_source else [],
-            }
-            page.set_viewport_size({"width": 320, "height": height})
-            found[name]["overflow_320"] = overflow(page, 320)
-            page.set_viewport_size({"width": width, "height": height})
+            found[name] = measure(page, name, axe_source, width, height)
         context.close()
     return found
 
 
-@pytest.mark.parametrize(("width", "height"), PHONES, ids=[f"{w}x{h}" for w, h in PHONES])
-def test_every_main_page_fits_the_phone_and_passes_axe(
-    browser,  # noqa: F811
-    live_server,
-    axe_source,
-    width: int,
-    height: int,
-) -> None:
-    found = _tour(browser, live_server, axe_source, width, height)
+def measure(page, name: str, axe_source: str, width: int, height: int) -> dict[str, Any]:
+    """The page as it stands: its screenshot, what reaches past the screen (at `width` and at
+    320 px), its small tap targets and axe's findings."""
+    shot(page, f"{width}-{name}")
+    found = {
+        "overflow": overflow(page, width),
+        "small": small_targets(page),
+        "axe": axe_findings(page, axe_source) if axe_source else [],
+    }
+    page.set_viewport_size({"width": 320, "height": height})
+    found["overflow_320"] = overflow(page, 320)
+    page.set_viewport_size({"width": width, "height": height})
+    return found
+
+
+def phone_problems(found: dict[str, Any], width: int) -> dict[str, Any]:
+    """What the phone sweep refuses, by kind and page: empty when every page passes."""
     # A phone browser widens its layout viewport to the content (innerWidth grows with it), so
     # the page's width is held to the screen's, not to innerWidth.
     wide = {n: (f["overflow"], f["overflow_320"]) for n, f in found.items()
@@ -235,7 +238,148 @@ def test_every_main_page_fits_the_phone_and_passes_axe(
         "axe serious or critical": serious,
         "axe landmark findings": landmarks,
     }
-    problems = {what: found for what, found in problems.items() if found}
+    return {what: found for what, found in problems.items() if found}
+
+
+@pytest.mark.parametrize(("width", "height"), PHONES, ids=[f"{w}x{h}" for w, h in PHONES])
+def test_every_main_page_fits_the_phone_and_passes_axe(
+    browser,  # noqa: F811
+    live_server,
+    axe_source,
+    width: int,
+    height: int,
+) -> None:
+    found = _tour(browser, live_server, axe_source, width, height)
+    problems = phone_problems(found, width)
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+HELD = "0123456789abcdef0123456789abcdef"  # a kept share's id, as the service worker makes one
+
+
+def _newer_world() -> dict[str, Any]:
+    """The pages added after the first sweep: capture devices, the analysis (its suggested
+    tags and the loan payment form), the share page's states, the settings (the name on the
+    screen, offline drafts), an entry with machine-read text and one with the playable copy
+    of a recording, the timeline's word filter and its cursor pager."""
+    from .test_ocr import screenshot
+
+    owner = UserFactory(username="xiaoli")
+    case = make_case(
+        owner=owner,
+        title="网贷催收",
+        borrower_name="李小姐",
+        principal_minor=1_000_000,
+        received_minor=900_000,
+        demanded_minor=1_500_000,
+        loan_start=date(2026, 1, 5),
+        loan_due=date(2026, 2, 5),
+    )
+    make_case(owner=owner, title="另一笔网贷")  # two cases: the share page asks which
+    add_entry(case, kind="call", body={"number": "170 1234 5678", "summary": "说要上门，后果自负"})
+    add_entry(case, kind="message", body={"channel": "sms", "text": "再不还钱就找上门，你等着"})
+    for n in range(30):  # the timeline's Older link
+        add_entry(case, kind="note", body={"text": f"第{n + 1}次催收电话"})
+    read = add_entry(
+        case, "message", {"channel": "sms", "text": "", "sender": "10690000"},
+        uploads=[services.Upload("Screenshot_1.png", io.BytesIO(screenshot()))],
+    )  # fmt: skip
+    recording = None
+    if AMR_LIBRARY is not None:
+        recording = add_entry(
+            case, "call", {"number": "170 1234 5678"},
+            uploads=[services.Upload(name="通话录音.amr", stream=io.BytesIO(amr_recording(2.0)))],
+        )  # fmt: skip
+    from .factories import run_worker_on_text
+
+    run_worker_on_text(case)
+    run_worker_on_derived(case)
+    from locker.services import analysis as analysis_services
+
+    analysis_services.record_loan_payment(
+        case=case, author=f"user:{owner.pk}", amount_minor=300_000,
+        day=date(2026, 2, 1), what="repayment", status="paid", note="微信转账",
+    )  # fmt: skip
+    lawyer = UserFactory(username="lawyer-wang")  # owns no case: the share page says so
+    share_with(case, lawyer, "reviewer")
+    return {"case": case, "owner": owner, "lawyer": lawyer, "read": read, "recording": recording}
+
+
+def _newer_tour(browser, live_server, axe_source, width: int, height: int) -> dict[str, Any]:  # noqa: F811
+    world = _newer_world()
+    case = world["case"]
+    base = f"{live_server.url}/cases/{case.pk}/"
+    found: dict[str, Any] = {}
+
+    def visit(page, name: str, url: str | None = None) -> None:
+        if url is not None:
+            page.goto(url)
+        page.wait_for_load_state("networkidle")
+        found[name] = measure(page, name, axe_source, width, height)
+
+    context = phone_context(browser, width, height)
+    page = context.new_page()
+    log_in(page, live_server.url, world["owner"].username)
+    visit(page, "devices-empty", base + "devices/")
+    page.fill("#id_name", "小米手机短信转发")
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url("**/devices/*/")
+    visit(page, "device-new")  # with its secret, shown this once
+    visit(page, "device", page.url)
+    visit(page, "devices", base + "devices/")
+    visit(page, "analysis", base + "analysis/")
+    visit(page, "share-nothing", f"{live_server.url}/share/")
+    visit(page, "share-choose", f"{live_server.url}/share/?held={HELD}")
+    visit(page, "share-form", f"{live_server.url}/share/?held={HELD}&case={case.pk}")
+    visit(page, "settings", f"{live_server.url}/accounts/preferences/")
+    visit(page, "entry-read-text", base + f"entries/{world['read'].seq}/")
+    if world["recording"] is not None:
+        visit(page, "entry-audio", base + f"entries/{world['recording'].seq}/")
+    visit(page, "timeline-words", base + "timeline/?q=" + "上门")
+    visit(page, "timeline-newest", base + "timeline/")
+    page.locator(".pager a[rel=next]").click()
+    visit(page, "timeline-older")
+    context.close()
+
+    context = phone_context(browser, width, height)
+    page = context.new_page()
+    log_in(page, live_server.url, world["lawyer"].username)
+    visit(page, "share-no-case", f"{live_server.url}/share/?held={HELD}")
+    visit(page, "analysis-reviewer", base + "analysis/")
+    context.close()
+
+    context = phone_context(browser, width, height)
+    page = context.new_page()
+    visit(page, "share-signed-out", f"{live_server.url}/share/?held={HELD}")
+    context.close()
+
+    # What the share sheet posts when the service worker is not there yet (the first visit):
+    # the worker is blocked, or it would take the post.
+    context = phone_context(browser, width, height, service_workers="block")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.evaluate(
+        """() => { const form = document.createElement('form');
+            form.method = 'post'; form.action = '/share/'; form.enctype = 'multipart/form-data';
+            const text = document.createElement('input');
+            text.name = 'text'; text.value = '再不还钱就找上门'; form.append(text);
+            document.body.append(form); form.submit(); }"""
+    )
+    page.wait_for_url("**/share/")
+    visit(page, "share-no-worker")
+    context.close()
+    return found
+
+
+def test_the_newer_pages_fit_the_phone_and_pass_axe(
+    browser,  # noqa: F811
+    live_server,
+    axe_source,
+) -> None:
+    """The same sweep over the pages added after it (issue 16 "Done when"), at 360×740 and
+    320 px wide, in Chinese."""
+    found = _newer_tour(browser, live_server, axe_source, 360, 740)
+    problems = phone_problems(found, 360)
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
 
 
