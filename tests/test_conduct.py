@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from locker.core import conduct, stats
+from locker.core import conduct, keywords, stats
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 A, B, C = "13800000001", "+86 139 0000 0002", "10690000"
@@ -216,4 +216,4 @@ def test_a_confirmation_makes_the_suggestion_go() -> None:
     ],
 )
 def test_keyword_detection(text: str, expected: dict[str, tuple[str, ...]]) -> None:
-    assert {m.tag: m.words for m in conduct.detect(text)} == expected
+    assert {m.tag: m.words for m in keywords.detect(text)} == expected
