@@ -104,14 +104,20 @@ class CorrectionBody(Body):
 IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
+# What a loan payment is for, and whether it was paid or only demanded (the loan-cost audit,
+# locker/core/loan_cost.py, and the payment form take their choices from these).
+PaymentWhat = Literal["repayment", "fee", "penalty", "extension_fee", "other"]
+PaymentStatus = Literal["paid", "demanded"]
+
+
 class LoanPaymentBody(Body):
     """Money the borrower paid, or is asked to pay, on the loan (docs/analysis.md): the
     loan-cost audit's dated cash flows. Amounts in minor units, as every amount here."""
 
     amount_minor: Annotated[StrictInt, Field(ge=1, le=chain.MAX_SAFE_INTEGER)]
     date: IsoDate
-    what: Literal["repayment", "fee", "penalty", "extension_fee", "other"] = "repayment"
-    status: Literal["paid", "demanded"] = "paid"
+    what: PaymentWhat = "repayment"
+    status: PaymentStatus = "paid"
     note: ShortText = ""
 
     @field_validator("date")

@@ -27,11 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import get_args
 
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from locker.core import kinds
 from locker.core.money import format_minor
 
 DAYS_PER_YEAR = 365
@@ -39,8 +41,8 @@ PRECISION = 60
 TOLERANCE = Decimal("1e-30")
 MAX_STEPS = 400
 
-WHAT = ("repayment", "fee", "penalty", "extension_fee", "other")
-STATUS = ("paid", "demanded")
+WHAT: tuple[str, ...] = get_args(kinds.PaymentWhat)
+STATUS: tuple[str, ...] = get_args(kinds.PaymentStatus)
 
 
 @dataclass(frozen=True)
