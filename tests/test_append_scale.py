@@ -176,7 +176,8 @@ def test_the_append_is_one_statement_on_postgresql() -> None:
     assert len(writes) == 2, writes  # the lock with the head read, and the writes
     # The case page's figures (CaseStats) are kept in the same transaction, read with the
     # lock and written with the entry: no statement of their own.
-    assert [s for s in statements if s != "COMMIT"] == writes, statements
+    others = [s for s in statements if s != "COMMIT" and "SAVEPOINT" not in s]
+    assert others == writes, statements
     assert all("locker_casestats" in s for s in writes), writes
     figures_row = CaseStats.objects.get(case=case)
     assert (figures_row.seq, figures_row.head) == (counted.seq, counted.hash)
