@@ -135,9 +135,7 @@ def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> 
         assert not [s for s in statements if s.startswith('SELECT "locker_casestats"')]
         case_reads = [s for s in statements if s.startswith('SELECT "locker_case"."id"')]
         assert len(case_reads) == 1 and "stored_head_seq" in case_reads[0], case_reads
-        head_reads = [
-            s for s in statements if s.startswith('SELECT "locker_entry"."seq" AS "seq"')
-        ]
+        head_reads = [s for s in statements if s.startswith('SELECT "locker_entry"."seq" AS "seq"')]
         assert not head_reads, head_reads
 
 

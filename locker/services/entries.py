@@ -4,6 +4,7 @@ case facts (each change of facts is itself an entry)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -571,7 +572,8 @@ def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]
             if row is None:
                 raise Case.DoesNotExist(f"case {case.pk} does not exist")
             return row[0], row[1], row[2], None
-    tally = CaseStats._meta.get_field("tally").from_db_value(row[5], None, connection)
+    # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
+    tally = json.loads(row[5]) if isinstance(row[5], str) else row[5]
     figures = CaseStats(case_id=case.pk, seq=row[3], head=row[4], tally=tally)
     figures._state.adding = False
     figures._state.db = connection.alias
