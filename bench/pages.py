@@ -112,6 +112,10 @@ def bulk_case(owner: User, count: int, seed: int = 14) -> Case:
             Entry.objects.bulk_create(batch)
             batch = []
     Entry.objects.bulk_create(batch)
+    # The head kept on the case row, as an append moves it (appends read it from there).
+    Case.objects.filter(pk=case.pk).update(
+        head_seq=count + 1, head_hash=prev, head_recorded_at=recorded
+    )
     services.issue_checkpoint(case=case, length=count + 1, head=prev)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -49,9 +49,12 @@ def case_access_or_404(
     need: Need = "read",
     action: str = "view",
     detail: str = "",
+    cases: QuerySet[Case] | None = None,
 ) -> CaseAccess:
     """The case and the requester's role in it, if the requester may `need` it. `action` and
-    `detail` describe the access for the access log ("view", "download", "export", …)."""
+    `detail` describe the access for the access log ("view", "download", "export", …).
+    `cases` is the query the case is read from (a page may read more with it in the same
+    statement: selectors.chain.with_chain_head); the checks are the same."""
     user = request_user(request)
     if user is None or not getattr(user, "is_authenticated", False):
         raise Http404("No such case")
@@ -59,7 +62,7 @@ def case_access_or_404(
         key = uuid.UUID(str(case_id))
     except ValueError:
         raise Http404("No such case") from None
-    case = Case.objects.filter(pk=key).first()
+    case = (Case.objects.all() if cases is None else cases).filter(pk=key).first()
     if case is None:
         raise Http404("No such case")
     if case.owner_id == user.pk:

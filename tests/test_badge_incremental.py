@@ -116,3 +116,37 @@ def test_with_the_cache_cleared_the_badge_checks_the_whole_chain_again() -> None
     cache.clear()
     report = case_badge(case).report
     assert not report.ok and report.first_bad_seq == 4
+
+
+def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> None:
+    """The case page reads the chain's head and its figures row in the case's own query, the
+    timeline the head: no statement of their own (docs/scale.md, "Pages")."""
+    case = grown()
+    owner = client_for(case.owner)
+    pages = [reverse("case_detail", args=[case.pk]), reverse("timeline", args=[case.pk])]
+    for page in pages:
+        owner.get(page)  # the first view: figures rebuilt, whole chain verified
+    for page in pages:
+        add_entry(case, "call", {"number": "95188"})
+        with CaptureQueriesContext(connection) as queries:
+            html = owner.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Record verified" in html
+        statements = [q["sql"] for q in queries]
+        assert not [s for s in statements if s.startswith('SELECT "locker_casestats"')]
+        case_reads = [s for s in statements if s.startswith('SELECT "locker_case"."id"')]
+        assert len(case_reads) == 1 and "stored_head_seq" in case_reads[0], case_reads
+        head_reads = [s for s in statements if s.startswith('SELECT "locker_entry"."seq" AS "seq"')]
+        assert not head_reads, head_reads
+
+
+def test_entries_cut_from_the_end_show_on_the_case_page_at_once() -> None:
+    """The page's head is the stored entries' (read with the case), not the head kept on the
+    case row: a cut tail is a new head, so the badge's cached result for the old one is not
+    shown."""
+    case = grown()
+    owner = client_for(case.owner)
+    page = reverse("case_detail", args=[case.pk])
+    assert "Record verified" in owner.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    delete_entry(Entry.objects.get(case=case, seq=6).pk)
+    html = owner.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Record verified" not in html

@@ -58,7 +58,10 @@ def stored_summary(case: Case, tz: tzinfo, head: tuple[int, str]) -> stats.Summa
     """The case's figures in `tz` from its CaseStats row, if the row covers exactly the
     chain's head `head` and keeps that zone; None otherwise (the caller rebuilds it)."""
     key = stats.zone_key(tz)
-    row = CaseStats.objects.filter(case_id=case.pk).first()
+    if Case.stats.is_cached(case):  # read with the case (select_related("stats"))
+        row = getattr(case, "stats", None)
+    else:
+        row = CaseStats.objects.filter(case_id=case.pk).first()
     if key is None or row is None or (row.seq, row.head) != head:
         return None
     tally = stats.Tally(row.tally)

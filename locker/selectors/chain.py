@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, TextField
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -225,8 +225,23 @@ def _evidence_problem(stored: EvidenceFile | None, item: dict[str, Any]) -> str 
     return None
 
 
+def with_chain_head(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """`cases`, each read with its chain's head as chain_head reads it (the entry with the
+    highest seq: not the head kept on the case row, so that rows cut from the end show at
+    once), in the same statement: one round trip less for a page that shows the badge."""
+    last = Entry.objects.filter(case=OuterRef("pk")).order_by("-seq")
+    return cases.annotate(
+        stored_head_seq=Subquery(last.values("seq")[:1]),
+        stored_head_hash=Subquery(last.values("hash")[:1]),
+    )
+
+
 def chain_head(case: Case) -> tuple[int, str]:
-    """(length, head hash) of the case's chain; (0, the genesis prev) while it is empty."""
+    """(length, head hash) of the case's chain; (0, the genesis prev) while it is empty.
+    Read with the case when it was fetched through with_chain_head."""
+    if "stored_head_seq" in case.__dict__:
+        seq, hash_ = case.__dict__["stored_head_seq"], case.__dict__["stored_head_hash"]
+        return (seq, hash_) if seq is not None else (0, chain.GENESIS_PREV)
     head = Entry.objects.filter(case=case).order_by("-seq").values_list("seq", "hash").first()
     return head if head else (0, chain.GENESIS_PREV)
 

@@ -41,32 +41,19 @@ def _corrections(case: Case, seq: int, *, before: int | None = None) -> list[Ent
     return list(rows.only(*_EVENT_FIELDS).order_by("seq"))
 
 
-def _current(case: Case, entry: Entry) -> CaseStats | None:
-    """The case's row if it covers exactly the entries before `entry`, else None (then it
-    is left for a rebuild when next read)."""
-    row = CaseStats.objects.filter(case_id=case.pk).first()
-    if row is None or row.seq != entry.seq - 1:
-        return None
-    return row
-
-
 def _save(row: CaseStats, tally: stats.Tally, entry: Entry) -> None:
     row.tally, row.seq, row.head = tally.as_json(), entry.seq, entry.hash
     row.save(update_fields=["tally", "seq", "head"])
 
 
-def record_appended(*, case: Case, entry: Entry) -> None:
-    """Fold a just-appended entry into the case's figures. Called by the append path inside
-    its transaction, with the case row locked."""
-    if entry.seq == 1:
-        CaseStats.objects.filter(case_id=case.pk).delete()
-        tally = stats.Tally()
-        tally.replace(None, _effective(entry, []))
-        CaseStats.objects.create(case=case, seq=1, head=entry.hash, tally=tally.as_json())
-        return
-    row = _current(case, entry)
-    if row is None:
-        return
+def fold_appended(*, case: Case, entry: Entry, row: CaseStats | None) -> CaseStats | None:
+    """`row` (read under the case's lock) with a just-appended entry folded in, not saved;
+    None when there is nothing to write: no row, or one that does not cover exactly the
+    entries before `entry` (it is left for a rebuild when next read). Not for seq 1
+    (record_appended makes the row then). The PostgreSQL append reads the row with its
+    lock and writes the result in its one statement (services/entries.py)."""
+    if row is None or row.seq != entry.seq - 1:
+        return None
     tally = stats.Tally(row.tally)
     if entry.kind == "correction":
         target = (
@@ -81,7 +68,23 @@ def record_appended(*, case: Case, entry: Entry) -> None:
             tally.replace(old, new)
     else:
         tally.replace(None, _effective(entry, []))
-    _save(row, tally, entry)
+    row.tally, row.seq, row.head = tally.as_json(), entry.seq, entry.hash
+    return row
+
+
+def record_appended(*, case: Case, entry: Entry) -> None:
+    """Fold a just-appended entry into the case's figures. Called by the append path inside
+    its transaction, with the case row locked."""
+    if entry.seq == 1:
+        CaseStats.objects.filter(case_id=case.pk).delete()
+        tally = stats.Tally()
+        tally.replace(None, _effective(entry, []))
+        CaseStats.objects.create(case=case, seq=1, head=entry.hash, tally=tally.as_json())
+        return
+    current = CaseStats.objects.filter(case_id=case.pk).first()
+    row = fold_appended(case=case, entry=entry, row=current)
+    if row is not None:
+        row.save(update_fields=["tally", "seq", "head"])
 
 
 def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:

@@ -4,6 +4,7 @@ case facts (each change of facts is itself an entry)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from locker.infra.storage import (
     storage_name_for,
     store_spooled,
 )
-from locker.models import Case, Checkpoint, Entry, EvidenceFile, SigningCertificate
+from locker.models import Case, CaseStats, Checkpoint, Entry, EvidenceFile, SigningCertificate
 from locker.selectors.entries import evidence_bytes_of_owner
 from locker.services import case_stats
 from locker.services import derived as derived_services
@@ -470,7 +471,9 @@ def _link_entry(
         # lock orders appends (and evidence_orphans) on this case. SQLite has no FOR
         # UPDATE: there every transaction begins IMMEDIATE (config/settings.py) and holds
         # the database's one writer lock from its start, which orders appends as well.
-        head_seq, head_hash, head_recorded_at = _lock_head(case)
+        # On PostgreSQL the same statement reads the case's figures row (CaseStats), locked
+        # too, so that the figures are folded in and written with the entry.
+        head_seq, head_hash, head_recorded_at, figures = _lock_head(case)
         # Under the case's lock, which evidence_orphans also takes before it removes a file
         # no row names: a file it removed after we stored (or found) it is caught here, and
         # once its row exists it is no orphan any more.
@@ -504,7 +507,15 @@ def _link_entry(
         # The entry, the checkpoint of its head, and the head on the case row: together, in
         # this transaction, under the case's lock.
         if connection.vendor == "postgresql":
-            _write_append_postgresql(entry, signed)
+            # The case page's figures (CaseStats) with the entry folded in, written by the
+            # same statement. A case whose row was not there (or the first entry) takes
+            # the ORM path below, as on SQLite.
+            folded = None
+            if figures is not None and entry.seq > 1:
+                folded = case_stats.fold_appended(case=case, entry=entry, row=figures)
+            _write_append_postgresql(entry, signed, folded)
+            if figures is None or entry.seq == 1:
+                case_stats.record_appended(case=case, entry=entry)
         else:
             _store_certificate(signed)
             entry.save(force_insert=True)
@@ -512,8 +523,8 @@ def _link_entry(
             Case.objects.filter(pk=case.pk).update(
                 head_seq=entry.seq, head_hash=digest, head_recorded_at=entry.recorded_at
             )
-        # The case page's figures, kept up to date in the same transaction (CaseStats).
-        case_stats.record_appended(case=case, entry=entry)
+            # The case page's figures, kept up to date in the same transaction (CaseStats).
+            case_stats.record_appended(case=case, entry=entry)
     return entry, signed.document
 
 
@@ -537,27 +548,49 @@ def _store_certificate(signed: signing.SignedCheckpoint) -> None:
     SigningCertificate.objects.bulk_create([row], ignore_conflicts=True)
 
 
-def _lock_head(case: Case) -> tuple[int, str, datetime | None]:
-    """Lock the case's row and read its head: one statement."""
+def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]:
+    """Lock the case's row and read its head, and on PostgreSQL its figures row (CaseStats)
+    locked as well: one statement. The figures are None on SQLite (record_appended reads
+    them there) and when the case has no such row."""
     if connection.vendor != "postgresql":
-        return (
+        head = (
             Case.objects.select_for_update()
             .filter(pk=case.pk)
             .values_list("head_seq", "head_hash", "head_recorded_at")
             .get()
         )
+        return head[0], head[1], head[2], None
     with connection.cursor() as cursor:
         # Written out rather than built by the ORM: this runs once per append, and building
         # the query cost more than its round trip (bench/append.py).
-        cursor.execute(_LOCK_HEAD_SQL, [case.pk])
+        cursor.execute(_LOCK_HEAD_AND_FIGURES_SQL, [case.pk])
         row = cursor.fetchone()
-    if row is None:
-        raise Case.DoesNotExist(f"case {case.pk} does not exist")
-    return row[0], row[1], row[2]
+        if row is None:
+            # No figures row (a case from before it existed, or an empty one): the lock alone.
+            cursor.execute(_LOCK_HEAD_SQL, [case.pk])
+            row = cursor.fetchone()
+            if row is None:
+                raise Case.DoesNotExist(f"case {case.pk} does not exist")
+            return row[0], row[1], row[2], None
+    # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
+    tally = json.loads(row[5]) if isinstance(row[5], str) else row[5]
+    figures = CaseStats(case_id=case.pk, seq=row[3], head=row[4], tally=tally)
+    figures._state.adding = False
+    figures._state.db = connection.alias
+    return row[0], row[1], row[2], figures
 
 
 _LOCK_HEAD_SQL = (
     "SELECT head_seq, head_hash, head_recorded_at FROM locker_case WHERE id = %s FOR UPDATE"
+)
+
+# Both rows are locked (an inner join, FOR UPDATE of both): the figures row is only written
+# under the case's lock, and locking it too makes PostgreSQL read its latest committed
+# version after waiting for the lock. With FOR UPDATE OF the case alone, a statement that
+# waited would see the figures row of its own (older) snapshot.
+_LOCK_HEAD_AND_FIGURES_SQL = (
+    "SELECT c.head_seq, c.head_hash, c.head_recorded_at, s.seq, s.head, s.tally "
+    "FROM locker_case c JOIN locker_casestats s ON s.case_id = c.id WHERE c.id = %s FOR UPDATE"
 )
 
 # The append's writes on PostgreSQL in one statement: the signing certificate's row if it is
@@ -579,13 +612,23 @@ WITH certificate AS (
     VALUES (%s, %s, %s, %s, NULL, %s, %s)
 ), head AS (
     UPDATE locker_case SET head_seq = %s, head_hash = %s, head_recorded_at = %s WHERE id = %s
-)
+)%s
 SELECT id FROM entry
 """
 
+# The case's figures row (CaseStats) brought up to the new head, in the same statement.
+_FIGURES_SQL = """, figures AS (
+    UPDATE locker_casestats SET seq = %s, head = %s, tally = %s WHERE case_id = %s
+)"""
+_APPEND_SQL_WITH_FIGURES = _APPEND_SQL.replace(")%s\n", ")" + _FIGURES_SQL + "\n")
+_APPEND_SQL = _APPEND_SQL.replace(")%s\n", ")\n")
 
-def _write_append_postgresql(entry: Entry, signed: signing.SignedCheckpoint) -> None:
-    """Run _APPEND_SQL for `entry` and its signed head; the instance gets its id and counts
+
+def _write_append_postgresql(
+    entry: Entry, signed: signing.SignedCheckpoint, figures: CaseStats | None = None
+) -> None:
+    """Run _APPEND_SQL for `entry` and its signed head, and with `figures` the case's
+    figures row as folded (_APPEND_SQL_WITH_FIGURES); the instance gets its id and counts
     as saved."""
     json_value = connection.ops.adapt_json_value
     params = [
@@ -613,8 +656,13 @@ def _write_append_postgresql(entry: Entry, signed: signing.SignedCheckpoint) -> 
         entry.recorded_at,
         entry.case_id,
     ]
+    sql = _APPEND_SQL
+    if figures is not None:
+        sql = _APPEND_SQL_WITH_FIGURES
+        tally = CaseStats._meta.get_field("tally").get_db_prep_value(figures.tally, connection)
+        params += [figures.seq, figures.head, tally, entry.case_id]
     with connection.cursor() as cursor:
-        cursor.execute(_APPEND_SQL, params)
+        cursor.execute(sql, params)
         (entry.pk,) = cursor.fetchone()
     entry._state.adding = False
     entry._state.db = connection.alias

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from locker import services
 from locker.core import charts
+from locker.models import Case
 from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
 from locker.selectors import chain as stored_chain
@@ -70,7 +71,12 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case, role = case_access_or_404(request, case_id)
+    # The chain's head and the figures row are read with the case, in one statement.
+    case, role = case_access_or_404(
+        request,
+        case_id,
+        cases=stored_chain.with_chain_head(Case.objects.select_related("stats")),
+    )
     head = stored_chain.chain_head(case)
     tz = timezone.get_current_timezone()
     summary = case_stats.current_summary(case=case, tz=tz, head=head)

@@ -18,7 +18,7 @@ from locker.core import http_ranges
 from locker.infra.derived import PLAYABLE_MEDIA_TYPE, playable_name
 from locker.infra.storage import evidence_storage
 from locker.infra.thumbs import IMAGE_TYPES, SIZES, derived_name
-from locker.models import EvidenceFile
+from locker.models import Case, EvidenceFile
 from locker.permissions import case_access_or_404
 from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
@@ -31,7 +31,10 @@ PAGE_SIZE = 30
 
 @login_required
 def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    case, role = case_access_or_404(request, case_id)
+    # The chain's head (for the badge) is read with the case, in one statement.
+    case, role = case_access_or_404(
+        request, case_id, cases=stored_chain.with_chain_head(Case.objects.all())
+    )
     form = FilterForm(request.GET or None)
     filters = Filters()
     if form.is_valid():
