@@ -79,7 +79,10 @@ def test_a_discreet_name_from_sign_up_to_the_home_screen(
     assert page.evaluate(LINKED_MANIFEST)["name"] == "天气"
     shot(page, f"{WIDTH}-settings-look")
     assert serious(axe_findings(page, axe_source)) == []
-    page.locator("form[action='/accounts/logout/'] button").click()
+    # The log-out form is sent once the page's script has wiped what the phone keeps
+    # (offline drafts, a waiting share): wait for that navigation before the next one.
+    with page.expect_navigation():
+        page.locator("form[action='/accounts/logout/'] button").click()
     page.goto(f"{live_server.url}/accounts/login/")
     assert brand(page) == "天气" and page.title() == "天气"
     assert "证据" not in page.content()
