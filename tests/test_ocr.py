@@ -20,6 +20,7 @@ from locker.infra import ocr
 from locker.infra.fonts import cjk_font_path
 from locker.models import Entry, EvidenceFile, EvidenceText
 from locker.selectors import evidence_text as text_reads
+from locker.services import complainant as complainant_services
 from locker.services import deletion
 from locker.services import evidence_text as text_services
 
@@ -255,7 +256,9 @@ def test_master_key_rotation_rewraps_the_read_text() -> None:
     claimed = text_services.claim_text(evidence_id=row.pk)
     assert claimed is not None
     text_services.finish_text(row=claimed, reading=ocr.Reading(ocr.Outcome.READY, "催收 95588", 88))
-    rewrapped, failed = text_services.rewrap_sealed_texts()
+    # Re-wrapped with the other sealed rows (the complainant's details, devices' secrets).
+    assert EvidenceText in complainant_services.SEALED_ROW_MODELS
+    rewrapped, failed = complainant_services.rewrap_sealed_details()
     assert (rewrapped, failed) == (0, [])  # already under the current key
     read = text_reads.texts_of(case.pk, [row.evidence.sha256])[row.evidence.sha256]
     assert read.text == "催收 95588" and read.numbers == ["95588"]

@@ -18,12 +18,18 @@ from django.utils.translation import gettext_lazy as _
 from locker.core import identity
 from locker.infra import sealed_values
 from locker.infra.storage import UploadError, evidence_storage, spool_upload, write_verified
-from locker.models import CaptureDevice, Case, CaseComplaint, ComplainantDetails
+from locker.models import CaptureDevice, Case, CaseComplaint, ComplainantDetails, EvidenceText
 from locker.services.entries import InputError
 
 # Every row with a `sealed` value (locker/infra/sealed_values.py) that rotate_master_key
-# re-wraps: the complainant's details, and capture devices' secrets (locker/models/devices.py).
-SEALED_ROW_MODELS: tuple[type[Any], ...] = (ComplainantDetails, CaseComplaint, CaptureDevice)
+# re-wraps: the complainant's details, capture devices' secrets (locker/models/devices.py)
+# and the text read from pictures (EvidenceText, locker/models/cases.py).
+SEALED_ROW_MODELS: tuple[type[Any], ...] = (
+    ComplainantDetails,
+    CaseComplaint,
+    CaptureDevice,
+    EvidenceText,
+)
 
 MAX_RECEIVING_NUMBERS = 5
 AUTHORISATION_ROOT = "authorisations"
@@ -250,10 +256,11 @@ def rewrap_sealed_details() -> tuple[int, list[str]]:
     key not configured)."""
     rewrapped, failed = 0, []
     for model in SEALED_ROW_MODELS:
-        for pk in model.objects.values_list("pk", flat=True):
+        for pk in model.objects.exclude(sealed=b"").values_list("pk", flat=True):
             with transaction.atomic():
-                row = model.objects.select_for_update().get(pk=pk)
-                if not row.sealed:
+                # Gone meanwhile (an erased picture's text, a deleted case): nothing to do.
+                row = model.objects.select_for_update().filter(pk=pk).first()
+                if row is None or not row.sealed:
                     continue
                 try:
                     sealed = sealed_values.rewrapped(row.sealed)

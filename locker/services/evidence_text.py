@@ -108,30 +108,3 @@ def sweep_text() -> list[Any]:
             state=State.PENDING, enqueued_at=now, lease_until=None
         )
     return ids
-
-
-def rewrap_sealed_texts() -> tuple[int, list[str]]:
-    """Re-wrap every sealed text under the current master key (rotate_master_key)."""
-    rewrapped, failed = 0, []
-    for pk in EvidenceText.objects.exclude(sealed=b"").values_list("pk", flat=True):
-        with transaction.atomic():
-            row = EvidenceText.objects.select_for_update().filter(pk=pk).first()
-            if row is None or not row.sealed:
-                continue
-            try:
-                sealed = sealed_values.rewrapped(row.sealed)
-            except sealed_values.SealedValueUnreadable:
-                failed.append(f"evidencetext {pk}")
-                continue
-            if sealed is not None:
-                row.sealed = sealed
-                row.save(update_fields=["sealed"])
-                rewrapped += 1
-    return rewrapped, failed
-
-
-def every_text_under(key_id: bytes) -> bool:
-    return all(
-        sealed_values.key_id_of(sealed) in (None, key_id)
-        for sealed in EvidenceText.objects.exclude(sealed=b"").values_list("sealed", flat=True)
-    )

@@ -21,7 +21,7 @@ from locker.infra.storage import (
     walk_stored,
 )
 from locker.models import Dossier, EvidenceFile
-from locker.services import complainant, evidence_text
+from locker.services import complainant
 
 _CONTENT_ADDRESS = re.compile(r"^evidence/[^/]+/[0-9a-f]{2}/([0-9a-f]{64})$")
 LOCK_NAME = "storage-encryption"
@@ -169,10 +169,6 @@ def rotate_master_key(
                 on_file(name, outcome)
         report.details_rewrapped, failed_details = complainant.rewrap_sealed_details()
         report.failed += failed_details
-        # The text read from pictures is sealed the same way (locker/services/evidence_text.py).
-        texts_rewrapped, failed_texts = evidence_text.rewrap_sealed_texts()
-        report.details_rewrapped += texts_rewrapped
-        report.failed += failed_texts
         if report.done and ring.path is not None and _every_file_under(ring.current_id):
             report.retired_ids = _retire(ring.path, ring)
     return report
@@ -181,8 +177,6 @@ def rotate_master_key(
 def _every_file_under(current_id: bytes) -> bool:
     # Checked again after the pass: a file written meanwhile by a process that had not yet
     # read the new key file must not lose its key.
-    return (
-        complainant.every_detail_under(current_id)
-        and evidence_text.every_text_under(current_id)
-        and all(sealed_key_id(name) in (None, current_id) for name in walk_stored())
+    return complainant.every_detail_under(current_id) and all(
+        sealed_key_id(name) in (None, current_id) for name in walk_stored()
     )
