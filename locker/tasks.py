@@ -258,17 +258,20 @@ def sweep_dossiers() -> int:
 DERIVED_RETRYABLE: tuple[type[BaseException], ...] = (StorageError, *TRANSIENT_ERRORS)
 
 
-@shared_task(
-    bind=True,
-    name=queue.MAKE_DERIVED,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    # ffmpeg has its own limit (LOCKER_MEDIA_TIMEOUT_S); this one is for the rest.
-    soft_time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 60,
-    time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 90,
-    ignore_result=True,
-)
+# The tasks that run a media tool on one evidence file (ffmpeg, Tesseract): the tool has its
+# own limit (LOCKER_MEDIA_TIMEOUT_S); Celery's limits are for the rest of the task.
+MEDIA_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": MAX_RETRIES,
+    "soft_time_limit": int(settings.LOCKER_MEDIA_TIMEOUT_S) + 60,
+    "time_limit": int(settings.LOCKER_MEDIA_TIMEOUT_S) + 90,
+    "ignore_result": True,
+}
+
+
+@shared_task(name=queue.MAKE_DERIVED, **MEDIA_TASK_OPTIONS)
 def make_derived(self: Any, evidence_id: str) -> str:
     """Make the pictures and the playable copy one evidence file's pages show
     (locker/infra/derived.py). Idempotent: a row already done is not claimed, and a copy
@@ -292,17 +295,7 @@ def make_derived(self: Any, evidence_id: str) -> str:
     return outcome.value or "none needed"
 
 
-@shared_task(
-    bind=True,
-    name=queue.READ_TEXT,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    # Tesseract has its own limit (LOCKER_MEDIA_TIMEOUT_S); this one is for the rest.
-    soft_time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 60,
-    time_limit=int(settings.LOCKER_MEDIA_TIMEOUT_S) + 90,
-    ignore_result=True,
-)
+@shared_task(name=queue.READ_TEXT, **MEDIA_TASK_OPTIONS)
 def read_text(self: Any, evidence_id: str) -> str:
     """Read the text in one picture (OCR, locker/infra/ocr.py): a derived annotation, sealed,
     never the chain's. Idempotent: a row already read is not claimed."""
