@@ -122,7 +122,7 @@ def test_the_cfpb_dossier_reads_as_one_complaint(tmp_path: Path, language: str) 
         assert f"{figures.night} calls and messages before 8 a.m. or after 9 p.m." in flat
         assert f"{figures.calls + figures.messages} calls and messages from" in flat
         # Threats to tell the contacts reached nobody: one contact report, one person.
-        assert "1 contacts of the borrower reached (1 different people)" in flat
+        assert "1 contact of the borrower reached (1 different person)" in flat
     else:
         assert f"早上 8 点前或晚上 9 点后的来电和消息 {figures.night} 次" in flat
         assert f"借款人的联系人被联系 {figures.third_party_contacts} 次" in flat

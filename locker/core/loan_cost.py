@@ -285,6 +285,25 @@ def percent(fraction: Decimal, places: str = "0.01") -> str:
 
 def plain_words(result: Audit) -> list[str]:
     """The audit in sentences a borrower reads (the active language)."""
+    if result.cost_minor < 0:
+        # Less paid back than received: the loan is not repaid, and a negative rate compared
+        # with the legal lines ("not above 24 %") would read as a finding it is not.
+        return [
+            str(
+                format_lazy(
+                    _(
+                        "You received {received} and have paid {paid} so far, less than you "
+                        "received: the loan is not repaid, so these payments give no rate of "
+                        "its cost to compare with the legal lines (their rate, {apr} % a year, "
+                        "is negative). Where amounts are still demanded, the scenario with "
+                        "them shows what paying them would cost."
+                    ),
+                    received=_major(result.received_minor),
+                    paid=_major(result.paid_minor),
+                    apr=_percent(result.apr),
+                )
+            )
+        ]
     sentences = [
         str(
             format_lazy(

@@ -12,24 +12,56 @@ from django.utils.translation import gettext as _
 
 from locker.core.identity import channel_number
 from locker.core.labels import CHANNEL_LABELS, label
+from locker.core.phones import normalise_phone
 from locker.dossier import complainant
 from locker.dossier.blocks import Block, Grid, KeyValues, Para, Section
-from locker.dossier.data import DossierData, Row, is_night, row_summary
+from locker.dossier.data import DossierData, Row, effective_rows, is_night, row_summary
 from locker.dossier.formatting import fmt_time, unknown
 
 
 def _reported(data: DossierData) -> list[tuple[Row, str, str]]:
-    """The incoming calls and text messages, with their sending number and kind."""
+    """The incoming calls and text messages, with their sending number and kind, as
+    corrected (the counts beside them apply corrections too). A message tagged "I asked
+    them to stop" is the reporter's own request in writing (Reg F's reading, too), not one
+    received, so it is not reported; nor is a sender that is no number ("me", a name) counted
+    as a number."""
     found = []
-    for row in data.rows:
+    for row in effective_rows(data.rows, data.conduct.events):
         if row.kind == "call" and row.body.get("direction", "incoming") != "outgoing":
-            number, kind = channel_number(str(row.body.get("number") or "")), "call"
-        elif row.kind == "message" and row.body.get("channel") == "sms":
-            number, kind = channel_number(str(row.body.get("sender") or "")), "sms"
+            number, kind = str(row.body.get("number") or ""), "call"
+        elif (
+            row.kind == "message"
+            and row.body.get("channel") == "sms"
+            and "asked_to_stop" not in row.tags
+        ):
+            number, kind = str(row.body.get("sender") or ""), "sms"
         else:
             continue
-        found.append((row, number, kind))
+        found.append((row, channel_number(number) if normalise_phone(number).key else "", kind))
     return found
+
+
+def _sender(row: Row, number: str) -> str:
+    """The number as the channel takes it; a sender that is no number as it was given."""
+    if number:
+        return number
+    given = str(row.body.get("number") or row.body.get("sender") or "").strip()
+    return given or _("hidden")
+
+
+def _full_text(data: DossierData, row: Row) -> str:
+    """The record's words; for a message known only by its screenshot, where to see it and
+    the text the worker read from it, marked as machine-read."""
+    text = row_summary(row, limit=None)
+    if text or not row.exhibits:
+        return text or "—"
+    labels = " ".join(exhibit.label for exhibit in row.exhibits)
+    said = [_("see the screenshot %(labels)s") % {"labels": labels}]
+    for exhibit in row.exhibits:
+        read = " ".join(data.read_texts.get(exhibit.sha256, "").split())
+        if read:
+            said.append(_("machine-read text (may contain errors): %(text)s") % {"text": read})
+    return "; ".join(said)
 
 
 def report_12321(data: DossierData) -> Section:
@@ -111,8 +143,8 @@ def report_12321(data: DossierData) -> Section:
                     [
                         fmt_time(row.when),
                         label(CHANNEL_LABELS, kind),
-                        number or _("hidden"),
-                        row_summary(row, limit=None) or "—",
+                        _sender(row, number),
+                        _full_text(data, row),
                     ]
                     for row, number, kind in reported
                 ],

@@ -8,6 +8,7 @@ agent files, the agent's written authorisation (annex A)."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from locker.core.labels import tag_label
 from locker.dossier import complainant
@@ -26,7 +27,8 @@ def _staff(data: DossierData) -> str:
         if claim:
             claims.setdefault(claim, None)
     parts = list(claims)[:20]
-    numbers = data.conduct.collector_numbers[:20]
+    # Every number that called or wrote, as in the conduct analysis's table per number.
+    numbers = [number.number for number in data.conduct.regf.numbers[:20]]
     if numbers:
         parts.append(_("numbers used: %(numbers)s") % {"numbers": ", ".join(numbers)})
     return "; ".join(parts) or unknown()
@@ -54,11 +56,12 @@ def regulator_complaint(data: DossierData) -> Section:
         "last": fmt_time(conduct.last),
         "contacts": conduct.contact_count,
         "night": conduct.night_contacts,
-        "numbers": len(conduct.collector_numbers),
+        "numbers": len(conduct.regf.numbers),
         "reached": conduct.contacts_reached,
     }
     tagged = [
-        _("%(tag)s: %(count)d times") % {"tag": tag_label(tag), "count": stat.count}
+        ngettext("%(tag)s: %(count)d time", "%(tag)s: %(count)d times", stat.count)
+        % {"tag": tag_label(tag), "count": stat.count}
         for tag, stat in sorted(conduct.tags.items(), key=lambda kv: -kv[1].count)
     ]
     basis = [
@@ -66,15 +69,23 @@ def regulator_complaint(data: DossierData) -> Section:
             "Personal Information Protection Law of the PRC (processing and disclosure of "
             "personal information, including the contact list, without consent)."
         ),
+        # The national standard (approved in 2025) is the one that states hours and a call
+        # limit; the 2018 convention is cited only for what it is known to say.
         _(
-            "National Internet Finance Association of China, Guidelines on Post-loan "
-            "Collection Risk Control for Internet Consumer Credit (2018): no violent or "
-            "abusive collection, no contact with unrelated third parties, collection only "
-            "between 08:00 and 21:00."
+            "National Internet Finance Association of China, Self-Regulatory Convention on "
+            "the Collection of Overdue Internet Finance Debts (trial, 2018): no violent or "
+            "abusive collection, no harassment of unrelated third parties."
         ),
         _(
-            "Public Security Administration Punishments Law, art. 42 (threats, insults, "
-            "repeated harassing messages)."
+            "National standard Guidelines on Post-loan Collection Risk Control for Internet "
+            "Consumer Credit (approved 2025): collect from the debtor only, contact others "
+            "only in the narrow cases it allows and never after they refuse; unless agreed, "
+            "no collection between 22:00 and 08:00; at most 3 effective calls a day."
+        ),
+        _(
+            "Public Security Administration Punishments Law (threats, insults, repeated "
+            "harassing messages: art. 42 of the text in force until 31 December 2025; the "
+            "revision in force since 1 January 2026 renumbers its articles)."
         ),
         _(
             "Criminal Law, art. 293-1 (collection of illegal debts by threats or harassment), "

@@ -43,8 +43,21 @@ def shown_text(data: DossierData, row: Row) -> str:
     return " — ".join(part for part in parts if part)
 
 
+def picture_texts(data: DossierData, row: Row) -> list[tuple[str, str]]:
+    """(label, text) of the record's pictures whose machine-read text has Chinese: the
+    picture itself is the evidence, and a reader of English needs it translated too."""
+    found = []
+    for exhibit in row.exhibits:
+        read = " ".join(data.read_texts.get(exhibit.sha256, "").split())
+        if has_chinese(read):
+            found.append((exhibit.label, read))
+    return found
+
+
 def rows_in_chinese(data: DossierData) -> list[Row]:
-    return [row for row in data.rows if has_chinese(shown_text(data, row))]
+    return [
+        row for row in data.rows if has_chinese(shown_text(data, row)) or picture_texts(data, row)
+    ]
 
 
 def needs_translator(data: DossierData) -> bool:
@@ -391,6 +404,17 @@ def translator_certificate(data: DossierData) -> Section:
                 + _("original: %(text)s") % {"text": shown_text(data, row)}
             )
         )
+        for label, read in picture_texts(data, row):
+            blocks.append(
+                Para(
+                    _(
+                        "text in the picture %(label)s (machine-read, may contain errors; "
+                        "translate from the picture): %(text)s"
+                    )
+                    % {"label": label, "text": read},
+                    "small",
+                )
+            )
         blocks.append(Para(_("translation: %(blank)s") % {"blank": SIGNATURE_LINE * 3}, "small"))
     return Section(_("Translator's certificate"), blocks, new_page=True)
 

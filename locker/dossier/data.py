@@ -9,7 +9,7 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from django.utils.translation import gettext
@@ -299,13 +299,49 @@ def summarise(rows: list[Row], zone: zoneinfo.ZoneInfo) -> Conduct:
     return conduct
 
 
-def _changes(changes: dict[str, Any], money: Callable[[int], str] | None) -> str:
+def effective_rows(rows: Iterable[Row], events: Iterable[stats.Event]) -> list[Row]:
+    """The rows as the figures see them (`events`: stats.effective_events of the same rows):
+    corrections applied to the body and the time, corrections and case facts left out, in
+    the order things happened. For the lists that restate what happened (the 12321 report's
+    messages, the CFPB narrative's examples), so they agree with the counts beside them;
+    the timeline keeps each record as it was recorded, with its corrections."""
+    by_seq = {event.seq: event for event in events}
+    shown = []
+    for row in rows:
+        event = by_seq.get(row.seq)
+        if event is None:
+            continue
+        entry = {**row.entry, "body": event.body}
+        shown.append(Row(entry, row.hash, event.at, row.recorded, row.exhibits))
+    shown.sort(key=lambda r: (r.when, r.seq))
+    return shown
+
+
+def corrected_by(rows: Iterable[Row]) -> dict[int, list[int]]:
+    """For each corrected record, the seqs of the corrections of it (in chain order)."""
+    found: dict[int, list[int]] = {}
+    for row in sorted(rows, key=lambda r: r.seq):
+        target = row.body.get("corrects_seq") if row.kind == "correction" else None
+        if isinstance(target, int):
+            found.setdefault(target, []).append(row.seq)
+    return found
+
+
+def _changes(
+    changes: dict[str, Any], money: Callable[[int], str] | None, zone: tzinfo | None = None
+) -> str:
     # Each member by its name and its value as a person reads it (amounts in major units,
-    # channels and tags by name), as the case page words them; an emptied member is a dash.
-    return "; ".join(
-        f"{labels.field_label(name)}: {labels.value_label(name, value, money=money)}"
-        for name, value in changes.items()
-    )
+    # channels and tags by name, a corrected time in the dossier's zone rather than the
+    # chain's UTC ISO form), as the case page words them; an emptied member is a dash.
+    def value(name: str, value: Any) -> str:
+        if name == "occurred_at" and isinstance(value, str) and zone is not None:
+            try:
+                return f"{chain.parse_timestamp(value).astimezone(zone):%Y-%m-%d %H:%M}"
+            except chain.FormatError:
+                pass
+        return labels.value_label(name, value, money=money)
+
+    return "; ".join(f"{labels.field_label(name)}: {value(name, v)}" for name, v in changes.items())
 
 
 def row_summary(
@@ -328,7 +364,17 @@ def row_summary(
     elif row.kind == "correction":
         parts = [f"#{body.get('corrects_seq')}: {body.get('reason', '')}"]
         if body.get("changes"):
-            parts.append(_changes(body["changes"], money))
+            parts.append(_changes(body["changes"], money, row.recorded.tzinfo))
+    elif row.kind == "loan_payment":
+        # As the loan-cost audit words a payment: what and whether paid, the amount, the day.
+        what = labels.value_label("what", body.get("what") or "repayment")
+        status = labels.value_label("status", body.get("status") or "paid")
+        parts = [
+            f"{what} ({status})",
+            labels.value_label("amount_minor", body.get("amount_minor"), money=money),
+            str(body.get("date") or ""),
+            str(body.get("note") or ""),
+        ]
     elif row.kind == "case_update":
         parts = [_changes(body.get("changes") or {}, money)]
     elif row.kind == "redaction":

@@ -8,7 +8,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, KeepTogether
 
 from locker.core.labels import kind_label, tag_label
-from locker.dossier.data import DossierData, is_night, row_party, row_summary
+from locker.dossier.data import DossierData, corrected_by, is_night, row_party, row_summary
 from locker.dossier.formatting import fmt_time, money_in
 from locker.dossier.pdf_layout import NIGHT, LayoutKit, para
 from locker.dossier.provenance import provenance, provenance_by_seq
@@ -32,6 +32,9 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     # A Paragraph has its own colour: the night rows' times are red through their style
     # (a table's TEXTCOLOR does not reach into a Paragraph).
     night = ParagraphStyle("cell-night", parent=kit.styles.cell, textColor=NIGHT)
+    # A record is shown as it was recorded; one that was corrected says by which records,
+    # so a reader does not take its first time or words for the ones the counts use.
+    corrections = corrected_by(data.rows)
     for row in data.rows:
         origin = origins[row.seq]
         times = [origin.claimed, origin.recorded]
@@ -48,7 +51,7 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
                     para(origin.author, kit.styles.tiny),
                 ],
                 row_party(row),
-                row_summary(row, money=money),
+                _summary_cell(row_summary(row, money=money), corrections.get(row.seq)),
                 ", ".join(tag_label(t) for t in row.tags),
                 " ".join(e.label for e in row.exhibits),
                 para(row.hash[:12], kit.styles.tiny, breakable=True),
@@ -80,6 +83,13 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
     # bracket, which may not start a line, hangs into the next column.
     table = kit.grid(header, rows, [0.05, 0.15, 0.12, 0.12, 0.28, 0.11, 0.07, 0.10], long=True)
     return [para(note, kit.styles.small), table]
+
+
+def _summary_cell(summary: str, corrections: list[int] | None) -> str:
+    if not corrections:
+        return summary
+    note = _("(corrected by %(seqs)s)") % {"seqs": ", ".join(f"#{seq}" for seq in corrections)}
+    return f"{summary} {note}" if summary else note
 
 
 def statements(kit: LayoutKit, data: DossierData) -> list[Flowable]:

@@ -55,8 +55,13 @@ def summary(data: DossierData, neutral: bool = False) -> Section:
     blocks.append(
         KeyValues(
             [
-                (_("Distinct collector numbers"), str(len(numbers))),
-                (_("Numbers"), ", ".join(numbers[:60]) + (" …" if len(numbers) > 60 else "")),
+                # The case page's figure: numbers that called (messages' senders are in
+                # the conduct analysis's table per number).
+                (_("Distinct numbers that called"), str(len(numbers))),
+                (
+                    _("Numbers that called"),
+                    ", ".join(numbers[:60]) + (" …" if len(numbers) > 60 else ""),
+                ),
                 (_("Borrower's contacts reached"), str(conduct.contacts_reached)),
                 (_("Calls in any 7 days (most)"), str(conduct.max_calls_in_7_days)),
             ]

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from locker.core.labels import field_label, kind_label
 from locker.dossier.blocks import Block, Grid, KeyValues, Para, Section
 from locker.dossier.cfpb_form import FormChoice, form_choices, form_text
-from locker.dossier.data import DossierData, Row, row_summary
+from locker.dossier.data import DossierData, Row, effective_rows, row_summary
 from locker.dossier.formatting import fmt_money, fmt_time, unknown
 from locker.dossier.summary import loan_facts
 
@@ -96,14 +97,27 @@ def regf_findings(data: DossierData) -> list[Finding]:
             _("Communications with third parties"),
             _("12 CFR 1006.6(d) and 1006.10; FDCPA 15 U.S.C. 1692b, 1692c(b)"),
             bool(found.third_parties),
-            _(
-                "%(count)d contacts of the borrower reached (%(people)d different people); "
-                "%(work)d of them at the borrower's work."
-            )
+            # Each figure with its own plural; the sentence joins them.
+            _("%(reached)s (%(people)s); %(work)s")
             % {
-                "count": len(found.third_parties),
-                "people": conduct.contacts_reached,
-                "work": len(found.workplace),
+                "reached": ngettext(
+                    "%(count)d contact of the borrower reached",
+                    "%(count)d contacts of the borrower reached",
+                    len(found.third_parties),
+                )
+                % {"count": len(found.third_parties)},
+                "people": ngettext(
+                    "%(people)d different person",
+                    "%(people)d different people",
+                    conduct.contacts_reached,
+                )
+                % {"people": conduct.contacts_reached},
+                "work": ngettext(
+                    "%(work)d of them at the borrower's work.",
+                    "%(work)d of them at the borrower's work.",
+                    len(found.workplace),
+                )
+                % {"work": len(found.workplace)},
             },
             found.third_parties,
         ),
@@ -127,16 +141,19 @@ def regf_findings(data: DossierData) -> list[Finding]:
                 _("Contacts after a request to stop"),
                 _("12 CFR 1006.6(c); FDCPA 15 U.S.C. 1692c(c)"),
                 bool(cease.contacts_after or cease.third_parties_after),
-                _(
-                    "First request #%(seq)d (%(medium)s); after it %(contacts)d calls and "
-                    "messages and %(third)d contacts of the borrower reached."
+                ngettext(
+                    "First request #%(seq)d (%(medium)s); after it %(contacts)d call or message",
+                    "First request #%(seq)d (%(medium)s); after it %(contacts)d calls and messages",
+                    len(cease.contacts_after),
                 )
-                % {
-                    "seq": cease.request,
-                    "medium": medium,
-                    "contacts": len(cease.contacts_after),
-                    "third": len(cease.third_parties_after),
-                },
+                % {"seq": cease.request, "medium": medium, "contacts": len(cease.contacts_after)}
+                + " "
+                + ngettext(
+                    "and %(third)d contact of the borrower reached.",
+                    "and %(third)d contacts of the borrower reached.",
+                    len(cease.third_parties_after),
+                )
+                % {"third": len(cease.third_parties_after)},
                 [*cease.requests, *cease.contacts_after, *cease.third_parties_after],
             )
         )
@@ -161,14 +178,18 @@ def number_rows(data: DossierData) -> list[list[str]]:
 
 
 def _example(row: Row) -> str:
-    return (
-        f"#{row.seq} {fmt_time(row.when)} {kind_label(row.kind)}: {row_summary(row, EXAMPLE_CHARS)}"
-    )
+    words = row_summary(row, EXAMPLE_CHARS)
+    if not words and row.exhibits:  # a message known by its screenshot only
+        words = _("see the screenshot %(labels)s") % {
+            "labels": " ".join(exhibit.label for exhibit in row.exhibits)
+        }
+    return f"#{row.seq} {fmt_time(row.when)} {kind_label(row.kind)}: {words}"
 
 
-def examples(data: DossierData, choices: list[FormChoice], findings: list[Finding]) -> list[str]:
-    """One example entry per finding and form value, in turn, never the same entry twice."""
-    by_seq = {row.seq: row for row in data.rows}
+def examples(data: DossierData, choices: list[FormChoice], findings: list[Finding]) -> list[Row]:
+    """One example entry per finding and form value, in turn, never the same entry twice,
+    most wanted first; with corrections applied (as the counts are)."""
+    by_seq = {row.seq: row for row in effective_rows(data.rows, data.conduct.events)}
     groups = [f.seqs for f in findings if f.found] + [c.seqs for c in choices]
     chosen: list[int] = []
     for depth in range(3):
@@ -176,7 +197,7 @@ def examples(data: DossierData, choices: list[FormChoice], findings: list[Findin
             fresh = [s for s in seqs if s not in chosen and s in by_seq]
             if len(seqs) > depth and fresh:
                 chosen.append(fresh[0])
-    return [_example(by_seq[seq]) for seq in chosen]
+    return [by_seq[seq] for seq in chosen]
 
 
 def cfpb_narrative(data: DossierData, choices: list[FormChoice], findings: list[Finding]) -> str:
@@ -203,7 +224,7 @@ def cfpb_narrative(data: DossierData, choices: list[FormChoice], findings: list[
             "first": fmt_time(conduct.first),
             "last": fmt_time(conduct.last),
             "contacts": conduct.contact_count,
-            "numbers": len(conduct.collector_numbers),
+            "numbers": len(conduct.regf.numbers),
         },
     ]
     parts += [f"{f.title}: {f.result}" for f in findings if f.found]
@@ -212,7 +233,10 @@ def cfpb_narrative(data: DossierData, choices: list[FormChoice], findings: list[
             continue
         label = form_text(choice.sub_issue) if choice.sub_issue else form_text(choice.issue)
         parts.append(
-            _("%(value)s: %(count)d records.") % {"value": label, "count": len(choice.seqs)}
+            ngettext(
+                "%(value)s: %(count)d record.", "%(value)s: %(count)d records.", len(choice.seqs)
+            )
+            % {"value": label, "count": len(choice.seqs)}
         )
     if facts.get("principal_minor") and facts.get("received_minor"):
         currency = facts.get("currency") or ""
@@ -229,11 +253,18 @@ def cfpb_narrative(data: DossierData, choices: list[FormChoice], findings: list[
         "these practices."
     )
     text = " ".join(parts)
-    # Examples go in while they fit; the closing request must always be there.
-    for example in examples(data, choices, findings):
-        if len(text) + len(example) + len(closing) + 2 > CFPB_NARRATIVE_LIMIT:
+    # Examples go in while they fit, most wanted first, then are told in the order they
+    # happened; the closing request must always be there.
+    room = CFPB_NARRATIVE_LIMIT - len(text) - len(closing) - 1
+    told: list[Row] = []
+    for row in examples(data, choices, findings):
+        example = _example(row)
+        if len(example) + 1 > room:
             break
-        text += " " + example
+        told.append(row)
+        room -= len(example) + 1
+    for row in sorted(told, key=lambda row: (row.when, row.seq)):
+        text += " " + _example(row)
     text = f"{text} {closing}"
     if len(text) > CFPB_NARRATIVE_LIMIT:
         text = text[: CFPB_NARRATIVE_LIMIT - 1] + "…"
@@ -270,7 +301,8 @@ def consumer_block(data: DossierData) -> list[tuple[str, str]]:
 def company_block(data: DossierData) -> list[tuple[str, str]]:
     """The creditor and the collector as recorded, then the loan facts."""
     facts = data.case_facts
-    numbers = data.conduct.collector_numbers
+    # Every number that called or wrote, as in the table per number below.
+    numbers = [number.number for number in data.conduct.regf.numbers]
     items = [
         (_("Creditor (lender)"), facts.get("lender") or unknown()),
         (field_label("lending_app"), facts.get("lending_app") or unknown()),
