@@ -27,12 +27,16 @@ from locker.dossier.blocks import Block, Bullets, Grid, KeyValues, Marker, Para,
 from locker.dossier.cover import template_title
 from locker.dossier.data import DossierData, Exhibit
 from locker.dossier.images import PreparedImage, PrintImages
+from locker.dossier.pdf_keep import KeepTail
 from locker.dossier.pdf_layout import MARGIN, PAGE, LayoutKit, forget_texts, make_styles, para
 from locker.dossier.pdf_pages import bates_prefix, numbered_canvas
 from locker.dossier.provenance import provenance_by_seq
 from locker.dossier.templates import sections
 from locker.infra import fonts
 
+# The least body text the last page of a part carries before the next part's page break
+# (pdf_keep): one or two lines on a page of their own read as a blank page.
+MIN_LINES_BEFORE_A_BREAK = 3
 # Plain binary streams: ASCII85 costs ~2.5 s per 50 screenshots and 25% more bytes.
 rl_config.useA85 = 0
 
@@ -173,11 +177,13 @@ class Renderer:
         )
 
     def story(self) -> list[Flowable]:
-        flow: list[Flowable] = []
+        # The flowables between two page breaks, each run laid out by KeepTail.
+        runs: list[list[Flowable]] = [[]]
         parts = self.part.sections if self.part is not None else sections(self.data)
         for index, section in enumerate(parts):
             if section.new_page and index:
-                flow.append(PageBreak())
+                runs.append([])
+            flow = runs[-1]
             style = self.kit.styles.h1 if index == 0 else self.kit.styles.h2
             # Headings travel with the first thing under them (_join).
             heading: list[Flowable] = [para(section.title, style)]
@@ -194,7 +200,21 @@ class Renderer:
                     heading = []
                 flow += parts
             flow += heading
-        return flow
+        story: list[Flowable] = []
+        for run in runs:
+            if story:
+                story.append(PageBreak())
+            story += self.keep_tail(run)
+        return story
+
+    def keep_tail(self, run: list[Flowable]) -> list[Flowable]:
+        """The run with its end kept from a page of its own (pdf_keep.KeepTail): from the last
+        Later on (whatever it will stand for is laid out as it comes)."""
+        start = max((i + 1 for i, f in enumerate(run) if isinstance(f, Later)), default=0)
+        if start == len(run):
+            return run
+        lines = MIN_LINES_BEFORE_A_BREAK * self.kit.styles.body.leading
+        return [*run[:start], KeepTail(run[start:], lines)]
 
     def build(self, out: IO[bytes]) -> int:
         """Lay out the document into `out`; returns the number of pages."""
