@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 
 from locker.core import anchors as core_anchors
 from locker.core.identity import TEMPLATE_ELEMENTS
+from locker.core.names import account_name
 from locker.dossier.data import (
     AccessLogPart,
     DossierData,
@@ -152,7 +153,7 @@ def gather(dossier: Dossier) -> DossierData:
         ca_fingerprint=signing.fingerprint(ca),
         keys_url=keys_url_beside(dossier.verify_url),
         generated_at=timezone.now().astimezone(zone),
-        requested_by=user.get_full_name() or user.get_username(),
+        requested_by=account_name(user),
         access_log=access_log,
         complainant=complainant_of(case.owner) if carries_details else None,
         complaint=complaint_of(case) if carries_details else None,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from locker.core import chain, labels, regf, stats
 from locker.core.anchors import AttestationReport
 from locker.core.identity import Complainant, Complaint
+from locker.core.names import account_name
 from locker.core.phones import normalise_phone
 from locker.models import AccessLog, Case, Dossier, Entry
 from locker.selectors.complainant import complainant_of
@@ -154,7 +155,7 @@ def consumer_details(case: Case) -> ConsumerDetails:
     owner = case.owner
     own = complainant_of(owner)
     return ConsumerDetails(
-        name=own.legal_name or owner.get_full_name() or owner.get_username(),
+        name=own.legal_name or account_name(owner),
         email=own.email or owner.email or "",
         phone=own.phone,
         address=own.address,

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from locker.core.names import account_name
 from locker.models import (
     AccessLog,
     Annotation,
@@ -83,16 +84,14 @@ def display_name(user: Any) -> str:
     profile = ProfessionalProfile.objects.filter(user=user).first()
     if profile is not None:
         return f"{profile.name} ({profile.organisation})" if profile.organisation else profile.name
-    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return full or user.get_username()
+    return account_name(user)
 
 
 def client_name(case: Case) -> str:
     """The client as they chose to be shown on the case, else their account's name."""
     if case.borrower_name:
         return case.borrower_name
-    owner = case.owner
-    return owner.get_full_name() or owner.get_username()
+    return account_name(case.owner)
 
 
 def grantee_label(share: Share) -> str:
