@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from locker.core import loan_cost
 from locker.core.names import full_name
 from locker.dossier.blocks import Grid, Para, Section
 from locker.dossier.build import gather
@@ -160,3 +161,19 @@ def test_names_print_family_name_first_in_chinese_in_every_place(tmp_path: Path)
     assert sharing.display_name(owner) == sharing.client_name(case) == "王𠮷"
     western = UserFactory(first_name="Jane", last_name="Roe")
     assert sharing.display_name(western) == "Jane Roe"
+
+
+@needs_poppler
+def test_the_stated_rate_reads_as_a_percentage_in_the_case_facts_row(tmp_path: Path) -> None:
+    # The review found "合同约定年利率（基点）: 2400" in the timeline's case-facts row.
+    case = make_case(principal_minor=500000, received_minor=350000, stated_rate_bp=2400)
+    add_entry(case, "call", {"number": "17012345678"}, occurred_at="2026-01-05T10:00:00+08:00")
+    for language, label in (("zh-hans", "合同约定年利率"), ("en", "Annual rate on the contract")):
+        _dossier, data = make_dossier(case, "cn_regulator", language)
+        path = tmp_path / f"{language}.pdf"
+        path.write_bytes(data)
+        dense = flat_text(path).replace(" ", "")  # table cells wrap anywhere
+        assert "2400" not in dense and "基点" not in dense and "basispoints" not in dense
+        # As the loan-cost audit prints the same rate, from the same helper.
+        assert f"{label.replace(' ', '')}:24.00%" in dense
+        assert loan_cost.rate_text(loan_cost.of_basis_points(2400)) == "24.00 %"

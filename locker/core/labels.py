@@ -18,6 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from locker.core import loan_cost
 from locker.core.money import format_minor
 
 KIND_LABELS: dict[str, Promise] = {
@@ -116,7 +117,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "demanded_minor": _("Amount demanded"),
     "loan_start": _("Loan start date"),
     "loan_due": _("Loan due date"),
-    "stated_rate_bp": _("Annual rate on the contract (basis points)"),
+    "stated_rate_bp": _("Annual rate on the contract"),
     "collector_agency": _("Collection agency"),
     "amount_minor": _("Amount"),
     "date": _("Date"),
@@ -154,8 +155,9 @@ def duration_text(seconds: Any) -> str:
 
 def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = None) -> str:
     """A body member's or case fact's value as a person reads it: names for machine words,
-    minutes for durations, major units for money (`money` words an amount in minor units;
-    the plain "5,000.00" by default), the list for tags, a dash for nothing."""
+    minutes for durations, a percentage for the stated rate, major units for money (`money`
+    words an amount in minor units; the plain "5,000.00" by default), the list for tags, a
+    dash for nothing."""
     if name == "direction":
         return label(DIRECTION_LABELS, value)
     if name == "channel":
@@ -172,6 +174,9 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
         return duration_text(value) or "—"
     if name == "tags" and isinstance(value, list):
         return gettext(", ").join(tag_label(t) for t in value) if value else "—"
+    if name == "stated_rate_bp" and isinstance(value, int) and not isinstance(value, bool):
+        # Kept in basis points, read as the loan-cost audit prints a rate: "24.00 %".
+        return loan_cost.rate_text(loan_cost.of_basis_points(value))
     if name.endswith("_minor"):
         if isinstance(value, int) and not isinstance(value, bool):
             return (money or format_minor)(value)

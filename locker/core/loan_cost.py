@@ -89,7 +89,7 @@ def lines(lpr_bp: int, lpr_date: date | None) -> list[Line]:
             "cn_4lpr",
             format_lazy(
                 _("China: four times the one-year LPR ({lpr} % on {date}), the courts' cap"),
-                lpr=_percent(Decimal(lpr_bp) / 10000),
+                lpr=_percent(of_basis_points(lpr_bp)),
                 date=lpr_date.isoformat() if lpr_date else "—",
             ),
             cap,
@@ -283,6 +283,16 @@ def percent(fraction: Decimal, places: str = "0.01") -> str:
     return _percent(fraction, places)
 
 
+def rate_text(fraction: Decimal, places: str = "0.01") -> str:
+    """A rate as the audit prints it beside its label: 0.24 -> "24.00 %"."""
+    return f"{_percent(fraction, places)} %"
+
+
+def of_basis_points(bp: int) -> Decimal:
+    """A rate given in basis points (the case's stated_rate_bp) as a fraction: 2400 -> 0.24."""
+    return Decimal(bp) / 10000
+
+
 def plain_words(result: Audit) -> list[str]:
     """The audit in sentences a borrower reads (the active language)."""
     if result.cost_minor < 0:
@@ -326,7 +336,7 @@ def plain_words(result: Audit) -> list[str]:
             str(
                 format_lazy(
                     _("The contract states {stated} % a year."),
-                    stated=_percent(Decimal(result.stated_rate_bp) / 10000),
+                    stated=_percent(of_basis_points(result.stated_rate_bp)),
                 )
             )
         )

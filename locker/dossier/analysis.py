@@ -5,8 +5,6 @@ every dossier say the same counts. Records are named by their exhibit label, E-<
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.utils.translation import gettext as _
 
 from locker.core import labels, loan_cost
@@ -117,7 +115,7 @@ def _audit(data: DossierData, loan: loan_cost.LoanCost) -> Section:
                 (_("Money received on"), facts.disbursed.isoformat() if facts.disbursed else "—"),
                 (
                     _("Annual rate the contract states"),
-                    f"{loan_cost.percent(Decimal(facts.stated_rate_bp) / 10000)} %"
+                    loan_cost.rate_text(loan_cost.of_basis_points(facts.stated_rate_bp))
                     if facts.stated_rate_bp is not None
                     else "—",
                 ),
@@ -155,11 +153,11 @@ def _audit(data: DossierData, loan: loan_cost.LoanCost) -> Section:
         blocks.append(
             KeyValues(
                 [
-                    (_("Daily rate r"), f"{loan_cost.percent(audit.daily_rate, '0.000001')} %"),
-                    (_("APR = r × 365"), f"{loan_cost.percent(audit.apr)} %"),
+                    (_("Daily rate r"), loan_cost.rate_text(audit.daily_rate, "0.000001")),
+                    (_("APR = r × 365"), loan_cost.rate_text(audit.apr)),
                     (
                         _("Effective annual rate = (1 + r)^365 − 1"),
-                        f"{loan_cost.percent(audit.effective)} %",
+                        loan_cost.rate_text(audit.effective),
                     ),
                 ]
             )
