@@ -12,17 +12,20 @@ from pathlib import Path
 
 import pytest
 from django.utils import translation
+from django.utils.translation import gettext as _
 
+from locker import services
 from locker.core import loan_cost
 from locker.core.names import full_name
 from locker.dossier.blocks import Grid, Para, Section
 from locker.dossier.build import gather
+from locker.dossier.cn_12321 import report_12321
 from locker.dossier.render import PartLayout, Renderer
 from locker.models import Case, Dossier
 from locker.selectors import sharing
 
 from .conftest import needs
-from .dossier_helpers import has, make_dossier, run_tool
+from .dossier_helpers import has, make_dossier, run_tool, screenshot_png
 from .factories import UserFactory, add_entry, make_case
 from .review_case import review_case
 
@@ -177,3 +180,57 @@ def test_the_stated_rate_reads_as_a_percentage_in_the_case_facts_row(tmp_path: P
         # As the loan-cost audit prints the same rate, from the same helper.
         assert f"{label.replace(' ', '')}:24.00%" in dense
         assert loan_cost.rate_text(loan_cost.of_basis_points(2400)) == "24.00 %"
+
+
+# An ASCII list separator after a Chinese character, a closing bracket or a digit, before
+# another of them, "#" or an exhibit label: "电话 17, 案件信息 1", "17012345678, 17123456789".
+_CJK = "\u3400-\u9fff\U00020000-\U0003ffff"
+ASCII_LIST = re.compile(f"[{_CJK}）」\\d][;,] (?=[{_CJK}（「\\d#E])")
+
+
+@needs_poppler
+def test_lists_in_the_chinese_dossiers_are_joined_with_chinese_punctuation(
+    tmp_path: Path,
+) -> None:
+    case = review_case()
+    for template in TEMPLATES:
+        _dossier, data = make_dossier(case, template, "zh-hans", time_zone="Asia/Shanghai")
+        path = tmp_path / f"{template}.pdf"
+        path.write_bytes(data)
+        text = flat_text(path)
+        assert [m.group(0) for m in ASCII_LIST.finditer(text)] == [], template
+        if template == "cn_12321":
+            assert "17012345678、17123456789" in text.replace(" ", "")
+    # The English ones keep theirs.
+    _dossier, data = make_dossier(case, "us_cfpb", "en", time_zone="Asia/Shanghai")
+    path = tmp_path / "en.pdf"
+    path.write_bytes(data)
+    assert "17012345678, 17123456789" in flat_text(path)
+
+
+def test_the_12321_note_on_a_screenshot_joins_its_parts_in_the_reports_language() -> None:
+    # The review's new note: "见截图 E-n; 机器识别的文字…" with an ASCII "; " in Chinese.
+    case = make_case(title="骚扰短信")
+    add_entry(
+        case,
+        "message",
+        {"channel": "sms", "sender": "10690000123", "text": ""},
+        occurred_at="2026-01-07T21:30:00+08:00",
+        uploads=[services.Upload("shot.png", io.BytesIO(screenshot_png(seed=11)))],
+    )
+    for language, separator in (("zh-hans", "；"), ("en", "; ")):
+        dossier = Dossier.objects.create(
+            case=case, requested_by=case.owner, template="cn_12321", language=language
+        )
+        data = gather(dossier)
+        exhibit = next(row for row in data.rows if row.exhibits).exhibits[0]
+        data.read_texts = {exhibit.sha256: "最后通知：明天不还款将起诉你"}
+        with translation.override(language):
+            section = report_12321(data)
+            seen = _("see the screenshot %(labels)s") % {"labels": exhibit.label}
+        grids = [block for block in section.blocks if isinstance(block, Grid)]
+        full_text = grids[-1].rows[0][-1]
+        assert full_text.startswith(seen + separator), full_text
+        assert "最后通知：明天不还款将起诉你" in full_text
+        if language == "zh-hans":
+            assert "; " not in full_text

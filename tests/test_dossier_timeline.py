@@ -50,7 +50,7 @@ def test_money_reads_in_major_units_in_the_readers_language() -> None:
     with translation.override("zh-hans"):
         assert (
             row_summary(update, money=money_in("CNY"))
-            == "借款本金: ¥5,000.00; 借款平台或放贷机构: —"
+            == "借款本金: ¥5,000.00；借款平台或放贷机构: —"
         )
 
 
@@ -92,7 +92,7 @@ def test_the_timeline_in_chinese(tmp_path: Path) -> None:
     _dossier, data = make_dossier(small_case(), "cn_regulator", "zh-hans")
     path = write(tmp_path, data)
     text = re.sub(r"\s+", " ", pdf_text(path))
-    assert "借款本金: ¥3,000.00" in text
+    assert "借款本金:¥3,000.00" in text.replace(" ", "")  # table cells wrap anywhere
     assert "principal_minor" not in text and "300000" not in text
     assert "短信 106900001" in text and "sms" not in text
     page = timeline_page(path)

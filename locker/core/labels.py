@@ -9,7 +9,7 @@ pipeline)."""
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -134,6 +134,14 @@ def label(table: dict[str, Promise], value: object) -> str:
     return str(found) if found is not None else str(value)
 
 
+def join_list(items: Iterable[object], *, strong: bool = False) -> str:
+    """Items as the active language lists them: "a, b" in English and "a、b" in Chinese; with
+    `strong`, for items that may hold commas themselves (a reason and its changes, several
+    sentences), "a; b" and "a；b". The one place text is joined into a list."""
+    separator = gettext("; ") if strong else gettext(", ")
+    return separator.join(str(item) for item in items)
+
+
 def kind_label(kind: object) -> str:
     return label(KIND_LABELS, kind)
 
@@ -173,7 +181,7 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
     if name == "duration_s":
         return duration_text(value) or "—"
     if name == "tags" and isinstance(value, list):
-        return gettext(", ").join(tag_label(t) for t in value) if value else "—"
+        return join_list(tag_label(t) for t in value) if value else "—"
     if name == "stated_rate_bp" and isinstance(value, int) and not isinstance(value, bool):
         # Kept in basis points, read as the loan-cost audit prints a rate: "24.00 %".
         return loan_cost.rate_text(loan_cost.of_basis_points(value))
@@ -182,8 +190,9 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
             return (money or format_minor)(value)
         return "—" if value is None or value == "" else str(value)
     if isinstance(value, dict):
-        return "; ".join(
-            f"{field_label(k)}: {value_label(k, v, money=money)}" for k, v in value.items()
+        return join_list(
+            (f"{field_label(k)}: {value_label(k, v, money=money)}" for k, v in value.items()),
+            strong=True,
         )
     if value is None or value == "":
         return "—"

@@ -18,7 +18,7 @@ MAX_LISTED = 40
 
 
 def _refs(seqs: list[int]) -> str:
-    shown = ", ".join(f"E-{s}" for s in seqs[:MAX_LISTED])
+    shown = labels.join_list(f"E-{s}" for s in seqs[:MAX_LISTED])
     return (shown + (" …" if len(seqs) > MAX_LISTED else "")) or "—"
 
 
@@ -86,7 +86,11 @@ def _conduct(data: DossierData, a: ConductAnalysis) -> Section:
         blocks.append(
             Para(
                 _("Confirmed tags: %(tags)s")
-                % {"tags": "; ".join(f"{labels.tag_label(t)} {n}" for t, n in a.tags.items())}
+                % {
+                    "tags": labels.join_list(
+                        (f"{labels.tag_label(t)} {n}" for t, n in a.tags.items()), strong=True
+                    )
+                }
             )
         )
     blocks.append(

@@ -11,7 +11,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from locker.core.identity import channel_number
-from locker.core.labels import CHANNEL_LABELS, label
+from locker.core.labels import CHANNEL_LABELS, join_list, label
 from locker.core.phones import normalise_phone
 from locker.dossier import complainant
 from locker.dossier.blocks import Block, Grid, KeyValues, Para, Section
@@ -61,7 +61,7 @@ def _full_text(data: DossierData, row: Row) -> str:
         read = " ".join(data.read_texts.get(exhibit.sha256, "").split())
         if read:
             said.append(_("machine-read text (may contain errors): %(text)s") % {"text": read})
-    return "; ".join(said)
+    return join_list(said, strong=True)
 
 
 def report_12321(data: DossierData) -> Section:
@@ -104,9 +104,9 @@ def report_12321(data: DossierData) -> Section:
                 (_("Reporter's contact phone"), who.phone or complainant.missing("phone")),
                 (
                     _("Reporter's own number(s) that received them"),
-                    ", ".join(receiving) or complainant.missing("receiving_numbers"),
+                    join_list(receiving) or complainant.missing("receiving_numbers"),
                 ),
-                (_("Type of report"), ", ".join(kinds) or unknown()),
+                (_("Type of report"), join_list(kinds) or unknown()),
                 (_("Numbers reported"), str(len(rows))),
                 (
                     _("Related to"),

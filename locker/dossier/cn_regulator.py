@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from locker.core.labels import tag_label
+from locker.core.labels import join_list, tag_label
 from locker.dossier import complainant
 from locker.dossier.blocks import Block, Bullets, KeyValues, Para, Section
 from locker.dossier.data import DossierData
@@ -30,8 +30,8 @@ def _staff(data: DossierData) -> str:
     # Every number that called or wrote, as in the conduct analysis's table per number.
     numbers = [number.number for number in data.conduct.regf.numbers[:20]]
     if numbers:
-        parts.append(_("numbers used: %(numbers)s") % {"numbers": ", ".join(numbers)})
-    return "; ".join(parts) or unknown()
+        parts.append(_("numbers used: %(numbers)s") % {"numbers": join_list(numbers)})
+    return join_list(parts, strong=True) or unknown()
 
 
 def regulator_complaint(data: DossierData) -> Section:

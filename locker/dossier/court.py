@@ -13,7 +13,7 @@ from datetime import datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from locker.core.labels import kind_label
+from locker.core.labels import join_list, kind_label
 from locker.dossier.blocks import Block, Bullets, Grid, Marker, Para, Section
 from locker.dossier.data import DossierData, Row, row_party, row_summary
 from locker.dossier.formatting import money_in
@@ -72,7 +72,7 @@ def _seq_ranges(seqs: list[int]) -> str:
             spans[-1][1] = seq
         else:
             spans.append([seq, seq])
-    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+    return join_list(str(a) if a == b else f"{a}–{b}" for a, b in spans)
 
 
 def _when(data: DossierData, moment: datetime | None) -> str:
@@ -119,7 +119,7 @@ def third_party_time(data: DossierData) -> list[Block]:
                 attested += " – " + _when(data, row.attested_to)
             if row.late:
                 attested += " (" + _("late") + ")"
-        rows.append([span, attested, "; ".join(row.attested_by) or "—"])
+        rows.append([span, attested, join_list(row.attested_by, strong=True) or "—"])
     blocks.append(
         Grid(
             [_("Records"), _("Existed no later than"), _("Time-stamp authority")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from locker.core.labels import field_label, kind_label
+from locker.core.labels import field_label, join_list, kind_label
 from locker.dossier.blocks import Block, KeyValues, Para, Section
 from locker.dossier.data import DossierData
 from locker.dossier.formatting import unknown
@@ -46,7 +46,7 @@ def period(data: DossierData) -> str:
 def cover(data: DossierData) -> Section:
     dossier = data.dossier
     facts = data.case_facts
-    counts = ", ".join(
+    counts = join_list(
         f"{kind_label(kind)} {count}" for kind, count in sorted(data.conduct.by_kind.items())
     )
     items = [

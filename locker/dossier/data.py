@@ -342,7 +342,10 @@ def _changes(
                 pass
         return labels.value_label(name, value, money=money)
 
-    return "; ".join(f"{labels.field_label(name)}: {value(name, v)}" for name, v in changes.items())
+    return labels.join_list(
+        (f"{labels.field_label(name)}: {value(name, v)}" for name, v in changes.items()),
+        strong=True,
+    )
 
 
 def row_summary(

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, KeepTogether
 
-from locker.core.labels import kind_label, tag_label
+from locker.core.labels import join_list, kind_label, tag_label
 from locker.dossier.data import DossierData, corrected_by, is_night, row_party, row_summary
 from locker.dossier.formatting import fmt_time, money_in
 from locker.dossier.pdf_layout import NIGHT, LayoutKit, para
@@ -52,7 +52,7 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
                 ],
                 row_party(row),
                 _summary_cell(row_summary(row, money=money), corrections.get(row.seq)),
-                ", ".join(tag_label(t) for t in row.tags),
+                join_list(tag_label(t) for t in row.tags),
                 " ".join(e.label for e in row.exhibits),
                 para(row.hash[:12], kit.styles.tiny, breakable=True),
             ]
@@ -88,7 +88,7 @@ def timeline(kit: LayoutKit, data: DossierData) -> list[Flowable]:
 def _summary_cell(summary: str, corrections: list[int] | None) -> str:
     if not corrections:
         return summary
-    note = _("(corrected by %(seqs)s)") % {"seqs": ", ".join(f"#{seq}" for seq in corrections)}
+    note = _("(corrected by %(seqs)s)") % {"seqs": join_list(f"#{seq}" for seq in corrections)}
     return f"{summary} {note}" if summary else note
 
 

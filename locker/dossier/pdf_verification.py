@@ -17,6 +17,7 @@ from reportlab.platypus import Flowable, Image, Spacer
 
 from locker.core.anchors import AttestationReport
 from locker.core.chain import fingerprint_groups
+from locker.core.labels import join_list
 from locker.dossier.data import DossierData
 from locker.dossier.pdf_layout import LayoutKit, para
 from locker.dossier.sign import EMBEDDED_NAMES, SignatureLevel
@@ -156,7 +157,7 @@ def attestation_flow(kit: LayoutKit, data: DossierData) -> list[Flowable]:
                     "A time-stamp authority vouched for a different version of these records "
                     "at record(s) %(seqs)s: the chain was rewritten after it saw it."
                 )
-                % {"seqs": ", ".join(str(c.length) for c in report.conflicts)},
+                % {"seqs": join_list(str(c.length) for c in report.conflicts)},
                 kit,
             )
         )
@@ -189,7 +190,7 @@ def attestation_flow(kit: LayoutKit, data: DossierData) -> list[Flowable]:
             if row.attested_to and when(row.attested_to) != attested:
                 attested += " – " + when(row.attested_to)
         lag = _lag_text(row.largest_lag) + (" " + _("late") if row.late else "")
-        rows.append([span, recorded, attested, lag, "; ".join(row.attested_by)])
+        rows.append([span, recorded, attested, lag, join_list(row.attested_by, strong=True)])
     flow.append(
         kit.grid(
             [
@@ -237,7 +238,7 @@ def verification(kit: LayoutKit, data: DossierData) -> list[Flowable]:
         ),
         (_("Instance CA fingerprint (SHA-256)"), fingerprint_groups(data.ca_fingerprint)),
         (_("Signature"), signature_level_text(data.time_stamped)),
-        (_("Embedded files"), ", ".join(EMBEDDED_NAMES)),
+        (_("Embedded files"), join_list(EMBEDDED_NAMES)),
         (_("Records shown / omitted"), f"{len(data.rows)} / {data.omitted}"),
     ]
     if data.keys_url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from locker.core.labels import field_label, tag_label
+from locker.core.labels import field_label, join_list, tag_label
 from locker.dossier.blocks import Block, Grid, KeyValues, Marker, Para, Section
 from locker.dossier.data import DossierData
 from locker.dossier.formatting import fmt_money, fmt_time, unknown
@@ -60,7 +60,7 @@ def summary(data: DossierData, neutral: bool = False) -> Section:
                 (_("Distinct numbers that called"), str(len(numbers))),
                 (
                     _("Numbers that called"),
-                    ", ".join(numbers[:60]) + (" …" if len(numbers) > 60 else ""),
+                    join_list(numbers[:60]) + (" …" if len(numbers) > 60 else ""),
                 ),
                 (_("Borrower's contacts reached"), str(conduct.contacts_reached)),
                 (_("Calls in any 7 days (most)"), str(conduct.max_calls_in_7_days)),

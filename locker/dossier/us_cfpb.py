@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from locker.core.labels import field_label, kind_label
+from locker.core.labels import field_label, join_list, kind_label
 from locker.dossier.blocks import Block, Grid, KeyValues, Para, Section
 from locker.dossier.cfpb_form import FormChoice, form_choices, form_text
 from locker.dossier.data import DossierData, Row, effective_rows, row_summary
@@ -44,7 +44,7 @@ def entry_refs(data: DossierData, seqs: list[int]) -> str:
         row = by_seq.get(seq)
         labels = " ".join(e.label for e in row.exhibits) if row else ""
         shown.append(f"#{seq} ({labels})" if labels else f"#{seq}")
-    text = ", ".join(shown)
+    text = join_list(shown)
     rest = len(set(seqs)) - len(shown)
     if rest > 0:
         text += " " + _("and %(count)d more (see the timeline)") % {"count": rest}
@@ -171,7 +171,7 @@ def number_rows(data: DossierData) -> list[list[str]]:
                 str(len(number.night)),
                 str(number.frequency.most_in_7_days),
                 entry_refs(data, number.frequency.over_limit) if number.frequency.found else "—",
-                ", ".join(number.caller_claims) or "—",
+                join_list(number.caller_claims) or "—",
             ]
         )
     return rows
@@ -309,7 +309,7 @@ def company_block(data: DossierData) -> list[tuple[str, str]]:
         (_("Debt collector (collection agency)"), facts.get("collector_agency") or unknown()),
         (
             _("Collector numbers"),
-            ", ".join(numbers[:60]) + (" …" if len(numbers) > 60 else "") if numbers else "—",
+            join_list(numbers[:60]) + (" …" if len(numbers) > 60 else "") if numbers else "—",
         ),
     ]
     skip = {field_label(n) for n in ("lender", "lending_app", "collector_agency")}

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from locker.core import kinds, stats
-from locker.core.labels import tag_label
+from locker.core.labels import join_list, tag_label
 from locker.models import Case, Entry
 from locker.services.entries import AppendResult, InputError, append_entry
 
@@ -57,7 +57,7 @@ def confirm_suggested_tags(
             body={
                 "corrects_seq": seq,
                 "reason": gettext("Tags confirmed from the analysis's suggestions: %(tags)s")
-                % {"tags": gettext(", ").join(tag_label(t) for t in new)},
+                % {"tags": join_list(tag_label(t) for t in new)},
                 "changes": {"tags": [*current, *new]},
                 "origin": "suggested_tags",
             },
