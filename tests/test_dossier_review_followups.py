@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import translation
@@ -20,9 +22,11 @@ from locker.core.names import full_name
 from locker.dossier.blocks import Grid, Para, Section
 from locker.dossier.build import gather
 from locker.dossier.cn_12321 import report_12321
+from locker.dossier.cover import period
 from locker.dossier.render import PartLayout, Renderer
 from locker.models import Case, Dossier
 from locker.selectors import sharing
+from locker.services import analysis as analysis_services
 
 from .conftest import needs
 from .dossier_helpers import has, make_dossier, run_tool, screenshot_png
@@ -234,3 +238,72 @@ def test_the_12321_note_on_a_screenshot_joins_its_parts_in_the_reports_language(
         assert "最后通知：明天不还款将起诉你" in full_text
         if language == "zh-hans":
             assert "; " not in full_text
+
+
+def period_case() -> Case:
+    """Case facts and a correction recorded today, a payment dated in November, calls in
+    January, the last one's time corrected to a day earlier."""
+    case = make_case(principal_minor=500000, received_minor=350000, loan_start="2025-11-01")
+    analysis_services.record_loan_payment(
+        case=case,
+        author=f"user:{case.owner_id}",
+        amount_minor=200000,
+        day=date(2025, 11, 15),
+        what="repayment",
+        status="paid",
+    )
+    for when in ("2026-01-05T10:00:00+08:00", "2026-01-07T10:00:00+08:00"):
+        add_entry(case, "call", {"number": "17012345678"}, occurred_at=when)
+    wrong = add_entry(
+        case, "call", {"number": "17012345678"}, occurred_at="2026-01-10T01:00:00+08:00"
+    )
+    add_entry(
+        case,
+        "correction",
+        {
+            "corrects_seq": wrong.seq,
+            "reason": "记错了日期",
+            "changes": {"occurred_at": "2026-01-09T01:00:00+08:00"},
+        },
+    )
+    return case
+
+
+@needs_poppler
+def test_the_period_covered_runs_from_the_first_to_the_last_record_shown(
+    tmp_path: Path,
+) -> None:
+    # The review found the cover's "Period covered" running to the day the dossier was made
+    # (the day the case facts and the correction were recorded).
+    case = period_case()
+    for language, words in (
+        ("en", "2025-11-15–2026-01-09(thefirstandthelastrecordshown,bythedateofwhattheyrecord)"),
+        ("zh-hans", "2025-11-15–2026-01-09（所列首条与末条记录，按所记事项的日期）"),
+    ):
+        dossier, data = make_dossier(case, "court", language, time_zone="Asia/Shanghai")
+        path = tmp_path / f"{language}.pdf"
+        path.write_bytes(data)
+        cover_page = run_tool("pdftotext", "-enc", "UTF-8", "-l", "1", str(path), "-")
+        dense = re.sub(r"\s+", "", cover_page)  # the cell wraps anywhere
+        assert words in dense
+        made = dossier.created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+        assert f"–{made:%Y-%m-%d}" not in dense
+    # With dates chosen: the records within them, and the dates chosen said beside them.
+    dossier = Dossier.objects.create(
+        case=case,
+        requested_by=case.owner,
+        template="court",
+        language="en",
+        time_zone="Asia/Shanghai",
+        date_from=date(2026, 1, 6),
+    )
+    with translation.override("en"):
+        assert period(gather(dossier)) == (
+            "2026-01-07 – 2026-01-09 (the first and the last record shown, by the date of what "
+            "they record); dates chosen for this dossier: from 2026-01-06"
+        )
+    dossier.date_from, dossier.date_to = date(2026, 2, 1), date(2026, 2, 28)
+    with translation.override("zh-hans"):
+        assert (
+            period(gather(dossier)) == "未列出任何记录；本卷宗选定的日期：2026-02-01 至 2026-02-28"
+        )

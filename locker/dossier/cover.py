@@ -3,11 +3,14 @@ heads every page and names the PDF)."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
+
 from django.utils.translation import gettext as _
 
 from locker.core.labels import field_label, join_list, kind_label
 from locker.dossier.blocks import Block, KeyValues, Para, Section
-from locker.dossier.data import DossierData
+from locker.dossier.data import DossierData, effective_rows
 from locker.dossier.formatting import unknown
 
 
@@ -32,15 +35,59 @@ def template_addressee(key: str) -> str:
     }[key]
 
 
-def period(data: DossierData) -> str:
+# Records about the file rather than about what happened: they are dated when they were
+# made (often the day the dossier is made), so they would stretch the period to that day.
+_FILE_KINDS = frozenset({"case_update", "correction", "redaction"})
+
+
+def record_dates(data: DossierData) -> list[date]:
+    """The dates of what the records shown report, corrections applied, in the dossier's time
+    zone: the time it happened (the recorded time when none was given), a loan payment's
+    day; within the dossier's dates, when it has some."""
     dossier = data.dossier
-    if dossier.date_from or dossier.date_to:
-        start = dossier.date_from.isoformat() if dossier.date_from else "…"
-        end = dossier.date_to.isoformat() if dossier.date_to else "…"
-        return f"{start} – {end}"
-    if data.rows:
-        return f"{data.rows[0].when:%Y-%m-%d} – {data.rows[-1].when:%Y-%m-%d}"
-    return "—"
+    found = []
+    for row in effective_rows(data.rows, data.conduct.events):
+        if row.kind in _FILE_KINDS:
+            continue
+        day = row.when.date()
+        if row.kind == "loan_payment":  # recorded when entered; its day is in the body
+            with contextlib.suppress(ValueError):
+                day = date.fromisoformat(str(row.body.get("date")))
+        if (dossier.date_from is None or day >= dossier.date_from) and (
+            dossier.date_to is None or day <= dossier.date_to
+        ):
+            found.append(day)
+    return found
+
+
+def period(data: DossierData) -> str:
+    """From the first to the last record shown, by the date of what they record (not the day
+    the dossier is made), and the dates chosen for the dossier, if any."""
+    dossier = data.dossier
+    days = record_dates(data)
+    if days:
+        text = _(
+            "%(first)s – %(last)s (the first and the last record shown, by the date of "
+            "what they record)"
+        ) % {
+            "first": f"{min(days):%Y-%m-%d}",
+            "last": f"{max(days):%Y-%m-%d}",
+        }
+    else:
+        text = _("no record shown")
+    start, end = dossier.date_from, dossier.date_to
+    if start and end:
+        chosen = _("dates chosen for this dossier: %(start)s to %(end)s") % {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        }
+    elif start:
+        chosen = _("dates chosen for this dossier: from %(start)s") % {"start": start.isoformat()}
+    elif end:
+        chosen = _("dates chosen for this dossier: until %(end)s") % {"end": end.isoformat()}
+    else:
+        return text
+    return join_list([text, chosen], strong=True)
 
 
 def cover(data: DossierData) -> Section:
