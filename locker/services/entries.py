@@ -364,6 +364,10 @@ def _validate_correction(case: Case, body: dict[str, Any]) -> None:
                 kind=target.kind,
             )
         )
+    try:
+        body["changes"] = kinds.changes_with_e164(target.kind, target.body, body["changes"])
+    except kinds.BodyError as exc:
+        raise InputError(_message(exc)) from exc
     if "occurred_at" in body["changes"]:
         moment = parse_occurred_at(body["changes"]["occurred_at"])
         body["changes"]["occurred_at"] = chain.format_timestamp(moment) if moment else None
@@ -409,7 +413,9 @@ def append_entry(
             )
         )
     try:
-        clean = kinds.clean_body(kind, body)
+        # Every path that records a call or a message comes here: the E.164 form of its
+        # number is filled in here, once, the same for all of them.
+        clean = kinds.with_e164(kind, kinds.clean_body(kind, body))
     except kinds.BodyError as exc:
         raise InputError(_message(exc)) from exc
     if kind == "call" and not uploads and kinds.is_empty_call(clean):

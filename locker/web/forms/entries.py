@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from locker.core import kinds, labels
-from locker.core.phones import normalise_phone
 from locker.services import MAX_FILES_PER_ENTRY, Upload
 from locker.web.forms.fields import DATE_WIDGET, MultipleFileField
 
@@ -174,15 +173,6 @@ class CallForm(EntryForm):
             self.add_error("duration", exc)
         return data
 
-    def body(self) -> dict[str, Any]:
-        # The number as typed stays `number`; its E.164 form, when it has one, rides beside it
-        # (docs/chain-format.md, "Numbers").
-        body = super().body()
-        e164 = normalise_phone(body.get("number", "")).e164
-        if e164:
-            body["number_e164"] = e164
-        return body
-
 
 class MessageForm(EntryForm):
     kind = "message"
@@ -207,13 +197,6 @@ class MessageForm(EntryForm):
     def clean_sender(self) -> str:
         # Full-width digits and ideographic spaces as ASCII (a name is unchanged by this).
         return unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
-
-    def body(self) -> dict[str, Any]:
-        body = super().body()
-        e164 = normalise_phone(body.get("sender", "")).e164
-        if e164:
-            body["sender_e164"] = e164
-        return body
 
 
 CONTACT_CHANNELS = ("call", "sms", "wechat", "qq", "app", "email", "in_person", "other")
@@ -339,13 +322,6 @@ class CorrectionForm(forms.Form):
                 value = self.cleared[name]
             if value != body.get(name):
                 changes[name] = value
-        members = kinds.BODY_MODELS[self.target.kind].model_fields
-        for name in ("number", "sender"):
-            # A corrected number takes its E.164 form along (None: it has none any more).
-            if name in changes and f"{name}_e164" in members:
-                e164 = normalise_phone(str(changes[name] or "")).e164
-                if e164 != body.get(f"{name}_e164"):
-                    changes[f"{name}_e164"] = e164
         return changes
 
 
@@ -371,9 +347,6 @@ class UseReadTextForm(forms.Form):
         sender = unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
         if sender:
             changes["sender"] = sender
-            e164 = normalise_phone(sender).e164
-            if e164:
-                changes["sender_e164"] = e164
         return changes
 
 
