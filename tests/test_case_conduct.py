@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -215,7 +214,9 @@ def test_an_erasure_empties_the_panel_at_once_and_an_older_computation_stays_out
 
 def test_confirmed_tags_reach_the_panel_after_the_next_computation() -> None:
     w = Personas()
-    message = add_entry(w.case, "message", {"channel": "sms", "sender": "10690000", "text": "起诉你"})
+    message = add_entry(
+        w.case, "message", {"channel": "sms", "sender": "10690000", "text": "起诉你"}
+    )
     run_worker_on_conduct(w.case)
     row = CaseConduct.objects.get(case=w.case)
     assert row.figures["suggestions"] >= 1 and row.figures["tags"] == []
@@ -282,8 +283,9 @@ def test_an_append_asks_without_a_statement_and_a_burst_asks_once(
     case = make_case()
     add_entry(case, "note")
     try:
-        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(
-            execute=True
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
         ):
             add_entry(case, "call", {"number": "13800000001"})
         assert not [q["sql"] for q in queries if "caseconduct" in q["sql"].lower()]
