@@ -143,30 +143,25 @@ DATA_EXPORT_JOB = LeasedJob(
 )
 
 
-@shared_task(
-    bind=True,
-    name=queue.RENDER_DOSSIER,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
-    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
-    ignore_result=True,
-)
+# The tasks that build a row of their own from a case's records (a dossier, a download of
+# all one's data, the case page's conduct panel): the dossier's time limits.
+ROW_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": MAX_RETRIES,
+    "soft_time_limit": settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
+    "time_limit": settings.LOCKER_DOSSIER_HARD_LIMIT_S,
+    "ignore_result": True,
+}
+
+
+@shared_task(name=queue.RENDER_DOSSIER, **ROW_TASK_OPTIONS)
 def render_dossier(self: Any, dossier_id: str) -> str:
     return run_leased(self, DOSSIER_JOB, dossier_id)
 
 
-@shared_task(
-    bind=True,
-    name=queue.BUILD_DATA_EXPORT,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
-    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
-    ignore_result=True,
-)
+@shared_task(name=queue.BUILD_DATA_EXPORT, **ROW_TASK_OPTIONS)
 def build_data_export(self: Any, export_id: str) -> str:
     """A download of all of one person's data (locker/exports/account.py), as render_dossier
     does a dossier."""
@@ -331,16 +326,7 @@ def sweep_derived() -> int:
     return len(ids) + len(text_ids)
 
 
-@shared_task(
-    bind=True,
-    name=queue.REFRESH_CASE_CONDUCT,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
-    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
-    ignore_result=True,
-)
+@shared_task(name=queue.REFRESH_CASE_CONDUCT, **ROW_TASK_OPTIONS)
 def refresh_case_conduct(self: Any, case_id: str) -> str:
     """Compute the case page's conduct panel (locker/services/case_conduct.py) with the
     analysis page's computation. Idempotent: a row that covers the chain's head is not
