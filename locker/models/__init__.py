@@ -2,6 +2,7 @@
 
 from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
+from locker.models.case_conduct import CaseConduct
 from locker.models.case_stats import CaseStats
 from locker.models.cases import (
     Case,
@@ -39,6 +40,7 @@ __all__ = [
     "CaptureDevice",
     "Case",
     "CaseComplaint",
+    "CaseConduct",
     "CaseStats",
     "CaseVisit",
     "Checkpoint",

@@ -22,8 +22,8 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from locker.models import ApiToken, Profile
-from locker.services import security
+from locker.models import ApiToken, Case, Profile
+from locker.services import case_conduct, security
 from locker.services.entries import InputError
 
 
@@ -120,6 +120,10 @@ def set_preferences(
             changed.append(name)
     if changed:
         profile.save(update_fields=changed)
+    if "time_zone" in changed:
+        # The conduct panels of their cases count days and nights in the owner's zone.
+        for case_id in Case.objects.filter(owner=user).values_list("pk", flat=True):
+            case_conduct.enqueue_on_commit(case_id)
     return profile
 
 

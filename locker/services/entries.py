@@ -35,7 +35,7 @@ from locker.infra.storage import (
 )
 from locker.models import Case, CaseStats, Checkpoint, Entry, EvidenceFile, SigningCertificate
 from locker.selectors.entries import evidence_bytes_of_owner
-from locker.services import case_stats
+from locker.services import case_conduct, case_stats
 from locker.services import derived as derived_services
 from locker.services import evidence_text as text_services
 
@@ -531,6 +531,9 @@ def _link_entry(
             )
             # The case page's figures, kept up to date in the same transaction (CaseStats).
             case_stats.record_appended(case=case, entry=entry)
+        # The case page's conduct panel, computed by the worker once this commits (no
+        # statement here: a cache key and, once per burst, a message to the broker).
+        case_conduct.enqueue_on_commit(case.pk)
     return entry, signed.document
 
 
