@@ -119,6 +119,38 @@ def test_tally_follows_appends_corrections_and_erasures(django_capture_on_commit
     assert (summary.calls, summary.messages, summary.contacts_reached) == (2, 1, 3)
 
 
+def test_tally_leaves_out_the_messages_the_borrower_sent(django_capture_on_commit_callbacks):
+    """A message the borrower sent is no contact (stats.is_contact): the kept tally follows
+    it in and out of the counts as corrections turn it around, in every zone."""
+    case = make_case()
+    for key in ZONES:
+        case_stats.rebuild_case_stats(case=case, tz=ZoneInfo(key))
+    add_entry(
+        case,
+        "message",
+        {"channel": "sms", "sender": "10690000", "text": "还钱", "tags": ["threat"]},
+        occurred_at="2026-01-05T23:10:00+08:00",
+    )
+    mine = add_entry(
+        case,
+        "message",
+        {"channel": "sms", "direction": "outgoing", "text": "请停止", "tags": ["asked_to_stop"]},
+        occurred_at="2026-01-06T22:30:00+08:00",
+    )
+    assert_same(case)
+    summary = full(case, "Asia/Shanghai")
+    assert (summary.messages, summary.night, summary.tags["asked_to_stop"]) == (1, 1, 1)
+    correct(case, mine.seq, "其实是收到的", direction="incoming")
+    assert_same(case)
+    assert full(case, "Asia/Shanghai").messages == 2
+    turned = correct(case, mine.seq, "是我发的", direction="outgoing")
+    assert_same(case)
+    assert full(case, "Asia/Shanghai").messages == 1
+    erase(case, turned.seq, django_capture_on_commit_callbacks)
+    assert_same(case)
+    assert full(case, "Asia/Shanghai").messages == 2
+
+
 def test_tags_are_listed_by_count_then_name_on_both_paths() -> None:
     case = make_case()
     zone = ZoneInfo("Asia/Shanghai")

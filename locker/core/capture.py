@@ -315,7 +315,14 @@ def read_capture(fields: dict[str, Any], *, zone: str) -> Capture:
         channel = "other"
     if kind_asked == "app":
         channel = "app"
-    body: dict[str, Any] = {"channel": channel, **_number_fields(sender, "sender")}
+    # Received: these apps forward what the phone received, never what it sent
+    # (SmsForwarder's `type` is sms, call or app; SMS to URL Forwarder reads incoming SMS;
+    # the iOS recipe runs when a message arrives), so no post can say otherwise.
+    body: dict[str, Any] = {
+        "channel": channel,
+        "direction": "incoming",
+        **_number_fields(sender, "sender"),
+    }
     body["text"] = text[: kinds.LONG_TEXT_MAX]
     if len(text) > kinds.LONG_TEXT_MAX:
         raise CaptureError(f"the text is longer than {kinds.LONG_TEXT_MAX} characters")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from locker.core import regf, stats
+from locker.core import kinds, regf, stats
 from locker.core.keywords import detect
 from locker.core.kinds import Tag
 from locker.core.stats import DayCount, Event
@@ -54,8 +54,8 @@ class Suggestion:
 
 def suggestions(events: Sequence[Event], findings: regf.Findings) -> list[Suggestion]:
     """Tags suggested for records that do not carry them yet, in seq order. Only the kinds a
-    tag belongs to (calls, messages, contact reports); outgoing calls are the borrower's own
-    words and are not searched."""
+    tag belongs to (calls, messages, contact reports); outgoing calls and the messages the
+    borrower sent are their own words and are not searched (kinds.sent_by_borrower)."""
     night = set(findings.night)
     over = set(findings.over_limit_calls)
     third = set(findings.third_parties)
@@ -63,7 +63,7 @@ def suggestions(events: Sequence[Event], findings: regf.Findings) -> list[Sugges
     for event in sorted(events, key=lambda e: e.seq):
         if event.kind not in TEXT_MEMBERS:
             continue
-        if event.kind == "call" and event.body.get("direction") == "outgoing":
+        if kinds.sent_by_borrower(event.kind, event.body):
             continue
         have = set(tags_of(event))
         per_tag: dict[str, Suggestion] = {}

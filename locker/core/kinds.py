@@ -72,8 +72,15 @@ class CallBody(Body):
     tags: Tags
 
 
+# Whether the borrower received a message or sent it (an extension, docs/chain-format.md,
+# "A message's direction"). Stored like a call's direction, the default filled in; entries
+# written before it carry none and read as received (sent_by_borrower below).
+MessageDirection = Literal["incoming", "outgoing"]
+
+
 class MessageBody(Body):
     channel: Literal["sms", "wechat", "qq", "app", "email", "other"]
+    direction: MessageDirection = "incoming"
     sender: ShortText = ""
     sender_e164: E164 | None = None
     text: LongText = ""
@@ -172,6 +179,17 @@ EMPTY_CALL = _(
     "Nothing to record yet: add at least one fact about the call (their number, what happened, "
     "what they said, how long it lasted) or a recording."
 )
+
+
+def sent_by_borrower(kind: str, body: Any) -> bool:
+    """Whether a call or message went out from the borrower (an outgoing call, a message
+    they sent): their own words, no contact they suffered. A body without a direction (a
+    message written before the member existed) came in."""
+    return (
+        kind in ("call", "message")
+        and isinstance(body, dict)
+        and body.get("direction") == "outgoing"
+    )
 
 
 def is_empty_call(body: dict[str, Any]) -> bool:

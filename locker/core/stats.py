@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from locker.core import chain
+from locker.core import chain, kinds
 from locker.core.phones import normalise_phone
 
 # Reg F (12 CFR 1006.6(b)(1)(i)) presumes contact before 8 a.m. or after 9 p.m. inconvenient;
@@ -102,12 +102,11 @@ def effective_events(entries: Iterable[EntryLike], tz: tzinfo) -> list[Event]:
 
 
 def is_contact(event: Event) -> bool:
-    """Calls and messages from the collectors: the borrower's own outgoing calls are not
-    contact they suffered. The one definition of a contact, for the case page and every
-    dossier (and the case page's running tally, Tally below)."""
-    return event.kind in CONTACT_KINDS and not (
-        event.kind == "call" and event.body.get("direction") == "outgoing"
-    )
+    """Calls and messages from the collectors: the borrower's own outgoing calls and the
+    messages they sent (kinds.sent_by_borrower) are not contact they suffered. The one
+    definition of a contact, for the case page and every dossier (and the case page's
+    running tally, Tally below)."""
+    return event.kind in CONTACT_KINDS and not kinds.sent_by_borrower(event.kind, event.body)
 
 
 def contact_events(events: Sequence[Event]) -> list[Event]:

@@ -176,8 +176,18 @@ class CallForm(EntryForm):
 
 class MessageForm(EntryForm):
     kind = "message"
-    body_fields = ("channel", "sender", "text")
+    body_fields = ("direction", "channel", "sender", "text")
 
+    # Received by default: what people log is what the collectors sent them. "I sent this"
+    # (their own request to stop, say) keeps it out of every count of contacts. Not
+    # required: a draft kept by a page cached before the choice existed is received.
+    direction = forms.ChoiceField(
+        label=_("This message"),
+        choices=list(labels.MESSAGE_DIRECTION_LABELS.items()),
+        initial="incoming",
+        required=False,
+        widget=forms.RadioSelect,
+    )
     channel = forms.ChoiceField(
         label=_("Where"),
         choices=[
@@ -186,7 +196,14 @@ class MessageForm(EntryForm):
         initial="sms",
         widget=forms.RadioSelect,
     )
-    sender = forms.CharField(label=_("From (number or name)"), max_length=200, required=False)
+    # A message's `sender` is the other end, whichever way it went (docs/chain-format.md,
+    # "A message's direction"), as a call's `number` is.
+    sender = forms.CharField(
+        label=_("Their number or name"),
+        help_text=_("Who sent it; for a message you sent, whom you sent it to."),
+        max_length=200,
+        required=False,
+    )
     text = forms.CharField(
         label=_("Message text (optional if you attach screenshots)"),
         max_length=kinds.LONG_TEXT_MAX,
@@ -282,7 +299,14 @@ class CorrectionForm(forms.Form):
             field.required = False
             self.fields[field_name] = field
             self.corrected.append(name)
-        initial = dict(target.body)
+        # What a member an entry lacks reads as: a message written before messages had a
+        # direction was received, and shows (and stays, unless changed) so.
+        self.member_defaults: dict[str, Any] = {
+            name: members[name].default
+            for name in self.corrected
+            if name in members and isinstance(members[name].default, str)
+        }
+        initial = {**self.member_defaults, **target.body}
         if "duration_s" in initial:
             seconds = int(initial["duration_s"])
             initial["duration"] = f"{seconds // 60}:{seconds % 60:02d}"
@@ -320,7 +344,7 @@ class CorrectionForm(forms.Form):
                 if name not in self.cleared or body.get(name) in (None, ""):
                     continue
                 value = self.cleared[name]
-            if value != body.get(name):
+            if value != body.get(name, self.member_defaults.get(name)):
                 changes[name] = value
         return changes
 
