@@ -31,6 +31,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from locker import tasks
 from locker.models import CaptureDevice, Case, Dossier, Entry
 
 from .conftest import chromium_path
@@ -207,6 +208,16 @@ def test_a_new_user_captures_shares_reads_audits_and_files(
     assert "年化利率（APR）为 1,908.00 %" in page.locator("main").inner_text()
     numbers = page.locator("#conduct-numbers").inner_text()
     assert "13800138000" in numbers and CALLER in numbers and "106900001111" in numbers
+
+    # The worker brings the case page's conduct panel up to the chain's head (the task
+    # itself, as the worker runs it): the same numbers, flagged per number.
+    assert tasks.refresh_case_conduct.apply(args=[str(case.pk)]).get() == "ready"
+    page.goto(case_url)
+    panel = page.locator("#conduct-panel").inner_text()
+    for number in ("13800138000", CALLER, "106900001111"):
+        assert number in panel, (number, panel)
+    head = Case.objects.get(pk=case.pk).head_seq
+    assert f"截至第 {head} 条记录" in panel, panel
 
     # The dossiers carry all of it.
     for template, language, words in (
