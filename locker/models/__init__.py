@@ -2,7 +2,7 @@
 
 from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
-from locker.models.case_stats import CaseStats
+from locker.models.case_stats import CaseStats, CaseStatsCount
 from locker.models.cases import (
     Case,
     Checkpoint,
@@ -40,6 +40,7 @@ __all__ = [
     "Case",
     "CaseComplaint",
     "CaseStats",
+    "CaseStatsCount",
     "CaseVisit",
     "Checkpoint",
     "ComplainantDetails",

@@ -33,7 +33,7 @@ from locker.infra.storage import (
     storage_name_for,
     store_spooled,
 )
-from locker.models import Case, CaseStats, Checkpoint, Entry, EvidenceFile, SigningCertificate
+from locker.models import Case, Checkpoint, Entry, EvidenceFile, SigningCertificate
 from locker.selectors.entries import evidence_bytes_of_owner
 from locker.services import case_stats
 from locker.services import derived as derived_services
@@ -512,8 +512,12 @@ def _link_entry(
             # the ORM path below, as on SQLite.
             folded = None
             if figures is not None and entry.seq > 1:
-                folded = case_stats.fold_appended(case=case, entry=entry, row=figures)
+                folded = case_stats.fold_appended(
+                    case=case, entry=entry, seq=figures[0], tally=figures[1]
+                )
             _write_append_postgresql(entry, signed, folded)
+            if folded is not None:
+                case_stats.drop_spent_counts(case, folded.deltas)
             if figures is None or entry.seq == 1:
                 case_stats.record_appended(case=case, entry=entry)
         else:
@@ -548,10 +552,11 @@ def _store_certificate(signed: signing.SignedCheckpoint) -> None:
     SigningCertificate.objects.bulk_create([row], ignore_conflicts=True)
 
 
-def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]:
+def _lock_head(case: Case) -> tuple[int, str, datetime | None, tuple[int, dict] | None]:
     """Lock the case's row and read its head, and on PostgreSQL its figures row (CaseStats)
-    locked as well: one statement. The figures are None on SQLite (record_appended reads
-    them there) and when the case has no such row."""
+    locked as well: one statement. The figures (the seq they cover and the tally's head
+    part) are None on SQLite (record_appended reads them there) and when the case has no
+    such row."""
     if connection.vendor != "postgresql":
         head = (
             Case.objects.select_for_update()
@@ -560,7 +565,7 @@ def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]
             .get()
         )
         return head[0], head[1], head[2], None
-    with connection.cursor() as cursor:
+    with _server_bound_cursor() as cursor:
         # Written out rather than built by the ORM: this runs once per append, and building
         # the query cost more than its round trip (bench/append.py).
         cursor.execute(_LOCK_HEAD_AND_FIGURES_SQL, [case.pk])
@@ -573,11 +578,24 @@ def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]
                 raise Case.DoesNotExist(f"case {case.pk} does not exist")
             return row[0], row[1], row[2], None
     # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
-    tally = json.loads(row[5]) if isinstance(row[5], str) else row[5]
-    figures = CaseStats(case_id=case.pk, seq=row[3], head=row[4], tally=tally)
-    figures._state.adding = False
-    figures._state.db = connection.alias
-    return row[0], row[1], row[2], figures
+    tally = json.loads(row[4]) if isinstance(row[4], str) else row[4]
+    return row[0], row[1], row[2], (row[3], tally)
+
+
+def _server_bound_cursor() -> Any:
+    """A cursor on the PostgreSQL connection that sends its parameters apart from the query
+    (psycopg's Cursor; Django's binds them into the query text on the client, which cost
+    the append's two statements more CPU on both sides, bench/append_cost.py), wrapped by
+    Django as its own cursors are (errors as Django's, execute wrappers, query logging).
+    Unprepared, as Django's are, so that connection poolers keep working."""
+    import psycopg
+
+    connection.ensure_connection()
+    # Any: django-stubs type make_cursor's argument as Django's own wrapper, not the raw cursor.
+    cursor: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 _LOCK_HEAD_SQL = (
@@ -587,9 +605,10 @@ _LOCK_HEAD_SQL = (
 # Both rows are locked (an inner join, FOR UPDATE of both): the figures row is only written
 # under the case's lock, and locking it too makes PostgreSQL read its latest committed
 # version after waiting for the lock. With FOR UPDATE OF the case alone, a statement that
-# waited would see the figures row of its own (older) snapshot.
+# waited would see the figures row of its own (older) snapshot. The counts
+# (CaseStatsCount) are not read: an append adds to them.
 _LOCK_HEAD_AND_FIGURES_SQL = (
-    "SELECT c.head_seq, c.head_hash, c.head_recorded_at, s.seq, s.head, s.tally "
+    "SELECT c.head_seq, c.head_hash, c.head_recorded_at, s.seq, s.tally "
     "FROM locker_case c JOIN locker_casestats s ON s.case_id = c.id WHERE c.id = %s FOR UPDATE"
 )
 
@@ -616,20 +635,26 @@ WITH certificate AS (
 SELECT id FROM entry
 """
 
-# The case's figures row (CaseStats) brought up to the new head, in the same statement.
+# The case's figures brought up to the new head in the same statement: the row's head part
+# (small) rewritten, and the few counts the entry changes added to (a count made if new).
+# Counts a correction takes to zero are deleted after it (case_stats.drop_spent_counts).
 _FIGURES_SQL = """, figures AS (
     UPDATE locker_casestats SET seq = %s, head = %s, tally = %s WHERE case_id = %s
+), counts AS (
+    INSERT INTO locker_casestatscount (case_id, key, count)
+    SELECT %s, step.key, step.count FROM unnest(%s::text[], %s::bigint[]) AS step(key, count)
+    ON CONFLICT (case_id, key) DO UPDATE SET count = locker_casestatscount.count + EXCLUDED.count
 )"""
 _APPEND_SQL_WITH_FIGURES = _APPEND_SQL.replace(")%s\n", ")" + _FIGURES_SQL + "\n")
 _APPEND_SQL = _APPEND_SQL.replace(")%s\n", ")\n")
 
 
 def _write_append_postgresql(
-    entry: Entry, signed: signing.SignedCheckpoint, figures: CaseStats | None = None
+    entry: Entry, signed: signing.SignedCheckpoint, figures: case_stats.Folded | None = None
 ) -> None:
     """Run _APPEND_SQL for `entry` and its signed head, and with `figures` the case's
-    figures row as folded (_APPEND_SQL_WITH_FIGURES); the instance gets its id and counts
-    as saved."""
+    figures as folded (_APPEND_SQL_WITH_FIGURES); the instance gets its id and counts as
+    saved."""
     json_value = connection.ops.adapt_json_value
     params = [
         signed.certificate_fingerprint,
@@ -659,9 +684,9 @@ def _write_append_postgresql(
     sql = _APPEND_SQL
     if figures is not None:
         sql = _APPEND_SQL_WITH_FIGURES
-        tally = CaseStats._meta.get_field("tally").get_db_prep_value(figures.tally, connection)
-        params += [figures.seq, figures.head, tally, entry.case_id]
-    with connection.cursor() as cursor:
+        params += [figures.seq, figures.head, json_value(figures.tally, None), entry.case_id]
+        params += [entry.case_id, list(figures.deltas), list(figures.deltas.values())]
+    with _server_bound_cursor() as cursor:
         cursor.execute(sql, params)
         (entry.pk,) = cursor.fetchone()
     entry._state.adding = False
