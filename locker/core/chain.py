@@ -100,14 +100,7 @@ def _check_value(value: Any) -> None:
                     raise
         return
     if kind is list:
-        for index, item in enumerate(value):
-            if type(item) is str and item.isascii():
-                continue
-            try:
-                _check_value(item)
-            except _Refused as refused:
-                refused.steps.append(f"[{index}]")
-                raise
+        _check_items(value)
         return
     if value is None or kind is bool:
         return
@@ -116,6 +109,17 @@ def _check_value(value: Any) -> None:
             raise _Refused(f"integer {value} is beyond 2^53")
         return
     _check_other(value)
+
+
+def _check_items(items: list[Any]) -> None:
+    for index, item in enumerate(items):
+        if type(item) is str and item.isascii():
+            continue
+        try:
+            _check_value(item)
+        except _Refused as refused:
+            refused.steps.append(f"[{index}]")
+            raise
 
 
 def _check_member(key: Any, item: Any) -> None:
@@ -152,12 +156,7 @@ def _check_other(value: Any) -> None:
             "(minor units of money, whole seconds)"
         )
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            try:
-                _check_value(item)
-            except _Refused as refused:
-                refused.steps.append(f"[{index}]")
-                raise
+        _check_items(value)
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
