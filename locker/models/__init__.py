@@ -3,7 +3,7 @@
 from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
 from locker.models.case_conduct import CaseConduct
-from locker.models.case_stats import CaseStats
+from locker.models.case_stats import CaseStats, CaseStatsCount
 from locker.models.cases import (
     Case,
     Checkpoint,
@@ -42,6 +42,7 @@ __all__ = [
     "CaseComplaint",
     "CaseConduct",
     "CaseStats",
+    "CaseStatsCount",
     "CaseVisit",
     "Checkpoint",
     "ComplainantDetails",

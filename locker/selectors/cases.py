@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from locker.core import stats
-from locker.models import Case, CaseStats, Entry, KeptReceipt
+from locker.models import Case, CaseStats, CaseStatsCount, Entry, KeptReceipt
 
 
 def cases_owned_by(user: Any) -> QuerySet[Case]:
@@ -64,8 +64,13 @@ def stored_summary(case: Case, tz: tzinfo, head: tuple[int, str]) -> stats.Summa
         row = CaseStats.objects.filter(case_id=case.pk).first()
     if key is None or row is None or (row.seq, row.head) != head:
         return None
-    tally = stats.Tally(row.tally)
-    return tally.summary(key) if key in tally.zones else None
+    if key not in row.tally.get("zones", {}):
+        return None
+    # The counts this zone's figures need: every one but the other zones' days.
+    counts = CaseStatsCount.objects.filter(case_id=case.pk).filter(
+        Q(key__startswith=f"day:{key}:") | ~Q(key__startswith="day:")
+    )
+    return stats.Tally.from_parts(row.tally, counts.values_list("key", "count")).summary(key)
 
 
 def full_summary(case: Case, tz: tzinfo) -> stats.Summary:
