@@ -4,6 +4,7 @@ No server and no sockets in front, so what it measures is the request's own work
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_post \
         .venv/bin/python bench/http_post_inprocess.py [--requests 300] [--profile project]
+        [--instructions]
 
 Makes one account with an API token and one case, then sends --requests POSTs of a note to
 POST /api/cases/<id>/entries (bearer token) and as many to /bench/insert/, alternating in
@@ -29,28 +30,19 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("LOCKER_DATA_DIR", tempfile.mkdtemp(prefix="locker-bench-"))
-os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
-os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from locker import services  # noqa: E402
+# The same settings, database and set-up as the server bench (importing it sets Django up).
+from bench.http_post import prepare  # noqa: E402
 
 NOTE = json.dumps({"kind": "note", "body": {"text": "催收员又打电话了"}})
 
@@ -99,17 +91,9 @@ def main() -> None:
     if args.instructions:
         count_instructions(args.requests)
         return
-    call_command("migrate", verbosity=0)
-    call_command("locker_keys", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_ping (id bigserial PRIMARY KEY, body text)"
-        )
-    owner = User.objects.create_user(f"poster{time.time_ns()}")
-    _, token = services.issue_token(user=owner, name="bench")
-    case = services.create_case(owner=owner, author=f"user:{owner.pk}", title="案件")
+    token, (case,) = prepare(1)
     client = Client(REMOTE_ADDR="127.0.0.1")
-    sides = {
+    sides: dict[str, tuple[str, dict[str, Any]]] = {
         "project": (f"/api/cases/{case.pk}/entries", {"HTTP_AUTHORIZATION": f"Bearer {token}"}),
         "baseline": ("/bench/insert/", {}),
     }
