@@ -66,7 +66,6 @@ def project_writer(case_id: str, author: str, start_at: float, seconds: float, o
 
 def baseline_writer(case_id: str, author: str, start_at: float, seconds: float, out) -> None:
     import psycopg
-    from psycopg.types.json import Jsonb
 
     with psycopg.connect(URL) as conn:
         while time.time() < start_at:
@@ -74,55 +73,51 @@ def baseline_writer(case_id: str, author: str, start_at: float, seconds: float, 
         done = 0
         stop = start_at + seconds
         while time.time() < stop:
-            with conn.transaction(), conn.cursor() as cur:
-                cur.execute(
-                    "SELECT head_seq, head_hash FROM locker_case WHERE id = %s FOR UPDATE",
-                    [case_id],
-                )
-                seq, prev = cur.fetchone()
-                now = datetime.now(UTC)
-                stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                body = _body(done)
-                entry = {
-                    "v": 1,
-                    "case": case_id,
-                    "seq": seq + 1,
-                    "prev": prev,
-                    "kind": "message",
-                    "recorded_at": stamp,
-                    "occurred_at": None,
-                    "author": author,
-                    "body": body,
-                    "evidence": [],
-                }
-                digest = hashlib.sha256(
-                    json.dumps(
-                        entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-                    ).encode()
-                ).hexdigest()
-                cur.execute(
-                    "INSERT INTO locker_entry (case_id, seq, prev, hash, kind, recorded_at,"
-                    " occurred_at, author, body, evidence) VALUES"
-                    " (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s)",
-                    [
-                        case_id,
-                        seq + 1,
-                        prev,
-                        digest,
-                        "message",
-                        now,
-                        author,
-                        Jsonb(body),
-                        Jsonb([]),
-                    ],
-                )
-                cur.execute(
-                    "UPDATE locker_case SET head_seq = %s, head_hash = %s, head_recorded_at = %s"
-                    " WHERE id = %s",
-                    [seq + 1, digest, now, case_id],
-                )
+            bare_append(conn, case_id, author, done)
             done += 1
         out.put((done, time.time() - start_at))
+
+
+def bare_append(conn, case_id: str, author: str, n: int) -> None:
+    """The baseline's one append (a psycopg connection): lock and read the head, hash the
+    entry, insert it, move the head; one transaction."""
+    from psycopg.types.json import Jsonb
+
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            "SELECT head_seq, head_hash FROM locker_case WHERE id = %s FOR UPDATE",
+            [case_id],
+        )
+        seq, prev = cur.fetchone()
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = _body(n)
+        entry = {
+            "v": 1,
+            "case": case_id,
+            "seq": seq + 1,
+            "prev": prev,
+            "kind": "message",
+            "recorded_at": stamp,
+            "occurred_at": None,
+            "author": author,
+            "body": body,
+            "evidence": [],
+        }
+        digest = hashlib.sha256(
+            json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
+        cur.execute(
+            "INSERT INTO locker_entry (case_id, seq, prev, hash, kind, recorded_at,"
+            " occurred_at, author, body, evidence) VALUES"
+            " (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s)",
+            [case_id, seq + 1, prev, digest, "message", now, author, Jsonb(body), Jsonb([])],
+        )
+        cur.execute(
+            "UPDATE locker_case SET head_seq = %s, head_hash = %s, head_recorded_at = %s"
+            " WHERE id = %s",
+            [seq + 1, digest, now, case_id],
+        )
 
 
 def new_cases(count: int) -> tuple[list[str], str]:

@@ -3,12 +3,14 @@ doing one INSERT in the same gunicorn configuration, 50 connections (issue 14).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_pages_bench \
         .venv/bin/python bench/http_post.py
-    [--connections 50] [--seconds 15] [--workers 2] [--conn-max-age 60]
+    [--connections 50] [--seconds 15] [--workers 2] [--threads 1] [--conn-max-age 60]
 
 Needs wrk (Debian: apt-get install wrk). Makes one account with an API token and one case per
 connection (each connection appends to its own case, as phones of different people would),
 starts gunicorn with config/gunicorn.py and bench/bench_settings.py (the app's routes plus
-/bench/insert/), with DATABASE_CONN_MAX_AGE as given and DATABASE_CONN_HEALTH_CHECKS=1, then
+/bench/insert/), with DATABASE_CONN_MAX_AGE as given and DATABASE_CONN_HEALTH_CHECKS=1 (and
+GUNICORN_THREADS=--threads: more than 1 runs gthread workers, which keep wrk's connections
+alive; sync workers close each after one answer), then
 runs wrk against POST /api/cases/<id>/entries (a note, bearer token) and against
 /bench/insert/, each twice, alternating, after a short warm-up; the better of each pair.
 Prints RESULT lines (requests per second, p95 latency in ms) and checks that every case's
@@ -45,7 +47,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from locker import services  # noqa: E402
-from locker.models import Entry  # noqa: E402
+from locker.models import Case, Entry  # noqa: E402
 from locker.selectors.chain import verify_case  # noqa: E402
 
 LUA = """
@@ -127,15 +129,9 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--conn-max-age", type=int, default=60)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+def prepare(case_count: int) -> tuple[str, list[Case]]:
+    """The schema, the signing keys, the baseline's table, and one account's bearer token
+    with `case_count` cases of its own (bench/http_post_inprocess.py uses it too)."""
     call_command("migrate", verbosity=0)
     call_command("locker_keys", verbosity=0)
     with connection.cursor() as cursor:
@@ -146,8 +142,22 @@ def main() -> None:
     _, token = services.issue_token(user=owner, name="bench")
     cases = [
         services.create_case(owner=owner, author=f"user:{owner.pk}", title=f"案件 {n}")
-        for n in range(args.connections)
+        for n in range(case_count)
     ]
+    return token, cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--conn-max-age", type=int, default=60)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    token, cases = prepare(args.connections)
     connection.close()
 
     port = free_port()
@@ -156,6 +166,7 @@ def main() -> None:
         "PYTHONPATH": str(ROOT),
         "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
         "DATABASE_CONN_HEALTH_CHECKS": "1",
+        "GUNICORN_THREADS": str(args.threads),
     }
     server = subprocess.Popen(
         [
@@ -224,6 +235,8 @@ def main() -> None:
     best = {name: max(got, key=lambda r: r["rps"]) for name, got in runs.items()}
     p, b = best["project"], best["baseline"]
     label = f"{args.connections}c_conn_max_age_{args.conn_max_age}"
+    if args.threads > 1:
+        label += f"_{args.workers}x{args.threads}_threads"
     print(
         f"RESULT http_post_{label}_req_per_s project={p['rps']:.1f} baseline={b['rps']:.1f} "
         f"ratio={p['rps'] / b['rps']:.2f}"

@@ -636,6 +636,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    # The case page's conduct panels behind their case's head: asked for again.
+    "sweep-case-conduct": {
+        "task": "locker.tasks.sweep_case_conduct",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Downloads of all one's data: lost ones sent again, expired ones' files deleted.
     "tend-data-exports": {
         "task": "locker.tasks.tend_data_exports",

@@ -21,6 +21,7 @@ from locker import services
 from locker.infra.http import client_ip, request_user, via_of
 from locker.models import Case, Share
 from locker.selectors import sharing
+from locker.selectors.cases import case_with_id
 from locker.services.dossiers import VIEWER_CANNOT_RENDER
 
 Need = Literal["read", "annotate", "render", "write"]
@@ -62,7 +63,7 @@ def case_access_or_404(
         key = uuid.UUID(str(case_id))
     except ValueError:
         raise Http404("No such case") from None
-    case = (Case.objects.all() if cases is None else cases).filter(pk=key).first()
+    case = case_with_id(key) if cases is None else cases.filter(pk=key).first()
     if case is None:
         raise Http404("No such case")
     if case.owner_id == user.pk:

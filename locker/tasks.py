@@ -24,6 +24,7 @@ from locker.infra import derived as derived_copies
 from locker.infra import ocr, queue
 from locker.infra.storage import StorageError
 from locker.services import anchors as anchor_services
+from locker.services import case_conduct as conduct_services
 from locker.services import data_exports as export_services
 from locker.services import derived as derived_services
 from locker.services import dossiers as dossier_services
@@ -142,30 +143,25 @@ DATA_EXPORT_JOB = LeasedJob(
 )
 
 
-@shared_task(
-    bind=True,
-    name=queue.RENDER_DOSSIER,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
-    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
-    ignore_result=True,
-)
+# The tasks that build a row of their own from a case's records (a dossier, a download of
+# all one's data, the case page's conduct panel): the dossier's time limits.
+ROW_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": MAX_RETRIES,
+    "soft_time_limit": settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
+    "time_limit": settings.LOCKER_DOSSIER_HARD_LIMIT_S,
+    "ignore_result": True,
+}
+
+
+@shared_task(name=queue.RENDER_DOSSIER, **ROW_TASK_OPTIONS)
 def render_dossier(self: Any, dossier_id: str) -> str:
     return run_leased(self, DOSSIER_JOB, dossier_id)
 
 
-@shared_task(
-    bind=True,
-    name=queue.BUILD_DATA_EXPORT,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=settings.LOCKER_DOSSIER_SOFT_LIMIT_S,
-    time_limit=settings.LOCKER_DOSSIER_HARD_LIMIT_S,
-    ignore_result=True,
-)
+@shared_task(name=queue.BUILD_DATA_EXPORT, **ROW_TASK_OPTIONS)
 def build_data_export(self: Any, export_id: str) -> str:
     """A download of all of one person's data (locker/exports/account.py), as render_dossier
     does a dossier."""
@@ -330,6 +326,28 @@ def sweep_derived() -> int:
     return len(ids) + len(text_ids)
 
 
+@shared_task(name=queue.REFRESH_CASE_CONDUCT, **ROW_TASK_OPTIONS)
+def refresh_case_conduct(self: Any, case_id: str) -> str:
+    """Compute the case page's conduct panel (locker/services/case_conduct.py) with the
+    analysis page's computation. Idempotent: a row that covers the chain's head is not
+    claimed, and figures of a shorter chain never overwrite those of a longer one."""
+    try:
+        return conduct_services.refresh(
+            case_id, transient=TRANSIENT_ERRORS, too_long=(SoftTimeLimitExceeded,)
+        )
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            log.warning("conduct panel of case %s: database unavailable: %r", case_id, exc)
+            return "released"  # the sweep asks again
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+
+
+@shared_task(name=queue.SWEEP_CASE_CONDUCT, ignore_result=True)
+def sweep_case_conduct() -> int:
+    """Ask again for the conduct panels that are behind their case's head."""
+    return conduct_services.sweep()
+
+
 @worker_ready.connect
 def _sweep_at_start_and_on_a_timer(**kwargs: Any) -> None:
     # A worker that starts after a crash picks up what the crashed one left behind, and then
@@ -344,6 +362,7 @@ def _sweep_logged() -> None:
     try:
         sweep_dossiers()
         sweep_derived()
+        sweep_case_conduct()
     except Exception:
         log.exception("dossier sweep in the worker failed")
     finally:

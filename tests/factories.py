@@ -76,3 +76,11 @@ def run_worker_on_text(case: Case | None = None) -> list[str]:
     if case is not None:
         waiting = waiting.filter(evidence__case=case)
     return [read_text.apply(args=[str(pk)]).get() for pk in waiting.values_list("pk", flat=True)]
+
+
+def run_worker_on_conduct(case: Case) -> str:
+    """The worker's computation of the case page's conduct panel, as it runs once an append
+    has committed: the real refresh_case_conduct task, in this process; its outcome."""
+    from locker.tasks import refresh_case_conduct
+
+    return str(refresh_case_conduct.apply(args=[str(case.pk)]).get())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,17 @@ def log_in(page, base: str, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
+
+
+def wait_until(page, predicate: str, arg: object = None, timeout_s: float = 15.0) -> None:
+    """Poll `predicate` (a page function, async or not) until it gives a truthy value.
+    page.wait_for_function cannot do this for an async function: it takes the promise itself,
+    which is truthy, and returns at once."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(predicate, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {predicate}")
+        page.wait_for_timeout(100)
 
 
 def phone(browser):

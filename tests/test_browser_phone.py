@@ -27,7 +27,14 @@ from locker import services
 from locker.models import Entry
 
 from .conftest import chromium_path
-from .factories import UserFactory, add_entry, make_case, run_worker_on_derived, share_with
+from .factories import (
+    UserFactory,
+    add_entry,
+    make_case,
+    run_worker_on_conduct,
+    run_worker_on_derived,
+    share_with,
+)
 from .media_helpers import AMR_LIBRARY, amr_recording, heic_photo, needs_amr_encoder, needs_ffmpeg
 from .prerequisites import needs, services_required
 from .test_browser import ARTIFACTS, browser, log_in  # noqa: F401  (the fixture is used by name)
@@ -300,8 +307,11 @@ def _newer_world() -> dict[str, Any]:
         case=case, author=f"user:{owner.pk}", amount_minor=300_000,
         day=date(2026, 2, 1), what="repayment", status="paid", note="微信转账",
     )  # fmt: skip
+    for number in ("170 1234 5678", "+86 171 0000 0001"):  # the conduct panel's claims
+        add_entry(case, "call", {"number": number, "caller_claims": "自称法院执行局工作人员"})
     lawyer = UserFactory(username="lawyer-wang")  # owns no case: the share page says so
     share_with(case, lawyer, "reviewer")
+    run_worker_on_conduct(case)  # the case page's conduct panel, as the worker keeps it
     return {"case": case, "owner": owner, "lawyer": lawyer, "read": read, "recording": recording}
 
 
@@ -328,6 +338,9 @@ def _newer_tour(browser, live_server, axe_source, width: int, height: int) -> di
     visit(page, "device", page.url)
     visit(page, "devices", base + "devices/")
     visit(page, "analysis", base + "analysis/")
+    page.goto(base)
+    assert page.locator("#conduct-panel tbody tr").count() == 3  # 170…, 171…, 10690000
+    visit(page, "case-conduct")
     visit(page, "share-nothing", f"{live_server.url}/share/")
     visit(page, "share-choose", f"{live_server.url}/share/?held={HELD}")
     visit(page, "share-form", f"{live_server.url}/share/?held={HELD}&case={case.pk}")
@@ -346,6 +359,9 @@ def _newer_tour(browser, live_server, axe_source, width: int, height: int) -> di
     log_in(page, live_server.url, world["lawyer"].username)
     visit(page, "share-no-case", f"{live_server.url}/share/?held={HELD}")
     visit(page, "analysis-reviewer", base + "analysis/")
+    page.goto(base)
+    assert page.locator("#conduct-panel").is_visible()
+    visit(page, "case-conduct-reviewer")
     context.close()
 
     context = phone_context(browser, width, height)

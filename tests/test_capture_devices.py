@@ -377,7 +377,14 @@ def test_sms_to_url_forwarder_with_the_secret_in_a_header(
     answer = post_json(device, sms_to_url_body(), HTTP_X_LOCKER_SECRET=device["secret"])
     assert answer.status_code == 201, answer.content
     entry = entries_of(world)[-1]
-    assert entry.body == {"channel": "sms", "sender": "106900001111", "text": SMS, "tags": []}
+    # Received: the app forwards incoming SMS only, so the record says so.
+    assert entry.body == {
+        "channel": "sms",
+        "direction": "incoming",
+        "sender": "106900001111",
+        "text": SMS,
+        "tags": [],
+    }
     assert entry.occurred_at == datetime.fromtimestamp(1772459225, tz=UTC)
 
 

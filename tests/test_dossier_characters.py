@@ -128,6 +128,24 @@ def test_runs_choose_the_font_that_has_each_character() -> None:
     assert "".join(run for _name, run in runs) == f"王{EXT_B}x{NO_FONT}"
 
 
+@needs_fonts
+def test_fallbacks_are_read_only_as_far_as_a_character_needs() -> None:
+    """A character the CJK font lacks but DejaVu Sans has (the subscript i of the analysis
+    pages) reads that first fallback alone, not HanaMin's 53 MB; each character still gets
+    the font it gets with every fallback read."""
+    chain = font_chain.font_chain()
+    primary = (chain.primary, chain.fonts[0][1])
+    lazy = font_chain.FontChain(*primary)
+    assert lazy.font_for("ᵢ") == "LockerSans"
+    assert [name for name, _points in lazy._fonts] == [chain.primary, "LockerSans"]
+    for char in (*"".join(DRAWN), NO_FONT, "王", "ᵢ"):
+        fresh = font_chain.FontChain(*primary)
+        assert fresh.font_for(char) == chain.font_for(char), char
+    # Every fallback read once a character none of them has is met.
+    assert lazy.font_for(NO_FONT) == missing_glyphs.font_name(ord(NO_FONT) // 256)
+    assert [name for name, _points in lazy._fonts] == [name for name, _p in chain.fonts]
+
+
 def test_markup_escapes_every_run() -> None:
     markup = font_markup(f'<font name="Helvetica">{KNIFE}</font> & {ARABIC}\nnext')
     assert '<font name="Helvetica">' not in markup

@@ -61,8 +61,9 @@ def test_the_row_is_enqueued_only_after_commit(
 ) -> None:
     sent: list[Any] = []
     monkeypatch.setattr(queue, "enqueue_dossier", sent.append)
+    case = make_case()  # its opening entry asks for the conduct panel: not this test's
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        dossier = queued()
+        dossier = queued(case=case)
         assert sent == []
     assert len(callbacks) == 1 and sent == [dossier.pk]
     assert dossier.state == Dossier.State.QUEUED and dossier.enqueued_at is not None

@@ -80,7 +80,13 @@ def reviewed_case() -> Case:
     add_entry(
         case,
         "message",
-        {"channel": "sms", "sender": "me", "text": "请停止联系我", "tags": ["asked_to_stop"]},
+        {
+            "channel": "sms",
+            "direction": "outgoing",
+            "sender": "me",
+            "text": "请停止联系我",
+            "tags": ["asked_to_stop"],
+        },
         occurred_at="2026-01-08T09:00:00+08:00",
     )
     wrong = add_entry(

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from config.celery import app
 from locker.infra import storage
@@ -44,6 +46,15 @@ def test_a_retry_with_the_same_key_gets_the_first_answer(world: Personas) -> Non
     assert again.json() == first.json()  # the same seq, hash and receipt
     assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert world.case.entries.count() == before + 1
+
+
+def test_a_post_with_a_key_looks_its_token_up_once(world: Personas) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        assert post(world, entries_url(world), NOTE, "once").status_code == 201
+    lookups = [
+        q["sql"] for q in queries if q["sql"].startswith("SELECT") and "token_hash" in q["sql"]
+    ]
+    assert len(lookups) == 1, lookups
 
 
 def test_without_a_key_each_post_is_a_new_record(world: Personas) -> None:

@@ -25,7 +25,14 @@ from locker.services import deletion
 from locker.services import evidence_text as text_services
 
 from .dossier_helpers import has, make_dossier, pdf_text, wav_bytes
-from .factories import PASSWORD, add_entry, make_case, run_worker_on_text
+from .factories import (
+    PASSWORD,
+    UserFactory,
+    add_entry,
+    make_case,
+    run_worker_on_text,
+    share_with,
+)
 from .prerequisites import needs
 from .ui_helpers import client_for, csrf_post
 
@@ -125,6 +132,31 @@ def test_the_timeline_finds_a_word_only_in_the_screenshot() -> None:
     assert "another note about a call" in found
     nothing = client.get(url, {"q": "nowhere-such-word"}).content.decode()
     assert reverse("entry_detail", args=[case.pk, pictured.seq]) not in nothing
+
+
+@needs_tesseract
+def test_the_lawyers_review_search_finds_a_word_only_in_the_screenshot() -> None:
+    """The review page searches as the timeline does (one search function): a word only in
+    a picture finds its entry, with the other filters still applied."""
+    case = make_case()
+    pictured = _message(case, screenshot())
+    note = add_entry(case, "note", {"text": "another note about a call"})
+    run_worker_on_text(case)
+    lawyer = UserFactory()
+    share_with(case, lawyer, "reviewer")
+    client = client_for(lawyer)
+    url = reverse("review", args=[case.pk])
+
+    def rows(**query: str) -> list[int]:
+        page = client.get(url, query)
+        assert page.status_code == 200
+        return [entry.seq for entry in page.context["entries"]]
+
+    assert rows(q="zebracode") == [pictured.seq]
+    assert rows(q="家人 zebracode") == [pictured.seq]  # every word, each anywhere
+    assert rows(q="家人", kind="note") == []
+    assert rows(q="another") == [note.seq]
+    assert rows(q="nowhere-such-word") == []
 
 
 @needs_tesseract

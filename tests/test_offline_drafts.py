@@ -20,7 +20,7 @@ from .conftest import chromium_path
 from .factories import UserFactory, make_case
 from .personas import PERSONAS, SIGNED_OUT
 from .prerequisites import needs
-from .test_browser import browser, log_in  # noqa: F401  (the fixture is used by name)
+from .test_browser import browser, log_in, wait_until  # noqa: F401  (the fixture is used by name)
 from .test_browser_phone import shot, small_targets
 from .ui_helpers import csrf_post, png_bytes
 
@@ -169,13 +169,14 @@ def _worker_ready(page) -> None:
 
 
 def _shells_kept(page) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         """async () => {
           const names = await caches.keys();
           if (!names.length) return false;
           const cache = await caches.open(names[0]);
           return (await cache.keys()).length >= 8;
-        }"""
+        }""",
     )
 
 
@@ -250,12 +251,13 @@ def test_a_note_typed_offline_is_kept_encrypted_and_sent_once(browser, live_serv
     assert notes.count() == 1 and notes.get().body["text"] == NOTE
     assert len(notes.get().evidence) == 1  # the screenshot came along
     assert case.entries.count() == chain_before + 1  # one record in the chain, not two
-    page.wait_for_function(
+    wait_until(
+        page,
         """async () => { const r = indexedDB.open('locker-offline');
           const db = await new Promise(ok => { r.onsuccess = () => ok(r.result); });
           const n = await new Promise(ok => { const q = db.transaction('drafts')
             .objectStore('drafts').count(); q.onsuccess = () => ok(q.result); });
-          db.close(); return n === 0; }"""
+          db.close(); return n === 0; }""",
     )
     context.close()
 
@@ -333,9 +335,10 @@ def test_log_out_and_turning_drafts_off_delete_them(browser, live_server) -> Non
     page.route("**/log/note/", lambda route: route.abort())  # keep it from being sent first
     context.set_offline(False)
     page.goto(f"{live_server.url}/cases/")
-    page.wait_for_function(
+    wait_until(
+        page,
         "async () => (await indexedDB.databases()).length === 0"
-        " && (await caches.keys()).length === 0"
+        " && (await caches.keys()).length === 0",
     )
     assert Entry.objects.filter(case=case, kind="note").count() == 1
 

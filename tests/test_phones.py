@@ -130,3 +130,81 @@ def test_a_malformed_e164_member_is_refused_and_old_entries_stay_valid() -> None
         ]
         == "+8613800138000"
     )
+
+
+@pytest.mark.django_db
+def test_the_api_fills_the_e164_forms_as_the_web_forms_do() -> None:
+    """One place fills `number_e164` / `sender_e164` (services.append_entry): a call and a
+    message posted to the API carry the same members the web forms record, a correction of
+    the number takes the new form along, and a form that is not the number's is refused."""
+    from locker import services
+
+    from .personas import ApiClient
+
+    case = make_case()
+    api = ApiClient(services.issue_token(user=case.owner, name="test")[1])
+    url = f"/api/cases/{case.pk}/entries"
+
+    def post(kind: str, body: dict) -> Entry:
+        answer = api.post_json(url, {"kind": kind, "body": body})
+        assert answer.status_code == 201, answer.content
+        return Entry.objects.get(case=case, seq=answer.json()["seq"])
+
+    call = post("call", {"number": "＋８６ １３８－００１３－８０００"})
+    assert call.body["number"] == "＋８６ １３８－００１３－８０００"  # kept as typed
+    assert call.body["number_e164"] == "+8613800138000"
+    web = client_for(case.owner)
+    csrf_post(
+        web,
+        reverse("log_entry", args=[case.pk, "call"]),
+        {
+            "direction": "incoming",
+            "number": "＋８６ １３８－００１３－８０００",
+            "occurred_at": "2026-01-05T10:00",
+        },
+    )
+    by_web = Entry.objects.filter(case=case, kind="call").order_by("-seq").first()
+    assert by_web is not None and by_web.body["number_e164"] == call.body["number_e164"]
+
+    message = post("message", {"channel": "sms", "sender": "0086 138 0013 8000", "text": "还钱"})
+    assert message.body["sender_e164"] == "+8613800138000"
+    assert "sender_e164" not in post("message", {"channel": "sms", "sender": "95588"}).body
+    # Sent with the right form, it is taken as it is.
+    same = post("call", {"number": "13800138000", "number_e164": "+8613800138000"})
+    assert same.body["number_e164"] == "+8613800138000"
+
+    # A correction of the number takes its new form along; to a short code, none (null).
+    fixed = post(
+        "correction",
+        {
+            "corrects_seq": call.seq,
+            "reason": "wrong number",
+            "changes": {"number": "010 1234 5678"},
+        },
+    )
+    assert fixed.body["changes"] == {"number": "010 1234 5678", "number_e164": "+861012345678"}
+    cleared = post(
+        "correction",
+        {"corrects_seq": call.seq, "reason": "short code", "changes": {"number": "95588"}},
+    )
+    assert cleared.body["changes"] == {"number": "95588", "number_e164": None}
+
+    # A form that is not the number's is refused, and nothing is stored.
+    before = Entry.objects.filter(case=case).count()
+    for kind, body in (
+        ("call", {"number": "13800138000", "number_e164": "+8613900139000"}),
+        ("call", {"number": "95588", "number_e164": "+8695588000"}),
+        ("message", {"channel": "sms", "sender_e164": "+8613800138000"}),
+        (
+            "correction",
+            {
+                "corrects_seq": message.seq,
+                "reason": "x",
+                "changes": {"sender": "13800138000", "sender_e164": "+12025550100"},
+            },
+        ),
+    ):
+        answer = api.post_json(url, {"kind": kind, "body": body})
+        assert answer.status_code == 422, (kind, body, answer.content)
+        assert "E.164" in answer.json()["detail"]
+    assert Entry.objects.filter(case=case).count() == before

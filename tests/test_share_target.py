@@ -20,7 +20,7 @@ from locker.models import Entry, EvidenceFile
 
 from .factories import UserFactory, make_case
 from .personas import PERSONAS, SIGNED_OUT
-from .test_browser import browser, log_in  # noqa: F401  (the fixture is used by name)
+from .test_browser import browser, log_in, wait_until  # noqa: F401  (the fixture is used by name)
 from .test_browser_phone import shot, small_targets
 from .test_offline_drafts import _worker_ready, browser_test
 from .ui_helpers import client_for, png_bytes
@@ -148,6 +148,7 @@ SHARE = """([text, png]) => {
 }"""
 
 KEPT = "async () => (await caches.keys()).filter(n => n === 'locker-share').length"
+GONE = "async () => !(await caches.keys()).includes('locker-share')"
 
 
 def _phone(browser) -> Any:  # noqa: F811
@@ -161,6 +162,14 @@ def _phone(browser) -> Any:  # noqa: F811
 
 def _share(page) -> None:
     page.evaluate(SHARE, [SMS, base64.b64encode(SCREENSHOT).decode()])
+
+
+def _share_from(page, url: str) -> None:
+    """Open `url`, once the service worker controls it, and share into the locker from it."""
+    page.goto(url)
+    _worker_ready(page)
+    page.reload()
+    _share(page)
 
 
 def _check_prefilled(page, base: str, case) -> None:
@@ -177,7 +186,7 @@ def _check_prefilled(page, base: str, case) -> None:
     # Offered, not filled in: the sender is the user's call.
     assert page.locator("#id_sender").input_value() == ""
     # In the page now: the kept copy is gone.
-    page.wait_for_function("async () => !(await caches.keys()).includes('locker-share')")
+    wait_until(page, GONE)
 
 
 @browser_test
@@ -191,10 +200,7 @@ def test_a_shared_screenshot_and_sms_are_saved_once_through_the_form(
     context = _phone(browser)
     page = context.new_page()
     log_in(page, base, owner.username)
-    page.goto(f"{base}/cases/")
-    _worker_ready(page)
-    page.reload()
-    _share(page)
+    _share_from(page, f"{base}/cases/")
     _check_prefilled(page, base, case)
     assert not Entry.objects.filter(case=case, kind="message").exists()  # nothing until Save
     page.locator("[data-share-senders] button", has_text="某某贷").click()
@@ -226,10 +232,7 @@ def test_a_share_while_signed_out_waits_for_the_log_in_and_a_case(
     base = live_server.url
     context = _phone(browser)
     page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    _worker_ready(page)
-    page.reload()
-    _share(page)
+    _share_from(page, f"{base}/accounts/login/")
     page.wait_for_url(re.compile(rf"{base}/share/\?held=[0-9a-f]{{32}}$"))
     page.locator("[data-share-notice]", has_text="等待保存：1 个文件").wait_for()
     assert page.evaluate(KEPT) == 1  # kept until the log-in
@@ -257,13 +260,67 @@ def test_the_quick_exit_deletes_a_waiting_share(browser, live_server, settings) 
     settings.LOCKER_QUICK_EXIT_URL = f"{live_server.url}/static/locker/icon-192.png"
     context = _phone(browser)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    _worker_ready(page)
-    page.reload()
-    _share(page)
+    _share_from(page, f"{live_server.url}/accounts/login/")
     page.wait_for_url(re.compile(r".*/share/\?held=[0-9a-f]{32}$"))
     assert page.evaluate(KEPT) == 1
     page.locator("#quick-exit").click()
     page.wait_for_url("**/icon-192.png")
+    assert page.evaluate(KEPT) == 0
+    context.close()
+
+
+# Make the kept share look `minutes` old (its X-Held-At moved back), as if the phone had
+# waited that long; the page's own clock judges it.
+AGED = """async minutes => {
+  const cache = await caches.open('locker-share');
+  const [request] = await cache.keys();
+  const kept = await cache.match(request);
+  const headers = new Headers(kept.headers);
+  headers.set('X-Held-At', String(Date.now() - minutes * 60 * 1000));
+  await cache.put(request, new Response(await kept.blob(), {headers}));
+}"""
+
+
+@browser_test
+def test_a_share_nobody_took_in_30_minutes_is_deleted_by_the_next_page(
+    browser,  # noqa: F811
+    live_server,
+) -> None:
+    context = _phone(browser)
+    page = context.new_page()
+    _share_from(page, f"{live_server.url}/accounts/login/")
+    page.wait_for_url(re.compile(r".*/share/\?held=[0-9a-f]{32}$"))
+    held = page.url
+    assert page.evaluate(KEPT) == 1
+    # 29 minutes: the next page keeps it, and the share page still offers it.
+    page.evaluate(AGED, 29)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.goto(held)
+    page.locator("[data-share-notice]", has_text="等待保存：1 个文件").wait_for()
+    assert page.evaluate(KEPT) == 1
+    # 31 minutes: any page of the site deletes it unread.
+    page.evaluate(AGED, 31)
+    page.goto(f"{live_server.url}/accounts/login/")
+    wait_until(page, GONE)
+    page.goto(held)
+    page.locator("[data-share-notice].error").wait_for()
+    context.close()
+
+
+@browser_test
+def test_log_out_deletes_a_waiting_share(browser, live_server) -> None:  # noqa: F811
+    owner = UserFactory(username="xiaoli")
+    make_case(owner=owner, title="甲贷")
+    make_case(owner=owner, title="乙贷")
+    context = _phone(browser)
+    page = context.new_page()
+    log_in(page, live_server.url, owner.username)
+    _share_from(page, f"{live_server.url}/cases/")
+    # Two cases: it waits while one is chosen. Log out instead.
+    page.wait_for_url(re.compile(r".*/share/\?held=[0-9a-f]{32}$"))
+    page.locator("[data-share-notice]", has_text="等待保存：1 个文件").wait_for()
+    assert page.evaluate(KEPT) == 1
+    with page.expect_navigation(url=f"{live_server.url}/"):
+        page.locator(".account button.link").click()
     assert page.evaluate(KEPT) == 0
     context.close()

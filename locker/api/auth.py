@@ -13,14 +13,28 @@ from ninja.throttling import AnonRateThrottle
 
 from locker import services
 from locker.infra.http import client_ip
+from locker.models import ApiToken
 from locker.services.accounts import token_has_expired
+
+_FOUND = "_locker_bearer_found"
+
+
+def live_token_of(request: HttpRequest, raw: str) -> ApiToken | None:
+    """services.find_token(raw), once per request: the idempotency middleware
+    (locker/api/idempotency.py) needs the token's user before the API authenticates the
+    same header, and one look-up serves both."""
+    found: tuple[str, ApiToken | None] | None = getattr(request, _FOUND, None)
+    if found is None or found[0] != raw:
+        found = (raw, services.find_token(raw))
+        setattr(request, _FOUND, found)
+    return found[1]
 
 
 class BearerToken(HttpBearer):
     """`Authorization: Bearer <token>`; the token's user becomes request_user(request)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = services.find_token(token)
+        found = live_token_of(request, token)
         if found is None:
             if token_has_expired(token):
                 raise HttpError(

@@ -43,7 +43,13 @@ ENTRY_REQUEST_DOC = {
                             "format": "date-time",
                             "nullable": True,
                         },
-                        "body": {"type": "object"},
+                        "body": {
+                            "type": "object",
+                            "description": (
+                                "the kind's members, as docs/chain-format.md lists them "
+                                '("Kinds of record"); unknown members are refused'
+                            ),
+                        },
                         "files": {
                             "type": "array",
                             "description": (

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 
-from locker import services
+from locker.api.auth import live_token_of
 from locker.infra.http import api_language
 from locker.services import idempotency
 
@@ -45,7 +45,7 @@ def _bearer_user(request: HttpRequest) -> object | None:
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    token = services.find_token(raw.strip())
+    token = live_token_of(request, raw.strip())
     return token.user if token is not None else None
 
 

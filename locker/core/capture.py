@@ -260,15 +260,10 @@ def _direction(value: str) -> str | None:
 
 
 def _number_fields(raw: str, member: str) -> dict[str, str]:
-    """The number as the phone sent it, and beside it its E.164 form where it has one
-    (`number_e164` / `sender_e164`, the members the log forms write too; docs/chain-format.md,
-    "Numbers"). A sender's name ("中国银行", "ICBC Bank") or a short code stays as it is."""
-    typed = raw.strip()[: 200 if member == "sender" else 40]
-    values = {member: typed}
-    e164 = normalise_phone(typed).e164
-    if e164:
-        values[f"{member}_e164"] = e164
-    return values
+    """The number as the phone sent it. A sender's name ("中国银行", "ICBC Bank") or a short
+    code stays as it is; its E.164 form is added where every record's is, when the entry is
+    appended (locker/core/kinds.py, `with_e164`)."""
+    return {member: raw.strip()[: 200 if member == "sender" else 40]}
 
 
 def read_capture(fields: dict[str, Any], *, zone: str) -> Capture:
@@ -320,7 +315,14 @@ def read_capture(fields: dict[str, Any], *, zone: str) -> Capture:
         channel = "other"
     if kind_asked == "app":
         channel = "app"
-    body: dict[str, Any] = {"channel": channel, **_number_fields(sender, "sender")}
+    # Received: these apps forward what the phone received, never what it sent
+    # (SmsForwarder's `type` is sms, call or app; SMS to URL Forwarder reads incoming SMS;
+    # the iOS recipe runs when a message arrives), so no post can say otherwise.
+    body: dict[str, Any] = {
+        "channel": channel,
+        "direction": "incoming",
+        **_number_fields(sender, "sender"),
+    }
     body["text"] = text[: kinds.LONG_TEXT_MAX]
     if len(text) > kinds.LONG_TEXT_MAX:
         raise CaptureError(f"the text is longer than {kinds.LONG_TEXT_MAX} characters")

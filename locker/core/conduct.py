@@ -15,8 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from locker.core import regf, stats
+from locker.core import kinds, regf, stats
 from locker.core.keywords import detect
 from locker.core.kinds import Tag
 from locker.core.stats import DayCount, Event
@@ -53,8 +54,8 @@ class Suggestion:
 
 def suggestions(events: Sequence[Event], findings: regf.Findings) -> list[Suggestion]:
     """Tags suggested for records that do not carry them yet, in seq order. Only the kinds a
-    tag belongs to (calls, messages, contact reports); outgoing calls are the borrower's own
-    words and are not searched."""
+    tag belongs to (calls, messages, contact reports); outgoing calls and the messages the
+    borrower sent are their own words and are not searched (kinds.sent_by_borrower)."""
     night = set(findings.night)
     over = set(findings.over_limit_calls)
     third = set(findings.third_parties)
@@ -62,7 +63,7 @@ def suggestions(events: Sequence[Event], findings: regf.Findings) -> list[Sugges
     for event in sorted(events, key=lambda e: e.seq):
         if event.kind not in TEXT_MEMBERS:
             continue
-        if event.kind == "call" and event.body.get("direction") == "outgoing":
+        if kinds.sent_by_borrower(event.kind, event.body):
             continue
         have = set(tags_of(event))
         per_tag: dict[str, Suggestion] = {}
@@ -243,3 +244,68 @@ def analyse(events: Sequence[Event]) -> ConductAnalysis:
         first=min((e.at for e in contacts), default=None),
         last=max((e.at for e in contacts), default=None),
     )
+
+
+# The case page's panel (docs/analysis.md, "On the case page") shows the busiest numbers
+# only, and a few of the roles each caller claimed; the analysis page shows them all.
+PANEL_NUMBERS = 5
+PANEL_CLAIMS = 3
+# The shape of `compact`'s JSON: the case page shows a row holding another shape as being
+# prepared, until the next computation.
+COMPACT_VERSION = 1
+
+
+def number_figures(number: NumberSummary, *, claims: int | None = None) -> dict[str, Any]:
+    """One number's counts as the pages show them, a JSON object: the analysis page's table
+    and the case page's panel render the same objects (templates/locker/_conduct_numbers.html),
+    so that each count has one definition. `claims` keeps that many caller claims only."""
+    shown = number.caller_claims if claims is None else number.caller_claims[:claims]
+    return {
+        "number": number.number,
+        "contacts": number.contacts,
+        "calls": len(number.calls),
+        "messages": len(number.messages),
+        "active_days": number.active_days,
+        "most_in_a_day": number.most_in_a_day,
+        "most_in_7_days": number.most_in_7_days,
+        "night": len(number.night),
+        "over_limit": len(number.over_limit),
+        "after_conversation": len(number.after_conversation),
+        "flags": len(number.flags),
+        "caller_claims": list(shown),
+        "more_claims": len(number.caller_claims) - len(shown),
+        "tags": _pairs(number.tags),
+    }
+
+
+def compact(
+    analysis: ConductAnalysis,
+    *,
+    numbers: int | None = PANEL_NUMBERS,
+    claims: int | None = PANEL_CLAIMS,
+) -> dict[str, Any]:
+    """The counts the pages show, as a JSON object: for the case page's panel the `numbers`
+    busiest collector numbers (the analysis's own order: most contacts first) with `claims`
+    caller claims each, small enough to keep in one row whatever the case's size; with None
+    for both, every number and claim (the analysis page renders the same object with the
+    same fragments, templates/locker/_conduct_*.html)."""
+    return {
+        "v": COMPACT_VERSION,
+        "contacts": analysis.contacts,
+        "calls": analysis.calls,
+        "messages": analysis.messages,
+        "night": len(analysis.night),
+        "flags": len(analysis.frequency_flags),
+        "numbers": [number_figures(n, claims=claims) for n in analysis.numbers[:numbers]],
+        "numbers_total": len(analysis.numbers),
+        "unnumbered": analysis.unnumbered,
+        "suggestions": len(analysis.suggestions),
+        "contacts_reached": analysis.contacts_reached,
+        "tags": _pairs(analysis.tags),
+    }
+
+
+def _pairs(counts: dict[str, int]) -> list[list[Any]]:
+    # Pairs, not an object: PostgreSQL's jsonb keeps an object's keys in its own order, and
+    # tags are listed by count.
+    return [[tag, count] for tag, count in counts.items()]

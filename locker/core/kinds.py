@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from locker.core import chain
+from locker.core.phones import normalise_phone
 
 ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
 # The longest free text a record holds; longer is refused whole, never cut (issue 16).
@@ -71,8 +72,15 @@ class CallBody(Body):
     tags: Tags
 
 
+# Whether the borrower received a message or sent it (an extension, docs/chain-format.md,
+# "A message's direction"). Stored like a call's direction, the default filled in; entries
+# written before it carry none and read as received (sent_by_borrower below).
+MessageDirection = Literal["incoming", "outgoing"]
+
+
 class MessageBody(Body):
     channel: Literal["sms", "wechat", "qq", "app", "email", "other"]
+    direction: MessageDirection = "incoming"
     sender: ShortText = ""
     sender_e164: E164 | None = None
     text: LongText = ""
@@ -173,9 +181,78 @@ EMPTY_CALL = _(
 )
 
 
+def sent_by_borrower(kind: str, body: Any) -> bool:
+    """Whether a call or message went out from the borrower (an outgoing call, a message
+    they sent): their own words, no contact they suffered. A body without a direction (a
+    message written before the member existed) came in."""
+    return (
+        kind in ("call", "message")
+        and isinstance(body, dict)
+        and body.get("direction") == "outgoing"
+    )
+
+
 def is_empty_call(body: dict[str, Any]) -> bool:
     """Whether a cleaned call body carries none of CALL_FACTS."""
     return all(body.get(name) in (None, "", []) for name in CALL_FACTS)
+
+
+# The member holding a number as typed, per kind; its E.164 form rides beside it in
+# "<member>_e164" (docs/chain-format.md, "Numbers").
+NUMBER_MEMBERS = {"call": "number", "message": "sender"}
+NOT_THE_E164 = _(
+    "{member} is {sent}, which is not the E.164 form of {typed} ({expected}); leave it out "
+    "and the server records it"
+)
+NO_E164 = _("it has none")
+
+
+def _check_e164(member: str, typed: str, sent: Any) -> str | None:
+    expected = normalise_phone(typed).e164
+    if sent is not None and sent != expected:
+        raise BodyError(
+            format_lazy(
+                NOT_THE_E164,
+                member=f"{member}_e164",
+                sent=repr(sent),
+                typed=repr(typed),
+                expected=expected or NO_E164,
+            )
+        )
+    return expected
+
+
+def with_e164(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A cleaned call or message body with the E.164 form of its number beside it, when the
+    number has one (locker/core/phones.py): what every way of recording one stores (the log
+    forms, capture devices, the API), so the member never depends on who sent the record.
+    One sent that is not that form is refused. Other kinds are returned as they are."""
+    member = NUMBER_MEMBERS.get(kind)
+    if member is None:
+        return body
+    filled = {k: v for k, v in body.items() if k != f"{member}_e164"}
+    e164 = _check_e164(member, str(body.get(member) or ""), body.get(f"{member}_e164"))
+    if e164:
+        filled[f"{member}_e164"] = e164
+    return filled
+
+
+def changes_with_e164(kind: str, before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A correction's changes to a `kind` entry whose body was `before`: a changed number
+    takes its new E.164 form along (None: it has none any more), left out when that is what
+    the entry already carries. A form sent that is not the number's is refused."""
+    member = NUMBER_MEMBERS.get(kind)
+    if member is None:
+        return changes
+    name = f"{member}_e164"
+    if member not in changes and name not in changes:
+        return changes
+    typed = str(changes.get(member, before.get(member)) or "")
+    e164 = _check_e164(member, typed, changes.get(name))
+    filled = {k: v for k, v in changes.items() if k != name}
+    if e164 != before.get(name):
+        filled[name] = e164
+    return filled
 
 
 # case_update entries are written by the case-facts service and redaction entries by the

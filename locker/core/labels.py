@@ -78,6 +78,18 @@ DIRECTION_LABELS: dict[str, Promise] = {
     "outgoing": _("Outgoing"),
     "missed": _("Missed"),
 }
+# A message's direction (core.kinds.MessageBody) in the borrower's words: a call's
+# "incoming" reads 来电 in Chinese, which a message is not.
+MESSAGE_DIRECTION_LABELS: dict[str, Promise] = {
+    "incoming": _("I received this"),
+    "outgoing": _("I sent this"),
+}
+
+
+def direction_labels(kind: str) -> dict[str, Promise]:
+    """The names of a call's or a message's directions."""
+    return MESSAGE_DIRECTION_LABELS if kind == "message" else DIRECTION_LABELS
+
 
 # Why a record's content was erased (core.kinds.RedactionReason).
 REDACTION_REASON_LABELS: dict[str, Promise] = {
@@ -150,8 +162,16 @@ def tag_label(tag: object) -> str:
     return label(TAG_LABELS, tag)
 
 
-def field_label(name: object) -> str:
-    return label(FIELD_LABELS, name)
+# A member's name where it differs by kind: a message's direction is no "call type".
+KIND_FIELD_LABELS: dict[tuple[str, str], Promise] = {
+    ("message", "direction"): _("Received or sent"),
+}
+
+
+def field_label(name: object, kind: object = "") -> str:
+    """A body member's or case fact's name; `kind`, the entry's kind, where that matters."""
+    found = KIND_FIELD_LABELS.get((str(kind), str(name)))
+    return str(found) if found is not None else label(FIELD_LABELS, name)
 
 
 def duration_text(seconds: Any) -> str:
@@ -161,13 +181,15 @@ def duration_text(seconds: Any) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = None) -> str:
-    """A body member's or case fact's value as a person reads it: names for machine words,
-    minutes for durations, a percentage for the stated rate, major units for money (`money`
-    words an amount in minor units; the plain "5,000.00" by default), the list for tags, a
-    dash for nothing."""
+def value_label(
+    name: str, value: Any, *, money: Callable[[int], str] | None = None, kind: str = ""
+) -> str:
+    """A body member's or case fact's value as a person reads it: names for machine words
+    (a direction by the entry's `kind`), minutes for durations, a percentage for the stated
+    rate, major units for money (`money` words an amount in minor units; the plain
+    "5,000.00" by default), the list for tags, a dash for nothing."""
     if name == "direction":
-        return label(DIRECTION_LABELS, value)
+        return label(direction_labels(kind), value)
     if name == "channel":
         return label(CHANNEL_LABELS, value)
     if name == "reason" and str(value) in REDACTION_REASON_LABELS:
@@ -191,7 +213,10 @@ def value_label(name: str, value: Any, *, money: Callable[[int], str] | None = N
         return "—" if value is None or value == "" else str(value)
     if isinstance(value, dict):
         return join_list(
-            (f"{field_label(k)}: {value_label(k, v, money=money)}" for k, v in value.items()),
+            (
+                f"{field_label(k, kind)}: {value_label(k, v, money=money, kind=kind)}"
+                for k, v in value.items()
+            ),
             strong=True,
         )
     if value is None or value == "":

@@ -7,6 +7,8 @@ Our reading of the rules, stated once here and in the dossier's method note:
 
 - A case is one debt. The call-frequency presumption (1006.14(b)(2)) counts the calls the
   collector placed about it: incoming and missed calls, from every number together.
+- The collector's calls and messages are the case page's contacts (stats.is_contact): the
+  borrower's outgoing calls and the messages they sent are their own, never the collector's.
 - "7 consecutive days" are calendar days in the consumer's zone: a window is a day and the
   six after it, so a change of clock (DST) neither adds nor removes a call.
 - (b)(2)(i): more than seven calls within seven consecutive days; the eighth call (and each
@@ -22,7 +24,9 @@ Our reading of the rules, stated once here and in the dossier's method note:
   contacts") are threats made to the borrower, not third-party contacts.
 - A cease-contact request (1006.6(c)) is an entry tagged `asked_to_stop`; what followed it
   is every collector contact and third-party contact recorded after the first request.
-  1006.6(c) asks for the request in writing: a message is written, a call is not.
+  1006.6(c) asks for the request in writing: a message is written, a call is not. The
+  request is the borrower's: a message they sent (direction outgoing), or one recorded
+  before messages had a direction, or a call either way.
 """
 
 from __future__ import annotations
@@ -42,9 +46,7 @@ CEASE_TAG = "asked_to_stop"
 
 def collector_calls(events: Sequence[Event]) -> list[Event]:
     """Calls the collector placed (incoming or missed), in time order."""
-    calls = [
-        e for e in events if e.kind == "call" and e.body.get("direction", "incoming") != "outgoing"
-    ]
+    calls = [e for e in events if e.kind == "call" and stats.is_contact(e)]
     return sorted(calls, key=lambda e: (e.at, e.seq))
 
 
@@ -112,9 +114,8 @@ def calls_after_conversation(events: Sequence[Event]) -> list[CallAfterConversat
     for event in ordered:
         if event.kind != "call":
             continue
-        placed_by_collector = event.body.get("direction", "incoming") != "outgoing"
         if (
-            placed_by_collector
+            stats.is_contact(event)
             and last_talk is not None
             and event.at.date() <= last_talk.at.date() + timedelta(days=WINDOW_DAYS - 1)
         ):
@@ -125,8 +126,9 @@ def calls_after_conversation(events: Sequence[Event]) -> list[CallAfterConversat
 
 
 def collector_contacts(events: Sequence[Event]) -> list[Event]:
-    """The collector's calls and messages to the borrower (stats.contact_events), less the
-    borrower's own requests to stop."""
+    """The collector's calls and messages to the borrower (stats.contact_events: the
+    borrower's outgoing calls and sent messages left out), less the borrower's own requests
+    to stop (one written before messages had a direction reads as received)."""
     return [e for e in stats.contact_events(events) if CEASE_TAG not in _tags(e)]
 
 

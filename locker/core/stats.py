@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from locker.core import chain
+from locker.core import chain, kinds
 from locker.core.phones import normalise_phone
 
 # Reg F (12 CFR 1006.6(b)(1)(i)) presumes contact before 8 a.m. or after 9 p.m. inconvenient;
@@ -102,12 +102,11 @@ def effective_events(entries: Iterable[EntryLike], tz: tzinfo) -> list[Event]:
 
 
 def is_contact(event: Event) -> bool:
-    """Calls and messages from the collectors: the borrower's own outgoing calls are not
-    contact they suffered. The one definition of a contact, for the case page and every
-    dossier (and the case page's running tally, Tally below)."""
-    return event.kind in CONTACT_KINDS and not (
-        event.kind == "call" and event.body.get("direction") == "outgoing"
-    )
+    """Calls and messages from the collectors: the borrower's own outgoing calls and the
+    messages they sent (kinds.sent_by_borrower) are not contact they suffered. The one
+    definition of a contact, for the case page and every dossier (and the case page's
+    running tally, Tally below)."""
+    return event.kind in CONTACT_KINDS and not kinds.sent_by_borrower(event.kind, event.body)
 
 
 def contact_events(events: Sequence[Event]) -> list[Event]:
@@ -252,6 +251,12 @@ def _bump(counts: dict[str, int], key: str, step: int) -> None:
         counts.pop(key, None)
 
 
+# The members of a Tally that grow with the case (a count per number, contact, tag and day,
+# kept apart from the rest when stored: Tally.counts) and the prefix of each one's keys.
+COUNT_PREFIXES = {"numbers": "number", "names": "name", "tags": "tag"}
+DAY_COLUMNS = ("calls", "messages")
+
+
 class Tally:
     """The figures of summarise(), kept up to date one event at a time, so that the case page
     shows them without reading every entry (docs/scale.md, "Pages"). Built from the same
@@ -261,7 +266,14 @@ class Tally:
 
     The zone-dependent figures (days, hours, night) are kept per time-zone key for the zones
     the case was viewed in. Events come in with `at` in any zone; each is converted to every
-    kept zone. JSON-serialisable through as_json/from_json."""
+    kept zone. JSON-serialisable through as_json/from_json.
+
+    Stored in two parts (services/case_stats.py): head_part(), whose size does not grow with
+    the case (the totals, and each zone's hours and night count), and counts(), one number
+    per caller number, contact name, tag and zone-day, which grow with the case (a year of
+    harassment in two zones: some 30 kB). An append changes a few of the counts only, so it
+    is folded into a tally made by for_folding(), which holds the head part alone and
+    collects the changes to the counts in `deltas` instead of holding them."""
 
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         data = data or {}
@@ -273,9 +285,15 @@ class Tally:
         self.tags: dict[str, int] = dict(data.get("tags", {}))
         # zone key -> {"days": {ISO date: [calls, messages]}, "hours": [24], "night": n}
         self.zones: dict[str, dict[str, Any]] = {
-            key: {"days": dict(z["days"]), "hours": list(z["hours"]), "night": int(z["night"])}
+            key: {
+                "days": dict(z.get("days", {})),
+                "hours": list(z["hours"]),
+                "night": int(z["night"]),
+            }
             for key, z in data.get("zones", {}).items()
         }
+        # Set by for_folding: the changes to counts(), by key, instead of the counts.
+        self.deltas: Counter[str] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -288,6 +306,60 @@ class Tally:
             "zones": self.zones,
         }
 
+    def head_part(self) -> dict[str, Any]:
+        """The figures whose size does not grow with the case, as JSON."""
+        return {
+            "calls": self.calls,
+            "messages": self.messages,
+            "third_party": self.third_party,
+            "zones": {
+                key: {"hours": zone["hours"], "night": zone["night"]}
+                for key, zone in self.zones.items()
+            },
+        }
+
+    def counts(self) -> dict[str, int]:
+        """The figures that grow with the case, one positive count per key:
+        number:<number>, name:<contact>, tag:<tag>, day:<zone>:<ISO date>:calls|messages."""
+        flat = {
+            f"{prefix}:{key}": count
+            for name, prefix in COUNT_PREFIXES.items()
+            for key, count in getattr(self, name).items()
+        }
+        for zone_key, zone in self.zones.items():
+            for day, pair in zone["days"].items():
+                for column, count in zip(DAY_COLUMNS, pair, strict=True):
+                    if count:
+                        flat[f"day:{zone_key}:{day}:{column}"] = count
+        return flat
+
+    @classmethod
+    def from_parts(cls, head: dict[str, Any], counts: Iterable[tuple[str, int]]) -> Tally:
+        """The tally stored as head_part() and counts() (keys with no positive count, and
+        days of zones the head part does not keep, are left out)."""
+        tally = cls(head)
+        maps = {prefix: getattr(tally, name) for name, prefix in COUNT_PREFIXES.items()}
+        for key, count in counts:
+            if count <= 0:
+                continue
+            prefix, rest = key.split(":", 1)
+            if prefix != "day":
+                maps[prefix][rest] = count
+                continue
+            zone_key, day, column = rest.rsplit(":", 2)
+            zone = tally.zones.get(zone_key)
+            if zone is not None:
+                zone["days"].setdefault(day, [0, 0])[DAY_COLUMNS.index(column)] = count
+        return tally
+
+    @classmethod
+    def for_folding(cls, head: dict[str, Any]) -> Tally:
+        """A tally holding the head part only, for events to be folded into: its changes to
+        the counts are collected in `deltas` (key -> step), to be added to the stored ones."""
+        tally = cls(head)
+        tally.deltas = Counter()
+        return tally
+
     @classmethod
     def build(cls, events: Iterable[Event], zone_keys: Iterable[str]) -> Tally:
         tally = cls()
@@ -296,6 +368,22 @@ class Tally:
         for event in events:
             tally.replace(None, event)
         return tally
+
+    def _bump_count(self, name: str, key: str, step: int) -> None:
+        if self.deltas is not None:
+            self.deltas[f"{COUNT_PREFIXES[name]}:{key}"] += step
+        else:
+            _bump(getattr(self, name), key, step)
+
+    def _bump_day(self, zone_key: str, day: str, column: int, step: int) -> None:
+        if self.deltas is not None:
+            self.deltas[f"day:{zone_key}:{day}:{DAY_COLUMNS[column]}"] += step
+            return
+        days = self.zones[zone_key]["days"]
+        counts = days.setdefault(day, [0, 0])
+        counts[column] += step
+        if counts == [0, 0]:
+            del days[day]
 
     def _count(self, event: Event, step: int) -> None:
         if is_contact(event):
@@ -306,24 +394,20 @@ class Tally:
             column = 0 if event.kind == "call" else 1
             for key, zone in self.zones.items():
                 local = event.at.astimezone(_zone(key))
-                day = local.date().isoformat()
-                counts = zone["days"].setdefault(day, [0, 0])
-                counts[column] += step
-                if counts == [0, 0]:
-                    del zone["days"][day]
+                self._bump_day(key, local.date().isoformat(), column, step)
                 zone["hours"][local.hour] += step
                 if is_night(local):
                     zone["night"] += step
         number = caller_number(event)
         if number:
-            _bump(self.numbers, number, step)
+            self._bump_count("numbers", number, step)
         for tag in event_tags(event):
-            _bump(self.tags, tag, step)
+            self._bump_count("tags", tag, step)
         if event.kind == "contact_report":
             self.third_party += step
             name = reached_name(event)
             if name:
-                _bump(self.names, name, step)
+                self._bump_count("names", name, step)
 
     def replace(self, old: Event | None, new: Event | None) -> None:
         """Take `old`'s part out and put `new`'s in (an append: old None; an erasure: new

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from locker.core import stats
 from locker.core.identity import channel_number
 from locker.core.labels import CHANNEL_LABELS, join_list, label
 from locker.core.phones import normalise_phone
@@ -20,20 +21,19 @@ from locker.dossier.formatting import fmt_time, unknown
 
 
 def _reported(data: DossierData) -> list[tuple[Row, str, str]]:
-    """The incoming calls and text messages, with their sending number and kind, as
-    corrected (the counts beside them apply corrections too). A message tagged "I asked
-    them to stop" is the reporter's own request in writing (Reg F's reading, too), not one
-    received, so it is not reported; nor is a sender that is no number ("me", a name) counted
-    as a number."""
+    """The calls and text messages the reporter received, with their sending number and
+    kind, as corrected (the counts beside them apply corrections too). What was received is
+    the case page's one definition of a contact (stats.is_contact): the reporter's own
+    outgoing calls and the messages they sent (their request to stop, say) are not reported.
+    Nor is a sender that is no number ("me", a name) counted as a number."""
+    received = {event.seq for event in stats.contact_events(data.conduct.events)}
     found = []
     for row in effective_rows(data.rows, data.conduct.events):
-        if row.kind == "call" and row.body.get("direction", "incoming") != "outgoing":
+        if row.seq not in received:
+            continue
+        if row.kind == "call":
             number, kind = str(row.body.get("number") or ""), "call"
-        elif (
-            row.kind == "message"
-            and row.body.get("channel") == "sms"
-            and "asked_to_stop" not in row.tags
-        ):
+        elif row.body.get("channel") == "sms":
             number, kind = str(row.body.get("sender") or ""), "sms"
         else:
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
-from locker.core import chain, labels, regf, stats
+from locker.core import chain, kinds, labels, regf, stats
 from locker.core.anchors import AttestationReport
 from locker.core.identity import Complainant, Complaint
 from locker.core.names import account_name
@@ -88,6 +88,9 @@ class Row:
     occurred: datetime | None
     recorded: datetime
     exhibits: list[Exhibit]
+    # For a correction, the kind of the entry it corrects (its changes are worded by it: a
+    # message's direction is no call's).
+    corrects_kind: str = ""
 
     @property
     def seq(self) -> int:
@@ -226,6 +229,11 @@ def build_rows(lines: Iterable[dict[str, Any]], zone: zoneinfo.ZoneInfo) -> list
         recorded = _local(entry["recorded_at"], zone)
         assert recorded is not None
         rows.append(Row(entry, line["hash"], _local(entry["occurred_at"], zone), recorded, []))
+    kind_of = {row.seq: row.kind for row in rows}
+    for row in rows:
+        target = row.body.get("corrects_seq") if row.kind == "correction" else None
+        if isinstance(target, int):
+            row.corrects_kind = kind_of.get(target, "")
     rows.sort(key=lambda r: (r.when, r.seq))
     for row in rows:
         files = row.entry["evidence"]
@@ -329,7 +337,10 @@ def corrected_by(rows: Iterable[Row]) -> dict[int, list[int]]:
 
 
 def _changes(
-    changes: dict[str, Any], money: Callable[[int], str] | None, zone: tzinfo | None = None
+    changes: dict[str, Any],
+    money: Callable[[int], str] | None,
+    zone: tzinfo | None = None,
+    kind: str = "",
 ) -> str:
     # Each member by its name and its value as a person reads it (amounts in major units,
     # channels and tags by name, a corrected time in the dossier's zone rather than the
@@ -340,10 +351,10 @@ def _changes(
                 return f"{chain.parse_timestamp(value).astimezone(zone):%Y-%m-%d %H:%M}"
             except chain.FormatError:
                 pass
-        return labels.value_label(name, value, money=money)
+        return labels.value_label(name, value, money=money, kind=kind)
 
     return labels.join_list(
-        (f"{labels.field_label(name)}: {value(name, v)}" for name, v in changes.items()),
+        (f"{labels.field_label(name, kind)}: {value(name, v)}" for name, v in changes.items()),
         strong=True,
     )
 
@@ -368,7 +379,7 @@ def row_summary(
     elif row.kind == "correction":
         parts = [f"#{body.get('corrects_seq')}: {body.get('reason', '')}"]
         if body.get("changes"):
-            parts.append(_changes(body["changes"], money, row.recorded.tzinfo))
+            parts.append(_changes(body["changes"], money, row.recorded.tzinfo, row.corrects_kind))
     elif row.kind == "loan_payment":
         # As the loan-cost audit words a payment: what and whether paid, the amount, the day.
         what = labels.value_label("what", body.get("what") or "repayment")
@@ -402,7 +413,11 @@ def row_party(row: Row) -> str:
         return str(body.get("number") or "")
     channel = labels.label(labels.CHANNEL_LABELS, body["channel"]) if body.get("channel") else ""
     if row.kind == "message":
-        return f"{channel} {body.get('sender') or ''}".strip()
+        party = f"{channel} {body.get('sender') or ''}".strip()
+        if kinds.sent_by_borrower(row.kind, body):
+            # The borrower's own message, as the counts leave it out (stats.is_contact).
+            party = f"{party} ({labels.value_label('direction', 'outgoing', kind='message')})"
+        return party
     if row.kind == "contact_report":
         return channel
     return ""

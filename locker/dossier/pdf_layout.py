@@ -22,6 +22,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, LongTable, Paragraph, Table, TableStyle
+from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
+from reportlab.platypus.paraparser import ParaParser
 
 from locker.infra import fonts
 from locker.infra.font_chain import FontChain, font_chain, visual_order
@@ -96,7 +98,50 @@ def para(text: Any, style: ParagraphStyle, *, breakable: bool = False) -> Paragr
     markup = font_markup(value)
     if breakable or _CJK.search(value):
         style = _cjk_style(style)
-    return _Paragraph(markup, style)
+    parsed = _parsed(markup, style)
+    if parsed is None:
+        return _Paragraph(markup, style)
+    text, frags = parsed
+    # Each Paragraph its own fragments: the line breaking marks them (reportlab's _fkind).
+    return _Paragraph(
+        text,
+        style,
+        frags=[f.clone(link=list(f.link), us_lines=list(f.us_lines)) for f in frags],
+    )
+
+
+# The markup's fragments as reportlab's parser makes them, per style and markup: a dossier
+# repeats its labels, kinds, authors and tags in thousands of cells, and the parser (an
+# HTMLParser per paragraph) was a fifth of the layout. Emptied after each document
+# (forget_texts), as the markup cache is.
+_PARSED: weakref.WeakKeyDictionary[ParagraphStyle, dict[str, tuple[str, list[Any]] | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _parsed(markup: str, style: ParagraphStyle) -> tuple[str, list[Any]] | None:
+    """The cleaned text and the fragments reportlab's Paragraph would parse `markup` into in
+    `style`; None where the parse gives anything a copy of the fragments would not (a
+    bullet, a style of its own: never for para()'s markup, which has only font and br tags)."""
+    known = _PARSED.setdefault(style, {})
+    if markup in known:
+        return known[markup]
+    # As Paragraph._setup parses (its caseSensitive is 1).
+    text = cleanBlockQuotedText(markup)
+    parser = ParaParser()
+    parser.caseSensitive = 1
+    parsed_style, frags, bullet = parser.parse(text, style)
+    result = None
+    if frags is not None and bullet is None and parsed_style is style:
+        textTransformFrags(frags, style)
+        if all(
+            isinstance(getattr(f, "link", None), list)
+            and isinstance(getattr(f, "us_lines", None), list)
+            for f in frags
+        ):
+            result = (text, frags)
+    known[markup] = result
+    return result
 
 
 class _Paragraph(Paragraph):
@@ -164,6 +209,7 @@ def _font_markup(chain: FontChain, text: str) -> str:
 def forget_texts() -> None:
     """Forget the texts and characters of the document just made (render_pdf calls it)."""
     _font_markup.cache_clear()
+    _PARSED.clear()
     font_chain().forget()
 
 

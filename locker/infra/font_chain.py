@@ -108,14 +108,17 @@ def load_truetype(name: str, source: str | io.BytesIO, subfont: int = 0) -> tupl
 
 
 class FontChain:
-    """The fonts in the order they are tried, each with the code points it has. The
-    fallbacks are read (and registered with reportlab) only when a character the primary
-    font lacks first occurs: most dossiers never need them."""
+    """The fonts in the order they are tried, each with the code points it has. A fallback
+    is read (and registered with reportlab) only when a character that no font before it
+    has first occurs, and only up to the first that has it: most dossiers need none, and a
+    few characters outside the CJK font (a dash, an arrow) need DejaVu Sans alone, not the
+    53 MB of HanaMin that reportlab would otherwise read and keep in memory."""
 
     def __init__(self, primary: str, points: set[int]) -> None:
         self.primary = primary
         self._fonts: list[tuple[str, set[int]]] = [(primary, points)]
-        self._fallbacks_loaded = False
+        # The fallbacks not read yet, in their order (FALLBACKS).
+        self._unread: list[Fallback] | None = None
         # The font chosen for each character met outside the primary font's fast path; the
         # characters are a document's, so forget() empties it after each (pdf_layout).
         self._choice: dict[str, str] = {}
@@ -127,13 +130,20 @@ class FontChain:
     @property
     def fonts(self) -> list[tuple[str, set[int]]]:
         """Every usable font of the chain, fallbacks read."""
-        self._load_fallbacks()
+        while self._read_next():
+            pass
         return self._fonts
 
-    def _load_fallbacks(self) -> None:
-        if not self._fallbacks_loaded:
-            self._fonts += load_fallbacks()
-            self._fallbacks_loaded = True
+    def _read_next(self) -> bool:
+        """Read the next fallback not read yet; False when none is left."""
+        if self._unread is None:
+            self._unread = list(FALLBACKS)
+        while self._unread:
+            loaded = load_fallback(self._unread.pop(0))
+            if loaded is not None:
+                self._fonts.append(loaded)
+                return True
+        return False
 
     def font_for(self, char: str) -> str:
         """The reportlab name of the font that draws `char` (the placeholder font when no
@@ -142,11 +152,18 @@ class FontChain:
         if found is not None:
             return found
         point = ord(char)
-        if point in self._fonts[0][1]:
-            found = self.primary
-        else:
-            found = next((name for name, points in self.fonts if point in points), None)
-            found = found or placeholder_font(char)
+        # The first font of the chain that has it, reading fallbacks only as far as needed:
+        # the same choice as with all of them read.
+        checked = 0
+        while found is None:
+            for name, points in self._fonts[checked:]:
+                if point in points:
+                    found = name
+                    break
+            checked = len(self._fonts)
+            if found is None and not self._read_next():
+                break
+        found = found or placeholder_font(char)
         self._choice[char] = found
         return found
 
@@ -207,29 +224,26 @@ def _register_placeholder_block(block: int) -> str:
     return name
 
 
-def load_fallbacks() -> list[tuple[str, set[int]]]:
-    """The fallback fonts that are installed and usable, registered with reportlab."""
+def load_fallback(fallback: Fallback) -> tuple[str, set[int]] | None:
+    """The fallback font registered with reportlab, with its code points; None (logged)
+    when it is not installed or not usable."""
     from reportlab.pdfbase import pdfmetrics
 
-    loaded = []
-    for fallback in FALLBACKS:
-        path = next((p for p in fallback.paths if p.is_file()), None)
-        if path is None:
-            log.warning(
-                "font for %s not installed (Debian package %s): those characters print as "
-                "placeholders",
-                fallback.covers,
-                fallback.package,
-            )
-            continue
-        try:
-            font, points = load_truetype(fallback.name, str(path))
-        except UnusableFont as error:
-            log.warning("font %s left out: %s", path, error)
-            continue
-        pdfmetrics.registerFont(font)
-        loaded.append((fallback.name, points))
-    return loaded
+    path = next((p for p in fallback.paths if p.is_file()), None)
+    if path is None:
+        log.warning(
+            "font for %s not installed (Debian package %s): those characters print as placeholders",
+            fallback.covers,
+            fallback.package,
+        )
+        return None
+    try:
+        font, points = load_truetype(fallback.name, str(path))
+    except UnusableFont as error:
+        log.warning("font %s left out: %s", path, error)
+        return None
+    pdfmetrics.registerFont(font)
+    return fallback.name, points
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,8 @@ TEND_DATA_EXPORTS = "locker.tasks.tend_data_exports"
 MAKE_DERIVED = "locker.tasks.make_derived"
 SWEEP_DERIVED = "locker.tasks.sweep_derived"
 READ_TEXT = "locker.tasks.read_text"
+REFRESH_CASE_CONDUCT = "locker.tasks.refresh_case_conduct"
+SWEEP_CASE_CONDUCT = "locker.tasks.sweep_case_conduct"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:
@@ -50,6 +52,12 @@ def enqueue_text(evidence_id: Any) -> bool:
     """Send the task that reads a picture's text (OCR, locker/infra/ocr.py); like
     enqueue_derived, the row waits for the sweep when the broker is away."""
     return _send_row_task(READ_TEXT, evidence_id, "text of evidence")
+
+
+def enqueue_case_conduct(case_id: Any) -> bool:
+    """Send the task that computes a case's conduct panel (locker/services/case_conduct.py);
+    False when the broker is away (the sweep asks again)."""
+    return _send_row_task(REFRESH_CASE_CONDUCT, case_id, "conduct panel of case")
 
 
 def _send_row_task(task_name: str, row_id: Any, what: str) -> bool:

@@ -2,7 +2,8 @@
 
 from locker.models.accounts import ApiToken, Profile, UserSession
 from locker.models.anchors import Anchor, AnchorLeaf
-from locker.models.case_stats import CaseStats
+from locker.models.case_conduct import CaseConduct
+from locker.models.case_stats import CaseStats, CaseStatsCount
 from locker.models.cases import (
     Case,
     Checkpoint,
@@ -39,7 +40,9 @@ __all__ = [
     "CaptureDevice",
     "Case",
     "CaseComplaint",
+    "CaseConduct",
     "CaseStats",
+    "CaseStatsCount",
     "CaseVisit",
     "Checkpoint",
     "ComplainantDetails",

@@ -245,7 +245,11 @@ class Checkpoint(AppendOnlyModel):
     Never updated or deleted: rows removed together with their checkpoints would otherwise
     pass every check of the stored chain."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="checkpoints")
+    # No index of its own: the (case, length) index below serves every lookup by case, and a
+    # second one would only be written on every append.
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="checkpoints", db_index=False
+    )
     length = models.PositiveIntegerField()
     head = models.CharField(max_length=64)
     signed_at = models.DateTimeField()

@@ -1,6 +1,7 @@
 """The analysis page's reads (docs/analysis.md): the conduct analysis and the loan-cost
-audit of one case, computed from all its entries on each view of that page (never on the
-case page). Erased entries count in nothing; corrections are applied first."""
+audit of one case, computed from all its entries on each view of that page; the case page
+reads the panel the worker keeps from the same computation (selectors/case_conduct.py).
+Erased entries count in nothing; corrections are applied first."""
 
 from __future__ import annotations
 
@@ -88,9 +89,24 @@ def analyse_events(facts: dict[str, object], events: Sequence[stats.Event]) -> C
     )
 
 
-def case_analysis(case: Case, tz: tzinfo) -> CaseAnalysis:
-    entries = Entry.objects.filter(case=case, erased_at__isnull=True).only(
+def case_events(case: Case, tz: tzinfo, *, upto: int | None = None) -> list[stats.Event]:
+    """The case's events as the analysis reads them (corrections applied, erased entries
+    left out, times in `tz`); with `upto`, of the entries up to that seq only."""
+    entries = Entry.objects.filter(case=case, erased_at__isnull=True)
+    if upto is not None:
+        entries = entries.filter(seq__lte=upto)
+    rows = entries.only(
         "seq", "kind", "body", "occurred_at", "recorded_at", "case_id", "erased_at"
-    )
-    events = stats.effective_events(list(entries), tz)
-    return analyse_events(case.facts(), events)
+    ).iterator(chunk_size=2000)
+    return stats.effective_events(list(rows), tz)
+
+
+def case_analysis(case: Case, tz: tzinfo) -> CaseAnalysis:
+    return analyse_events(case.facts(), case_events(case, tz))
+
+
+def case_conduct(case: Case, tz: tzinfo, *, upto: int) -> conduct.ConductAnalysis:
+    """The conduct analysis alone, of the entries up to seq `upto`: what the case page's
+    panel keeps (locker/services/case_conduct.py). The same reading and the same
+    conduct.analyse call as the analysis page's."""
+    return conduct.analyse(case_events(case, tz, upto=upto))

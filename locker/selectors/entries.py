@@ -299,6 +299,9 @@ class EntryFacts:
     redaction: Entry | None = None
     # What the owner is offered to add as a message's text (and sender), by a correction.
     text_offer: TextOffer | None = None
+    # The kind its members are named by (labels.field_label): its own, or for a correction
+    # the corrected entry's (a message's direction is no call's).
+    label_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,20 @@ def entry_facts(entry: Entry) -> EntryFacts:
         correctable=entry.kind in CORRECTABLE_KINDS and not entry.is_erased,
         erasable=entry.kind in kinds.ERASABLE_KINDS and not entry.is_erased,
         redaction=entry.erased_by if entry.is_erased else None,
+        label_kind=_label_kind(entry),
     )
+
+
+def _label_kind(entry: Entry) -> str:
+    target = entry.body.get("corrects_seq") if entry.kind == "correction" else None
+    if not isinstance(target, int):
+        return entry.kind
+    kind = (
+        Entry.objects.filter(case_id=entry.case_id, seq=target)
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return kind or ""
 
 
 def chain_entries(case: Case) -> QuerySet[Entry]:

@@ -1,5 +1,5 @@
 """The text read from a case's pictures (OCR, locker/services/evidence_text.py), as pages,
-the timeline's search and dossiers read it.
+the search (the timeline's and the review page's) and dossiers read it.
 
 The text is sealed at rest, so the database cannot search it: a search opens the text of the
 case's pictures in Python and matches there. That is one case's pictures at a time (hundreds,

@@ -1,5 +1,5 @@
 """Read-only questions about shared cases: who may see a case, the lawyer's dashboard rows,
-text search over entry bodies, annotations and the access log in exportable shapes.
+the review page's search, annotations and the access log in exportable shapes.
 Nothing here writes; the writes are in services.py."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from locker.core.names import account_name
@@ -28,24 +28,11 @@ from locker.models import (
     Share,
 )
 from locker.selectors import chain as stored_chain
+from locker.selectors import evidence_text
 
 # Paths the emails point to; the pages that serve them come with the lawyer's desk pages.
 INVITATION_PATH = "/invitations/{token}/"
 SHARED_CASES_PATH = "/shared/"
-
-# Body members (of every kind, and inside a correction's changes) that hold free text a
-# reviewer may want to search. Searched through JSON key lookups, not the raw column, because
-# SQLite stores JSON with non-ASCII escaped (\uXXXX) and a LIKE over it would miss Chinese.
-SEARCHABLE_MEMBERS: tuple[str, ...] = (
-    "text",
-    "summary",
-    "sender",
-    "caller_claims",
-    "number",
-    "contact_name",
-    "relation",
-    "reason",
-)
 
 
 def active_share(case: Case, user: Any) -> Share | None:
@@ -182,17 +169,10 @@ def search_entries(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Entry]:
-    """The case's entries matching every filter given, newest first. `text` is matched,
-    case-insensitively, against the free-text members of the bodies (and of corrections'
-    changes), on SQLite and PostgreSQL alike."""
-    entries = Entry.objects.filter(case=case)
-    words = text.split()
-    for word in words[:8]:
-        match = Q()
-        for member in SEARCHABLE_MEMBERS:
-            match |= Q(**{f"body__{member}__icontains": word})
-            match |= Q(**{f"body__changes__{member}__icontains": word})
-        entries = entries.filter(match)
+    """The case's entries matching every filter given, newest first. `text` is the timeline's
+    search (locker/selectors/evidence_text.py, `search`): each word in the entry's own text,
+    corrections' changes included, or in the text read from one of its pictures."""
+    entries = evidence_text.search(case, Entry.objects.filter(case=case), text)
     if kinds:
         entries = entries.filter(kind__in=list(kinds))
     if tag:

@@ -22,8 +22,9 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from locker.models import ApiToken, Profile
-from locker.services import security
+from locker.models import ApiToken, Case, Profile
+from locker.selectors.accounts import live_token
+from locker.services import case_conduct, security
 from locker.services.entries import InputError
 
 
@@ -53,18 +54,10 @@ def issue_token(
 
 def find_token(raw: str) -> ApiToken | None:
     """The live token with this value: not revoked, not expired, its user active."""
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(
-            token_hash=hash_token(raw),
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-            user__is_active=True,
-        )
-        .first()
-    )
+    now = timezone.now()
+    token = live_token(hash_token(raw), now)
     if token is not None and (
-        token.last_used_at is None or timezone.now() - token.last_used_at > timedelta(minutes=5)
+        token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5)
     ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
@@ -120,6 +113,10 @@ def set_preferences(
             changed.append(name)
     if changed:
         profile.save(update_fields=changed)
+    if "time_zone" in changed:
+        # The conduct panels of their cases count days and nights in the owner's zone.
+        for case_id in Case.objects.filter(owner=user).values_list("pk", flat=True):
+            case_conduct.enqueue_on_commit(case_id)
     return profile
 
 

@@ -1,17 +1,21 @@
-"""The case page's figures kept up to date (locker.core.stats.Tally in a CaseStats row):
-folded in on every append, in the append's transaction under the case's lock, and taken
-out again when an entry's content is erased. A missing or out-of-date row (a case made
+"""The case page's figures kept up to date (locker.core.stats.Tally: its head part in a
+CaseStats row, its counts in CaseStatsCount rows): folded in on every append, in the
+append's transaction under the case's lock, and taken out again when an entry's content is
+erased. A missing or out-of-date row (a case made
 before the row existed, an entry stored by another path, a new viewer's time zone) is
 rebuilt from the entries with the full computation. See docs/scale.md, "Pages"."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from locker.core import chain, stats
-from locker.models import Case, CaseStats, Entry
+from locker.models import Case, CaseStats, CaseStatsCount, Entry
 from locker.selectors.cases import full_summary, stored_summary
 
 # The kinds that are no event of the figures (stats.effective_events leaves them out).
@@ -41,20 +45,45 @@ def _corrections(case: Case, seq: int, *, before: int | None = None) -> list[Ent
     return list(rows.only(*_EVENT_FIELDS).order_by("seq"))
 
 
-def _save(row: CaseStats, tally: stats.Tally, entry: Entry) -> None:
-    row.tally, row.seq, row.head = tally.as_json(), entry.seq, entry.hash
-    row.save(update_fields=["tally", "seq", "head"])
+@dataclass(frozen=True)
+class Folded:
+    """An append folded into the case's figures, to be written with it: the figures row's
+    new head part (small) and the changes to its counts (a few keys)."""
+
+    seq: int
+    head: str
+    tally: dict[str, Any]
+    deltas: dict[str, int]
 
 
-def fold_appended(*, case: Case, entry: Entry, row: CaseStats | None) -> CaseStats | None:
-    """`row` (read under the case's lock) with a just-appended entry folded in, not saved;
-    None when there is nothing to write: no row, or one that does not cover exactly the
-    entries before `entry` (it is left for a rebuild when next read). Not for seq 1
-    (record_appended makes the row then). The PostgreSQL append reads the row with its
+def stored_tally(case: Case, row: CaseStats) -> stats.Tally:
+    """The whole tally kept for the case: its row's head part and its counts."""
+    counts = CaseStatsCount.objects.filter(case_id=case.pk).values_list("key", "count")
+    return stats.Tally.from_parts(row.tally, counts)
+
+
+def _save_whole(case: Case, tally: stats.Tally, seq: int, head: str) -> None:
+    """The case's figures written anew: its row and every count (an erasure, a rebuild)."""
+    CaseStats.objects.update_or_create(
+        case=case, defaults={"seq": seq, "head": head, "tally": tally.head_part()}
+    )
+    CaseStatsCount.objects.filter(case_id=case.pk).delete()
+    CaseStatsCount.objects.bulk_create(
+        CaseStatsCount(case_id=case.pk, key=key, count=count)
+        for key, count in tally.counts().items()
+    )
+
+
+def fold_appended(*, case: Case, entry: Entry, seq: int, tally: dict[str, Any]) -> Folded | None:
+    """A just-appended entry folded into the figures row read under the case's lock (its
+    `seq` and head part `tally`), not saved; None when the row does not cover exactly the
+    entries before `entry` (it is left for a rebuild when next read). Reads none of the
+    counts: the changes to them are returned, to be added (Tally.for_folding). Not for seq
+    1 (record_appended makes the row then). The PostgreSQL append reads the row with its
     lock and writes the result in its one statement (services/entries.py)."""
-    if row is None or row.seq != entry.seq - 1:
+    if seq != entry.seq - 1:
         return None
-    tally = stats.Tally(row.tally)
+    folding = stats.Tally.for_folding(tally)
     if entry.kind == "correction":
         target = (
             Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq"))
@@ -65,36 +94,60 @@ def fold_appended(*, case: Case, entry: Entry, row: CaseStats | None) -> CaseSta
             before = _corrections(case, target.seq, before=entry.seq)
             old = _effective(target, before)
             new = _effective(target, [*before, entry])
-            tally.replace(old, new)
+            folding.replace(old, new)
     else:
-        tally.replace(None, _effective(entry, []))
-    row.tally, row.seq, row.head = tally.as_json(), entry.seq, entry.hash
-    return row
+        folding.replace(None, _effective(entry, []))
+    assert folding.deltas is not None
+    deltas = {key: step for key, step in folding.deltas.items() if step}
+    return Folded(entry.seq, entry.hash, folding.head_part(), deltas)
+
+
+def add_counts(case: Case, deltas: dict[str, int]) -> None:
+    """The changes of a fold added to the case's counts (the ORM's way; the PostgreSQL
+    append adds them in its one statement), and counts that fell to zero deleted."""
+    for key, step in deltas.items():
+        changed = CaseStatsCount.objects.filter(case_id=case.pk, key=key).update(
+            count=F("count") + step
+        )
+        if not changed:
+            CaseStatsCount.objects.create(case_id=case.pk, key=key, count=step)
+    drop_spent_counts(case, deltas)
+
+
+def drop_spent_counts(case: Case, deltas: dict[str, int]) -> None:
+    """Counts a fold took down to zero are deleted (a corrected number leaves no row)."""
+    lowered = [key for key, step in deltas.items() if step < 0]
+    if lowered:
+        CaseStatsCount.objects.filter(case_id=case.pk, key__in=lowered, count__lte=0).delete()
 
 
 def record_appended(*, case: Case, entry: Entry) -> None:
     """Fold a just-appended entry into the case's figures. Called by the append path inside
     its transaction, with the case row locked."""
     if entry.seq == 1:
-        CaseStats.objects.filter(case_id=case.pk).delete()
         tally = stats.Tally()
         tally.replace(None, _effective(entry, []))
-        CaseStats.objects.create(case=case, seq=1, head=entry.hash, tally=tally.as_json())
+        _save_whole(case, tally, 1, entry.hash)
         return
     current = CaseStats.objects.filter(case_id=case.pk).first()
-    row = fold_appended(case=case, entry=entry, row=current)
-    if row is not None:
-        row.save(update_fields=["tally", "seq", "head"])
+    if current is None:
+        return
+    folded = fold_appended(case=case, entry=entry, seq=current.seq, tally=current.tally)
+    if folded is not None:
+        current.tally, current.seq, current.head = folded.tally, folded.seq, folded.head
+        current.save(update_fields=["tally", "seq", "head"])
+        add_counts(case, folded.deltas)
 
 
 def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:
     """Take an entry whose content was just erased out of the figures. `entry` is the row as
     it was before the erasure (its body still there); `redaction` the entry recording it,
-    already folded in. Same transaction and lock as the erasure."""
+    already folded in. Same transaction and lock as the erasure. The figures are written
+    whole, so that no count of the erased content is left."""
     row = CaseStats.objects.filter(case_id=case.pk).first()
     if row is None or row.seq != redaction.seq:
         return
-    tally = stats.Tally(row.tally)
+    tally = stored_tally(case, row)
     if entry.kind == "correction":
         target = (
             Entry.objects.filter(case=case, seq=entry.body.get("corrects_seq"))
@@ -108,7 +161,7 @@ def record_erased(*, case: Case, entry: Entry, redaction: Entry) -> None:
         tally.replace(_effective(target, with_it), _effective(target, after))
     else:
         tally.replace(_effective(entry, _corrections(case, entry.seq)), None)
-    _save(row, tally, redaction)
+    _save_whole(case, tally, redaction.seq, redaction.hash)
 
 
 def full_tally(case: Case, zone_keys: list[str]) -> tuple[stats.Tally, int, str]:
@@ -129,15 +182,13 @@ def rebuild_case_stats(*, case: Case, tz: tzinfo) -> stats.Tally:
     with transaction.atomic():
         Case.objects.select_for_update().filter(pk=case.pk).first()
         row = CaseStats.objects.filter(case_id=case.pk).first()
-        zones = list(stats.Tally(row.tally).zones) if row is not None else []
+        zones = list(row.tally.get("zones", {})) if row is not None else []
         keep = key is not None and (key in zones or len(zones) < MAX_ZONES)
         if key is not None and key not in zones:
             zones.append(key)
         tally, seq, head = full_tally(case, zones)
         if keep:
-            CaseStats.objects.update_or_create(
-                case=case, defaults={"seq": seq, "head": head, "tally": tally.as_json()}
-            )
+            _save_whole(case, tally, seq, head)
     return tally
 
 

@@ -33,9 +33,9 @@ from locker.infra.storage import (
     storage_name_for,
     store_spooled,
 )
-from locker.models import Case, CaseStats, Checkpoint, Entry, EvidenceFile, SigningCertificate
+from locker.models import Case, Checkpoint, Entry, EvidenceFile, SigningCertificate
 from locker.selectors.entries import evidence_bytes_of_owner
-from locker.services import case_stats
+from locker.services import case_conduct, case_stats
 from locker.services import derived as derived_services
 from locker.services import evidence_text as text_services
 
@@ -364,6 +364,10 @@ def _validate_correction(case: Case, body: dict[str, Any]) -> None:
                 kind=target.kind,
             )
         )
+    try:
+        body["changes"] = kinds.changes_with_e164(target.kind, target.body, body["changes"])
+    except kinds.BodyError as exc:
+        raise InputError(_message(exc)) from exc
     if "occurred_at" in body["changes"]:
         moment = parse_occurred_at(body["changes"]["occurred_at"])
         body["changes"]["occurred_at"] = chain.format_timestamp(moment) if moment else None
@@ -409,7 +413,9 @@ def append_entry(
             )
         )
     try:
-        clean = kinds.clean_body(kind, body)
+        # Every path that records a call or a message comes here: the E.164 form of its
+        # number is filled in here, once, the same for all of them.
+        clean = kinds.with_e164(kind, kinds.clean_body(kind, body))
     except kinds.BodyError as exc:
         raise InputError(_message(exc)) from exc
     if kind == "call" and not uploads and kinds.is_empty_call(clean):
@@ -466,14 +472,15 @@ def _link_entry(
         chain.check_entry_shape(document)
     except chain.FormatError as exc:
         raise InputError(str(exc)) from exc
-    with transaction.atomic():
+    postgresql = connection.vendor == "postgresql"
+    with transaction.atomic(), _server_bound_cursor() if postgresql else _no_cursor() as cursor:
         # One statement takes the case's lock and reads its head (kept on the row): the
         # lock orders appends (and evidence_orphans) on this case. SQLite has no FOR
         # UPDATE: there every transaction begins IMMEDIATE (config/settings.py) and holds
         # the database's one writer lock from its start, which orders appends as well.
         # On PostgreSQL the same statement reads the case's figures row (CaseStats), locked
         # too, so that the figures are folded in and written with the entry.
-        head_seq, head_hash, head_recorded_at, figures = _lock_head(case)
+        head_seq, head_hash, head_recorded_at, figures = _lock_head(case, cursor)
         # Under the case's lock, which evidence_orphans also takes before it removes a file
         # no row names: a file it removed after we stored (or found) it is caught here, and
         # once its row exists it is no orphan any more.
@@ -506,14 +513,18 @@ def _link_entry(
         )
         # The entry, the checkpoint of its head, and the head on the case row: together, in
         # this transaction, under the case's lock.
-        if connection.vendor == "postgresql":
+        if postgresql:
             # The case page's figures (CaseStats) with the entry folded in, written by the
             # same statement. A case whose row was not there (or the first entry) takes
             # the ORM path below, as on SQLite.
             folded = None
             if figures is not None and entry.seq > 1:
-                folded = case_stats.fold_appended(case=case, entry=entry, row=figures)
-            _write_append_postgresql(entry, signed, folded)
+                folded = case_stats.fold_appended(
+                    case=case, entry=entry, seq=figures[0], tally=figures[1]
+                )
+            _write_append_postgresql(cursor, entry, signed, folded)
+            if folded is not None:
+                case_stats.drop_spent_counts(case, folded.deltas)
             if figures is None or entry.seq == 1:
                 case_stats.record_appended(case=case, entry=entry)
         else:
@@ -525,6 +536,9 @@ def _link_entry(
             )
             # The case page's figures, kept up to date in the same transaction (CaseStats).
             case_stats.record_appended(case=case, entry=entry)
+        # The case page's conduct panel, computed by the worker once this commits (no
+        # statement here: a cache key and, once per burst, a message to the broker).
+        case_conduct.enqueue_on_commit(case.pk)
     return entry, signed.document
 
 
@@ -548,11 +562,14 @@ def _store_certificate(signed: signing.SignedCheckpoint) -> None:
     SigningCertificate.objects.bulk_create([row], ignore_conflicts=True)
 
 
-def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]:
-    """Lock the case's row and read its head, and on PostgreSQL its figures row (CaseStats)
-    locked as well: one statement. The figures are None on SQLite (record_appended reads
-    them there) and when the case has no such row."""
-    if connection.vendor != "postgresql":
+def _lock_head(
+    case: Case, cursor: Any
+) -> tuple[int, str, datetime | None, tuple[int, dict] | None]:
+    """Lock the case's row and read its head, and on PostgreSQL (`cursor`, the append's
+    _server_bound_cursor; None on SQLite) its figures row (CaseStats) locked as well: one
+    statement. The figures (the seq they cover and the tally's head part) are None on
+    SQLite (record_appended reads them there) and when the case has no such row."""
+    if cursor is None:
         head = (
             Case.objects.select_for_update()
             .filter(pk=case.pk)
@@ -560,24 +577,40 @@ def _lock_head(case: Case) -> tuple[int, str, datetime | None, CaseStats | None]
             .get()
         )
         return head[0], head[1], head[2], None
-    with connection.cursor() as cursor:
-        # Written out rather than built by the ORM: this runs once per append, and building
-        # the query cost more than its round trip (bench/append.py).
-        cursor.execute(_LOCK_HEAD_AND_FIGURES_SQL, [case.pk])
+    # Written out rather than built by the ORM: this runs once per append, and building
+    # the query cost more than its round trip (bench/append.py).
+    cursor.execute(_LOCK_HEAD_AND_FIGURES_SQL, [case.pk])
+    row = cursor.fetchone()
+    if row is None:
+        # No figures row (a case from before it existed, or an empty one): the lock alone.
+        cursor.execute(_LOCK_HEAD_SQL, [case.pk])
         row = cursor.fetchone()
         if row is None:
-            # No figures row (a case from before it existed, or an empty one): the lock alone.
-            cursor.execute(_LOCK_HEAD_SQL, [case.pk])
-            row = cursor.fetchone()
-            if row is None:
-                raise Case.DoesNotExist(f"case {case.pk} does not exist")
-            return row[0], row[1], row[2], None
+            raise Case.DoesNotExist(f"case {case.pk} does not exist")
+        return row[0], row[1], row[2], None
     # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
-    tally = json.loads(row[5]) if isinstance(row[5], str) else row[5]
-    figures = CaseStats(case_id=case.pk, seq=row[3], head=row[4], tally=tally)
-    figures._state.adding = False
-    figures._state.db = connection.alias
-    return row[0], row[1], row[2], figures
+    tally = json.loads(row[4]) if isinstance(row[4], str) else row[4]
+    return row[0], row[1], row[2], (row[3], tally)
+
+
+def _no_cursor() -> contextlib.nullcontext[None]:
+    return contextlib.nullcontext()
+
+
+def _server_bound_cursor() -> Any:
+    """A cursor on the PostgreSQL connection that sends its parameters apart from the query
+    (psycopg's Cursor; Django's binds them into the query text on the client, which cost
+    the append's two statements more CPU on both sides, bench/append_cost.py), wrapped by
+    Django as its own cursors are (errors as Django's, execute wrappers, query logging).
+    Unprepared, as Django's are, so that connection poolers keep working."""
+    import psycopg
+
+    connection.ensure_connection()
+    # Any: django-stubs type make_cursor's argument as Django's own wrapper, not the raw cursor.
+    cursor: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 _LOCK_HEAD_SQL = (
@@ -587,9 +620,10 @@ _LOCK_HEAD_SQL = (
 # Both rows are locked (an inner join, FOR UPDATE of both): the figures row is only written
 # under the case's lock, and locking it too makes PostgreSQL read its latest committed
 # version after waiting for the lock. With FOR UPDATE OF the case alone, a statement that
-# waited would see the figures row of its own (older) snapshot.
+# waited would see the figures row of its own (older) snapshot. The counts
+# (CaseStatsCount) are not read: an append adds to them.
 _LOCK_HEAD_AND_FIGURES_SQL = (
-    "SELECT c.head_seq, c.head_hash, c.head_recorded_at, s.seq, s.head, s.tally "
+    "SELECT c.head_seq, c.head_hash, c.head_recorded_at, s.seq, s.tally "
     "FROM locker_case c JOIN locker_casestats s ON s.case_id = c.id WHERE c.id = %s FOR UPDATE"
 )
 
@@ -601,69 +635,78 @@ _LOCK_HEAD_AND_FIGURES_SQL = (
 _APPEND_SQL = """
 WITH certificate AS (
     INSERT INTO locker_signingcertificate (fingerprint, pem, created_at)
-    VALUES (%s, %s, %s) ON CONFLICT DO NOTHING
+    VALUES (%(fingerprint)s, %(pem)s, %(now)s) ON CONFLICT DO NOTHING
 ), entry AS (
     INSERT INTO locker_entry (case_id, seq, prev, hash, kind, recorded_at, occurred_at,
                               author, body, evidence, erased_at, erased_by_id)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL) RETURNING id
+    VALUES (%(case)s, %(seq)s, %(prev)s, %(hash)s, %(kind)s, %(recorded_at)s,
+            %(occurred_at)s, %(author)s, %(body)s, %(evidence)s, NULL, NULL) RETURNING id
 ), checkpoint AS (
     INSERT INTO locker_checkpoint (case_id, length, head, signed_at, document, signature,
                                    certificate_id)
-    VALUES (%s, %s, %s, %s, NULL, %s, %s)
+    VALUES (%(case)s, %(seq)s, %(hash)s, %(signed_at)s, NULL, %(signature)s, %(fingerprint)s)
 ), head AS (
-    UPDATE locker_case SET head_seq = %s, head_hash = %s, head_recorded_at = %s WHERE id = %s
+    UPDATE locker_case SET head_seq = %(seq)s, head_hash = %(hash)s,
+                           head_recorded_at = %(recorded_at)s
+    WHERE id = %(case)s
 )%s
 SELECT id FROM entry
 """
 
-# The case's figures row (CaseStats) brought up to the new head, in the same statement.
+# The case's figures brought up to the new head in the same statement: the row's head part
+# (small) rewritten, and the few counts the entry changes added to (a count made if new).
+# Counts a correction takes to zero are deleted after it (case_stats.drop_spent_counts).
 _FIGURES_SQL = """, figures AS (
-    UPDATE locker_casestats SET seq = %s, head = %s, tally = %s WHERE case_id = %s
+    UPDATE locker_casestats SET seq = %(seq)s, head = %(hash)s, tally = %(tally)s
+    WHERE case_id = %(case)s
+), counts AS (
+    INSERT INTO locker_casestatscount (case_id, key, count)
+    SELECT %(case)s, step.key, step.count
+    FROM unnest(%(keys)s::text[], %(steps)s::bigint[]) AS step(key, count)
+    ON CONFLICT (case_id, key) DO UPDATE SET count = locker_casestatscount.count + EXCLUDED.count
 )"""
 _APPEND_SQL_WITH_FIGURES = _APPEND_SQL.replace(")%s\n", ")" + _FIGURES_SQL + "\n")
 _APPEND_SQL = _APPEND_SQL.replace(")%s\n", ")\n")
 
 
 def _write_append_postgresql(
-    entry: Entry, signed: signing.SignedCheckpoint, figures: CaseStats | None = None
+    cursor: Any,
+    entry: Entry,
+    signed: signing.SignedCheckpoint,
+    figures: case_stats.Folded | None = None,
 ) -> None:
     """Run _APPEND_SQL for `entry` and its signed head, and with `figures` the case's
-    figures row as folded (_APPEND_SQL_WITH_FIGURES); the instance gets its id and counts
-    as saved."""
+    figures as folded (_APPEND_SQL_WITH_FIGURES), on `cursor` (_server_bound_cursor); the
+    instance gets its id and counts as saved. The parameters are named, so that each is
+    sent once however often the statement uses it."""
     json_value = connection.ops.adapt_json_value
-    params = [
-        signed.certificate_fingerprint,
-        signed.certificate_pem,
-        timezone.now(),
-        entry.case_id,
-        entry.seq,
-        entry.prev,
-        entry.hash,
-        entry.kind,
-        entry.recorded_at,
-        entry.occurred_at,
-        entry.author,
-        json_value(entry.body, None),
-        json_value(entry.evidence, None),
-        entry.case_id,
-        signed.body["length"],
-        signed.body["head"],
-        chain.parse_timestamp(signed.body["signed_at"]),
-        signed.signature,
-        signed.certificate_fingerprint,
-        entry.seq,
-        entry.hash,
-        entry.recorded_at,
-        entry.case_id,
-    ]
+    params = {
+        "fingerprint": signed.certificate_fingerprint,
+        "pem": signed.certificate_pem,
+        "now": timezone.now(),
+        "case": entry.case_id,
+        "seq": entry.seq,
+        "prev": entry.prev,
+        "hash": entry.hash,
+        "kind": entry.kind,
+        "recorded_at": entry.recorded_at,
+        "occurred_at": entry.occurred_at,
+        "author": entry.author,
+        "body": json_value(entry.body, None),
+        "evidence": json_value(entry.evidence, None),
+        "signed_at": chain.parse_timestamp(signed.body["signed_at"]),
+        "signature": signed.signature,
+    }
     sql = _APPEND_SQL
     if figures is not None:
+        # Brought up to the entry itself (fold_appended): its seq and hash are the row's.
+        assert (figures.seq, figures.head) == (entry.seq, entry.hash)
         sql = _APPEND_SQL_WITH_FIGURES
-        tally = CaseStats._meta.get_field("tally").get_db_prep_value(figures.tally, connection)
-        params += [figures.seq, figures.head, tally, entry.case_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (entry.pk,) = cursor.fetchone()
+        params["tally"] = json_value(figures.tally, None)
+        params["keys"] = list(figures.deltas)
+        params["steps"] = list(figures.deltas.values())
+    cursor.execute(sql, params)
+    (entry.pk,) = cursor.fetchone()
     entry._state.adding = False
     entry._state.db = connection.alias
 

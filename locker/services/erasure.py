@@ -25,7 +25,7 @@ from locker.infra.derived import derived_names
 from locker.infra.storage import evidence_storage
 from locker.models import Case, Entry, EvidenceFile, SecurityEvent
 from locker.selectors.entries import evidence_still_named
-from locker.services import case_stats
+from locker.services import case_conduct, case_stats
 from locker.services.entries import InputError, append_entry
 from locker.services.security import record_security_event
 
@@ -155,6 +155,7 @@ def erase_entry(
         # Another erasure got there first (the case's lock makes this all but impossible).
         raise _already_erased(target.seq)
     case_stats.record_erased(case=locked, entry=target, redaction=appended.entry)
+    case_conduct.record_erased(case=locked, redaction=appended.entry)
     names = _forget_files(locked, files)
     record_security_event(
         user=user,

@@ -10,6 +10,9 @@ for the username), never a token's value, never anything of a case."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
@@ -31,6 +34,12 @@ MAX_DETAIL_CHARS = SecurityEvent._meta.get_field("detail").max_length or 300
 # How long "this token was seen from this address" is remembered before the log is asked
 # again; the log, not the cache, is the truth.
 TOKEN_SEEN_CACHE_S = 24 * 3600
+# The same, remembered in each process too for the busiest pairs, so that a token's every call
+# from an address already known asks neither the log nor the shared cache (a round trip on
+# each API call otherwise). Only "known" is remembered: a new address is always looked up.
+TOKEN_SEEN_IN_PROCESS_MAX = 4096
+_token_seen_here: OrderedDict[str, float] = OrderedDict()
+_token_seen_lock = threading.Lock()
 # Given to authenticate() by the "confirm it's you" step (services/reauth.py); the failed
 # log-in signal carries it in its credentials, and the event's detail then says so.
 REAUTH_PURPOSE = "reauth"
@@ -71,15 +80,18 @@ def token_detail(token: ApiToken) -> str:
 
 def note_token_use(*, token: ApiToken, request: HttpRequest) -> SecurityEvent | None:
     """Record that `token` is used from an address it was neither made from nor used from
-    before (an event), or nothing when the address is known. One cache look-up per request
-    while the address is known; the log is asked when the cache has forgotten."""
+    before (an event), or nothing when the address is known. Nothing to look up while this
+    process remembers the address as known; then the shared cache, then the log."""
     ip = client_ip(request)
     if ip is None:
         return None
     # The prefix is in the key so that a token id reused (a test database rolled back) is
     # not taken for the token that had it before.
     key = f"security:token-seen:{token.pk}:{token.prefix}:{ip}"
+    if _seen_in_process(key):
+        return None
     if cache.get(key):
+        _remember_seen(key)
         return None
     known = SecurityEvent.objects.filter(
         user_id=token.user_id,
@@ -97,7 +109,28 @@ def note_token_use(*, token: ApiToken, request: HttpRequest) -> SecurityEvent | 
             token_ref=token.pk,
         )
     cache.set(key, 1, TOKEN_SEEN_CACHE_S)
+    _remember_seen(key)
     return event
+
+
+def _seen_in_process(key: str) -> bool:
+    with _token_seen_lock:
+        until = _token_seen_here.get(key)
+        if until is None:
+            return False
+        if until <= time.monotonic():
+            del _token_seen_here[key]
+            return False
+        _token_seen_here.move_to_end(key)
+        return True
+
+
+def _remember_seen(key: str) -> None:
+    with _token_seen_lock:
+        _token_seen_here[key] = time.monotonic() + TOKEN_SEEN_CACHE_S
+        _token_seen_here.move_to_end(key)
+        while len(_token_seen_here) > TOKEN_SEEN_IN_PROCESS_MAX:
+            _token_seen_here.popitem(last=False)
 
 
 # Receivers of Django's signals --------------------------------------------------------------

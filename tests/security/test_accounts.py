@@ -374,6 +374,15 @@ def test_a_token_is_revoked_from_the_page() -> None:
     assert Client().get("/api/cases", **bearer(raw)).status_code == 401
 
 
+def test_a_token_of_a_deactivated_account_stops_working() -> None:
+    user = UserFactory()
+    _, raw = services.issue_token(user=user)
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert Client().get("/api/cases", **bearer(raw)).status_code == 401
+
+
 def test_log_out_everywhere_ends_every_session_and_token() -> None:
     user = UserFactory()
     here, elsewhere = signed_in(user), signed_in(user, "198.51.100.7")

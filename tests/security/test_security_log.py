@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.test import Client
+from django.core.cache import cache
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from locker import services
@@ -110,6 +111,25 @@ def test_a_token_used_from_a_new_address_is_recorded_once_per_address() -> None:
     new = SecurityEvent.objects.filter(user=user, kind=Kind.TOKEN_NEW_ADDRESS)
     assert sorted(new.values_list("ip", flat=True)) == ["192.0.2.1", "192.0.2.99"]
     assert set(new.values_list("token_ref", flat=True)) == {token.pk}
+
+
+def test_an_address_this_process_knows_is_not_looked_up_again(
+    django_assert_num_queries, monkeypatch
+) -> None:
+    from locker.services import security
+
+    monkeypatch.setattr(security, "TOKEN_SEEN_IN_PROCESS_MAX", 2)
+    token, _ = services.issue_token(user=UserFactory(username="amy"), name="phone")
+    requests = [RequestFactory().get("/api/cases", REMOTE_ADDR=f"192.0.2.{n}") for n in (1, 2, 3)]
+    for request in requests:
+        assert services.note_token_use(token=token, request=request) is not None
+    cache.clear()  # the shared cache forgot; the process remembers the two latest
+    with django_assert_num_queries(0):
+        assert services.note_token_use(token=token, request=requests[2]) is None
+        assert services.note_token_use(token=token, request=requests[1]) is None
+    with django_assert_num_queries(1):  # the oldest was let go: the log is asked again
+        assert services.note_token_use(token=token, request=requests[0]) is None
+    assert SecurityEvent.objects.filter(kind=Kind.TOKEN_NEW_ADDRESS).count() == 3
 
 
 def test_a_token_used_where_it_was_made_is_not_new() -> None:

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from locker.core import kinds, labels
-from locker.core.phones import normalise_phone
 from locker.services import MAX_FILES_PER_ENTRY, Upload
 from locker.web.forms.fields import DATE_WIDGET, MultipleFileField
 
@@ -174,20 +173,21 @@ class CallForm(EntryForm):
             self.add_error("duration", exc)
         return data
 
-    def body(self) -> dict[str, Any]:
-        # The number as typed stays `number`; its E.164 form, when it has one, rides beside it
-        # (docs/chain-format.md, "Numbers").
-        body = super().body()
-        e164 = normalise_phone(body.get("number", "")).e164
-        if e164:
-            body["number_e164"] = e164
-        return body
-
 
 class MessageForm(EntryForm):
     kind = "message"
-    body_fields = ("channel", "sender", "text")
+    body_fields = ("direction", "channel", "sender", "text")
 
+    # Received by default: what people log is what the collectors sent them. "I sent this"
+    # (their own request to stop, say) keeps it out of every count of contacts. Not
+    # required: a draft kept by a page cached before the choice existed is received.
+    direction = forms.ChoiceField(
+        label=_("This message"),
+        choices=list(labels.MESSAGE_DIRECTION_LABELS.items()),
+        initial="incoming",
+        required=False,
+        widget=forms.RadioSelect,
+    )
     channel = forms.ChoiceField(
         label=_("Where"),
         choices=[
@@ -196,7 +196,14 @@ class MessageForm(EntryForm):
         initial="sms",
         widget=forms.RadioSelect,
     )
-    sender = forms.CharField(label=_("From (number or name)"), max_length=200, required=False)
+    # A message's `sender` is the other end, whichever way it went (docs/chain-format.md,
+    # "A message's direction"), as a call's `number` is.
+    sender = forms.CharField(
+        label=_("Their number or name"),
+        help_text=_("Who sent it; for a message you sent, whom you sent it to."),
+        max_length=200,
+        required=False,
+    )
     text = forms.CharField(
         label=_("Message text (optional if you attach screenshots)"),
         max_length=kinds.LONG_TEXT_MAX,
@@ -207,13 +214,6 @@ class MessageForm(EntryForm):
     def clean_sender(self) -> str:
         # Full-width digits and ideographic spaces as ASCII (a name is unchanged by this).
         return unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
-
-    def body(self) -> dict[str, Any]:
-        body = super().body()
-        e164 = normalise_phone(body.get("sender", "")).e164
-        if e164:
-            body["sender_e164"] = e164
-        return body
 
 
 CONTACT_CHANNELS = ("call", "sms", "wechat", "qq", "app", "email", "in_person", "other")
@@ -299,7 +299,14 @@ class CorrectionForm(forms.Form):
             field.required = False
             self.fields[field_name] = field
             self.corrected.append(name)
-        initial = dict(target.body)
+        # What a member an entry lacks reads as: a message written before messages had a
+        # direction was received, and shows (and stays, unless changed) so.
+        self.member_defaults: dict[str, Any] = {
+            name: members[name].default
+            for name in self.corrected
+            if name in members and isinstance(members[name].default, str)
+        }
+        initial = {**self.member_defaults, **target.body}
         if "duration_s" in initial:
             seconds = int(initial["duration_s"])
             initial["duration"] = f"{seconds // 60}:{seconds % 60:02d}"
@@ -337,15 +344,8 @@ class CorrectionForm(forms.Form):
                 if name not in self.cleared or body.get(name) in (None, ""):
                     continue
                 value = self.cleared[name]
-            if value != body.get(name):
+            if value != body.get(name, self.member_defaults.get(name)):
                 changes[name] = value
-        members = kinds.BODY_MODELS[self.target.kind].model_fields
-        for name in ("number", "sender"):
-            # A corrected number takes its E.164 form along (None: it has none any more).
-            if name in changes and f"{name}_e164" in members:
-                e164 = normalise_phone(str(changes[name] or "")).e164
-                if e164 != body.get(f"{name}_e164"):
-                    changes[f"{name}_e164"] = e164
         return changes
 
 
@@ -371,9 +371,6 @@ class UseReadTextForm(forms.Form):
         sender = unicodedata.normalize("NFKC", self.cleaned_data.get("sender") or "").strip()
         if sender:
             changes["sender"] = sender
-            e164 = normalise_phone(sender).e164
-            if e164:
-                changes["sender_e164"] = e164
         return changes
 
 

@@ -71,14 +71,9 @@ class AnnotationForm(forms.Form):
 
 
 class ReviewFilterForm(FilterForm):
-    """The timeline filters plus a text search over what entries say."""
+    """The timeline's filters, its search (`q`: the entries' text and the text read from
+    their pictures) included."""
 
-    q = forms.CharField(
-        label=_("Search the entries' text"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"type": "search"}),
-    )
     seq = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
 
     def search(self, tz: tzinfo) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The analysis page of a case (docs/analysis.md): the conduct analysis, the suggested tags
 the owner may confirm, and the loan-cost audit with the form for its payments. Computed on
-each view of this page from all the case's entries, never on the case page."""
+each view of this page from all the case's entries; the case page shows the worker's copy
+of the same counts (locker/services/case_conduct.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from locker import services
-from locker.core import loan_cost
+from locker.core import conduct, loan_cost
 from locker.permissions import case_access_or_404
 from locker.selectors.analysis import case_analysis
 from locker.services import analysis as analysis_services
@@ -39,6 +40,8 @@ def _page(request: AuthedRequest, case: Any, role: str, payment_form: Any = None
             "case": case,
             "role": role,
             "a": result.conduct,
+            # The counts as the case page's panel has them, every number (one definition).
+            "figures": conduct.compact(result.conduct, numbers=None, claims=None),
             "suggestion_rows": [(result.events[seq], items) for seq, items in suggestions.items()],
             "loan": loan,
             "paid_words": loan_cost.plain_words(loan.paid) if loan.paid else [],

@@ -20,6 +20,7 @@ from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
 from locker.selectors import chain as stored_chain
 from locker.selectors.anchors import anchor_status
+from locker.selectors.case_conduct import conduct_panel
 from locker.services import case_stats
 from locker.web.forms.cases import CaseForm
 from locker.web.forms.receipts import KeptReceiptForm
@@ -71,11 +72,12 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    # The chain's head and the figures row are read with the case, in one statement.
+    # The chain's head, the figures row and the conduct panel's row are read with the
+    # case, in one statement.
     case, role = case_access_or_404(
         request,
         case_id,
-        cases=stored_chain.with_chain_head(Case.objects.select_related("stats")),
+        cases=stored_chain.with_chain_head(Case.objects.select_related("stats", "conduct")),
     )
     head = stored_chain.chain_head(case)
     tz = timezone.get_current_timezone()
@@ -97,6 +99,7 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "receipt_form": KeptReceiptForm() if role == "owner" else None,
             "kept_count": overview.kept_count,
             "anchoring": anchor_status(case, length=overview.entry_count),
+            "conduct": conduct_panel(case, head),
         },
     )
 
