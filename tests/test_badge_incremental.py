@@ -109,6 +109,37 @@ def test_entries_cut_from_the_end_below_the_verified_head_are_caught() -> None:
     assert not report.ok and "removed from the end" in (report.problem or "")
 
 
+def test_new_entries_cut_from_the_end_beyond_the_verified_head_are_caught() -> None:
+    """The verified head stands and the rows after it link up; only the signed checkpoint
+    of a newer row, read in the badge's one query, shows that rows were cut."""
+    case = grown()
+    assert case_badge(case).report.ok  # verified head: entry 6
+    add_entry(case, "note", {"text": "第七条"})
+    eighth = add_entry(case, "note", {"text": "第八条"})
+    delete_entry(eighth.pk)
+    with CaptureQueriesContext(connection) as queries:
+        report = case_badge(case).report
+    assert not report.ok and report.first_bad_seq == 8, report
+    assert "removed from the end" in (report.problem or "")
+    checkpoint_reads = [q["sql"] for q in queries if "locker_checkpoint" in q["sql"]]
+    assert len(checkpoint_reads) == 1 and '"seq" >= 6' in checkpoint_reads[0], checkpoint_reads
+
+
+def test_a_new_entry_rewritten_with_a_matching_hash_is_caught_by_its_checkpoint() -> None:
+    case = grown()
+    assert case_badge(case).report.ok
+    add_entry(case, "note", {"text": "原文"})
+    add_entry(case, "note", {"text": "下一条"})
+    last = Entry.objects.filter(case=case).order_by("-seq").first()
+    forged = {**last.as_entry(), "body": {"text": "改过了"}}
+    raw_sql(
+        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
+        [json.dumps(forged["body"]), chain.entry_hash(forged), last.pk],
+    )
+    report = case_badge(case).report
+    assert not report.ok and report.first_bad_seq == last.seq, report
+
+
 def test_with_the_cache_cleared_the_badge_checks_the_whole_chain_again() -> None:
     case = grown()
     assert case_badge(case).report.ok
@@ -137,6 +168,39 @@ def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> 
         assert len(case_reads) == 1 and "stored_head_seq" in case_reads[0], case_reads
         head_reads = [s for s in statements if s.startswith('SELECT "locker_entry"."seq" AS "seq"')]
         assert not head_reads, head_reads
+
+
+def test_the_pages_after_an_append_read_receipts_anchors_and_shares_with_the_case() -> None:
+    """The case page's kept receipts' count, newest third-party time and the viewer's
+    shares, and the timeline's shares, are read in the case's own statement; the badge's
+    new rows and checkpoints in one (docs/scale.md, "Pages")."""
+    case = grown()
+    owner = client_for(case.owner)
+    pages = [reverse("case_detail", args=[case.pk]), reverse("timeline", args=[case.pk])]
+    for page in pages:
+        owner.get(page)
+    for page in pages:
+        add_entry(case, "call", {"number": "95188"})
+        with CaptureQueriesContext(connection) as queries:
+            html = owner.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Record verified" in html
+        statements = [q["sql"] for q in queries]
+        for table in ("locker_keptreceipt", "locker_anchorleaf", "locker_share"):
+            alone = [s for s in statements if table in s and "stored_head_seq" not in s]
+            assert not alone, (page, alone)
+        checkpoint_reads = [s for s in statements if "locker_checkpoint" in s]
+        assert len(checkpoint_reads) == 1 and "locker_entry" in checkpoint_reads[0]
+
+
+def test_a_badge_checked_at_this_head_stands_without_a_query() -> None:
+    case = grown()
+    assert case_badge(case).report.ok
+    add_entry(case, "note", {"text": "又打来了"})
+    head = (7, Entry.objects.get(case=case, seq=7).hash)
+    assert case_badge(case, head=head).report.ok
+    with CaptureQueriesContext(connection) as queries:
+        report = case_badge(case, head=head).report
+    assert report.ok and report.length == 7 and not queries.captured_queries
 
 
 def test_entries_cut_from_the_end_show_on_the_case_page_at_once() -> None:
