@@ -238,6 +238,7 @@ def main() -> None:
     result(f"timeline_after_append_{n}_ms", time_a, bare_a)
 
     for name, url in (("bare", bare), ("case_page", detail), ("timeline", timeline)):
+        timed(client, url)  # the view after the last append: what follows is warm
         warm = statements(client, url)
         append()
         print(f"QUERIES {name} warm={warm} after_append={statements(client, url)}", flush=True)
