@@ -225,7 +225,7 @@ def main() -> None:
         return 0.0
 
     _, bare_a, case_a, _, time_a = series(
-        args.rounds // 2,
+        args.rounds,
         [
             append,
             lambda: timed(client, bare),

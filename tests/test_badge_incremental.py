@@ -33,6 +33,15 @@ def grown(count: int = 5):
     return case
 
 
+def forge(entry: Entry, body: dict) -> None:
+    """Rewrite an entry's body and its hash column to match it, as a forger would."""
+    forged = {**entry.as_entry(), "body": body}
+    raw_sql(
+        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
+        [json.dumps(forged["body"]), chain.entry_hash(forged), entry.pk],
+    )
+
+
 def entry_rows_read(queries) -> list[str]:
     return [q["sql"] for q in queries if 'FROM "locker_entry"' in q["sql"]]
 
@@ -90,11 +99,7 @@ def test_a_rewritten_verified_head_makes_the_badge_check_everything() -> None:
     case = grown()
     assert case_badge(case).report.ok
     head = Entry.objects.filter(case=case).order_by("-seq").first()
-    forged = {**head.as_entry(), "body": {"number": "110"}}
-    raw_sql(
-        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
-        [json.dumps(forged["body"]), chain.entry_hash(forged), head.pk],
-    )
+    forge(head, {"number": "110"})
     report = case_badge(case).report
     # Its signed checkpoint names the old hash.
     assert not report.ok and report.first_bad_seq == head.seq
@@ -131,11 +136,7 @@ def test_a_new_entry_rewritten_with_a_matching_hash_is_caught_by_its_checkpoint(
     add_entry(case, "note", {"text": "原文"})
     add_entry(case, "note", {"text": "下一条"})
     last = Entry.objects.filter(case=case).order_by("-seq").first()
-    forged = {**last.as_entry(), "body": {"text": "改过了"}}
-    raw_sql(
-        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
-        [json.dumps(forged["body"]), chain.entry_hash(forged), last.pk],
-    )
+    forge(last, {"text": "改过了"})
     report = case_badge(case).report
     assert not report.ok and report.first_bad_seq == last.seq, report
 
