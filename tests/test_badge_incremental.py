@@ -151,8 +151,10 @@ def test_with_the_cache_cleared_the_badge_checks_the_whole_chain_again() -> None
 
 
 def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> None:
-    """The case page reads the chain's head and its figures row in the case's own query, the
-    timeline the head: no statement of their own (docs/scale.md, "Pages")."""
+    """The case page reads the chain's head, its figures row, the kept receipts' count, the
+    newest third-party time and the viewer's shares in the case's own query, the timeline
+    the head and the shares: no statement of their own; the badge reads its new rows and
+    checkpoints in one (docs/scale.md, "Pages")."""
     case = grown()
     owner = client_for(case.owner)
     pages = [reverse("case_detail", args=[case.pk]), reverse("timeline", args=[case.pk])]
@@ -169,23 +171,6 @@ def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> 
         assert len(case_reads) == 1 and "stored_head_seq" in case_reads[0], case_reads
         head_reads = [s for s in statements if s.startswith('SELECT "locker_entry"."seq" AS "seq"')]
         assert not head_reads, head_reads
-
-
-def test_the_pages_after_an_append_read_receipts_anchors_and_shares_with_the_case() -> None:
-    """The case page's kept receipts' count, newest third-party time and the viewer's
-    shares, and the timeline's shares, are read in the case's own statement; the badge's
-    new rows and checkpoints in one (docs/scale.md, "Pages")."""
-    case = grown()
-    owner = client_for(case.owner)
-    pages = [reverse("case_detail", args=[case.pk]), reverse("timeline", args=[case.pk])]
-    for page in pages:
-        owner.get(page)
-    for page in pages:
-        add_entry(case, "call", {"number": "95188"})
-        with CaptureQueriesContext(connection) as queries:
-            html = owner.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-        assert "Record verified" in html
-        statements = [q["sql"] for q in queries]
         for table in ("locker_keptreceipt", "locker_anchorleaf", "locker_share"):
             alone = [s for s in statements if table in s and "stored_head_seq" not in s]
             assert not alone, (page, alone)
