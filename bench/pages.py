@@ -12,7 +12,18 @@ the whole chain verified: once per case); the case page warm; the case page righ
 append (the running tally and the badge's check of the new entry only); the timeline's first
 page; a deep timeline page (a cursor 99% down); and the bare view (bench/bench_urls.py), the
 same number of rows from a plain query with no sign-in chrome, interleaved with the others.
-Each line: RESULT <name> project=<median ms> baseline=<bare median ms> ratio=<project/bare>."""
+Each line: RESULT <name> project=<median ms> baseline=<bare median ms> ratio=<project/bare>;
+then QUERIES <page> <n>: the statements each page makes, warm and right after an append.
+
+The cache is the app's own: the file cache under LOCKER_DATA_DIR unless REDIS_URL is set.
+Production runs with Redis (compose.yaml), where the badge's cache read and write are a
+round trip each, not a file each, so the figures in docs/scale.md are taken with Redis:
+
+    REDIS_URL=redis://127.0.0.1:6379/11 DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_pages \
+    .venv/bin/python bench/pages.py --rounds 20
+
+The bench clears the cache before it starts (the first view then verifies the whole chain):
+give it a Redis database of its own, as that clears all of it."""
 
 from __future__ import annotations
 
@@ -37,11 +48,13 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from locker import services  # noqa: E402
@@ -131,6 +144,12 @@ def timed(client: Client, url: str) -> float:
     return elapsed
 
 
+def statements(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        timed(client, url)
+    return len(queries.captured_queries)
+
+
 def result(name: str, project: list[float], baseline: list[float]) -> None:
     p, b = statistics.median(project), statistics.median(baseline)
     print(f"RESULT {name} project={p:.1f} baseline={b:.1f} ratio={p / b:.2f}", flush=True)
@@ -178,6 +197,8 @@ def main() -> None:
     deep_row = rows[int(args.entries * 0.99)]
     deep = f"{timeline}?older={entry_reads.Cursor.of(deep_row).encode()}"
 
+    cache_backend = settings.CACHES["default"].get("OPTIONS", {}).get("primary", "")
+    print(f"cache: {cache_backend}", flush=True)
     cache.clear()
     bare_cold = timed(client, bare)
     first = timed(client, detail)  # rebuilds the figures and verifies the whole chain, once
@@ -204,7 +225,7 @@ def main() -> None:
         return 0.0
 
     _, bare_a, case_a, _, time_a = series(
-        args.rounds // 2,
+        args.rounds,
         [
             append,
             lambda: timed(client, bare),
@@ -215,6 +236,12 @@ def main() -> None:
     )
     result(f"case_page_after_append_{n}_ms", case_a, bare_a)
     result(f"timeline_after_append_{n}_ms", time_a, bare_a)
+
+    for name, url in (("bare", bare), ("case_page", detail), ("timeline", timeline)):
+        timed(client, url)  # the view after the last append: what follows is warm
+        warm = statements(client, url)
+        append()
+        print(f"QUERIES {name} warm={warm} after_append={statements(client, url)}", flush=True)
 
 
 if __name__ == "__main__":

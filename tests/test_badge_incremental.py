@@ -33,6 +33,15 @@ def grown(count: int = 5):
     return case
 
 
+def forge(entry: Entry, body: dict) -> None:
+    """Rewrite an entry's body and its hash column to match it, as a forger would."""
+    forged = {**entry.as_entry(), "body": body}
+    raw_sql(
+        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
+        [json.dumps(forged["body"]), chain.entry_hash(forged), entry.pk],
+    )
+
+
 def entry_rows_read(queries) -> list[str]:
     return [q["sql"] for q in queries if 'FROM "locker_entry"' in q["sql"]]
 
@@ -90,11 +99,7 @@ def test_a_rewritten_verified_head_makes_the_badge_check_everything() -> None:
     case = grown()
     assert case_badge(case).report.ok
     head = Entry.objects.filter(case=case).order_by("-seq").first()
-    forged = {**head.as_entry(), "body": {"number": "110"}}
-    raw_sql(
-        "UPDATE locker_entry SET body = %s, hash = %s WHERE id = %s",
-        [json.dumps(forged["body"]), chain.entry_hash(forged), head.pk],
-    )
+    forge(head, {"number": "110"})
     report = case_badge(case).report
     # Its signed checkpoint names the old hash.
     assert not report.ok and report.first_bad_seq == head.seq
@@ -109,6 +114,33 @@ def test_entries_cut_from_the_end_below_the_verified_head_are_caught() -> None:
     assert not report.ok and "removed from the end" in (report.problem or "")
 
 
+def test_new_entries_cut_from_the_end_beyond_the_verified_head_are_caught() -> None:
+    """The verified head stands and the rows after it link up; only the signed checkpoint
+    of a newer row, read in the badge's one query, shows that rows were cut."""
+    case = grown()
+    assert case_badge(case).report.ok  # verified head: entry 6
+    add_entry(case, "note", {"text": "第七条"})
+    eighth = add_entry(case, "note", {"text": "第八条"})
+    delete_entry(eighth.pk)
+    with CaptureQueriesContext(connection) as queries:
+        report = case_badge(case).report
+    assert not report.ok and report.first_bad_seq == 8, report
+    assert "removed from the end" in (report.problem or "")
+    checkpoint_reads = [q["sql"] for q in queries if "locker_checkpoint" in q["sql"]]
+    assert len(checkpoint_reads) == 1 and '"seq" >= 6' in checkpoint_reads[0], checkpoint_reads
+
+
+def test_a_new_entry_rewritten_with_a_matching_hash_is_caught_by_its_checkpoint() -> None:
+    case = grown()
+    assert case_badge(case).report.ok
+    add_entry(case, "note", {"text": "原文"})
+    add_entry(case, "note", {"text": "下一条"})
+    last = Entry.objects.filter(case=case).order_by("-seq").first()
+    forge(last, {"text": "改过了"})
+    report = case_badge(case).report
+    assert not report.ok and report.first_bad_seq == last.seq, report
+
+
 def test_with_the_cache_cleared_the_badge_checks_the_whole_chain_again() -> None:
     case = grown()
     assert case_badge(case).report.ok
@@ -119,8 +151,10 @@ def test_with_the_cache_cleared_the_badge_checks_the_whole_chain_again() -> None
 
 
 def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> None:
-    """The case page reads the chain's head and its figures row in the case's own query, the
-    timeline the head: no statement of their own (docs/scale.md, "Pages")."""
+    """The case page reads the chain's head, its figures row, the kept receipts' count, the
+    newest third-party time and the viewer's shares in the case's own query, the timeline
+    the head and the shares: no statement of their own; the badge reads its new rows and
+    checkpoints in one (docs/scale.md, "Pages")."""
     case = grown()
     owner = client_for(case.owner)
     pages = [reverse("case_detail", args=[case.pk]), reverse("timeline", args=[case.pk])]
@@ -137,6 +171,22 @@ def test_the_pages_after_an_append_read_the_head_and_figures_with_the_case() -> 
         assert len(case_reads) == 1 and "stored_head_seq" in case_reads[0], case_reads
         head_reads = [s for s in statements if s.startswith('SELECT "locker_entry"."seq" AS "seq"')]
         assert not head_reads, head_reads
+        for table in ("locker_keptreceipt", "locker_anchorleaf", "locker_share"):
+            alone = [s for s in statements if table in s and "stored_head_seq" not in s]
+            assert not alone, (page, alone)
+        checkpoint_reads = [s for s in statements if "locker_checkpoint" in s]
+        assert len(checkpoint_reads) == 1 and "locker_entry" in checkpoint_reads[0]
+
+
+def test_a_badge_checked_at_this_head_stands_without_a_query() -> None:
+    case = grown()
+    assert case_badge(case).report.ok
+    add_entry(case, "note", {"text": "又打来了"})
+    head = (7, Entry.objects.get(case=case, seq=7).hash)
+    assert case_badge(case, head=head).report.ok
+    with CaptureQueriesContext(connection) as queries:
+        report = case_badge(case, head=head).report
+    assert report.ok and report.length == 7 and not queries.captured_queries
 
 
 def test_entries_cut_from_the_end_show_on_the_case_page_at_once() -> None:

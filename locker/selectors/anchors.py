@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from locker.core import anchors, chain
 from locker.infra import tsa
@@ -119,18 +119,35 @@ class AnchorStatus:
     interval_minutes: int
 
 
-def anchor_status(case: Case, *, length: int) -> AnchorStatus:
-    newest = (
-        AnchorLeaf.objects.filter(case=case)
-        .order_by("-length", "-id")
-        .select_related("anchor")
-        .only("length", "anchor__attested_at")
-        .first()
+def with_newest_anchor(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """`cases`, each read with the length and time of the newest third-party time that
+    covers it (what anchor_status reads), in the same statement: a query less for the case
+    page. Two lookups of the same index row."""
+    newest = AnchorLeaf.objects.filter(case=OuterRef("pk")).order_by("-length", "-id")
+    return cases.annotate(
+        newest_anchor_length=Subquery(newest.values("length")[:1]),
+        newest_anchor_attested_at=Subquery(newest.values("anchor__attested_at")[:1]),
     )
+
+
+def anchor_status(case: Case, *, length: int) -> AnchorStatus:
+    if "newest_anchor_length" in case.__dict__:  # read with the case (with_newest_anchor)
+        attested_length = case.__dict__["newest_anchor_length"]
+        attested_at = case.__dict__["newest_anchor_attested_at"]
+    else:
+        newest = (
+            AnchorLeaf.objects.filter(case=case)
+            .order_by("-length", "-id")
+            .select_related("anchor")
+            .only("length", "anchor__attested_at")
+            .first()
+        )
+        attested_length = newest.length if newest else None
+        attested_at = newest.anchor.attested_at if newest else None
     return AnchorStatus(
         configured=tsa.is_configured(),
-        newest_attested_at=newest.anchor.attested_at if newest else None,
-        attested_length=newest.length if newest else 0,
-        head_anchored=newest is not None and newest.length >= length,
+        newest_attested_at=attested_at,
+        attested_length=attested_length or 0,
+        head_anchored=attested_length is not None and attested_length >= length,
         interval_minutes=max(1, round(settings.LOCKER_ANCHOR_INTERVAL_S / 60)),
     )

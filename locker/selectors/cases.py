@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from locker.core import stats
@@ -57,6 +57,27 @@ class CaseOverview:
     entry_count: int
     kept_count: int
     upfront_minor: int | None
+
+
+def with_kept_count(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """`cases`, each read with how many receipts its owner kept (the case page's count), in
+    the same statement: a query less for the case page."""
+    kept = (
+        KeptReceipt.objects.filter(case=OuterRef("pk"))
+        .order_by()
+        .values("case")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return cases.annotate(
+        kept_receipt_count=Coalesce(Subquery(kept, output_field=IntegerField()), 0)
+    )
+
+
+def kept_count(case: Case) -> int:
+    if "kept_receipt_count" in case.__dict__:  # read with the case (with_kept_count)
+        return int(case.__dict__["kept_receipt_count"])
+    return KeptReceipt.objects.filter(case=case).count()
 
 
 def upfront_minor(case: Case) -> int | None:
@@ -120,6 +141,6 @@ def case_overview(
         summary=summary,
         recent=recent_entries(case),
         entry_count=head[0],
-        kept_count=KeptReceipt.objects.filter(case=case).count(),
+        kept_count=kept_count(case),
         upfront_minor=upfront_minor(case),
     )

@@ -8,6 +8,7 @@ asks, and its result is remembered with the time it ran."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -150,21 +151,6 @@ def _checkpoint_failure(report: chain.ChainReport, length: int) -> chain.ChainRe
     )
 
 
-def _check_checkpoints_after(
-    case: Case, report: chain.ChainReport, head_at: dict[int, str], *, after_seq: int
-) -> chain.ChainReport:
-    """The badge's check of the few checkpoints beyond `after_seq` against the heads it read."""
-    checkpoints = (
-        Checkpoint.objects.filter(case=case, length__gt=after_seq)
-        .order_by("length", "signed_at")
-        .values_list("length", "head")
-    )
-    for length, head in checkpoints:
-        if length > report.length or head_at.get(length) != head:
-            return _checkpoint_failure(report, length)
-    return report
-
-
 @dataclass(frozen=True)
 class CheckpointSigners:
     """Who signed a case's stored checkpoints: how many by this instance's current key, by
@@ -274,54 +260,89 @@ def _verified_key(case: Case) -> str:
     return f"chain:verified:{case.pk}"
 
 
-def _rows_from(case: Case, seq: int) -> Iterator[Entry]:
+def _rows_from(case: Case, seq: int) -> tuple[int | None, Iterator[Entry]]:
     """The case's rows from `seq` on, in batches by seq (plain queries: no server-side
-    cursor, whose round trips cost more than the few rows a badge usually reads)."""
-    while True:
-        batch = list(Entry.objects.filter(case=case, seq__gte=seq).order_by("seq")[:BATCH])
-        yield from batch
-        if len(batch) < BATCH:
-            return
-        seq = batch[-1].seq + 1
+    cursor, whose round trips cost more than the few rows a badge usually reads); and, read
+    in the first batch's statement, the length of the first checkpoint beyond `seq` (by
+    length, then time) whose head is not the stored entry at its length, if any. The rows
+    read are checked to hash to their stored hash, so comparing a checkpoint with the hash
+    column is comparing it with the chain (as _verify_stored does)."""
+    same_head = Entry.objects.filter(case=case, seq=OuterRef("length"), hash=OuterRef("head"))
+    bad_checkpoint = (
+        Checkpoint.objects.filter(case=case, length__gt=seq)
+        .exclude(Exists(same_head))
+        .order_by("length", "signed_at")
+        .values("length")[:1]
+    )
+    first: list[Entry] = list(
+        Entry.objects.filter(case=case, seq__gte=seq)
+        .annotate(bad_checkpoint=Subquery(bad_checkpoint))
+        .order_by("seq")[:BATCH]
+    )
+    bad = first[0].bad_checkpoint if first else None  # type: ignore[attr-defined]
+
+    def rows() -> Iterator[Entry]:
+        batch, start = first, seq
+        while True:
+            yield from batch
+            if len(batch) < BATCH:
+                return
+            start = batch[-1].seq + 1
+            batch = list(Entry.objects.filter(case=case, seq__gte=start).order_by("seq")[:BATCH])
+
+    return bad, rows()
 
 
-def _verify_since_last(case: Case) -> chain.ChainReport | None:
-    """The badge's check: only the entries appended since the head it last verified, their
-    links from that head, and the checkpoints beyond it. None when there is no verified head
-    or it no longer stands (its row is gone or holds another hash): then the whole chain."""
-    verified = cache.get(_verified_key(case))
+def _verify_since_last(case: Case, verified: object) -> chain.ChainReport | None:
+    """The badge's check: only the entries appended since the head it last verified
+    (`verified`, as _quick_check keeps it), their links from that head, and the checkpoints
+    beyond it, in one query when fewer than BATCH entries were appended. None when there is
+    no verified head or it no longer stands (its row is gone or holds another hash): then
+    the whole chain."""
     if not isinstance(verified, dict):
         return None
     seq, hash_ = verified.get("seq"), verified.get("hash")
     if not isinstance(seq, int) or seq < 1 or not isinstance(hash_, str):
         return None
-    # The verified row and those after it in one query: O(new entries), not O(chain).
-    rows = _rows_from(case, seq)
+    # The verified row and those after it: O(new entries), not O(chain).
+    bad_checkpoint, rows = _rows_from(case, seq)
     first = next(rows, None)
     if first is None or first.seq != seq or first.hash != hash_:
         return None
-    head_at: dict[int, str] = {seq: hash_}
-
-    def lines() -> Iterator[dict[str, Any]]:
-        for entry in rows:
-            head_at[entry.seq] = entry.hash
-            yield entry.as_line()
-
     report = chain.verify_lines(
-        lines(), case_id=str(case.id), after=(seq, hash_, first.recorded_at)
+        (entry.as_line() for entry in rows),
+        case_id=str(case.id),
+        after=(seq, hash_, first.recorded_at),
     )
-    if not report.ok:
+    if not report.ok or bad_checkpoint is None:
         return report
-    return _check_checkpoints_after(case, report, head_at, after_seq=seq)
+    return _checkpoint_failure(report, bad_checkpoint)
 
 
-def _quick_check(case: Case) -> chain.ChainReport:
-    report = _verify_since_last(case)
+def _verified(report: chain.ChainReport) -> dict[str, Any]:
+    """What the cache keeps of the badge's last good check: the head it verified and when."""
+    return {"seq": report.length, "hash": report.head, "at": time.time()}
+
+
+def _quick_check(
+    case: Case, head: tuple[int, str], verified: object
+) -> tuple[chain.ChainReport, bool]:
+    """The badge's report for `head`, and whether it was checked now (False: the verified
+    head is `head` and was checked less than QUICK_TTL_S ago, so it stands as it is). A
+    good check is kept as the verified head (one cache write), a failed one is not."""
+    if (
+        isinstance(verified, dict)
+        and (verified.get("seq"), verified.get("hash")) == head
+        and isinstance(verified.get("at"), float)
+        and 0 <= time.time() - verified["at"] < QUICK_TTL_S
+    ):
+        return chain.ChainReport(True, head[0], head[1]), False
+    report = _verify_since_last(case, verified)
     if report is None:
         report = verify_case(case, rehash_files=False)
     if report.ok:
-        cache.set(_verified_key(case), {"seq": report.length, "hash": report.head}, VERIFIED_TTL_S)
-    return report
+        cache.set(_verified_key(case), _verified(report), VERIFIED_TTL_S)
+    return report, True
 
 
 def case_badge(case: Case, *, head: tuple[int, str] | None = None) -> Badge:
@@ -330,14 +351,19 @@ def case_badge(case: Case, *, head: tuple[int, str] | None = None) -> Badge:
     verified one (the new entries' hashes and links, the checkpoints beyond), so a page
     after an append reads the new entries only; an older row changed behind the app's back
     is found by verify_case (verify_chain, the API's verify, the owner's full check), which
-    then makes the badge check the whole chain again."""
+    then makes the badge check the whole chain again. A good result stands for QUICK_TTL_S
+    as the verified head itself; a failed one is cached per head for as long. One cache
+    read (the three keys at once) and at most one write per view."""
     head = head or chain_head(case)
-    full = cache.get(_key(case, "full", head))
+    full_key, quick_key = _key(case, "full", head), _key(case, "quick", head)
+    found = cache.get_many([full_key, quick_key, _verified_key(case)])
+    full = found.get(full_key)
     full_report = _load(full)
-    quick_report = _load(cache.get(_key(case, "quick", head)))
+    quick_report = _load(found.get(quick_key))
     if quick_report is None:
-        quick_report = _quick_check(case)
-        cache.set(_key(case, "quick", head), {"report": asdict(quick_report)}, QUICK_TTL_S)
+        quick_report, checked = _quick_check(case, head, found.get(_verified_key(case)))
+        if checked and not quick_report.ok:
+            cache.set(quick_key, {"report": asdict(quick_report)}, QUICK_TTL_S)
     # A failed full check stays on the badge until the chain grows past it.
     if full_report is not None and not full_report.ok and quick_report.ok:
         return Badge(full_report, full["at"])  # type: ignore[index]
@@ -348,7 +374,7 @@ def full_check(case: Case) -> Badge:
     head = chain_head(case)
     report = verify_case(case, rehash_files=True)
     if report.ok:
-        cache.set(_verified_key(case), {"seq": report.length, "hash": report.head}, VERIFIED_TTL_S)
+        cache.set(_verified_key(case), _verified(report), VERIFIED_TTL_S)
     now = timezone.now()
     cache.set(_key(case, "full", head), {"report": asdict(report), "at": now}, FULL_TTL_S)
     cache.set(_key(case, "quick", head), {"report": asdict(report)}, QUICK_TTL_S)

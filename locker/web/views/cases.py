@@ -19,11 +19,13 @@ from locker.models import Case
 from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
 from locker.selectors import chain as stored_chain
-from locker.selectors.anchors import anchor_status
+from locker.selectors import sharing
+from locker.selectors.anchors import anchor_status, with_newest_anchor
 from locker.selectors.case_conduct import conduct_panel
 from locker.services import case_stats
 from locker.web.forms.cases import CaseForm
 from locker.web.forms.receipts import KeptReceiptForm
+from locker.web.templatetags.sharing_tags import remember_has_shares
 from locker.web.views.common import AuthedRequest
 
 
@@ -72,13 +74,15 @@ def case_edit(request: AuthedRequest, case_id: UUID) -> HttpResponse:
 
 @login_required
 def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    # The chain's head, the figures row and the conduct panel's row are read with the
-    # case, in one statement.
+    # The chain's head, the figures row, the conduct panel's row, the kept receipts'
+    # count, the newest third-party time and whether the viewer has shares are read with
+    # the case, in one statement.
+    cases = stored_chain.with_chain_head(Case.objects.select_related("stats", "conduct"))
+    cases = with_newest_anchor(case_selectors.with_kept_count(cases))
     case, role = case_access_or_404(
-        request,
-        case_id,
-        cases=stored_chain.with_chain_head(Case.objects.select_related("stats", "conduct")),
+        request, case_id, cases=sharing.with_viewer_has_shares(cases, request.user)
     )
+    remember_has_shares(request, case.viewer_has_shares)  # type: ignore[attr-defined]
     head = stored_chain.chain_head(case)
     tz = timezone.get_current_timezone()
     summary = case_stats.current_summary(case=case, tz=tz, head=head)

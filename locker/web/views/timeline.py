@@ -22,8 +22,10 @@ from locker.models import Case, EvidenceFile
 from locker.permissions import case_access_or_404
 from locker.selectors import chain as stored_chain
 from locker.selectors import entries as entry_reads
+from locker.selectors import sharing
 from locker.selectors.entries import FORMAT_LABELS, BadCursor, Cursor, Filters
 from locker.web.forms.entries import CorrectionForm, FilterForm, UseReadTextForm
+from locker.web.templatetags.sharing_tags import remember_has_shares
 from locker.web.views.common import AuthedRequest
 
 PAGE_SIZE = 30
@@ -31,10 +33,13 @@ PAGE_SIZE = 30
 
 @login_required
 def timeline_page(request: AuthedRequest, case_id: UUID) -> HttpResponse:
-    # The chain's head (for the badge) is read with the case, in one statement.
-    case, role = case_access_or_404(
-        request, case_id, cases=stored_chain.with_chain_head(Case.objects.all())
+    # The chain's head (for the badge) and whether the viewer has shares are read with the
+    # case, in one statement.
+    cases = sharing.with_viewer_has_shares(
+        stored_chain.with_chain_head(Case.objects.all()), request.user
     )
+    case, role = case_access_or_404(request, case_id, cases=cases)
+    remember_has_shares(request, case.viewer_has_shares)  # type: ignore[attr-defined]
     form = FilterForm(request.GET or None)
     filters = Filters()
     if form.is_valid():
