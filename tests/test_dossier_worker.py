@@ -24,7 +24,7 @@ from locker.dossier.build import dossier_file_name
 from locker.dossier.verify import verify_dossier_pdf
 from locker.infra.print_copies import print_copy_name
 from locker.infra.storage import evidence_storage
-from locker.models import Dossier, EvidenceFile
+from locker.models import Dossier, EvidenceFile, EvidenceText
 from locker.services import dossiers as ds
 
 from .conftest import is_postgres, needs
@@ -172,6 +172,9 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     # As for pictures uploaded before print copies existed: the upload tasks, if delivered,
     # find nothing to do, and the dossier makes every picture (locker/dossier/images.py).
     EvidenceFile.objects.filter(case=case).update(derived=EvidenceFile.Derived.READY)
+    # Nor does the reading of their text (2 s a picture here), which would keep the
+    # one-process worker from the dossier past the wait below.
+    EvidenceText.objects.filter(evidence__case=case).update(state=EvidenceText.State.FAILED)
     first = workers("first")
     first.wait_ready()
     dossier = ds.request_dossier(case=case, user=case.owner, template="court", language="en")
