@@ -33,8 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -179,7 +181,7 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
     return str(case.pk)
 
 
-def upload_copies(case: object) -> None:
+def upload_copies(case: Any) -> None:
     """What the worker does after each upload commits: the real make_derived task for each
     file (the page pictures and the print copy, locker/infra/thumbs.py make_pictures), timed,
     since that is where the print copies' cost went. Then, to show that cost alone, the same
@@ -205,26 +207,24 @@ def upload_copies(case: object) -> None:
         f"({outcomes.count('ready')} ready): {wall:.2f} s wall, CPU {cpu:.2f} s"
     )
     rows = list(EvidenceFile.objects.filter(case=case))
-    for row in rows:
-        evidence_storage().delete(print_copies.print_copy_name(row.case_id, row.sha256))
-    started, cpu = time.perf_counter(), time.process_time()
-    for row in rows:
-        thumbs.make_pictures(row)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(
-        f"print copies alone (read, decode, scale, encode, store) for {len(rows)} files: "
-        f"{wall:.2f} s wall, CPU {cpu:.2f} s"
+
+    def made_again(what: str, names: Callable[[EvidenceFile], list[str]]) -> None:
+        for row in rows:
+            for name in names(row):
+                evidence_storage().delete(name)
+        started, cpu = time.perf_counter(), time.process_time()
+        for row in rows:
+            thumbs.make_pictures(row)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(f"{what} for {len(rows)} files: {wall:.2f} s wall, CPU {cpu:.2f} s")
+
+    made_again(
+        "print copies alone (read, decode, scale, encode, store)",
+        lambda row: [print_copies.print_copy_name(row.case_id, row.sha256)],
     )
-    for row in rows:
-        for size in thumbs.SIZES:
-            evidence_storage().delete(thumbs.derived_name(row, size))
-    started, cpu = time.perf_counter(), time.process_time()
-    for row in rows:
-        thumbs.make_pictures(row)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(
-        f"page pictures alone (thumb and view, as before print copies) for {len(rows)} files: "
-        f"{wall:.2f} s wall, CPU {cpu:.2f} s"
+    made_again(
+        "page pictures alone (thumb and view, as before print copies)",
+        lambda row: [thumbs.derived_name(row, size) for size in thumbs.SIZES],
     )
 
 
