@@ -5,15 +5,20 @@ screenshots (1080x2400 noisy PNGs), and print wall time and peak memory.
         [--runs 3]
 
 Everything lives in a temporary data dir (its own SQLite database, keys and media), so the
-run touches nothing of yours. The case is built first (not timed); then a fresh process
-runs the worker's pipeline (claim, gather, images, layout, embed, sign, store) and reports
-its wall time, its CPU time (with its image processes') and its peak resident memory (VmHWM,
-which includes Django itself; the image processes report theirs).
+run touches nothing of yours. The case is built first (not timed), and the worker's upload
+task (make_derived: the page pictures and the print copy of each screenshot) is run on each
+file as after a real upload, its time printed (the print copies' cost moved there); then a
+fresh process runs the worker's pipeline (claim, gather, images, layout, embed, sign, store)
+with the print copies stored ("warm") and reports its wall time, its CPU time (with its image
+processes') and its peak resident memory (VmHWM, which includes Django itself; the image
+processes report theirs); then the same without print copies ("cold", the old path: they are
+removed first, and the dossier stores them again).
 Then, in the same run, a bare reportlab script (another fresh process, no Django) lays out
 the same screenshots, decoded from the same PNGs, scaled alike and embedded as JPEG two to
 a page, after the 1,000 entries as lines of text in the same font (about the same page
 count); the ratio of the two wall times is the figure to compare, since the machine's load
-varies. `--runs N` times N such pairs on the one case (a new dossier each). Targets on the
+varies; both ratios are printed. `--runs N` times N such triples on the one case (a new
+dossier each). Targets on the
 2-core reference machine: <= 12 s, <= 1.2x the bare script, and
 <= 300 MB."""
 
@@ -28,8 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -159,6 +166,7 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
                 occurred_at=when,
                 uploads=uploads,
             )
+    upload_copies(case)
     # The bare script's input: the same PNGs as plain files (written here, not timed).
     bare = Path(os.environ["LOCKER_DATA_DIR"]) / "bare"
     bare.mkdir(exist_ok=True)
@@ -171,6 +179,70 @@ def build_case(entries: int, screenshots: int, template: str) -> str:
         with evidence_storage().open(name, "rb") as handle:
             (bare / f"{number:04d}.png").write_bytes(handle.read())
     return str(case.pk)
+
+
+def upload_copies(case: Any) -> None:
+    """What the worker does after each upload commits: the real make_derived task for each
+    file (the page pictures and the print copy, locker/infra/thumbs.py make_pictures), timed,
+    since that is where the print copies' cost went. Then, to show that cost alone, the same
+    function is run twice more: with the print copies removed (the page pictures exist: it
+    reads, decodes and makes the print copy only, what a cold dossier pays per picture), and
+    with the page pictures removed (the print copies exist: what the task cost before print
+    copies; the difference from the first figure is what they add to the upload task)."""
+    from locker.infra import print_copies, thumbs
+    from locker.infra.storage import evidence_storage
+    from locker.models import EvidenceFile
+    from locker.tasks import make_derived
+
+    waiting = list(
+        EvidenceFile.objects.filter(case=case, derived=EvidenceFile.Derived.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    outcomes = [make_derived.apply(args=[str(pk)]).get() for pk in waiting]
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"upload tasks (make_derived: thumb, view and print copy) for {len(waiting)} files "
+        f"({outcomes.count('ready')} ready): {wall:.2f} s wall, CPU {cpu:.2f} s"
+    )
+    rows = list(EvidenceFile.objects.filter(case=case))
+
+    def made_again(what: str, names: Callable[[EvidenceFile], list[str]]) -> None:
+        for row in rows:
+            for name in names(row):
+                evidence_storage().delete(name)
+        started, cpu = time.perf_counter(), time.process_time()
+        for row in rows:
+            thumbs.make_pictures(row)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(f"{what} for {len(rows)} files: {wall:.2f} s wall, CPU {cpu:.2f} s")
+
+    made_again(
+        "print copies alone (read, decode, scale, encode, store)",
+        lambda row: [print_copies.print_copy_name(row.case_id, row.sha256)],
+    )
+    made_again(
+        "page pictures alone (thumb and view, as before print copies)",
+        lambda row: [thumbs.derived_name(row, size) for size in thumbs.SIZES],
+    )
+
+
+def remove_print_copies(case_id: str) -> int:
+    """The cold case: no stored print copies, as for pictures uploaded before they existed
+    (the dossier then makes the pictures and stores the copies again)."""
+    from locker.infra import print_copies
+    from locker.infra.storage import evidence_storage
+    from locker.models import EvidenceFile
+
+    storage = evidence_storage()
+    removed = 0
+    for sha256 in EvidenceFile.objects.filter(case_id=case_id).values_list("sha256", flat=True):
+        name = print_copies.print_copy_name(case_id, sha256)
+        if storage.exists(name):
+            storage.delete(name)
+            removed += 1
+    return removed
 
 
 def request(case_id: str, template: str) -> str:
@@ -230,7 +302,7 @@ def render(dossier_id: str) -> None:
     print(f"render+sign wall time: {wall:.2f} s   (target <= 12 s); CPU {cpu:.2f} s")
     print(f"peak memory (VmHWM, whole process): {peak_mb:.0f} MB   (target <= 300 MB)")
     print("".join(line for line in said if "pictures prepared" in line))
-    print(f"PROJECT_WALL {wall:.4f}")
+    print(f"PROJECT_WALL {wall:.4f} PROJECT_CPU {cpu:.4f}")
 
 
 def bare(data_dir: str, font_path: str, entries: int, size: tuple[int, int], quality: int) -> None:
@@ -285,15 +357,15 @@ def bare(data_dir: str, font_path: str, entries: int, size: tuple[int, int], qua
     peak_mb = peak_rss_mb()
     print(f"bare reportlab: {canvas.getPageNumber()} pages; {out.stat().st_size / 1e6:.1f} MB PDF")
     print(f"bare wall time: {wall:.2f} s; CPU {cpu:.2f} s; peak memory {peak_mb:.0f} MB")
-    print(f"BARE_WALL {wall:.4f}")
+    print(f"BARE_WALL {wall:.4f} BARE_CPU {cpu:.4f}")
 
 
-def timed_run(data_dir: str, dossier_id: str, args: argparse.Namespace) -> None:
-    """The project's render, then the bare script, each in a fresh process."""
-    from locker.dossier.images import JPEG_QUALITY, MAX_HEIGHT_PX, MAX_WIDTH_PX
-    from locker.infra.fonts import cjk_font_path
+def _figure(out: str, label: str) -> float:
+    return float(out.split(f"{label} ")[1].split()[0])
 
-    project = subprocess.run(
+
+def _project(data_dir: str, dossier_id: str, args: argparse.Namespace) -> tuple[str, float]:
+    out = subprocess.run(
         [sys.executable, __file__, "--render", data_dir, dossier_id]
         + (["--profile", str(Path(args.profile).resolve())] if args.profile else []),
         check=True,
@@ -301,7 +373,22 @@ def timed_run(data_dir: str, dossier_id: str, args: argparse.Namespace) -> None:
         capture_output=True,
         text=True,
     ).stdout
-    print(project, end="")
+    return out, _figure(out, "PROJECT_WALL")
+
+
+def timed_run(data_dir: str, case_id: str, args: argparse.Namespace) -> None:
+    """The project's render with the print copies stored (as after normal uploads), then
+    without them (the old path: every picture decoded, scaled and encoded), then the bare
+    script, each in a fresh process."""
+    from locker.dossier.images import JPEG_QUALITY, MAX_HEIGHT_PX, MAX_WIDTH_PX
+    from locker.infra.fonts import cjk_font_path
+
+    print("[warm: print copies stored]")
+    warm_out, warm = _project(data_dir, request(case_id, args.template), args)
+    print(warm_out, end="")
+    print(f"[cold: {remove_print_copies(case_id)} print copies removed first]")
+    cold_out, cold = _project(data_dir, request(case_id, args.template), args)
+    print(cold_out, end="")
     baseline = subprocess.run(
         [
             sys.executable,
@@ -319,12 +406,23 @@ def timed_run(data_dir: str, dossier_id: str, args: argparse.Namespace) -> None:
         capture_output=True,
         text=True,
     ).stdout
+    print("[bare reportlab]")
     print(baseline, end="")
-    ours = float(project.split("PROJECT_WALL ")[1].split()[0])
-    theirs = float(baseline.split("BARE_WALL ")[1].split()[0])
-    print(f"ratio project / bare reportlab: {ours / theirs:.2f}x   (target <= 1.2x)")
+    theirs = _figure(baseline, "BARE_WALL")
+    cpus = [_figure(warm_out, "PROJECT_CPU"), _figure(cold_out, "PROJECT_CPU")]
+    bare_cpu = _figure(baseline, "BARE_CPU")
     print(
-        f"RESULT dossier_wall_s project={ours:.2f} baseline={theirs:.2f} ratio={ours / theirs:.2f}"
+        f"ratio warm (print copies stored) / bare: {warm / theirs:.2f}x wall, "
+        f"{cpus[0] / bare_cpu:.2f}x CPU   (target <= 1.2x)"
+    )
+    print(
+        f"ratio cold (no print copies) / bare:     {cold / theirs:.2f}x wall, "
+        f"{cpus[1] / bare_cpu:.2f}x CPU"
+    )
+    print(
+        f"RESULT dossier_wall_s warm={warm:.2f} cold={cold:.2f} baseline={theirs:.2f} "
+        f"warm_ratio={warm / theirs:.2f} cold_ratio={cold / theirs:.2f} "
+        f"cpu_s warm={cpus[0]:.2f} cold={cpus[1]:.2f} baseline={bare_cpu:.2f}"
     )
 
 
@@ -372,7 +470,7 @@ def main() -> None:
     print(f"case built in {time.perf_counter() - setup:.1f} s (not timed); data dir {data_dir}")
     for run in range(1, args.runs + 1):
         print(f"--- run {run} of {args.runs}; load average {os.getloadavg()[0]:.2f}")
-        timed_run(data_dir, request(case_id, args.template), args)
+        timed_run(data_dir, case_id, args)
     if not args.keep:
         import shutil
 

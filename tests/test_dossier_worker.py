@@ -22,8 +22,9 @@ from django.db import connection
 from locker import services
 from locker.dossier.build import dossier_file_name
 from locker.dossier.verify import verify_dossier_pdf
+from locker.infra.print_copies import print_copy_name
 from locker.infra.storage import evidence_storage
-from locker.models import Dossier
+from locker.models import Dossier, EvidenceFile, EvidenceText
 from locker.services import dossiers as ds
 
 from .conftest import is_postgres, needs
@@ -168,6 +169,12 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
             {"channel": "sms", "sender": "106900", "text": f"截图 {number}"},
             uploads=[services.Upload(f"s{number}.png", unique)],
         )
+    # As for pictures uploaded before print copies existed: the upload tasks, if delivered,
+    # find nothing to do, and the dossier makes every picture (locker/dossier/images.py).
+    EvidenceFile.objects.filter(case=case).update(derived=EvidenceFile.Derived.READY)
+    # Nor does the reading of their text (2 s a picture here), which would keep the
+    # one-process worker from the dossier past the wait below.
+    EvidenceText.objects.filter(evidence__case=case).update(state=EvidenceText.State.FAILED)
     first = workers("first")
     first.wait_ready()
     dossier = ds.request_dossier(case=case, user=case.owner, template="court", language="en")
@@ -184,6 +191,10 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     assert not evidence_storage().exists(dossier_file_name(row))
     assert dossier_files(case.id) == []
 
+    # The killed render stored the print copies of the pictures it had made: gone again, so
+    # that the second makes them all.
+    for sha256 in EvidenceFile.objects.filter(case=case).values_list("sha256", flat=True):
+        evidence_storage().delete(print_copy_name(case.pk, sha256))
     second = workers("second")
     done = wait_for(lambda: state_of(dossier.pk).state in ("ready", "failed"), 90, second)
     assert done
@@ -193,7 +204,8 @@ def test_worker_killed_mid_render_completes_exactly_once_after_restart(
     # The pictures were made by image processes started from the prefork pool's child
     # (locker/dossier/images.py), not by the threads it falls back to.
     log = second.log.read_text(errors="replace")
-    assert "30 pictures prepared" in log and "by 2 image process(es)" in log, second.output()
+    assert "30 pictures prepared" in log and "0 from stored print copies" in log, second.output()
+    assert "by 2 image process(es)" in log, second.output()
     assert dossier_files(case.id) == [f"{dossier.pk}.pdf"]
     with evidence_storage().open(row.file_name, "rb") as handle:
         report = verify_dossier_pdf(handle)

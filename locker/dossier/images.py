@@ -1,15 +1,23 @@
-"""Evidence files made ready for print: images decoded once, scaled to print resolution
-and re-encoded as JPEG in a scratch directory (a 1080x2400 screenshot at full size costs
-seconds per page and megabytes; the originals stay byte-exact in the export bundle), and
-audio durations read where the format allows. Each file is re-hashed while it is read, so a
-caption never shows a hash the stored bytes no longer have.
+"""Evidence files made ready for print: each picture's stored print copy (made by the worker
+at upload, locker/infra/print_copies.py) when it has a valid one, otherwise the image decoded,
+scaled to print resolution and re-encoded as JPEG in a scratch directory (a 1080x2400
+screenshot at full size costs seconds per page and megabytes; the originals stay byte-exact
+in the export bundle), and audio durations read where the format allows. Each file is
+re-hashed while it is read, so a caption never shows a hash the stored bytes no longer have.
 
 The pictures are made in separate processes (picture.py) while the worker lays out the
 text of the dossier (PrintImages): decoding a hundred full-size PNG screenshots takes
 seconds of CPU, and Pillow holds the interpreter lock for part of it. The processes are
 plain child processes (subprocess), not a multiprocessing pool, whose children a Celery
 prefork worker's daemonic processes may not have; they are given the bytes, never the
-storage, its key or the settings."""
+storage, its key or the settings. A picture made here (no stored copy yet: uploaded before
+print copies existed, or the print recipe changed) is stored as its print copy for the next
+dossier of the case; the processes start only for the first such picture.
+
+A stored copy is used only for an original whose stored bytes were just read and hash to
+the exhibit's SHA-256, the one the dossier states, and only if the copy records that hash
+and the current recipe and its JPEG is whole; otherwise the picture is made from the
+original as before, so a damaged or mismatched copy never prints in place of the picture."""
 
 from __future__ import annotations
 
@@ -39,6 +47,12 @@ from locker.dossier.picture import (
     MAX_WIDTH_PX,
     Printed,
     print_copy,
+)
+from locker.infra.print_copies import (
+    StoredPrint,
+    print_copy_name,
+    read_print_copy,
+    store_print_copy,
 )
 from locker.infra.storage import evidence_storage
 from locker.infra.thumbs import derived_name_for
@@ -78,7 +92,7 @@ class Substitute:
     original_matches: bool
 
 
-Loaded = bytes | Substitute | Exception | None
+Loaded = bytes | Substitute | StoredPrint | Exception | None
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,8 @@ class PrintImages(Mapping[str, PreparedImage]):
         self._jobs = deque((e, names.get(e.sha256)) for e in chosen)
         self._lock = threading.Lock()
         self._processes: list[_Process] = []
+        self._from_store = 0  # pictures printed from their stored print copy
+        self._stored: list[str] = []  # print copies stored by this dossier (sha256)
         self._threads = [
             threading.Thread(
                 target=self._run, args=(processes,), name=f"dossier-images-{n}", daemon=True
@@ -228,15 +244,14 @@ class PrintImages(Mapping[str, PreparedImage]):
             return self._jobs.popleft() if self._jobs else None
 
     def _run(self, processes: bool) -> None:
-        process = None
-        if processes:
-            try:
-                process = _Process()
-            except OSError as exc:
-                log.warning("no image process (%s): pictures are prepared in the worker", exc)
-            else:
-                with self._lock:
-                    self._processes.append(process)
+        started: list[_Process | None] = []  # this thread's process, once asked for
+
+        def process() -> _Process | None:
+            """The thread's image process, started for the first picture it must make."""
+            if not started:
+                started.append(self._start_process() if processes else None)
+            return started[0]
+
         try:
             # Each picture's file is read (and decrypted) while the process makes the one
             # before: reading competes with the layout for this process's interpreter lock
@@ -263,22 +278,35 @@ class PrintImages(Mapping[str, PreparedImage]):
                 read_ahead()
                 job, loaded = ahead
         finally:
-            if process is not None:
-                process.close()
+            if started and started[0] is not None:
+                started[0].close()
+
+    def _start_process(self) -> _Process | None:
+        try:
+            process = _Process()
+        except OSError as exc:
+            log.warning("no image process (%s): pictures are prepared in the worker", exc)
+            return None
+        with self._lock:
+            self._processes.append(process)
+        return process
 
     def _load(self, job: tuple[Exhibit, str | None] | None) -> Loaded:
         """The stored bytes of the job's file; None if there are none or they cannot be
         read (logged); an unexpected error, to be raised where the picture is looked up.
         For HEIC/HEIF, the worker's decoded copy (locker/infra/thumbs.py, the same picture
         as a JPEG) with whether the original still has its hash: the caption's hash is the
-        original's."""
+        original's. The stored print copy instead, when the original has its hash and the
+        copy is valid (locker/infra/print_copies.py)."""
         if job is None or job[1] is None:
             return None
         try:
             raw = _read(job[1])
+            matches = hashlib.sha256(raw).hexdigest() == job[0].sha256
+            if matches and (stored := read_print_copy(self.case_id, job[0].sha256)) is not None:
+                return stored
             if job[0].media_type not in DECODED_BY_THE_WORKER:
                 return raw
-            matches = hashlib.sha256(raw).hexdigest() == job[0].sha256
             try:
                 copy = _read(derived_name_for(self.case_id, job[0].sha256, "view"))
             except OSError:
@@ -295,18 +323,37 @@ class PrintImages(Mapping[str, PreparedImage]):
         self,
         exhibit: Exhibit,
         loaded: Loaded,
-        process: _Process | None,
+        process: Callable[[], _Process | None],
         read_ahead: Callable[[], None],
     ) -> PreparedImage:
         if isinstance(loaded, Exception):
             raise loaded
         if loaded is None:
             return PreparedImage(exhibit.sha256, None, 0, 0, False)
+        path = self.scratch / f"{exhibit.sha256}.jpg"
+        if isinstance(loaded, StoredPrint):
+            # reportlab embeds a JPEG file's bytes as they are: these are the PDF's.
+            path.write_bytes(loaded.jpeg)
+            with self._lock:
+                self._from_store += 1
+            return PreparedImage(exhibit.sha256, path, loaded.width, loaded.height, True)
+        made = self._make(exhibit, loaded, path, process(), read_ahead)
+        if made.matches and made.path is not None:
+            self._keep(exhibit, made)
+        return made
+
+    def _make(
+        self,
+        exhibit: Exhibit,
+        loaded: bytes | Substitute,
+        path: Path,
+        process: _Process | None,
+        read_ahead: Callable[[], None],
+    ) -> PreparedImage:
         original_matches: bool | None = None
         if isinstance(loaded, Substitute):
             original_matches = loaded.original_matches
             loaded = loaded.picture
-        path = self.scratch / f"{exhibit.sha256}.jpg"
         printed = None
         if process is not None and process.send(loaded, path):
             read_ahead()
@@ -321,6 +368,35 @@ class PrintImages(Mapping[str, PreparedImage]):
             return PreparedImage(exhibit.sha256, None, 0, 0, matches)
         return PreparedImage(exhibit.sha256, path, printed.width, printed.height, matches)
 
+    def _keep(self, exhibit: Exhibit, made: PreparedImage) -> None:
+        """Store the picture just made as its print copy, for the next dossier of the case.
+        A failing store costs only that: the next dossier makes the picture again."""
+        assert made.path is not None
+        try:
+            store_print_copy(
+                self.case_id, exhibit.sha256, made.path.read_bytes(), made.width, made.height
+            )
+        except Exception:  # noqa: BLE001 - a dossier never fails for want of a cache
+            log.warning("print copy %s not stored", exhibit.sha256, exc_info=True)
+            return
+        with self._lock:
+            self._stored.append(exhibit.sha256)
+
+    def _forget_erased(self) -> None:
+        """Remove the print copies this dossier stored of files erased meanwhile (erasure
+        removes the copies it knows of once it commits; one stored after that would stay).
+        In the caller's thread: the image threads have no database connection of their own."""
+        if not self._stored:
+            return
+        still = set(
+            EvidenceFile.objects.filter(case_id=self.case_id, sha256__in=self._stored).values_list(
+                "sha256", flat=True
+            )
+        )
+        storage = evidence_storage()
+        for sha256 in set(self._stored) - still:
+            storage.delete(print_copy_name(self.case_id, sha256))
+
     def close(self) -> None:
         """Stop handing out pictures (one being made is finished) and end the processes."""
         with self._lock:
@@ -332,11 +408,15 @@ class PrintImages(Mapping[str, PreparedImage]):
                 future.cancel()
         for thread in self._threads:
             thread.join()
+        self._forget_erased()
         peaks = [p.peak_mb for p in self._processes if p.peak_mb is not None]
         log.info(
-            "%d pictures prepared in %.2f s by %d image process(es), peak memory %s MB",
+            "%d pictures prepared in %.2f s, %d from stored print copies, %d stored, "
+            "by %d image process(es), peak memory %s MB",
             len(self._futures),
             time.perf_counter() - self.started,
+            self._from_store,
+            len(self._stored),
             len(self._processes),
             # No slash in the line: the log's redaction filter would read the whole URLconf
             # for it (half a second in a fresh worker process), as for a line with a path.

@@ -1,7 +1,7 @@
 """Derived copies of one evidence file, as the worker makes them after the commit: the small
-JPEG pictures pages show (locker/infra/thumbs.py, HEIC/HEIF included), and, for a recording
-a browser cannot play (AMR call recordings above all), an AAC copy in M4A, which Chromium,
-Firefox and iOS Safari all play.
+JPEG pictures pages show (locker/infra/thumbs.py, HEIC/HEIF included), the JPEG dossiers
+print (locker/infra/print_copies.py), and, for a recording a browser cannot play (AMR call
+recordings above all), an AAC copy in M4A, which Chromium, Firefox and iOS Safari all play.
 
 A derived copy is never evidence: the chain names the original's hash, the original is what
 is downloaded, exported and verified, and a copy is stored apart (derived/, sealed like every
@@ -32,6 +32,7 @@ from django.conf import settings
 
 from locker.infra import thumbs
 from locker.infra.content import MAX_WALK_STEPS, ContentRefused, check_content
+from locker.infra.print_copies import print_copy_name
 from locker.infra.storage import CHUNK, evidence_storage, write_verified
 from locker.models import EvidenceFile
 
@@ -83,6 +84,7 @@ def derived_names(evidence: EvidenceFile) -> list[str]:
     """Every derived copy a file may have (those that exist and those that do not)."""
     return [
         *(thumbs.derived_name(evidence, size) for size in thumbs.SIZES),
+        print_copy_name(evidence.case_id, evidence.sha256),
         playable_name(evidence),
     ]
 
@@ -106,8 +108,9 @@ def make_copies(evidence: EvidenceFile) -> Outcome:
     if evidence.media_type in thumbs.IMAGE_TYPES:
         if evidence.media_type in ("image/heic", "image/heif") and not heif_decoder():
             return Outcome.NO_TOOL
-        made = [thumbs.derived_copy(evidence, size) for size in thumbs.SIZES]
-        return Outcome.READY if all(made) else Outcome.FAILED
+        # The pages' pictures and the dossiers' print copy, from one read (and, for PNG
+        # screenshots, one decode) of the original.
+        return Outcome.READY if thumbs.make_pictures(evidence) else Outcome.FAILED
     if evidence.media_type.startswith("audio/") and evidence.media_type in _DEMUXERS:
         return _playable_copy(evidence)
     return Outcome.NONE

@@ -31,6 +31,7 @@ from locker.dossier.verify import verify_dossier_pdf
 from locker.exports import bundle
 from locker.exports.verification import verify_bundle_zip
 from locker.infra import master_keys, signing, storage
+from locker.infra.print_copies import print_copy_name
 from locker.infra.thumbs import derived_copy
 from locker.models import Case, EvidenceFile
 from locker.selectors.chain import verify_case
@@ -390,6 +391,10 @@ def test_rotation_rewraps_every_file_without_reencrypting_and_the_old_key_goes(s
     case = small_case()
     dossier, pdf = make_dossier(case, "court", "en")
     files = [f.storage_name for f in EvidenceFile.objects.filter(case=case)] + [dossier.file_name]
+    # The screenshot's print copy, stored by the dossier (locker/infra/print_copies.py), is
+    # sealed and re-wrapped like every other stored file.
+    picture = EvidenceFile.objects.get(case=case, media_type="image/png")
+    files.append(print_copy_name(case.pk, picture.sha256))
     before = {name: on_disk(name).read_bytes() for name in files}
     plains = {name: read_plain(name) for name in files}
 

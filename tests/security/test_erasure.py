@@ -25,8 +25,9 @@ from locker.core import chain
 from locker.dossier.verify import _embedded_files, verify_dossier_pdf
 from locker.exports import bundle
 from locker.exports.verification import verify_bundle_zip
+from locker.infra.print_copies import print_copy_name
 from locker.infra.storage import evidence_storage
-from locker.infra.thumbs import SIZES, derived_copy, derived_name
+from locker.infra.thumbs import SIZES, derived_name, make_pictures
 from locker.models import Entry, EvidenceFile, SecurityEvent
 from locker.selectors.cases import case_overview
 from locker.selectors.chain import verify_case
@@ -132,14 +133,18 @@ def test_the_redaction_entry_says_nothing_of_the_content(django_capture_on_commi
     assert event.detail == f"case {case.pk} entry {target.seq}"
 
 
-def test_the_file_bytes_and_their_pictures_are_gone(django_capture_on_commit_callbacks):
+def test_the_file_bytes_their_pictures_and_print_copy_are_gone(django_capture_on_commit_callbacks):
     world = Personas()
     target = statement_entry(world.case)
     sha = target.evidence[0]["sha256"]
     stored = EvidenceFile.objects.get(case=world.case, sha256=sha)
-    for size in SIZES:
-        assert derived_copy(stored, size) is not None  # the pages made their pictures
-    names = [stored.storage_name, *(derived_name(stored, size) for size in SIZES)]
+    # The worker made the pages' pictures and the dossiers' print copy.
+    assert make_pictures(stored)
+    names = [
+        stored.storage_name,
+        *(derived_name(stored, size) for size in SIZES),
+        print_copy_name(world.case.pk, sha),
+    ]
     assert all(evidence_storage().exists(name) for name in names)
     erase_committed(target, django_capture_on_commit_callbacks)
     assert [name for name in names if evidence_storage().exists(name)] == []
