@@ -61,11 +61,13 @@ def test_the_analysis_page_flags_the_number_words_the_rate_and_confirms_a_tag(
     overall = page.locator("#conduct-overall").inner_text()
     assert "10 (9 次来电，1 条消息)" in overall, overall
     assert "2: E-9, E-10" in overall  # the 8th and 9th call (E-1 is the case's opening)
-    # The flagged number: 9 calls, no message, 3 days, 3 a day, 9 in 7 days, none at night,
-    # 2 Reg F flags.
+    # The flagged number (its row's header cell): 9 calls, no message, 3 days, 3 a day, 9 in
+    # 7 days, none at night, 2 calls beyond the seventh in seven days (Reg F
+    # 1006.14(b)(2)(i)), none after a conversation ((ii): none was answered).
     row = page.locator("#conduct-numbers tbody tr", has_text="17012345678")
+    assert "17012345678" in row.locator("th").inner_text()
     cells = row.locator("td").all_inner_texts()
-    assert cells[1:] == ["9", "0", "3", "3", "9", "0", "2"], cells
+    assert cells == ["9", "0", "3", "3", "9", "0", "2", "0"], cells
     assert "106 9000 1111".replace(" ", "") in page.locator("#conduct-numbers").inner_text()
 
     # The loan's rate in plain words, against the lines a borrower knows.
