@@ -24,7 +24,8 @@ from locker.infra import queue
 from locker.models import Case, CaseStats, Entry
 from locker.selectors.chain import case_badge
 
-from .factories import add_entry, make_case
+from .factories import UserFactory, add_entry, make_case, share_with
+from .personas import api_as
 from .tamper import rewrite_body
 from .ui_helpers import client_for
 
@@ -175,3 +176,21 @@ def test_the_checking_badge_and_pending_figures_are_translated() -> None:
     with translation.override("zh-hans"):
         html = render_to_string("locker/_badge.html", {"badge": badge})
     assert "正在核验记录链…共 10 条记录" in html and "被破坏" not in html
+
+
+@LOW
+def test_the_desk_and_the_api_say_checking_not_broken(
+    clean_broker, django_capture_on_commit_callbacks
+) -> None:
+    case = long_case()
+    clean_broker.append(case)
+    lawyer = UserFactory()
+    share_with(case, lawyer, "reviewer")
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        (row,) = api_as(lawyer).get("/api/shared-cases").json()
+    assert row["chain_checking"] is True and row["chain_ok"] is False
+    assert row["first_bad_seq"] is None and row["chain_length"] == 10
+    tasks.check_case_chain.apply(args=(str(case.pk),)).get()
+    (row,) = api_as(lawyer).get("/api/shared-cases").json()
+    assert row["chain_checking"] is False and row["chain_ok"] is True

@@ -4,7 +4,8 @@ re-hashed from storage, and every checkpoint this instance issued checked agains
 The case badge: the chain's verification report, cached. Page views check the chain's
 hashes and signed checkpoints (fast: no file is read) and cache the result for a few
 minutes per head; a full check that re-hashes every evidence file runs only when the owner
-asks, and its result is remembered with the time it ran."""
+asks, and its result is remembered with the time it ran. A long chain that no page has
+verified lately (LOCKER_INLINE_VERIFY_MAX_ENTRIES) is checked by the worker, not the page."""
 
 from __future__ import annotations
 
