@@ -592,6 +592,10 @@ LOCKER_DOSSIER_SWEEP_S = float(os.environ.get("LOCKER_DOSSIER_SWEEP_S", "30"))
 LOCKER_DOSSIER_MAX_ATTEMPTS = int(os.environ.get("LOCKER_DOSSIER_MAX_ATTEMPTS", "4"))
 LOCKER_DOSSIER_SOFT_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_SOFT_LIMIT_S", "600"))
 LOCKER_DOSSIER_HARD_LIMIT_S = int(os.environ.get("LOCKER_DOSSIER_HARD_LIMIT_S", "660"))
+# Pages (issue 14, docs/scale.md "Pages"): the longest chain a page verifies whole, or
+# whose figures it rebuilds, while it answers. A longer one's first view (no verified head in
+# the cache, no figures row) asks the worker and shows "being checked" / "being prepared".
+LOCKER_INLINE_VERIFY_MAX_ENTRIES = int(os.environ.get("LOCKER_INLINE_VERIFY_MAX_ENTRIES", "5000"))
 # A TrueType-outline CJK font file to use instead of the one installed with the project.
 LOCKER_CJK_FONT = os.environ.get("LOCKER_CJK_FONT", "")
 # The one-year Loan Prime Rate (basis points) and the day it was published: the loan-cost

@@ -23,8 +23,10 @@ from locker.exports.account import build_data_export as build_account_zip
 from locker.infra import derived as derived_copies
 from locker.infra import ocr, queue
 from locker.infra.storage import StorageError
+from locker.selectors import chain as stored_chain
 from locker.services import anchors as anchor_services
 from locker.services import case_conduct as conduct_services
+from locker.services import case_stats as stats_services
 from locker.services import data_exports as export_services
 from locker.services import derived as derived_services
 from locker.services import dossiers as dossier_services
@@ -339,6 +341,33 @@ def refresh_case_conduct(self: Any, case_id: str) -> str:
         if self.request.retries >= self.max_retries:
             log.warning("conduct panel of case %s: database unavailable: %r", case_id, exc)
             return "released"  # the sweep asks again
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+
+
+@shared_task(name=queue.CHECK_CASE_CHAIN, **ROW_TASK_OPTIONS)
+def check_case_chain(self: Any, case_id: str) -> str:
+    """Check a long case's whole chain for its badge, as a page would (no file re-hashed),
+    and keep the result in the cache as the page keeps it (selectors/chain.py). Idempotent:
+    a verified head that stands is only extended."""
+    try:
+        return stored_chain.check_chain_in_worker(case_id)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            log.warning("chain check of case %s: database unavailable: %r", case_id, exc)
+            return "released"  # the next view asks again
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+
+
+@shared_task(name=queue.REBUILD_CASE_STATS, **ROW_TASK_OPTIONS)
+def rebuild_case_stats(self: Any, case_id: str, zone: str) -> str:
+    """Rebuild a long case's figures row in `zone` (services/case_stats.py), under the
+    case's lock; nothing to do when the row covers the chain's head in that zone."""
+    try:
+        return stats_services.rebuild_in_worker(case_id, zone)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            log.warning("figures of case %s: database unavailable: %r", case_id, exc)
+            return "released"  # the next view asks again
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
 
 

@@ -150,6 +150,9 @@ class SharedCaseOut(Schema):
     chain_length: int
     first_bad_seq: int | None
     chain_problem: str | None
+    # True while the worker checks a long chain that no page has verified lately: chain_ok
+    # is then False with no first_bad_seq (not verified yet, not broken).
+    chain_checking: bool = False
     unread: int
     last_visited: datetime | None
 

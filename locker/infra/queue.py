@@ -29,6 +29,8 @@ SWEEP_DERIVED = "locker.tasks.sweep_derived"
 READ_TEXT = "locker.tasks.read_text"
 REFRESH_CASE_CONDUCT = "locker.tasks.refresh_case_conduct"
 SWEEP_CASE_CONDUCT = "locker.tasks.sweep_case_conduct"
+CHECK_CASE_CHAIN = "locker.tasks.check_case_chain"
+REBUILD_CASE_STATS = "locker.tasks.rebuild_case_stats"
 
 
 def enqueue_dossier(dossier_id: Any) -> bool:
@@ -60,13 +62,25 @@ def enqueue_case_conduct(case_id: Any) -> bool:
     return _send_row_task(REFRESH_CASE_CONDUCT, case_id, "conduct panel of case")
 
 
-def _send_row_task(task_name: str, row_id: Any, what: str) -> bool:
+def enqueue_chain_check(case_id: Any) -> bool:
+    """Send the task that checks a long case's whole chain for its badge (selectors/chain.py,
+    check_chain_in_worker); False when the broker is away."""
+    return _send_row_task(CHECK_CASE_CHAIN, case_id, "chain check of case")
+
+
+def enqueue_case_stats(case_id: Any, zone: str) -> bool:
+    """Send the task that rebuilds a long case's figures row in the IANA zone `zone`
+    (services/case_stats.py); False when the broker is away."""
+    return _send_row_task(REBUILD_CASE_STATS, case_id, "figures of case", zone)
+
+
+def _send_row_task(task_name: str, row_id: Any, what: str, *extra: str) -> bool:
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0, timeout=2)
             # By name: a web process never imports locker/tasks.py, so the task is not in
             # its registry (looking it up there raised NotRegistered, a 500).
-            app.send_task(task_name, args=(str(row_id),), connection=connection, retry=False)
+            app.send_task(task_name, args=(str(row_id), *extra), connection=connection, retry=False)
     except (BrokerOperationalError, OSError) as exc:
         log.warning("%s %s stays queued: broker unavailable (%s)", what, row_id, exc)
         return False

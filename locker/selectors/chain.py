@@ -4,7 +4,8 @@ re-hashed from storage, and every checkpoint this instance issued checked agains
 The case badge: the chain's verification report, cached. Page views check the chain's
 hashes and signed checkpoints (fast: no file is read) and cache the result for a few
 minutes per head; a full check that re-hashes every evidence file runs only when the owner
-asks, and its result is remembered with the time it ran."""
+asks, and its result is remembered with the time it ran. A long chain that no page has
+verified lately (LOCKER_INLINE_VERIFY_MAX_ENTRIES) is checked by the worker, not the page."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from locker.core import chain
-from locker.infra import signing
+from locker.infra import queue, signing
 from locker.infra.storage import MasterKeyMissing, StoredFileUnreadable, rehash_stored
 from locker.models import Case, Checkpoint, Entry, EvidenceFile
 
@@ -240,10 +243,19 @@ VERIFIED_TTL_S = 7 * 24 * 3600
 BATCH = 2000
 
 
+# How long the "the worker checks this chain" key lives: a message the broker lost is sent
+# again by the next view once it is gone.
+CHECK_QUEUED_S = 300
+
+
 @dataclass(frozen=True)
 class Badge:
     report: chain.ChainReport
     full_checked_at: datetime | None  # when the evidence files were last re-hashed, if ever
+    # The whole chain is being checked by the worker (a long chain with no verified head in
+    # the cache): neither verified nor broken yet. `report` then says ok=False with no bad
+    # seq; read `checking` first.
+    checking: bool = False
 
 
 def _key(case: Case, kind: str, head: tuple[int, str]) -> str:
@@ -324,12 +336,68 @@ def _verified(report: chain.ChainReport) -> dict[str, Any]:
     return {"seq": report.length, "hash": report.head, "at": time.time()}
 
 
+def inline_verify_max_entries() -> int:
+    """The longest chain a page verifies whole while it answers (LOCKER_INLINE_VERIFY_MAX_
+    ENTRIES); a longer one is checked by the worker (check_chain_in_worker)."""
+    return int(settings.LOCKER_INLINE_VERIFY_MAX_ENTRIES)
+
+
+def _inline_limit() -> int | None:
+    # With CELERY_TASK_ALWAYS_EAGER (no worker: development, a single process) the check
+    # would run in this request anyway: it runs here, and the badge says what it found.
+    return None if settings.CELERY_TASK_ALWAYS_EAGER else inline_verify_max_entries()
+
+
+def _check_queued_key(case: Case | str) -> str:
+    return f"chain:checking:{case.pk if isinstance(case, Case) else case}"
+
+
+def request_chain_check(case: Case) -> None:
+    """Ask the worker to check the case's whole chain, unless it was asked already (one
+    cache.add per case: a run of page views queues one check). Sent once the surrounding
+    transaction commits (now, outside one)."""
+    key = _check_queued_key(case)
+    if not cache.add(key, 1, timeout=CHECK_QUEUED_S):
+        return
+    case_id = case.pk
+
+    def send() -> None:
+        if not queue.enqueue_chain_check(case_id):
+            cache.delete(key)  # the broker is away: the next view asks again
+
+    transaction.on_commit(send, robust=True)
+
+
+def check_chain_in_worker(case_id: str) -> str:
+    """The worker's half of a page's badge on a long chain: the check _quick_check makes
+    (from the verified head if one stands, else the whole chain, no file re-hashed), its
+    result stored as the inline path stores it: a good one as the verified head, a failed
+    one for the head it found. "verified", "broken", or "gone" when the case was deleted."""
+    try:
+        case = Case.objects.filter(pk=case_id).first()
+        if case is None:
+            return "gone"
+        head = chain_head(case)
+        report, checked = _quick_check(
+            case, head, cache.get(_verified_key(case)), inline_limit=None
+        )
+        assert report is not None  # no limit: checked here
+        if checked and not report.ok:
+            cache.set(_key(case, "quick", head), {"report": asdict(report)}, QUICK_TTL_S)
+        return "verified" if report.ok else "broken"
+    finally:
+        # After the result is stored: a view in between finds the result, not a second ask.
+        cache.delete(_check_queued_key(case_id))
+
+
 def _quick_check(
-    case: Case, head: tuple[int, str], verified: object
-) -> tuple[chain.ChainReport, bool]:
+    case: Case, head: tuple[int, str], verified: object, *, inline_limit: int | None
+) -> tuple[chain.ChainReport | None, bool]:
     """The badge's report for `head`, and whether it was checked now (False: the verified
     head is `head` and was checked less than QUICK_TTL_S ago, so it stands as it is). A
-    good check is kept as the verified head (one cache write), a failed one is not."""
+    good check is kept as the verified head (one cache write), a failed one is not. None
+    when the whole chain needs checking and is longer than `inline_limit` entries: the
+    worker is asked to (None: no limit, the worker's own call)."""
     if (
         isinstance(verified, dict)
         and (verified.get("seq"), verified.get("hash")) == head
@@ -339,6 +407,9 @@ def _quick_check(
         return chain.ChainReport(True, head[0], head[1]), False
     report = _verify_since_last(case, verified)
     if report is None:
+        if inline_limit is not None and head[0] > inline_limit:
+            request_chain_check(case)
+            return None, False
         report = verify_case(case, rehash_files=False)
     if report.ok:
         cache.set(_verified_key(case), _verified(report), VERIFIED_TTL_S)
@@ -353,7 +424,10 @@ def case_badge(case: Case, *, head: tuple[int, str] | None = None) -> Badge:
     is found by verify_case (verify_chain, the API's verify, the owner's full check), which
     then makes the badge check the whole chain again. A good result stands for QUICK_TTL_S
     as the verified head itself; a failed one is cached per head for as long. One cache
-    read (the three keys at once) and at most one write per view."""
+    read (the three keys at once) and at most one write per view. With no verified head
+    that stands (the cache cleared, forgotten, or a failed full check) and a chain longer
+    than LOCKER_INLINE_VERIFY_MAX_ENTRIES, the whole chain is checked by the worker instead
+    of this view, and the badge says so (`checking`)."""
     head = head or chain_head(case)
     full_key, quick_key = _key(case, "full", head), _key(case, "quick", head)
     found = cache.get_many([full_key, quick_key, _verified_key(case)])
@@ -361,7 +435,14 @@ def case_badge(case: Case, *, head: tuple[int, str] | None = None) -> Badge:
     full_report = _load(full)
     quick_report = _load(found.get(quick_key))
     if quick_report is None:
-        quick_report, checked = _quick_check(case, head, found.get(_verified_key(case)))
+        checked_report, checked = _quick_check(
+            case, head, found.get(_verified_key(case)), inline_limit=_inline_limit()
+        )
+        if checked_report is None:
+            # Neither green nor red: the worker checks the chain (docs/scale.md, "The badge").
+            pending = chain.ChainReport(False, head[0], head[1])
+            return Badge(pending, full["at"] if full_report is not None else None, checking=True)  # type: ignore[index]
+        quick_report = checked_report
         if checked and not quick_report.ok:
             cache.set(quick_key, {"report": asdict(quick_report)}, QUICK_TTL_S)
     # A failed full check stays on the badge until the chain grows past it.

@@ -104,6 +104,9 @@ class DashboardRow:
     chain_length: int
     first_bad_seq: int | None
     chain_problem: str | None
+    # The worker checks the chain (a long one with no verified head cached): chain_ok is
+    # False then, and means "not verified yet", not "broken".
+    chain_checking: bool
     unread: int
     last_visited: datetime | None
     share_id: int
@@ -135,7 +138,8 @@ def dashboard_rows(user: Any) -> list[DashboardRow]:
         unread_qs = Entry.objects.filter(case=case)
         if visited is not None:
             unread_qs = unread_qs.filter(recorded_at__gt=visited)
-        report = stored_chain.case_badge(case).report
+        badge = stored_chain.case_badge(case)
+        report = badge.report
         rows.append(
             DashboardRow(
                 case_id=str(case.id),
@@ -151,6 +155,7 @@ def dashboard_rows(user: Any) -> list[DashboardRow]:
                 chain_length=report.length,
                 first_bad_seq=report.first_bad_seq,
                 chain_problem=report.problem,
+                chain_checking=badge.checking,
                 unread=unread_qs.count(),
                 last_visited=visited,
                 share_id=share.pk,

@@ -7,16 +7,21 @@ rebuilt from the entries with the full computation. See docs/scale.md, "Pages"."
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
 from locker.core import chain, stats
+from locker.infra import queue
 from locker.models import Case, CaseStats, CaseStatsCount, Entry
 from locker.selectors.cases import full_summary, stored_summary
+from locker.selectors.chain import chain_head, inline_verify_max_entries
 
 # The kinds that are no event of the figures (stats.effective_events leaves them out).
 NOT_EVENTS = ("correction", "case_update")
@@ -192,13 +197,71 @@ def rebuild_case_stats(*, case: Case, tz: tzinfo) -> stats.Tally:
     return tally
 
 
-def current_summary(*, case: Case, tz: tzinfo, head: tuple[int, str]) -> stats.Summary:
+def current_summary(
+    *, case: Case, tz: tzinfo, head: tuple[int, str], inline: bool = True
+) -> stats.Summary | None:
     """The case's figures in `tz` at chain head `head`: read from its row, rebuilt first
-    when the row is missing, behind the head, or lacks the zone."""
+    when the row is missing, behind the head, or lacks the zone. With `inline` False (the
+    case page), a chain longer than LOCKER_INLINE_VERIFY_MAX_ENTRIES is not rebuilt here:
+    the worker is asked to (request_rebuild) and None says the figures are being prepared."""
     summary = stored_summary(case, tz, head)
     if summary is not None:
         return summary
     key = stats.zone_key(tz)
     if key is None:
+        # A zone the row cannot keep: only the full computation gives its figures.
         return full_summary(case, tz)
+    if (
+        not inline
+        and not settings.CELERY_TASK_ALWAYS_EAGER
+        and head[0] > inline_verify_max_entries()
+    ):
+        request_rebuild(case, key)
+        return None
     return rebuild_case_stats(case=case, tz=tz).summary(key)
+
+
+# How long the "the worker rebuilds these figures" key lives: a lost message is sent again
+# by the next view once it is gone.
+REBUILD_QUEUED_S = 300
+
+
+def _rebuild_queued_key(case_id: object, zone: str) -> str:
+    return f"stats:rebuilding:{case_id}:{zone}"
+
+
+def request_rebuild(case: Case, zone: str) -> None:
+    """Ask the worker to rebuild the case's figures row in `zone`, unless it was asked
+    already (one cache.add per case and zone: a run of page views queues one rebuild); sent
+    once the surrounding transaction commits."""
+    key = _rebuild_queued_key(case.pk, zone)
+    if not cache.add(key, 1, timeout=REBUILD_QUEUED_S):
+        return
+    case_id = case.pk
+
+    def send() -> None:
+        if not queue.enqueue_case_stats(case_id, zone):
+            cache.delete(key)  # the broker is away: the next view asks again
+
+    transaction.on_commit(send, robust=True)
+
+
+def rebuild_in_worker(case_id: str, zone: str) -> str:
+    """The worker's rebuild of a case's figures in `zone` (an IANA key). Idempotent: a row
+    that covers the chain's head in that zone is left as it is ("current"); else rebuilt
+    under the case's lock ("rebuilt"); "gone" when the case was deleted, "bad zone" for a
+    key that names no zone."""
+    try:
+        case = Case.objects.filter(pk=case_id).first()
+        if case is None:
+            return "gone"
+        try:
+            tz = zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return "bad zone"
+        if stored_summary(case, tz, chain_head(case)) is not None:
+            return "current"
+        rebuild_case_stats(case=case, tz=tz)
+        return "rebuilt"
+    finally:
+        cache.delete(_rebuild_queued_key(case_id, zone))

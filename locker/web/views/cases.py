@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from locker import services
-from locker.core import charts
+from locker.core import charts, stats
 from locker.models import Case
 from locker.permissions import case_access_or_404
 from locker.selectors import cases as case_selectors
@@ -85,8 +85,13 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
     remember_has_shares(request, case.viewer_has_shares)  # type: ignore[attr-defined]
     head = stored_chain.chain_head(case)
     tz = timezone.get_current_timezone()
-    summary = case_stats.current_summary(case=case, tz=tz, head=head)
-    overview = case_selectors.case_overview(case, tz, head=head, summary=summary)
+    summary = case_stats.current_summary(case=case, tz=tz, head=head, inline=False)
+    # None: a long case's figures row is being rebuilt by the worker; the page says so and
+    # shows the rest (the empty summary below is never shown as figures).
+    figures_pending = summary is None
+    overview = case_selectors.case_overview(
+        case, tz, head=head, summary=summary or stats.summarise([], tz)
+    )
     return render(
         request,
         "locker/case_detail.html",
@@ -95,6 +100,7 @@ def case_detail(request: AuthedRequest, case_id: UUID) -> HttpResponse:
             "role": role,
             "badge": stored_chain.case_badge(case, head=head),
             "summary": overview.summary,
+            "figures_pending": figures_pending,
             "days_chart": charts.days_chart(overview.summary.days),
             "hours_chart": charts.hours_chart(overview.summary.hours),
             "recent": overview.recent,
