@@ -28,6 +28,7 @@ from locker.selectors.analysis import case_analysis
 from locker.services import analysis as analysis_services
 from locker.services import case_conduct
 
+from . import broker_queue
 from .factories import UserFactory, add_entry, make_case, run_worker_on_conduct
 from .personas import Personas
 from .test_conduct import MONTH
@@ -263,20 +264,11 @@ def test_the_panel_costs_the_case_page_no_query() -> None:
     assert len(reads) == 1 and '"locker_case"."title"' in reads[0]  # the case's own query
 
 
-def broker_messages(case: Case) -> list[Path]:
-    """The messages waiting in the file-system broker (no REDIS_URL) that ask for `case`'s
-    panel."""
-    folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
-    return [
-        path
-        for path in folder.glob("*.msg")
-        if json.loads(path.read_text())["headers"].get("argsrepr") == repr((str(case.pk),))
-    ]
+def broker_messages(case: Case) -> list[broker_queue.Waiting]:
+    """The messages waiting in the broker that ask for `case`'s panel."""
+    return broker_queue.messages_for(None, str(case.pk))
 
 
-@pytest.mark.skipif(
-    bool(settings.REDIS_URL), reason="counts the messages of the file-system broker (no REDIS_URL)"
-)
 def test_an_append_asks_without_a_statement_and_a_burst_asks_once(
     django_capture_on_commit_callbacks,
 ) -> None:
@@ -301,8 +293,8 @@ def test_an_append_asks_without_a_statement_and_a_burst_asks_once(
             add_entry(case, "call", {"number": "13800000001"})
         assert len(broker_messages(case)) == 2
     finally:
-        for path in broker_messages(case):
-            path.unlink()
+        for message in broker_messages(case):
+            message.remove()
 
 
 def test_with_eager_celery_the_panel_is_there_after_the_append(

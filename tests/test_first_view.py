@@ -8,8 +8,6 @@ prepared; after the worker's task the page shows what it found. The threshold is
 from __future__ import annotations
 
 import ast
-import json
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -24,18 +22,13 @@ from locker.infra import queue
 from locker.models import Case, CaseStats, Entry
 from locker.selectors.chain import case_badge
 
+from . import broker_queue
 from .factories import UserFactory, add_entry, make_case, share_with
 from .personas import api_as
 from .tamper import rewrite_body
 from .ui_helpers import client_for
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        bool(settings.REDIS_URL),
-        reason="counts the messages of the file-system broker (no REDIS_URL)",
-    ),
-]
+pytestmark = [pytest.mark.django_db]
 
 LOW = override_settings(LOCKER_INLINE_VERIFY_MAX_ENTRIES=5, CELERY_TASK_ALWAYS_EAGER=False)
 
@@ -48,15 +41,9 @@ def long_case() -> Case:
     return case
 
 
-def messages_for(task_name: str, case: Case) -> list[Path]:
-    """The messages waiting in the file-system broker that send `task_name` for `case`."""
-    folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
-    found = []
-    for path in folder.glob("*.msg"):
-        headers = json.loads(path.read_text())["headers"]
-        if headers.get("task") == task_name and str(case.pk) in str(headers.get("argsrepr")):
-            found.append(path)
-    return found
+def messages_for(task_name: str, case: Case) -> list[broker_queue.Waiting]:
+    """The messages waiting in the broker that send `task_name` for `case`."""
+    return broker_queue.messages_for(task_name, str(case.pk))
 
 
 @pytest.fixture
@@ -65,8 +52,8 @@ def clean_broker():
     yield made
     for case in made:
         for name in (queue.CHECK_CASE_CHAIN, queue.REBUILD_CASE_STATS):
-            for path in messages_for(name, case):
-                path.unlink()
+            for message in messages_for(name, case):
+                message.remove()
 
 
 def whole_chain_reads(queries) -> list[str]:
@@ -156,7 +143,7 @@ def test_a_long_cases_missing_figures_are_rebuilt_by_the_worker(
     assert not CaseStats.objects.filter(case=case).exists()
     assert len(messages_for(queue.REBUILD_CASE_STATS, case)) == 1
     (message,) = messages_for(queue.REBUILD_CASE_STATS, case)
-    args = ast.literal_eval(json.loads(message.read_text())["headers"]["argsrepr"])
+    args = ast.literal_eval(message.headers["argsrepr"])
     assert args == (str(case.pk), settings.TIME_ZONE)  # the viewer's zone
     assert tasks.rebuild_case_stats.apply(args=args).get() == "rebuilt"
     assert tasks.rebuild_case_stats.apply(args=args).get() == "current"  # idempotent
