@@ -35,6 +35,7 @@ BENCHES = (
     "ingest.py",
     "pages.py",
     "http_post.py",
+    "append_cost.py",
 )
 
 # Targets for the ratio project / baseline, by RESULT name. ">=": the project's figure is a
@@ -43,7 +44,10 @@ TARGETS: dict[str, tuple[str, float]] = {
     "append_8w_1case_per_s": (">=", 0.6),
     "append_32w_32case_per_s": (">=", 0.6),
     "verify_100k_entries_per_s": (">=", 0.8),
+    # The dossier with the print copies the upload task stored, and without (the cold path,
+    # e.g. pictures uploaded before print copies existed): issue 13's 1.2x is set on both.
     "dossier_wall_s": ("<=", 1.2),
+    "dossier_cold_wall_s": ("<=", 1.2),
     "ingest": ("<=", 1.5),
     # Pages of a 100k-entry case against a bare timeline view (issue 14: within 3x).
     "case_page_100k_ms": ("<=", 3.0),
