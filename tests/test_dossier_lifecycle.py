@@ -181,9 +181,12 @@ def test_broker_down_at_request_time(
 ) -> None:
     from config.celery import app
 
-    # Nothing listens on port 1: the connection is refused at once.
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Nothing listens on port 1: the connection is refused at once. The write URL first:
+    # Celery derives it from broker_url while it is unset, so patched after broker_url,
+    # monkeypatch would put back the dead URL as the write URL, and every later test would
+    # send its tasks nowhere.
     monkeypatch.setattr(app.conf, "broker_write_url", None, raising=False)
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
         dossier = queued()
