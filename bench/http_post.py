@@ -1,7 +1,7 @@
 """Benchmark (not a test): HTTP POST of an entry through gunicorn, against a minimal Django view
 doing one INSERT in the same gunicorn configuration, 50 connections (issue 14).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_pages_bench \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/scratch \
         .venv/bin/python bench/http_post.py
     [--connections 50] [--seconds 15] [--workers 2] [--threads 1] [--conn-max-age 60]
 
@@ -36,7 +36,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOCKER_DATA_DIR", tempfile.mkdtemp(prefix="locker-bench-"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_pages_bench")
+from bench import pg  # noqa: E402
+
+# DATABASE_URL if given, else the scratch database locker_bench, made if missing (as every
+# PostgreSQL benchmark of `make bench`).
+os.environ["DATABASE_URL"] = pg.database_url()
 
 import django  # noqa: E402
 

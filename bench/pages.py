@@ -1,7 +1,7 @@
 """Benchmark (not a test): the case page and the timeline of a case with 100k entries, against
 a bare timeline view, in one run (issue 14; docs/scale.md, "Pages").
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_pages_bench .venv/bin/python bench/pages.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/scratch .venv/bin/python bench/pages.py
     [--entries 100000] [--rounds 30]
 
 Builds the case fast: the opening entry through the service, then the entries bulk-inserted
@@ -45,7 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("LOCKER_DATA_DIR", tempfile.mkdtemp(prefix="locker-bench-"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_pages_bench")
+from bench import pg  # noqa: E402
+
+# DATABASE_URL if given, else the scratch database locker_bench, made if missing (as every
+# PostgreSQL benchmark of `make bench`).
+os.environ["DATABASE_URL"] = pg.database_url()
 
 import django  # noqa: E402
 
