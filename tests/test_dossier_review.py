@@ -14,6 +14,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -44,11 +45,11 @@ def text_of(tmp_path: Path, case: Case, template: str, language: str) -> str:
     return flat(pdf_text(str(path)))
 
 
-def reviewed_case() -> Case:
-    """Calls from one number, an SMS from another and one known by its screenshot only, the
-    borrower's own written request to stop, a call whose time was corrected, a payment."""
+def loan_case(**options: Any) -> Case:
+    """A case of a 5,000 loan (3,500 received on 2025-11-01) with 2,000 repaid on
+    2025-11-15."""
     case = make_case(
-        borrower_name="王𠮷", principal_minor=500000, received_minor=350000, loan_start="2025-11-01"
+        principal_minor=500000, received_minor=350000, loan_start="2025-11-01", **options
     )
     analysis_services.record_loan_payment(
         case=case,
@@ -58,6 +59,25 @@ def reviewed_case() -> Case:
         what="repayment",
         status="paid",
     )
+    return case
+
+
+def corrected_call(
+    case: Case, body: dict[str, Any], *, logged_at: str, corrected_to: str, reason: str
+) -> None:
+    """A call logged at `logged_at`, then a correction of its time to `corrected_to`."""
+    wrong = add_entry(case, "call", body, occurred_at=logged_at)
+    add_entry(
+        case,
+        "correction",
+        {"corrects_seq": wrong.seq, "reason": reason, "changes": {"occurred_at": corrected_to}},
+    )
+
+
+def reviewed_case() -> Case:
+    """Calls from one number, an SMS from another and one known by its screenshot only, the
+    borrower's own written request to stop, a call whose time was corrected, a payment."""
+    case = loan_case(borrower_name="王𠮷")
     add_entry(
         case,
         "call",
@@ -89,20 +109,12 @@ def reviewed_case() -> Case:
         },
         occurred_at="2026-01-08T09:00:00+08:00",
     )
-    wrong = add_entry(
+    corrected_call(
         case,
-        "call",
         {"number": "17012345678", "summary": "记错了时间"},
-        occurred_at="2026-01-09T03:00:00+08:00",
-    )
-    add_entry(
-        case,
-        "correction",
-        {
-            "corrects_seq": wrong.seq,
-            "reason": "时间记错了",
-            "changes": {"occurred_at": "2026-01-09T02:30:00+08:00"},
-        },
+        logged_at="2026-01-09T03:00:00+08:00",
+        corrected_to="2026-01-09T02:30:00+08:00",
+        reason="时间记错了",
     )
     return case
 

@@ -26,12 +26,12 @@ from locker.dossier.cover import period
 from locker.dossier.render import PartLayout, Renderer
 from locker.models import Case, Dossier
 from locker.selectors import sharing
-from locker.services import analysis as analysis_services
 
 from .conftest import needs
 from .dossier_helpers import has, make_dossier, run_tool, screenshot_png
 from .factories import UserFactory, add_entry, make_case
 from .review_case import review_case
+from .test_dossier_review import corrected_call, loan_case
 
 pytestmark = pytest.mark.django_db
 needs_poppler = needs(
@@ -243,28 +243,15 @@ def test_the_12321_note_on_a_screenshot_joins_its_parts_in_the_reports_language(
 def period_case() -> Case:
     """Case facts and a correction recorded today, a payment dated in November, calls in
     January, the last one's time corrected to a day earlier."""
-    case = make_case(principal_minor=500000, received_minor=350000, loan_start="2025-11-01")
-    analysis_services.record_loan_payment(
-        case=case,
-        author=f"user:{case.owner_id}",
-        amount_minor=200000,
-        day=date(2025, 11, 15),
-        what="repayment",
-        status="paid",
-    )
+    case = loan_case()
     for when in ("2026-01-05T10:00:00+08:00", "2026-01-07T10:00:00+08:00"):
         add_entry(case, "call", {"number": "17012345678"}, occurred_at=when)
-    wrong = add_entry(
-        case, "call", {"number": "17012345678"}, occurred_at="2026-01-10T01:00:00+08:00"
-    )
-    add_entry(
+    corrected_call(
         case,
-        "correction",
-        {
-            "corrects_seq": wrong.seq,
-            "reason": "记错了日期",
-            "changes": {"occurred_at": "2026-01-09T01:00:00+08:00"},
-        },
+        {"number": "17012345678"},
+        logged_at="2026-01-10T01:00:00+08:00",
+        corrected_to="2026-01-09T01:00:00+08:00",
+        reason="记错了日期",
     )
     return case
 
